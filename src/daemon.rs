@@ -1,0 +1,266 @@
+//! The running daemon: one task per source that sleeps until its next poll,
+//! a renderer that re-renders the served site after changes, the HTTP
+//! server, config reloads, and a clean shutdown. `run` takes its shutdown
+//! trigger as an argument so tests can stop it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::config::{Config, SourceConfig};
+use crate::schedule;
+
+/// How long in-flight polls may finish after a shutdown request before they are cancelled.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Changes arriving within this window are rendered once.
+const RENDER_DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Signals the renderer: feeds changed, or only source states.
+#[derive(Default)]
+struct Dirty {
+    notify: Notify,
+    feeds: std::sync::atomic::AtomicBool,
+}
+
+impl Dirty {
+    fn mark(&self, feeds: bool) {
+        if feeds {
+            self.feeds.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.notify.notify_one();
+    }
+}
+
+struct SourceTask {
+    config: SourceConfig,
+    cancel: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+/// Keeps one polling task per enabled source in line with the config.
+struct Scheduler {
+    app: Arc<App>,
+    dirty: Arc<Dirty>,
+    shutdown: CancellationToken,
+    tasks: HashMap<String, SourceTask>,
+}
+
+impl Scheduler {
+    fn reconcile(&mut self, config: &Config) {
+        let wanted: HashMap<&str, &SourceConfig> = config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| (s.id.as_str(), s))
+            .collect();
+        let stale: Vec<String> = self
+            .tasks
+            .iter()
+            .filter(|(id, t)| wanted.get(id.as_str()).is_none_or(|w| **w != t.config))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in stale {
+            if let Some(t) = self.tasks.remove(&id) {
+                t.cancel.cancel();
+                if !wanted.contains_key(id.as_str()) {
+                    tracing::info!(source = %id, "source removed from config; no longer polled (its items stay stored)");
+                }
+            }
+        }
+        for (id, source) in wanted {
+            if !self.tasks.contains_key(id) {
+                let cancel = self.shutdown.child_token();
+                let handle = tokio::spawn(source_loop(
+                    self.app.clone(),
+                    source.clone(),
+                    self.dirty.clone(),
+                    cancel.clone(),
+                ));
+                self.tasks.insert(
+                    id.to_string(),
+                    SourceTask {
+                        config: source.clone(),
+                        cancel,
+                        handle,
+                    },
+                );
+            }
+        }
+    }
+
+    async fn shutdown(self) {
+        let handles: Vec<JoinHandle<()>> = self.tasks.into_values().map(|t| t.handle).collect();
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+}
+
+async fn source_loop(
+    app: Arc<App>,
+    source: SourceConfig,
+    dirty: Arc<Dirty>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let config = app.config();
+        let id = source.id.clone();
+        let history = match app.store.call(move |s| s.source_state(&id)).await {
+            Ok(Some(state)) => state.history,
+            Ok(None) => Default::default(),
+            Err(e) => {
+                tracing::error!(source = %source.id, error = %e, "cannot read source state; retrying in a minute");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => continue,
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        };
+        let now = Utc::now();
+        let due = schedule::next_poll(
+            &source.id,
+            &source.schedule,
+            &history,
+            config.fetch.jitter,
+            config.fetch.max_backoff,
+            now,
+        );
+        let wait = (due - now).to_std().unwrap_or(Duration::ZERO);
+        tracing::debug!(source = %source.id, next = %due, "next poll scheduled");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let poll = app.poll(&source, false);
+        let grace = async {
+            cancel.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let report = tokio::select! {
+            r = poll => r,
+            _ = grace => {
+                tracing::warn!(source = %source.id, "poll cancelled at shutdown");
+                return;
+            }
+        };
+        dirty.mark(report.changed());
+    }
+}
+
+async fn renderer(app: Arc<App>, dirty: Arc<Dirty>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = dirty.notify.notified() => {}
+            _ = stop.cancelled() => return,
+        }
+        tokio::time::sleep(RENDER_DEBOUNCE).await;
+        let feeds = dirty.feeds.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let result = if feeds {
+            app.render().await
+        } else {
+            app.render_status().await
+        };
+        if let Err(e) = result {
+            // The last good site keeps being served.
+            tracing::error!(error = %format!("{e:#}"), "rendering failed; still serving the previous feeds");
+        }
+    }
+}
+
+/// A request to change the running config (from SIGHUP or a file change).
+pub type ReloadRequests = mpsc::Receiver<()>;
+
+/// Runs the daemon until `shutdown` completes.
+pub async fn run(
+    app: Arc<App>,
+    listener: TcpListener,
+    mut reloads: ReloadRequests,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let dirty = Arc::new(Dirty::default());
+    let addr = listener.local_addr()?;
+
+    let server = {
+        let router = app.router();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        })
+    };
+    tracing::info!(%addr, "serving feeds");
+
+    let render_task = tokio::spawn(renderer(app.clone(), dirty.clone(), stop.clone()));
+    let mut scheduler = Scheduler {
+        app: app.clone(),
+        dirty: dirty.clone(),
+        shutdown: stop.child_token(),
+        tasks: HashMap::new(),
+    };
+    scheduler.reconcile(&app.config());
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(()) = reloads.recv() => reload(&app, &mut scheduler, &dirty, addr),
+        }
+    }
+
+    tracing::info!("shutting down: finishing polls");
+    scheduler.shutdown.cancel();
+    scheduler.shutdown().await;
+    stop.cancel();
+    let _ = render_task.await;
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
+        Err(_) => tracing::warn!("server did not stop within 5 s"),
+        _ => {}
+    }
+    let store = app.store.clone();
+    if let Err(e) = store.call(|s| s.checkpoint()).await {
+        tracing::warn!(error = %e, "final checkpoint failed (the database is still consistent)");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn reload(
+    app: &Arc<App>,
+    scheduler: &mut Scheduler,
+    dirty: &Dirty,
+    listening_on: std::net::SocketAddr,
+) {
+    let path = app.config().path.clone();
+    let config = match Config::load(&path) {
+        Ok(c) => c,
+        Err(errors) => {
+            tracing::error!("config not reloaded, the running config stays in force:\n{errors}");
+            return;
+        }
+    };
+    if config.server.listen != listening_on && config.server.listen.port() != 0 {
+        tracing::warn!(
+            old = %listening_on,
+            new = %config.server.listen,
+            "server.listen changed: the new address takes effect after a restart"
+        );
+    }
+    if let Err(e) = app.apply_config(config) {
+        tracing::error!(error = %format!("{e:#}"), "config not applied");
+        return;
+    }
+    scheduler.reconcile(&app.config());
+    dirty.mark(true);
+    tracing::info!(path = %path.display(), "config reloaded");
+}

@@ -1,0 +1,448 @@
+//! Dates as German partners write them, in feeds and on pages.
+//!
+//! Hand-written because no crate reads German RFC 822 variants ("Mo, 02 Mär
+//! 2026 10:00:00 MEZ") or German page dates ("Freitag, 13. Februar 2026",
+//! "13.2.26, 10:00 Uhr"). Times without a zone are Europe/Berlin; a date
+//! without a time is taken as 12:00 Berlin time, so that its calendar day is
+//! the same in UTC and in every European zone. Impossible dates (year 206,
+//! 31 February) are rejected, never guessed.
+
+use std::sync::LazyLock;
+
+use chrono::{
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Utc,
+};
+use chrono_tz::Europe::Berlin;
+use regex::Regex;
+
+/// Years outside this range are typos ("206") or placeholders, not news dates.
+const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
+
+/// The feed-rs timestamp hook: the whole string is one date.
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let s = text.trim();
+    if s.is_empty() || s.len() > 100 {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return plausible(t.with_timezone(&Utc));
+    }
+    if let Some(t) = parse_iso(s) {
+        return Some(t);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc2822(s) {
+        return plausible(t.with_timezone(&Utc));
+    }
+    if let Some(t) = parse_rfc822_like(s) {
+        return Some(t);
+    }
+    find_date(s)
+}
+
+/// The first plausible date inside free text, e.g. "Dienstag, 17.03.2026 | Meldung".
+pub fn find_date(text: &str) -> Option<DateTime<Utc>> {
+    find_date_with_position(text).map(|(t, _)| t)
+}
+
+/// Like [`find_date`], also returning where the date starts (earlier matches win).
+pub fn find_date_with_position(text: &str) -> Option<(DateTime<Utc>, usize)> {
+    let mut best: Option<(DateTime<Utc>, usize)> = None;
+    let mut consider = |found: Option<(DateTime<Utc>, usize)>| {
+        if let Some((t, pos)) = found {
+            if best.is_none_or(|(_, b)| pos < b) {
+                best = Some((t, pos));
+            }
+        }
+    };
+    consider(first_match(&NUMERIC, text, numeric_date));
+    consider(first_match(&TEXTUAL, text, textual_date));
+    consider(first_match(&ISO_IN_TEXT, text, |c| {
+        parse_iso(c.get(0)?.as_str())
+    }));
+    consider(first_match(&ENGLISH, text, english_date));
+    best
+}
+
+fn first_match(
+    re: &Regex,
+    text: &str,
+    convert: impl Fn(&regex::Captures) -> Option<DateTime<Utc>>,
+) -> Option<(DateTime<Utc>, usize)> {
+    re.captures_iter(text)
+        .find_map(|c| convert(&c).map(|t| (t, c.get(0).map(|m| m.start()).unwrap_or(0))))
+}
+
+static MONTH_PATTERN: &str = r"(?:jan(?:uar|uary)?|jän(?:ner)?|feb(?:ruar|ruary)?|mär(?:z)?|mrz|mar(?:ch)?|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|nov(?:ember)?|dez(?:ember)?|dec(?:ember)?)";
+
+static TIME_PATTERN: &str = r"(?:,?\s*(?:um\s*)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?\s*(?:uhr|h\b)?)?";
+
+static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(\d{{1,2}})\.\s?(\d{{1,2}})\.\s?(\d{{4}}|\d{{2}})\b{TIME_PATTERN}"
+    ))
+    .expect("valid regex")
+});
+
+static TEXTUAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(\d{{1,2}})\.?\s*({MONTH_PATTERN})\.?,?\s+(\d{{4}})\b{TIME_PATTERN}"
+    ))
+    .expect("valid regex")
+});
+
+static ENGLISH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b({MONTH_PATTERN})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
+    ))
+    .expect("valid regex")
+});
+
+static ISO_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    )
+    .expect("valid regex")
+});
+
+static RFC822_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)^(?:[a-zäöü]{{2,10}}\.?,?\s*)?(\d{{1,2}})\.?\s*({MONTH_PATTERN})\.?\s+(\d{{2,4}})(?:\s+(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?)?\s*(?:uhr\s*)?([+-]\d{{2}}:?\d{{2}}|[a-z]{{1,5}})?$"
+    ))
+    .expect("valid regex")
+});
+
+fn month_number(name: &str) -> Option<u32> {
+    let n = name.to_lowercase();
+    let n = n.trim_end_matches('.');
+    let prefix: String = n.chars().take(3).collect();
+    let m = match prefix.as_str() {
+        "jan" | "jän" => 1,
+        "feb" => 2,
+        "mär" | "mrz" | "mar" => 3,
+        "apr" => 4,
+        "mai" | "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "okt" | "oct" => 10,
+        "nov" => 11,
+        "dez" | "dec" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+fn zone_offset(zone: &str) -> Option<FixedOffset> {
+    let z = zone.trim();
+    if let Some(sign) = z
+        .strip_prefix(['+', '-'])
+        .map(|_| if z.starts_with('-') { -1 } else { 1 })
+    {
+        let digits: String = z[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+        if digits.len() != 4 {
+            return None;
+        }
+        let h: i32 = digits[..2].parse().ok()?;
+        let m: i32 = digits[2..].parse().ok()?;
+        if h > 14 || m > 59 {
+            return None;
+        }
+        return FixedOffset::east_opt(sign * (h * 3600 + m * 60));
+    }
+    let hours = match z.to_ascii_uppercase().as_str() {
+        "Z" | "UT" | "UTC" | "GMT" | "WEZ" | "WET" => 0,
+        "MEZ" | "CET" | "BST" | "WESZ" | "WEST" => 1,
+        "MESZ" | "CEST" | "OEZ" | "EET" => 2,
+        "OESZ" | "EEST" => 3,
+        "EST" => -5,
+        "EDT" => -4,
+        "CST" => -6,
+        "CDT" => -5,
+        "MST" => -7,
+        "MDT" => -6,
+        "PST" => -8,
+        "PDT" => -7,
+        _ => return None,
+    };
+    FixedOffset::east_opt(hours * 3600)
+}
+
+fn full_year(text: &str) -> Option<i32> {
+    let y: i32 = text.parse().ok()?;
+    let y = match text.len() {
+        2 => 2000 + y,
+        4 => y,
+        _ => return None,
+    };
+    YEARS.contains(&y).then_some(y)
+}
+
+/// A local wall-clock time in Berlin, resolving DST gaps and overlaps.
+pub fn berlin_local(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+    let t = match Berlin.from_local_datetime(&naive) {
+        LocalResult::Single(t) => t,
+        LocalResult::Ambiguous(earliest, _) => earliest,
+        // In the spring-forward gap; the hour that does not exist reads as the next one.
+        LocalResult::None => Berlin
+            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()?,
+    };
+    Some(t.with_timezone(&Utc))
+}
+
+/// A calendar day with no time: 12:00 in Berlin, which is the same day everywhere in Europe and in UTC.
+pub fn berlin_day(date: NaiveDate) -> Option<DateTime<Utc>> {
+    berlin_local(date.and_time(NaiveTime::from_hms_opt(12, 0, 0)?))
+}
+
+fn plausible(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    YEARS.contains(&t.year()).then_some(t)
+}
+
+fn assemble(
+    year: i32,
+    month: u32,
+    day: u32,
+    time: Option<(u32, u32, u32)>,
+    zone: Option<FixedOffset>,
+) -> Option<DateTime<Utc>> {
+    let date = NaiveDate::from_ymd_opt(year, month, day)?;
+    if !YEARS.contains(&year) {
+        return None;
+    }
+    let Some((h, m, s)) = time else {
+        return berlin_day(date);
+    };
+    let naive = date.and_time(NaiveTime::from_hms_opt(h, m, s.min(59))?);
+    match zone {
+        Some(off) => off
+            .from_local_datetime(&naive)
+            .single()
+            .map(|t| t.with_timezone(&Utc)),
+        None => berlin_local(naive),
+    }
+}
+
+fn time_from(c: &regex::Captures, first: usize) -> Option<Option<(u32, u32, u32)>> {
+    let Some(h) = c.get(first) else {
+        return Some(None);
+    };
+    let h: u32 = h.as_str().parse().ok()?;
+    let m: u32 = c.get(first + 1)?.as_str().parse().ok()?;
+    let s: u32 = c
+        .get(first + 2)
+        .map_or(Some(0), |s| s.as_str().parse().ok())?;
+    if h > 23 || m > 59 {
+        // "13.02.2026 25.00" is not a time; keep the date alone.
+        return Some(None);
+    }
+    Some(Some((h, m, s)))
+}
+
+fn numeric_date(c: &regex::Captures) -> Option<DateTime<Utc>> {
+    let day = c[1].parse().ok()?;
+    let month = c[2].parse().ok()?;
+    let year = full_year(&c[3])?;
+    assemble(year, month, day, time_from(c, 4)?, None)
+}
+
+fn textual_date(c: &regex::Captures) -> Option<DateTime<Utc>> {
+    let day = c[1].parse().ok()?;
+    let month = month_number(&c[2])?;
+    let year = full_year(&c[3])?;
+    assemble(year, month, day, time_from(c, 4)?, None)
+}
+
+fn english_date(c: &regex::Captures) -> Option<DateTime<Utc>> {
+    let month = month_number(&c[1])?;
+    let day = c[2].parse().ok()?;
+    let year = full_year(&c[3])?;
+    assemble(year, month, day, None, None)
+}
+
+/// ISO 8601 forms chrono's RFC 3339 parser refuses: no zone, a space, no seconds, a bare date.
+fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return YEARS.contains(&d.year()).then(|| berlin_day(d)).flatten();
+    }
+    let (body, zone) = split_zone(s);
+    let body = body.replacen(' ', "T", 1);
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(&body, f).ok())?;
+    if !YEARS.contains(&naive.year()) {
+        return None;
+    }
+    match zone {
+        Some(z) => zone_offset(z)?
+            .from_local_datetime(&naive)
+            .single()
+            .map(|t| t.with_timezone(&Utc)),
+        None => berlin_local(naive),
+    }
+}
+
+fn split_zone(s: &str) -> (&str, Option<&str>) {
+    if let Some(body) = s.strip_suffix(['Z', 'z']) {
+        return (body, Some("Z"));
+    }
+    // A trailing +hh:mm / -hhmm after the time part (the date's own '-' are before the 'T').
+    if let Some(t_pos) = s.find(['T', ' ']) {
+        if let Some(rel) = s[t_pos..].rfind(['+', '-']) {
+            let pos = t_pos + rel;
+            return (s[..pos].trim_end(), Some(&s[pos..]));
+        }
+    }
+    (s, None)
+}
+
+/// RFC 822 shapes with German names or zone abbreviations: "Mo, 02 Mär 2026 10:00:00 MEZ".
+fn parse_rfc822_like(s: &str) -> Option<DateTime<Utc>> {
+    let c = RFC822_LIKE.captures(s)?;
+    let day = c[1].parse().ok()?;
+    let month = month_number(&c[2])?;
+    let year = match c[3].len() {
+        2 | 4 => full_year(&c[3])?,
+        _ => return None,
+    };
+    let time = time_from(&c, 4)?;
+    let zone = match c.get(7) {
+        Some(z) => Some(zone_offset(z.as_str())?),
+        None => None,
+    };
+    assemble(year, month, day, time, zone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn rfc822_with_german_names_and_zones() {
+        let cases = [
+            (
+                "Fr, 13 Feb 2026 09:00:00 +0100",
+                "2026-02-13T09:00:00+01:00",
+            ),
+            (
+                "Mo, 15 Dez 2025 13:20:00 +0100",
+                "2025-12-15T13:20:00+01:00",
+            ),
+            ("Mo, 02 Mär 2026 10:00:00 MEZ", "2026-03-02T10:00:00+01:00"),
+            ("Fr, 16 Okt 2026 11:15:00 MESZ", "2026-10-16T11:15:00+02:00"),
+            (
+                "Mon, 31 Aug 2026 07:45:00 +0200",
+                "2026-08-31T07:45:00+02:00",
+            ),
+            ("Mon, 16 Nov 2026 09:12:44 +0000", "2026-11-16T09:12:44Z"),
+            ("Thu, 15 Oct 2026 18:05:00 GMT", "2026-10-15T18:05:00Z"),
+            ("Di, 3 März 2026 08:00 MEZ", "2026-03-03T08:00:00+01:00"),
+            (
+                "Mittwoch, 8 Juli 2026 15:00:00 +0200",
+                "2026-07-08T15:00:00+02:00",
+            ),
+            ("08 Sept. 2026 10:00:00 CEST", "2026-09-08T10:00:00+02:00"),
+            ("Sat, 05 Dec 2026 10:00:00", "2026-12-05T10:00:00+01:00"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_timestamp(input), Some(utc(want)), "{input}");
+        }
+    }
+
+    #[test]
+    fn iso_forms_default_to_berlin() {
+        assert_eq!(
+            parse_timestamp("2026-03-17T11:00:00+01:00"),
+            Some(utc("2026-03-17T11:00:00+01:00"))
+        );
+        assert_eq!(
+            parse_timestamp("2026-06-12T05:00:00Z"),
+            Some(utc("2026-06-12T05:00:00Z"))
+        );
+        assert_eq!(
+            parse_timestamp("2026-07-01T08:00:00"),
+            Some(utc("2026-07-01T08:00:00+02:00"))
+        );
+        assert_eq!(
+            parse_timestamp("2026-01-05 08:00"),
+            Some(utc("2026-01-05T08:00:00+01:00"))
+        );
+        assert_eq!(
+            parse_timestamp("2026-07-01T08:00:00.123+0200"),
+            Some(utc("2026-07-01T08:00:00.123+02:00"))
+        );
+        // A bare date is noon in Berlin: the same calendar day in UTC.
+        assert_eq!(
+            parse_timestamp("2026-10-14"),
+            Some(utc("2026-10-14T12:00:00+02:00"))
+        );
+    }
+
+    #[test]
+    fn page_dates_in_every_german_form() {
+        let cases = [
+            ("13.02.2026", "2026-02-13T12:00:00+01:00"),
+            ("13.2.26", "2026-02-13T12:00:00+01:00"),
+            ("13. Februar 2026", "2026-02-13T12:00:00+01:00"),
+            ("Freitag, 13. Februar 2026", "2026-02-13T12:00:00+01:00"),
+            ("3. März 2026", "2026-03-03T12:00:00+01:00"),
+            (
+                "Dienstag, 17.03.2026 | Meldung",
+                "2026-03-17T12:00:00+01:00",
+            ),
+            ("12. Mär 2026", "2026-03-12T12:00:00+01:00"),
+            ("8. Sept. 2026", "2026-09-08T12:00:00+02:00"),
+            ("13.02.2026, 10:00 Uhr", "2026-02-13T10:00:00+01:00"),
+            ("13. Februar 2026 um 9.30 Uhr", "2026-02-13T09:30:00+01:00"),
+            (
+                "Veröffentlicht am 1. September 2026",
+                "2026-09-01T12:00:00+02:00",
+            ),
+            ("February 13, 2026", "2026-02-13T12:00:00+01:00"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(find_date(input), Some(utc(want)), "{input}");
+        }
+    }
+
+    #[test]
+    fn impossible_dates_are_rejected_not_guessed() {
+        for input in [
+            "13.02.206",
+            "Datum 13.02.206",
+            "31.02.2026",
+            "00.01.2026",
+            "13.13.2026",
+            "1. Foo 2026",
+            "0206-02-13",
+            "Mo, 32 Mär 2026 10:00:00 MEZ",
+            "",
+            "morgen",
+        ] {
+            assert_eq!(find_date(input), None, "{input}");
+            assert_eq!(parse_timestamp(input), None, "{input}");
+        }
+    }
+
+    #[test]
+    fn earliest_date_in_text_wins() {
+        let text = "1. September 2026 – Das Kolloquium am 24. September";
+        assert_eq!(find_date(text), Some(utc("2026-09-01T12:00:00+02:00")));
+    }
+
+    #[test]
+    fn dst_gap_does_not_lose_the_date() {
+        // 02:30 on 29 March 2026 does not exist in Berlin.
+        assert_eq!(
+            parse_timestamp("2026-03-29T02:30:00"),
+            Some(utc("2026-03-29T03:30:00+02:00"))
+        );
+    }
+}

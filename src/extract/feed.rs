@@ -1,0 +1,204 @@
+//! The feed-rs adapter: RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed 1.0/1.1
+//! into `ExtractedItem`s, with our own id rule (feed-rs would invent random
+//! ids) and our German-aware date parser plugged into its timestamp hook.
+
+use feed_rs::model::{Entry, Feed, Link, Text};
+use url::Url;
+
+use super::dates::parse_timestamp;
+use super::{ExtractError, Extracted, ExtractedItem, Fragment, charset};
+
+/// Parses a feed document fetched from `url`.
+pub fn parse_feed(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    url: &Url,
+    max_items: usize,
+) -> Result<Extracted, ExtractError> {
+    let first = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF);
+    if first.is_none() {
+        return Err(ExtractError::Empty);
+    }
+    if looks_like_html(bytes) {
+        return Err(ExtractError::HtmlNotFeed);
+    }
+    let prepared = charset::prepare_feed_bytes(bytes, content_type);
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(url.as_str()))
+        .timestamp_parser(parse_timestamp)
+        // An empty id tells us the partner gave none; `dedup` applies our own rule.
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .build();
+    let feed = parser.parse(&prepared[..]).map_err(|e| match e {
+        feed_rs::parser::ParseFeedError::ParseError(
+            feed_rs::parser::ParseErrorKind::NoFeedRoot,
+        ) => ExtractError::NotAFeed("no <rss>, <feed>, <rdf:RDF> or JSON Feed root".into()),
+        other => ExtractError::Malformed(other.to_string()),
+    })?;
+    Ok(convert(feed, url, max_items))
+}
+
+fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
+fn convert(feed: Feed, url: &Url, max_items: usize) -> Extracted {
+    let feed_authors: Vec<String> = feed.authors.iter().filter_map(|p| p.name.clone()).collect();
+    let home = pick_link(&feed.links, url)
+        .filter(|l| l != url)
+        .or_else(|| feed.links.first().and_then(|l| Url::parse(&l.href).ok()));
+    let total = feed.entries.len();
+    let items: Vec<ExtractedItem> = feed
+        .entries
+        .into_iter()
+        .take(max_items)
+        .map(|e| convert_entry(e, url, &feed_authors))
+        .collect();
+    Extracted {
+        title: feed.title.map(|t| text_of(&t).text),
+        home,
+        skipped: total.saturating_sub(items.len()),
+        items,
+        ttl_minutes: feed.ttl,
+    }
+}
+
+fn convert_entry(e: Entry, feed_url: &Url, feed_authors: &[String]) -> ExtractedItem {
+    let link = pick_link(&e.links, feed_url);
+    let base = e
+        .base
+        .as_deref()
+        .and_then(|b| feed_url.join(b).ok())
+        .or_else(|| link.clone())
+        .or_else(|| Some(feed_url.clone()));
+    let mut authors: Vec<String> = e
+        .authors
+        .iter()
+        .filter_map(|p| {
+            p.name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+        })
+        .collect();
+    // RFC 4287 4.2.1: an entry without author inherits the feed's.
+    if authors.is_empty() {
+        authors = feed_authors.to_vec();
+    }
+    let content = e.content.and_then(|c| {
+        let is_html = !c
+            .content_type
+            .essence()
+            .to_string()
+            .starts_with("text/plain");
+        c.body.map(|body| Fragment {
+            text: body,
+            is_html,
+        })
+    });
+    ExtractedItem {
+        guid: Some(e.id.trim().to_string()).filter(|id| !id.is_empty()),
+        link,
+        title: e.title.as_ref().map(text_of),
+        summary: e.summary.as_ref().map(text_of),
+        content,
+        published: e.published,
+        updated: e.updated,
+        authors,
+        categories: e
+            .categories
+            .iter()
+            .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()))
+            .filter(|c| !c.trim().is_empty())
+            .collect(),
+        base,
+    }
+}
+
+/// The article link: `alternate` (or no rel) and not an attachment; first wins.
+fn pick_link(links: &[Link], base: &Url) -> Option<Url> {
+    let is_attachment = |l: &Link| {
+        l.media_type.as_deref().is_some_and(|t| {
+            t.starts_with("audio/")
+                || t.starts_with("video/")
+                || t.starts_with("image/")
+                || t == "application/pdf"
+        })
+    };
+    links
+        .iter()
+        .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")) && !is_attachment(l))
+        .find_map(|l| base.join(l.href.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+fn text_of(t: &Text) -> Fragment {
+    let essence = t.content_type.essence().to_string();
+    Fragment {
+        text: t.content.clone(),
+        is_html: essence == "text/html" || essence.contains("xhtml"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("http://partner.example/feed/").unwrap()
+    }
+
+    #[test]
+    fn items_without_ids_get_no_invented_id() {
+        let rss = br#"<rss version="2.0"><channel><title>T</title><item><title>A</title><link>/a</link></item></channel></rss>"#;
+        let doc = parse_feed(rss, None, &url(), 10).unwrap();
+        assert_eq!(doc.items[0].guid, None);
+        assert_eq!(
+            doc.items[0].link.as_ref().unwrap().as_str(),
+            "http://partner.example/a"
+        );
+    }
+
+    #[test]
+    fn html_and_empty_bodies_are_clear_errors() {
+        assert_eq!(
+            parse_feed(b"  ", None, &url(), 10),
+            Err(ExtractError::Empty)
+        );
+        assert_eq!(
+            parse_feed(
+                b"<!doctype html><html><body>Wartung</body></html>",
+                None,
+                &url(),
+                10
+            ),
+            Err(ExtractError::HtmlNotFeed)
+        );
+        assert!(matches!(
+            parse_feed(
+                b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>Abgeschn",
+                None,
+                &url(),
+                10
+            ),
+            Err(ExtractError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn item_cap_is_reported() {
+        let mut rss = String::from(r#"<rss version="2.0"><channel><title>T</title>"#);
+        for i in 0..30 {
+            rss.push_str(&format!("<item><title>{i}</title><guid>g{i}</guid></item>"));
+        }
+        rss.push_str("</channel></rss>");
+        let doc = parse_feed(rss.as_bytes(), None, &url(), 10).unwrap();
+        assert_eq!((doc.items.len(), doc.skipped), (10, 20));
+    }
+}

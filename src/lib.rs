@@ -1,0 +1,32 @@
+//! revierfeed: polls the news of Lausitz partner projects and serves them as
+//! one merged feed.
+//!
+//! Data flows through one module per stage:
+//!
+//! ```text
+//! config ─► schedule ─► fetch ─► extract ─► normalize ─► dedup ─► store ─► publish ─► serve
+//! ```
+//!
+//! - [`config`]: config.toml, validated, with file:line:col errors.
+//! - [`schedule`]: cron/interval schedules, jitter, backoff, partner-requested waits.
+//! - [`fetch`]: the only network client (conditional GET, limits, SSRF guard).
+//! - [`extract`]: feeds (feed-rs) and German dates into raw items.
+//! - [`normalize`]: canonical links, clean text, sanitised HTML, field caps.
+//! - [`dedup`]: item identity within a source.
+//! - [`store`]: the SQLite file; the only module that touches it.
+//! - [`publish`]: Atom, RSS, JSON Feed and HTML rendered to bytes on change.
+//! - [`serve`]: HTTP over the pre-rendered bytes.
+//! - [`app`]: one poll end to end, and the state polls and renders share.
+//! - [`daemon`]: the scheduler tasks, renderer, server and shutdown.
+
+pub mod app;
+pub mod config;
+pub mod daemon;
+pub mod dedup;
+pub mod extract;
+pub mod fetch;
+pub mod normalize;
+pub mod publish;
+pub mod schedule;
+pub mod serve;
+pub mod store;

@@ -1,0 +1,521 @@
+//! From what a partner sent to what we store and republish: canonical links,
+//! clean titles, UTC dates, plain text for matching, and HTML that has been
+//! through ammonia (no script, no event handlers, no javascript:/data: URLs,
+//! no inline CSS). Every field a partner controls is capped here.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use url::Url;
+
+use crate::extract::{ExtractedItem, Fragment};
+
+/// Caps on partner-controlled fields, in characters (bytes for HTML).
+#[derive(Debug, Clone, Copy)]
+pub struct FieldLimits {
+    pub title_chars: usize,
+    pub summary_bytes: usize,
+    pub content_bytes: usize,
+    pub text_chars: usize,
+    pub authors: usize,
+    pub categories: usize,
+    pub name_chars: usize,
+}
+
+impl Default for FieldLimits {
+    fn default() -> Self {
+        FieldLimits {
+            title_chars: 300,
+            summary_bytes: 16 * 1024,
+            content_bytes: 256 * 1024,
+            text_chars: 2000,
+            authors: 10,
+            categories: 20,
+            name_chars: 120,
+        }
+    }
+}
+
+/// An item ready for identity matching and storage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub guid: Option<String>,
+    /// The article link as republished: tracking parameters and fragment removed.
+    pub link: Option<String>,
+    /// The link without its scheme, for matching (http and https are the same article).
+    pub link_key: Option<String>,
+    pub title: String,
+    pub summary_html: Option<String>,
+    pub content_html: Option<String>,
+    /// Plain text of summary or content, for teasers and story matching.
+    pub text: String,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+}
+
+/// Query parameters that only track the reader and never select content.
+fn is_tracking_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("utm_")
+        || n.starts_with("mtm_")
+        || n.starts_with("pk_")
+        || n.starts_with("_hs")
+        || matches!(
+            n.as_str(),
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "gbraid"
+                | "wbraid"
+                | "msclkid"
+                | "mc_cid"
+                | "mc_eid"
+                | "igshid"
+                | "yclid"
+                | "twclid"
+                | "ttclid"
+                | "li_fat_id"
+                | "wt_mc"
+                | "wt.mc_id"
+                | "s_cid"
+                | "ref_src"
+                | "oly_enc_id"
+                | "oly_anon_id"
+                | "vero_id"
+                | "_ga"
+                | "_gl"
+                | "mkt_tok"
+                | "trk"
+        )
+}
+
+/// The link as we republish it: no fragment, no tracking parameters, the rest of the query sorted.
+/// (The url crate already lower-cases the host and drops default ports.)
+pub fn canonical_link(url: &Url) -> Url {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    if u.query().is_some() {
+        let mut pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking_param(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        pairs.sort();
+        if pairs.is_empty() {
+            u.set_query(None);
+        } else {
+            u.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+    }
+    u
+}
+
+/// Scheme-less form of a canonical link: `http://` and `https://` of one URL match.
+pub fn link_key(canonical: &Url) -> String {
+    let s = canonical.as_str();
+    s.split_once("://")
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or_else(|| s.to_string())
+}
+
+static ENTITY_OR_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});|</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>").expect("valid regex")
+});
+
+/// Plain text of a title or name: tags stripped, entities decoded (also
+/// double-escaped ones that survive XML parsing), whitespace collapsed.
+pub fn clean_text(fragment: &Fragment) -> String {
+    let text = if fragment.is_html || ENTITY_OR_TAG.is_match(&fragment.text) {
+        html_to_text(&fragment.text)
+    } else {
+        fragment.text.clone()
+    };
+    collapse_whitespace(&text)
+}
+
+pub fn collapse_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(|c: char| c.is_whitespace() || c.is_control() || c == '\u{200b}') {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Visible text of an HTML fragment; script, style and similar are dropped,
+/// block elements become word breaks.
+pub fn html_to_text(html: &str) -> String {
+    use scraper::Node;
+    let doc = scraper::Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut stack = vec![doc.tree.root()];
+    while let Some(node) = stack.pop() {
+        match node.value() {
+            Node::Text(t) => out.push_str(t),
+            Node::Element(e) => {
+                let name = e.name();
+                if matches!(
+                    name,
+                    "script"
+                        | "style"
+                        | "noscript"
+                        | "template"
+                        | "iframe"
+                        | "object"
+                        | "svg"
+                        | "head"
+                ) {
+                    continue;
+                }
+                if is_block(name) {
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+        // Children pushed in reverse so they pop in document order; a marker space after blocks.
+        let children: Vec<_> = node.children().collect();
+        for child in children.into_iter().rev() {
+            stack.push(child);
+        }
+    }
+    collapse_whitespace(&out)
+}
+
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "br"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "blockquote"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "figure"
+            | "figcaption"
+            | "dd"
+            | "dt"
+            | "pre"
+            | "hr"
+    )
+}
+
+/// Safe HTML for republishing; relative URLs made absolute against `base`.
+pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    let mut b = ammonia::Builder::default();
+    b.add_clean_content_tags([
+        "noscript", "template", "iframe", "object", "embed", "svg", "math", "form", "select",
+        "textarea", "button",
+    ])
+    .link_rel(Some("noopener noreferrer nofollow"))
+    .url_schemes(["http", "https", "mailto", "tel"].into_iter().collect())
+    .strip_comments(true);
+    match base {
+        Some(base) => b.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone())),
+        // Without a base, relative URLs could point anywhere once republished.
+        None => b.url_relative(ammonia::UrlRelative::Deny),
+    };
+    b.clean(html).to_string().trim().to_string()
+}
+
+fn truncate_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Shortens to at most `max` characters at a word boundary, marking the cut with "…".
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    let at_word = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end_matches([' ', ',', ';', ':', '-']))
+}
+
+/// A title for an item that has none: its first sentence, or its first words.
+pub fn title_from_text(text: &str, max: usize) -> Option<String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let sentence_end = text
+        .char_indices()
+        .find(|&(i, c)| {
+            matches!(c, '.' | '!' | '?')
+                && text[i + c.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_none_or(char::is_whitespace)
+        })
+        .map(|(i, c)| i + c.len_utf8());
+    match sentence_end {
+        Some(end) if text[..end].chars().count() <= max => Some(text[..end].to_string()),
+        _ => Some(truncate_chars(text, max)),
+    }
+}
+
+fn fragment_html(f: &Fragment) -> String {
+    if f.is_html {
+        f.text.clone()
+    } else {
+        // Plain text is escaped, and its line breaks kept as paragraphs.
+        html_escape::encode_text(&f.text)
+            .replace("\n\n", "</p><p>")
+            .replace('\n', "<br>")
+    }
+}
+
+/// Normalises one extracted item; `None` when nothing identifies or describes it.
+pub fn normalize_item(
+    raw: &ExtractedItem,
+    now: DateTime<Utc>,
+    limits: &FieldLimits,
+) -> Option<Item> {
+    let link = raw.link.as_ref().map(canonical_link);
+    let base = raw.base.as_ref().or(raw.link.as_ref());
+    let clean_html = |f: &Fragment, max: usize| {
+        let html = sanitize_html(truncate_bytes(&fragment_html(f), max), base);
+        Some(html).filter(|h| !h.is_empty())
+    };
+    let summary_html = raw
+        .summary
+        .as_ref()
+        .and_then(|f| clean_html(f, limits.summary_bytes));
+    let content_html = raw
+        .content
+        .as_ref()
+        .and_then(|f| clean_html(f, limits.content_bytes));
+    let text_source = summary_html
+        .as_deref()
+        .or(content_html.as_deref())
+        .unwrap_or("");
+    let text = truncate_chars(&html_to_text(text_source), limits.text_chars);
+
+    let title_raw = raw.title.as_ref().map(|t| Fragment {
+        text: truncate_bytes(&t.text, limits.title_chars * 8).to_string(),
+        is_html: t.is_html,
+    });
+    let mut title = title_raw.as_ref().map(clean_text).unwrap_or_default();
+    if title.is_empty() {
+        let fallback_text = if text.is_empty() {
+            content_html
+                .as_deref()
+                .map(html_to_text)
+                .unwrap_or_default()
+        } else {
+            text.clone()
+        };
+        title = title_from_text(&fallback_text, 80).unwrap_or_default();
+    }
+    let title = truncate_chars(&title, limits.title_chars);
+    if title.is_empty() && link.is_none() && text.is_empty() {
+        return None;
+    }
+    // A date in the future is a partner's clock or an event date, not a publication time.
+    let not_future = |t: DateTime<Utc>| Some(t.min(now));
+    let published = raw.published.or(raw.updated).and_then(not_future);
+    let updated = raw.updated.and_then(not_future);
+
+    let names = |v: &[String], max: usize| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in v
+            .iter()
+            .map(|n| truncate_chars(&clean_text(&Fragment::plain(n.clone())), limits.name_chars))
+        {
+            if !n.is_empty() && !out.contains(&n) && out.len() < max {
+                out.push(n);
+            }
+        }
+        out
+    };
+    let guid = raw
+        .guid
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(|g| {
+            if g.len() > 512 {
+                // An absurdly long id is still an id; keep it comparable without storing it whole.
+                use sha2::Digest;
+                format!("sha256:{}", hex::encode(sha2::Sha256::digest(g.as_bytes())))
+            } else {
+                g.to_string()
+            }
+        });
+    Some(Item {
+        guid,
+        link_key: link.as_ref().map(link_key),
+        link: link.map(String::from),
+        title,
+        summary_html,
+        content_html,
+        text,
+        published,
+        updated,
+        authors: names(&raw.authors, limits.authors),
+        categories: names(&raw.categories, limits.categories),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_links_drop_tracking_and_sort_queries() {
+        let u = Url::parse(
+            "HTTP://Example.ORG:80/a/b?utm_source=rss&z=1&utm_medium=x&a=2&fbclid=abc#frag",
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_link(&u).as_str(),
+            "http://example.org/a/b?a=2&z=1"
+        );
+        let only_tracking = Url::parse("https://example.org/p/?utm_campaign=x&mc_cid=1").unwrap();
+        assert_eq!(
+            canonical_link(&only_tracking).as_str(),
+            "https://example.org/p/"
+        );
+        let id = Url::parse("http://example.org/meldung.php?id=1187").unwrap();
+        assert_eq!(
+            canonical_link(&id).as_str(),
+            "http://example.org/meldung.php?id=1187"
+        );
+        let http = canonical_link(&Url::parse("http://example.org/x").unwrap());
+        let https = canonical_link(&Url::parse("https://example.org:443/x").unwrap());
+        assert_eq!(link_key(&http), link_key(&https));
+    }
+
+    #[test]
+    fn titles_lose_tags_and_leftover_entities() {
+        assert_eq!(
+            clean_text(&Fragment::plain(
+                "<b>Achtung:</b> Infostand am Samstag verschoben"
+            )),
+            "Achtung: Infostand am Samstag verschoben"
+        );
+        assert_eq!(
+            clean_text(&Fragment::plain(
+                "Petition &quot;Halt in Kleinmühlen&quot; gestartet"
+            )),
+            "Petition \"Halt in Kleinmühlen\" gestartet"
+        );
+        assert_eq!(
+            clean_text(&Fragment::html("Wasserstoff &amp; Wärme")),
+            "Wasserstoff & Wärme"
+        );
+        assert_eq!(
+            clean_text(&Fragment::html("Förderbilanz <em>2025</em>: 38 Projekte")),
+            "Förderbilanz 2025: 38 Projekte"
+        );
+        assert_eq!(
+            clean_text(&Fragment::plain("\n\t  Mehr   Platz\n ")),
+            "Mehr Platz"
+        );
+        assert_eq!(clean_text(&Fragment::plain("a < b & c")), "a < b & c");
+    }
+
+    #[test]
+    fn sanitizer_removes_active_content_and_absolutises_urls() {
+        let base = Url::parse("http://partner.example/blog/post/").unwrap();
+        let dirty = r#"<p onclick="x()">Hallo <a href="javascript:alert(1)">x</a> <a href="/seite">y</a><img src="/bild.jpg" srcset="/a.jpg 1x" onerror="x()"><img src="data:image/png;base64,AAA"><span style="background:expression(alert(1))">z</span></p><script>alert(1)</script><iframe src="//evil"></iframe>"#;
+        let clean = sanitize_html(dirty, Some(&base));
+        for bad in [
+            "onclick",
+            "javascript:",
+            "onerror",
+            "<script",
+            "alert",
+            "data:",
+            "expression",
+            "style=",
+            "<iframe",
+            "srcset",
+        ] {
+            assert!(!clean.contains(bad), "{bad} survived in {clean}");
+        }
+        assert!(
+            clean.contains(r#"href="http://partner.example/seite""#),
+            "{clean}"
+        );
+        assert!(
+            clean.contains(r#"src="http://partner.example/bild.jpg""#),
+            "{clean}"
+        );
+    }
+
+    #[test]
+    fn missing_titles_come_from_the_text() {
+        assert_eq!(
+            title_from_text(
+                "Die Mahnwache am Bahnhof Kleinmühlen fällt am Samstag wegen Unwettergefahr aus.",
+                80
+            )
+            .as_deref(),
+            Some("Die Mahnwache am Bahnhof Kleinmühlen fällt am Samstag wegen Unwettergefahr aus.")
+        );
+        let long = "Dies ist ein sehr langer Satz ohne Ende der einfach immer weiter geht und weiter und weiter bis niemand mehr folgen mag";
+        let t = title_from_text(long, 80).unwrap();
+        assert!(t.chars().count() <= 80 && t.ends_with('…'), "{t}");
+    }
+
+    #[test]
+    fn huge_fields_are_capped() {
+        let raw = ExtractedItem {
+            title: Some(Fragment::plain("Wort ".repeat(200_000))),
+            content: Some(Fragment::html("<p>".to_string() + &"x".repeat(1_000_000))),
+            ..Default::default()
+        };
+        let item = normalize_item(&raw, Utc::now(), &FieldLimits::default()).unwrap();
+        assert!(item.title.chars().count() <= 300);
+        assert!(item.content_html.unwrap().len() <= 256 * 1024 + 64);
+    }
+
+    #[test]
+    fn future_dates_are_clamped_to_now() {
+        let now = Utc::now();
+        let raw = ExtractedItem {
+            title: Some(Fragment::plain("T")),
+            published: Some(now + chrono::Duration::days(30)),
+            ..Default::default()
+        };
+        assert_eq!(
+            normalize_item(&raw, now, &FieldLimits::default())
+                .unwrap()
+                .published,
+            Some(now)
+        );
+    }
+}

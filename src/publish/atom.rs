@@ -1,0 +1,116 @@
+//! Atom 1.0 output (RFC 4287) via atom_syndication: rel=self, feed id and
+//! updated, and per entry an atom:source crediting the original partner,
+//! the original article as rel=alternate and other partners as rel=related.
+
+use atom_syndication::{
+    Content, Entry as AtomEntry, Feed, FixedDateTime, Link, Person, Source, Text,
+};
+use chrono::{DateTime, Utc};
+
+use super::{Credit, Entry, FeedDoc};
+
+fn date(t: DateTime<Utc>) -> FixedDateTime {
+    t.fixed_offset()
+}
+
+fn link(href: &str, rel: &str, mime: Option<&str>, title: Option<&str>) -> Link {
+    Link {
+        href: href.to_string(),
+        rel: rel.to_string(),
+        mime_type: mime.map(str::to_string),
+        title: title.map(str::to_string),
+        ..Default::default()
+    }
+}
+
+fn source(c: &Credit) -> Source {
+    let mut links = vec![link(&c.feed_url, "self", None, None)];
+    if let Some(home) = &c.home_url {
+        links.push(link(home, "alternate", Some("text/html"), None));
+    }
+    Source {
+        title: Text::plain(c.name.clone()),
+        id: c.feed_url.clone(),
+        updated: date(c.published),
+        links,
+        ..Default::default()
+    }
+}
+
+fn entry(e: &Entry) -> AtomEntry {
+    let mut links = Vec::new();
+    if let Some(href) = &e.link {
+        links.push(link(href, "alternate", Some("text/html"), None));
+    }
+    for other in &e.also {
+        if let Some(href) = &other.link {
+            links.push(link(href, "related", Some("text/html"), Some(&other.name)));
+        }
+    }
+    AtomEntry {
+        title: Text::plain(e.title.clone()),
+        id: e.id.clone(),
+        updated: date(e.updated),
+        published: Some(date(e.published)),
+        authors: e
+            .authors
+            .iter()
+            .map(|a| Person {
+                name: a.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        categories: e
+            .categories
+            .iter()
+            .map(|c| atom_syndication::Category {
+                term: c.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        links,
+        summary: e.summary.as_ref().map(|s| Text::plain(s.clone())),
+        content: Some(Content {
+            value: Some(e.content_html.clone()),
+            content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        source: Some(source(&e.origin)),
+        ..Default::default()
+    }
+}
+
+pub fn render(doc: &FeedDoc) -> Vec<u8> {
+    let feed = Feed {
+        title: Text::plain(doc.title.clone()),
+        id: doc.id.clone(),
+        updated: date(doc.updated),
+        authors: vec![Person {
+            name: doc.author.clone(),
+            ..Default::default()
+        }],
+        links: vec![
+            link(
+                &doc.self_url("atom"),
+                "self",
+                Some("application/atom+xml"),
+                None,
+            ),
+            link(&doc.home_url, "alternate", Some("text/html"), None),
+        ],
+        subtitle: doc.subtitle.as_ref().map(|s| Text::plain(s.clone())),
+        generator: Some(atom_syndication::Generator {
+            value: "revierfeed".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            ..Default::default()
+        }),
+        lang: Some(doc.language.clone()),
+        entries: doc.entries.iter().map(entry).collect(),
+        ..Default::default()
+    };
+    let mut out = br#"<?xml version="1.0" encoding="utf-8"?>"#.to_vec();
+    out.push(b'\n');
+    feed.write_to(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
+}

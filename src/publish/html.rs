@@ -1,0 +1,217 @@
+//! The two HTML pages: `/` (the merged news for people, no JavaScript,
+//! readable on a phone) and `/status` (for operators: every source, and
+//! plainly which one fails and why), plus `/status.json` for scripts.
+//! Markup is written by hand: two small pages don't justify a template engine,
+//! and every interpolated value goes through `esc`.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Berlin;
+use serde::Serialize;
+
+use super::FeedDoc;
+use crate::config::Config;
+use crate::schedule;
+use crate::store::SourceState;
+
+fn esc(s: &str) -> String {
+    html_escape::encode_text(s).into_owned()
+}
+
+fn attr(s: &str) -> String {
+    html_escape::encode_double_quoted_attribute(s).into_owned()
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Berlin)
+        .format("%d.%m.%Y, %H:%M")
+        .to_string()
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1b1b1b;background:#fff}\
+a{color:#0b5394}h1{font-size:1.5rem;margin:.5rem 0}article{border-bottom:1px solid #ddd;padding:.75rem 0}\
+article h2{font-size:1.1rem;margin:0}.meta{color:#555;font-size:.9rem}nav a{margin-right:.75rem}\
+table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
+tr.failing{background:#fde8e8}.error{color:#a00000;font-weight:600}.ok{color:#1a6b1a}\
+@media (max-width:40rem){table,thead,tbody,tr,td,th{display:block}thead{display:none}td{border:none;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.5rem 0}}";
+
+fn page(title: &str, lang: &str, head_extra: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title>{head_extra}<style>{STYLE}</style></head><body>{body}</body></html>\n",
+        lang = attr(lang),
+        title = esc(title),
+    )
+}
+
+/// The merged news as a page.
+pub fn index(config: &Config, merged: &FeedDoc) -> String {
+    let base = config.feed.public_url.as_str().trim_end_matches('/');
+    let feeds = [
+        ("Atom", "feed.atom", "application/atom+xml"),
+        ("RSS", "feed.rss", "application/rss+xml"),
+        ("JSON Feed", "feed.json", "application/feed+json"),
+    ];
+    let head: String = feeds
+        .iter()
+        .map(|(name, path, ty)| {
+            format!(
+                "<link rel=\"alternate\" type=\"{ty}\" title=\"{}\" href=\"{}\">",
+                attr(&format!("{} ({name})", config.feed.title)),
+                attr(&format!("{base}/{path}"))
+            )
+        })
+        .collect();
+    let mut body = format!("<header><h1>{}</h1>", esc(&config.feed.title));
+    if let Some(sub) = &config.feed.subtitle {
+        body.push_str(&format!("<p>{}</p>", esc(sub)));
+    }
+    body.push_str("<nav>Abonnieren: ");
+    for (name, path, _) in feeds {
+        body.push_str(&format!(
+            "<a href=\"{}\">{name}</a>",
+            attr(&format!("{base}/{path}"))
+        ));
+    }
+    body.push_str(&format!(
+        "<a href=\"{}\">Status</a></nav></header><main>",
+        attr(&format!("{base}/status"))
+    ));
+    if merged.entries.is_empty() {
+        body.push_str("<p>Noch keine Meldungen.</p>");
+    }
+    for e in &merged.entries {
+        let title = match &e.link {
+            Some(l) => format!("<a href=\"{}\">{}</a>", attr(l), esc(&e.title)),
+            None => esc(&e.title),
+        };
+        let sources: Vec<String> = std::iter::once(&e.origin)
+            .chain(e.also.iter())
+            .map(|c| match c.link.as_deref() {
+                Some(l) => format!("<a href=\"{}\">{}</a>", attr(l), esc(&c.name)),
+                None => esc(&c.name),
+            })
+            .collect();
+        body.push_str(&format!(
+            "<article><h2>{title}</h2><p class=\"meta\"><time datetime=\"{}\">{}</time> · {}</p>",
+            e.published.to_rfc3339(),
+            local(e.published),
+            sources.join(", ")
+        ));
+        if let Some(s) = &e.summary {
+            body.push_str(&format!("<p>{}</p>", esc(s)));
+        }
+        body.push_str("</article>");
+    }
+    body.push_str("</main>");
+    page(&config.feed.title, &config.feed.language, &head, &body)
+}
+
+/// One row of the status page and of `/status.json`.
+#[derive(Debug, Serialize)]
+pub struct SourceStatus<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub url: &'a str,
+    pub ok: bool,
+    pub last_poll: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub http_status: Option<u16>,
+    pub items: i64,
+    pub last_new: i64,
+    pub next_poll: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<&'a str>,
+}
+
+pub fn statuses<'a>(
+    config: &'a Config,
+    states: &'a [SourceState],
+    now: DateTime<Utc>,
+) -> Vec<SourceStatus<'a>> {
+    states
+        .iter()
+        .map(|s| {
+            let source = config.source(&s.id);
+            let next_poll = source.map(|src| {
+                schedule::next_poll(
+                    &src.id,
+                    &src.schedule,
+                    &s.history,
+                    config.fetch.jitter,
+                    config.fetch.max_backoff,
+                    now,
+                )
+            });
+            SourceStatus {
+                id: &s.id,
+                name: &s.name,
+                kind: &s.kind,
+                url: s.poll_url(),
+                ok: s.last_error.is_none(),
+                last_poll: s.history.last_attempt,
+                last_success: s.last_success_at,
+                http_status: s.last_status,
+                items: s.item_count,
+                last_new: s.last_new,
+                next_poll,
+                consecutive_failures: s.history.consecutive_failures,
+                last_error: s.last_error.as_deref(),
+            }
+        })
+        .collect()
+}
+
+pub fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> String {
+    let rows = statuses(config, states, now);
+    let failing = rows.iter().filter(|r| !r.ok).count();
+    let mut body = format!("<h1>Status – {}</h1>", esc(&config.feed.title));
+    body.push_str(&format!(
+        "<p class=\"{}\">{} Quellen, {} mit Fehler. Stand: {}</p>",
+        if failing > 0 { "error" } else { "ok" },
+        rows.len(),
+        failing,
+        local(now)
+    ));
+    body.push_str("<table><thead><tr><th>Quelle</th><th>Art</th><th>Letzter Abruf</th><th>HTTP</th><th>Einträge</th><th>Nächster Abruf</th><th>Fehler</th></tr></thead><tbody>");
+    for r in &rows {
+        body.push_str(&format!(
+            "<tr class=\"{}\" id=\"source-{}\"><td><a href=\"{}\">{}</a><br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{} (+{})</td><td>{}</td><td class=\"error\">{}</td></tr>",
+            if r.ok { "ok" } else { "failing" },
+            attr(r.id),
+            attr(r.url),
+            esc(r.name),
+            esc(r.id),
+            esc(r.kind),
+            r.last_poll.map(local).unwrap_or_else(|| "noch nie".into()),
+            r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "–".into()),
+            r.items,
+            r.last_new,
+            r.next_poll.map(local).unwrap_or_else(|| "–".into()),
+            r.last_error
+                .map(|e| format!("{} ({}× in Folge)", esc(e), r.consecutive_failures))
+                .unwrap_or_default(),
+        ));
+    }
+    body.push_str("</tbody></table>");
+    page(
+        &format!("Status – {}", config.feed.title),
+        &config.feed.language,
+        "<meta http-equiv=\"refresh\" content=\"60\">",
+        &body,
+    )
+}
+
+pub fn status_json(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Status<'a> {
+        generated: DateTime<Utc>,
+        sources: Vec<SourceStatus<'a>>,
+    }
+    serde_json::to_vec_pretty(&Status {
+        generated: now,
+        sources: statuses(config, states, now),
+    })
+    .expect("serialising plain data cannot fail")
+}

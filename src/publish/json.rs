@@ -1,0 +1,110 @@
+//! JSON Feed 1.1 output. Sources are credited in `_revierfeed`, the
+//! extension namespace JSON Feed reserves for publishers (keys starting "_").
+
+use serde::Serialize;
+
+use super::{Credit, Entry, FeedDoc};
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    language: &'a str,
+    authors: Vec<Author<'a>>,
+    items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    title: &'a str,
+    content_html: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
+    _revierfeed: Extension<'a>,
+}
+
+#[derive(Serialize)]
+struct Extension<'a> {
+    about: &'static str,
+    sources: Vec<JsonSource<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    id: &'a str,
+    name: &'a str,
+    feed_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_page_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    date_published: String,
+}
+
+fn source(c: &Credit) -> JsonSource<'_> {
+    JsonSource {
+        id: &c.source_id,
+        name: &c.name,
+        feed_url: &c.feed_url,
+        home_page_url: c.home_url.as_deref(),
+        url: c.link.as_deref(),
+        date_published: c
+            .published
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+fn item(e: &Entry) -> JsonItem<'_> {
+    JsonItem {
+        id: &e.id,
+        url: e.link.as_deref(),
+        title: &e.title,
+        content_html: &e.content_html,
+        summary: e.summary.as_deref(),
+        date_published: e
+            .published
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        date_modified: e.updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        authors: e.authors.iter().map(|a| Author { name: a }).collect(),
+        tags: &e.categories,
+        _revierfeed: Extension {
+            about: "https://github.com/revierfeed/revierfeed#json-feed-extension",
+            sources: std::iter::once(&e.origin)
+                .chain(e.also.iter())
+                .map(source)
+                .collect(),
+        },
+    }
+}
+
+pub fn render(doc: &FeedDoc) -> Vec<u8> {
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: &doc.title,
+        home_page_url: &doc.home_url,
+        feed_url: doc.self_url("json"),
+        description: doc.subtitle.as_deref(),
+        language: &doc.language,
+        authors: vec![Author { name: &doc.author }],
+        items: doc.entries.iter().map(item).collect(),
+    };
+    serde_json::to_vec_pretty(&feed).expect("serialising plain data cannot fail")
+}

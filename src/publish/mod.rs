@@ -1,0 +1,364 @@
+//! From stored stories and items to the bytes we serve. Feeds are rendered
+//! when data changes, never per request: a `Site` maps each served path to
+//! pre-rendered bytes (plain and gzip) with a strong ETag.
+
+pub mod atom;
+pub mod html;
+pub mod json;
+pub mod rss;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::store::{ItemView, SourceState, Store, StoryView};
+
+/// A partner as credited in an entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credit {
+    pub source_id: String,
+    pub name: String,
+    /// The feed or page we poll.
+    pub feed_url: String,
+    /// The partner's website.
+    pub home_url: Option<String>,
+    /// This partner's own link to the article.
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
+}
+
+/// One entry, independent of the output format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub id: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    /// Plain-text teaser.
+    pub summary: Option<String>,
+    /// Sanitised HTML, with the sources credited at the end.
+    pub content_html: String,
+    /// The original publication (the earliest one for a story).
+    pub origin: Credit,
+    /// Further partners that published the same news.
+    pub also: Vec<Credit>,
+}
+
+/// One feed, independent of the output format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedDoc {
+    pub id: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub language: String,
+    pub author: String,
+    /// Public URL without extension, e.g. `https://host/feed`; formats append `.atom` etc.
+    pub self_base: String,
+    /// The HTML page for humans.
+    pub home_url: String,
+    pub updated: DateTime<Utc>,
+    pub entries: Vec<Entry>,
+}
+
+impl FeedDoc {
+    pub fn self_url(&self, ext: &str) -> String {
+        format!("{}.{ext}", self.self_base)
+    }
+}
+
+/// Bytes ready to send, in both encodings, with their validators.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub body: Bytes,
+    pub gzip: Bytes,
+    /// Strong ETag of `body` (quoted); the gzip variant appends `-gz`.
+    pub etag: String,
+    pub last_modified: DateTime<Utc>,
+}
+
+impl Rendered {
+    pub fn new(
+        content_type: &'static str,
+        body: Vec<u8>,
+        last_modified: DateTime<Utc>,
+    ) -> Rendered {
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 3),
+            flate2::Compression::default(),
+        );
+        gz.write_all(&body).expect("writing to a Vec cannot fail");
+        let gzip = gz.finish().expect("writing to a Vec cannot fail");
+        Rendered {
+            content_type,
+            body: Bytes::from(body),
+            gzip: Bytes::from(gzip),
+            etag,
+            // HTTP dates have whole seconds.
+            last_modified: DateTime::from_timestamp(last_modified.timestamp(), 0)
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn gzip_etag(&self) -> String {
+        format!("{}-gz\"", self.etag.trim_end_matches('"'))
+    }
+}
+
+/// Every served file, by URL path.
+#[derive(Debug, Clone, Default)]
+pub struct Site {
+    pub files: HashMap<String, Arc<Rendered>>,
+}
+
+/// The current `Site`, swapped atomically after each render.
+#[derive(Clone, Default)]
+pub struct SiteHandle(Arc<RwLock<Arc<Site>>>);
+
+impl SiteHandle {
+    pub fn get(&self) -> Arc<Site> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the site; a file whose bytes changed but whose dates did not
+    /// gets a later Last-Modified, so If-Modified-Since never hides a change.
+    pub fn replace(&self, mut next: Site) {
+        let mut guard = self.0.write().unwrap_or_else(|p| p.into_inner());
+        let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
+        for (path, file) in next.files.iter_mut() {
+            if let Some(old) = guard.files.get(path) {
+                if old.etag == file.etag {
+                    *file = old.clone();
+                } else if file.last_modified <= old.last_modified {
+                    Arc::make_mut(file).last_modified =
+                        now.max(old.last_modified + chrono::Duration::seconds(1));
+                }
+            }
+        }
+        *guard = Arc::new(next);
+    }
+}
+
+pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
+pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+pub const JSON_FEED_TYPE: &str = "application/feed+json; charset=utf-8";
+pub const HTML_TYPE: &str = "text/html; charset=utf-8";
+pub const JSON_TYPE: &str = "application/json";
+
+fn credit(item: &ItemView, config: &Config) -> Credit {
+    let configured = config.source(&item.source_id);
+    Credit {
+        source_id: item.source_id.clone(),
+        name: configured
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| item.source_name.clone()),
+        feed_url: item.source_url.clone(),
+        home_url: configured
+            .and_then(|s| s.homepage.as_ref().map(|u| u.to_string()))
+            .or_else(|| item.source_home.clone()),
+        link: item.link.clone(),
+        published: item.published,
+    }
+}
+
+fn credits_html(origin: &Credit, also: &[Credit]) -> String {
+    let link = |c: &Credit| {
+        let name = html_escape::encode_text(&c.name);
+        match c.link.as_deref().or(c.home_url.as_deref()) {
+            Some(href) => format!(
+                "<a href=\"{}\">{name}</a>",
+                html_escape::encode_double_quoted_attribute(href)
+            ),
+            None => name.into_owned(),
+        }
+    };
+    let mut out = format!("<p class=\"revierfeed-sources\">Quelle: {}", link(origin));
+    if !also.is_empty() {
+        out.push_str(" · Auch berichtet von: ");
+        out.push_str(&also.iter().map(link).collect::<Vec<_>>().join(", "));
+    }
+    out.push_str("</p>");
+    out
+}
+
+fn body_html(item: &ItemView) -> String {
+    item.content_html
+        .clone()
+        .or_else(|| item.summary_html.clone())
+        .unwrap_or_else(|| format!("<p>{}</p>", html_escape::encode_text(&item.text)))
+}
+
+fn teaser(item: &ItemView) -> Option<String> {
+    Some(crate::normalize::truncate_chars(&item.text, 400)).filter(|t| !t.is_empty())
+}
+
+/// A merged-feed entry for a story, crediting every member.
+pub fn story_entry(story: &StoryView, config: &Config) -> Entry {
+    let lead = story.lead();
+    let origin = credit(lead, config);
+    let also: Vec<Credit> = story.members[1..]
+        .iter()
+        .map(|m| credit(m, config))
+        .collect();
+    let mut categories: Vec<String> = Vec::new();
+    for c in story.members.iter().flat_map(|m| m.categories.iter()) {
+        if !categories.contains(c) {
+            categories.push(c.clone());
+        }
+    }
+    Entry {
+        id: story.uid.clone(),
+        title: lead.title.clone(),
+        link: lead.link.clone(),
+        published: story.published,
+        updated: story.updated.max(story.published),
+        authors: lead.authors.clone(),
+        categories,
+        summary: teaser(lead),
+        content_html: format!("{}\n{}", body_html(lead), credits_html(&origin, &also)),
+        origin,
+        also,
+    }
+}
+
+/// A per-source entry for one item.
+pub fn item_entry(item: &ItemView, config: &Config) -> Entry {
+    let origin = credit(item, config);
+    Entry {
+        id: item.uid.clone(),
+        title: item.title.clone(),
+        link: item.link.clone(),
+        published: item.published,
+        updated: item.updated.max(item.published),
+        authors: item.authors.clone(),
+        categories: item.categories.clone(),
+        summary: teaser(item),
+        content_html: format!("{}\n{}", body_html(item), credits_html(&origin, &[])),
+        origin,
+        also: Vec::new(),
+    }
+}
+
+fn doc_updated(entries: &[Entry], fallback: DateTime<Utc>) -> DateTime<Utc> {
+    entries.iter().map(|e| e.updated).max().unwrap_or(fallback)
+}
+
+/// Adds one feed in all three formats under `base_path` (e.g. `/feed`).
+fn add_feed(site: &mut Site, base_path: &str, doc: &FeedDoc) {
+    let updated = doc.updated;
+    site.files.insert(
+        format!("{base_path}.atom"),
+        Arc::new(Rendered::new(ATOM_TYPE, atom::render(doc), updated)),
+    );
+    site.files.insert(
+        format!("{base_path}.rss"),
+        Arc::new(Rendered::new(RSS_TYPE, rss::render(doc), updated)),
+    );
+    site.files.insert(
+        format!("{base_path}.json"),
+        Arc::new(Rendered::new(JSON_FEED_TYPE, json::render(doc), updated)),
+    );
+}
+
+/// Renders every served file from the database (blocking; call on the blocking pool).
+pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site> {
+    let created = store.created_at()?;
+    let base = config
+        .feed
+        .public_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let mut site = Site::default();
+
+    let stories = store.stories(config.feed.items)?;
+    let entries: Vec<Entry> = stories.iter().map(|s| story_entry(s, config)).collect();
+    let merged = FeedDoc {
+        id: config.feed.id.clone(),
+        title: config.feed.title.clone(),
+        subtitle: config.feed.subtitle.clone(),
+        language: config.feed.language.clone(),
+        author: config.feed.author.clone(),
+        self_base: format!("{base}/feed"),
+        home_url: format!("{base}/"),
+        updated: doc_updated(&entries, created),
+        entries,
+    };
+    add_feed(&mut site, "/feed", &merged);
+
+    let states = store.source_states()?;
+    for source in config.sources.iter().filter(|s| s.enabled) {
+        let items = store.source_items(&source.id, config.feed.items)?;
+        let entries: Vec<Entry> = items.iter().map(|i| item_entry(i, config)).collect();
+        let doc = FeedDoc {
+            id: format!("{}#source-{}", config.feed.id, source.id),
+            title: format!("{} – {}", source.name, config.feed.title),
+            subtitle: None,
+            language: config.feed.language.clone(),
+            author: source.name.clone(),
+            self_base: format!("{base}/sources/{}", source.id),
+            home_url: format!("{base}/"),
+            updated: doc_updated(&entries, created),
+            entries,
+        };
+        add_feed(&mut site, &format!("/sources/{}", source.id), &doc);
+    }
+
+    let last_change = merged.updated;
+    site.files.insert(
+        "/".into(),
+        Arc::new(Rendered::new(
+            HTML_TYPE,
+            html::index(config, &merged).into_bytes(),
+            last_change,
+        )),
+    );
+    site.files.insert(
+        "/status".into(),
+        Arc::new(Rendered::new(
+            HTML_TYPE,
+            html::status(config, &states, Utc::now()).into_bytes(),
+            Utc::now(),
+        )),
+    );
+    site.files.insert(
+        "/status.json".into(),
+        Arc::new(Rendered::new(
+            JSON_TYPE,
+            html::status_json(config, &states, Utc::now()),
+            Utc::now(),
+        )),
+    );
+    Ok(site)
+}
+
+/// Current states of all sources, for the status page after a poll.
+pub fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
+    let now = Utc::now();
+    site.files.insert(
+        "/status".into(),
+        Arc::new(Rendered::new(
+            HTML_TYPE,
+            html::status(config, states, now).into_bytes(),
+            now,
+        )),
+    );
+    site.files.insert(
+        "/status.json".into(),
+        Arc::new(Rendered::new(
+            JSON_TYPE,
+            html::status_json(config, states, now),
+            now,
+        )),
+    );
+}

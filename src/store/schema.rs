@@ -1,0 +1,122 @@
+//! The schema, as numbered migrations tracked in `PRAGMA user_version`.
+//! Never edit a released migration: append a new one.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: sources, stories, items.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) VALUES ('created_at', CAST(strftime('%s','now') AS TEXT));
+
+    CREATE TABLE sources (
+        id                   TEXT PRIMARY KEY,
+        active               INTEGER NOT NULL DEFAULT 1,
+        name                 TEXT NOT NULL,
+        kind                 TEXT NOT NULL,
+        config_url           TEXT NOT NULL,   -- as written in config.toml
+        fetch_url            TEXT,            -- after permanent redirects or discovery
+        feed_title           TEXT,            -- as the partner's feed names itself
+        home_url             TEXT,            -- the partner's website per its feed
+        etag                 TEXT,
+        last_modified        TEXT,
+        last_attempt_at      INTEGER,
+        last_success_at      INTEGER,
+        last_change_at       INTEGER,
+        last_status          INTEGER,
+        last_error           TEXT,
+        last_duration_ms     INTEGER,
+        last_new             INTEGER NOT NULL DEFAULT 0,
+        last_updated         INTEGER NOT NULL DEFAULT 0,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        not_before           INTEGER,
+        guids_unreliable     INTEGER NOT NULL DEFAULT 0,
+        polls                INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE stories (
+        id         INTEGER PRIMARY KEY,
+        uid        TEXT NOT NULL UNIQUE,      -- entry id in the merged feed, forever
+        published  INTEGER NOT NULL,          -- earliest member publication
+        updated    INTEGER NOT NULL           -- latest member change
+    );
+    CREATE INDEX stories_published ON stories (published DESC);
+
+    CREATE TABLE items (
+        id                INTEGER PRIMARY KEY,
+        source_id         TEXT NOT NULL REFERENCES sources (id),
+        uid               TEXT NOT NULL UNIQUE,
+        guid              TEXT,
+        link              TEXT,
+        link_key          TEXT,
+        fingerprint       TEXT NOT NULL,
+        title             TEXT NOT NULL,
+        summary_html      TEXT,
+        content_html      TEXT,
+        text              TEXT NOT NULL,
+        authors           TEXT NOT NULL,      -- JSON array
+        categories        TEXT NOT NULL,      -- JSON array
+        published         INTEGER NOT NULL,
+        date_from_partner INTEGER NOT NULL,   -- 0: published is when we first saw it
+        updated           INTEGER NOT NULL,
+        first_seen        INTEGER NOT NULL,
+        last_seen         INTEGER NOT NULL,
+        content_hash      TEXT NOT NULL,
+        story_id          INTEGER NOT NULL REFERENCES stories (id)
+    );
+    CREATE INDEX items_source_guid ON items (source_id, guid);
+    CREATE INDEX items_source_link ON items (source_id, link_key);
+    CREATE INDEX items_source_fingerprint ON items (source_id, fingerprint);
+    CREATE INDEX items_source_published ON items (source_id, published DESC);
+    CREATE INDEX items_link_key ON items (link_key);
+    CREATE INDEX items_story ON items (story_id);
+    "#,
+];
+
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "database schema migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_refuse_newer_files() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c, Path::new("t.db")).unwrap();
+        migrate(&mut c, Path::new("t.db")).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        c.pragma_update(None, "user_version", 999).unwrap();
+        assert!(matches!(
+            migrate(&mut c, Path::new("t.db")),
+            Err(StoreError::TooNew { found: 999, .. })
+        ));
+    }
+}

@@ -1,0 +1,198 @@
+//! The `sources` table: one row per configured partner, holding what the
+//! scheduler must remember (validators, failures, not-before) and what the
+//! status page shows (last poll, HTTP status, last error).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Result, Store, from_ts, to_ts};
+use crate::config::SourceConfig;
+use crate::fetch::Validators;
+use crate::schedule::PollHistory;
+
+/// Everything stored about one source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceState {
+    pub id: String,
+    pub active: bool,
+    pub name: String,
+    pub kind: String,
+    pub config_url: String,
+    pub fetch_url: Option<String>,
+    pub feed_title: Option<String>,
+    pub home_url: Option<String>,
+    pub validators: Validators,
+    pub history: PollHistory,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_change_at: Option<DateTime<Utc>>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_duration_ms: Option<i64>,
+    pub last_new: i64,
+    pub last_updated: i64,
+    pub guids_unreliable: bool,
+    pub polls: i64,
+    pub item_count: i64,
+}
+
+impl SourceState {
+    /// Where to poll now: the permanent-redirect target if there was one.
+    pub fn poll_url(&self) -> &str {
+        self.fetch_url.as_deref().unwrap_or(&self.config_url)
+    }
+}
+
+/// The outcome of one poll that did not bring new content.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub at: DateTime<Utc>,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub not_before: Option<DateTime<Utc>>,
+    pub validators: Option<Validators>,
+    pub moved_to: Option<String>,
+}
+
+const COLUMNS: &str = "s.id, s.active, s.name, s.kind, s.config_url, s.fetch_url, s.feed_title, s.home_url, s.etag, s.last_modified, \
+     s.last_attempt_at, s.consecutive_failures, s.not_before, s.last_success_at, s.last_change_at, s.last_status, s.last_error, \
+     s.last_duration_ms, s.last_new, s.last_updated, s.guids_unreliable, s.polls, \
+     (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id)";
+
+fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
+    let ts = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(from_ts))
+    };
+    Ok(SourceState {
+        id: r.get(0)?,
+        active: r.get(1)?,
+        name: r.get(2)?,
+        kind: r.get(3)?,
+        config_url: r.get(4)?,
+        fetch_url: r.get(5)?,
+        feed_title: r.get(6)?,
+        home_url: r.get(7)?,
+        validators: Validators {
+            etag: r.get(8)?,
+            last_modified: r.get(9)?,
+        },
+        history: PollHistory {
+            last_attempt: ts(10)?,
+            consecutive_failures: r.get::<_, i64>(11)?.clamp(0, u32::MAX as i64) as u32,
+            not_before: ts(12)?,
+        },
+        last_success_at: ts(13)?,
+        last_change_at: ts(14)?,
+        last_status: r.get::<_, Option<i64>>(15)?.map(|s| s.clamp(0, 999) as u16),
+        last_error: r.get(16)?,
+        last_duration_ms: r.get(17)?,
+        last_new: r.get(18)?,
+        last_updated: r.get(19)?,
+        guids_unreliable: r.get(20)?,
+        polls: r.get(21)?,
+        item_count: r.get(22)?,
+    })
+}
+
+impl Store {
+    /// Makes the table match the config: new sources added, removed ones
+    /// marked inactive (their items stay), a changed URL restarts its validators.
+    pub fn sync_sources(&self, sources: &[SourceConfig]) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("UPDATE sources SET active = 0", [])?;
+            for s in sources.iter().filter(|s| s.enabled) {
+                let old_url: Option<String> = tx
+                    .query_row("SELECT config_url FROM sources WHERE id = ?1", [&s.id], |r| r.get(0))
+                    .optional()?;
+                match old_url {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO sources (id, active, name, kind, config_url) VALUES (?1, 1, ?2, ?3, ?4)",
+                            params![s.id, s.name, s.kind.as_str(), s.url.as_str()],
+                        )?;
+                    }
+                    Some(old) if old != s.url.as_str() => {
+                        tx.execute(
+                            "UPDATE sources SET active = 1, name = ?2, kind = ?3, config_url = ?4, fetch_url = NULL, \
+                             etag = NULL, last_modified = NULL, not_before = NULL, consecutive_failures = 0 WHERE id = ?1",
+                            params![s.id, s.name, s.kind.as_str(), s.url.as_str()],
+                        )?;
+                    }
+                    Some(_) => {
+                        tx.execute(
+                            "UPDATE sources SET active = 1, name = ?2, kind = ?3 WHERE id = ?1",
+                            params![s.id, s.name, s.kind.as_str()],
+                        )?;
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    pub fn source_state(&self, id: &str) -> Result<Option<SourceState>> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {COLUMNS} FROM sources s WHERE s.id = ?1"))?;
+            Ok(stmt.query_row([id], state_from_row).optional()?)
+        })
+    }
+
+    /// Every active source, in id order.
+    pub fn source_states(&self) -> Result<Vec<SourceState>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM sources s WHERE s.active = 1 ORDER BY s.id"
+            ))?;
+            let rows = stmt.query_map([], state_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// A poll that ended without new content: 304, or an error.
+    pub fn record_poll(&self, id: &str, rec: &PollRecord) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            record_poll_in(&tx, id, rec)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRecord) -> Result<()> {
+    let failed = rec.error.is_some();
+    tx.execute(
+        "UPDATE sources SET \
+            last_attempt_at = ?2, last_status = ?3, last_error = ?4, last_duration_ms = ?5, not_before = ?6, polls = polls + 1, \
+            consecutive_failures = CASE WHEN ?7 THEN consecutive_failures + 1 ELSE 0 END, \
+            last_success_at = CASE WHEN ?7 THEN last_success_at ELSE ?2 END, \
+            last_new = CASE WHEN ?7 THEN last_new ELSE 0 END, \
+            last_updated = CASE WHEN ?7 THEN last_updated ELSE 0 END \
+         WHERE id = ?1",
+        params![
+            id,
+            to_ts(rec.at),
+            rec.status,
+            rec.error,
+            rec.duration_ms,
+            rec.not_before.map(to_ts),
+            failed
+        ],
+    )?;
+    if let Some(v) = &rec.validators {
+        tx.execute(
+            "UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1",
+            params![id, v.etag, v.last_modified],
+        )?;
+    }
+    if let Some(url) = &rec.moved_to {
+        tx.execute(
+            "UPDATE sources SET fetch_url = ?2 WHERE id = ?1",
+            params![id, url],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The daemon end to end: it polls on schedule and serves over a real
+//! socket, starts with unreachable partners, and stops cleanly on request
+//! and on SIGTERM.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use revierfeed::app::App;
+
+use crate::support::{self, PartnerServer};
+
+async fn wait_for(url: &str, until: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = reqwest::get(url).await {
+            if let Ok(text) = r.text().await {
+                if until(&text) {
+                    return text;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_serves_and_stops_on_request() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut sources = support::feed_sources(&server);
+    // An unreachable partner: nothing listens on port 9 of loopback.
+    sources.push(support::source(
+        "offline",
+        "http://127.0.0.1:9/feed.xml".into(),
+        "feed",
+    ));
+    let app = Arc::new(App::new(support::config(dir.path(), &sources, "")).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let daemon = tokio::spawn(revierfeed::daemon::run(
+        app.clone(),
+        listener,
+        reload_rx,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let feed = wait_for(&format!("{base}/feed.json"), |t| {
+        t.matches("\"id\": \"urn:uuid:").count() == 89
+    })
+    .await;
+    assert!(feed.contains("Wenzelsee erreicht Zielwasserstand"));
+    let status = wait_for(&format!("{base}/status.json"), |t| {
+        t.contains("\"offline\"") && t.contains("connection failed")
+    })
+    .await;
+    assert!(status.contains("\"ok\": false"));
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    stop_tx.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), daemon).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "daemon must stop cleanly: {ended:?}"
+    );
+    assert_eq!(app.store.integrity_check().unwrap(), Ok(()));
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_exits_zero_on_sigterm() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let text = support::config_text(dir.path(), &support::feed_sources(&server), "")
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_revierfeed"))
+        .arg("--config")
+        .arg(&path)
+        .arg("run")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for(&format!("{base}/feed.json"), |t| t.contains("Wenzelsee")).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    let store = revierfeed::store::Store::open(&dir.path().join("test.db")).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), Ok(()));
+    assert_eq!(store.item_count().unwrap(), 89);
+}

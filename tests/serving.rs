@@ -1,0 +1,185 @@
+//! The served feeds: they parse again, carry the right types and validators,
+//! answer 304 to their own ETag and Last-Modified, gzip on request, HEAD,
+//! attribution of every entry, and nothing else is served.
+
+use std::sync::Arc;
+
+use revierfeed::app::App;
+
+use crate::support::{self, PartnerServer, body_bytes, get};
+
+async fn polled_app() -> (Arc<App>, PartnerServer, tempfile::TempDir) {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(
+        App::new(support::config(
+            dir.path(),
+            &support::feed_sources(&server),
+            "",
+        ))
+        .unwrap(),
+    );
+    app.poll_all(true, |_| {}).await;
+    app.render().await.unwrap();
+    (app, server, dir)
+}
+
+#[tokio::test]
+async fn feeds_parse_again_with_types_validators_and_304() {
+    let (app, _server, _dir) = polled_app().await;
+    let router = app.router();
+    for (path, ctype) in [
+        ("/feed.atom", "application/atom+xml; charset=utf-8"),
+        ("/feed.rss", "application/rss+xml; charset=utf-8"),
+        ("/feed.json", "application/feed+json; charset=utf-8"),
+    ] {
+        let r = get(&router, path, &[]).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], ctype);
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        let last_modified = r.headers()["last-modified"].to_str().unwrap().to_string();
+        assert!(
+            etag.starts_with('"') && !etag.starts_with("W/"),
+            "strong ETag: {etag}"
+        );
+        let body = body_bytes(r).await;
+        let parsed = feed_rs::parser::parse(&body[..])
+            .unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
+        assert_eq!(parsed.entries.len(), 89, "{path}");
+        assert!(
+            parsed
+                .entries
+                .iter()
+                .all(|e| !e.id.is_empty() && e.published.is_some())
+        );
+
+        let again = get(&router, path, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status(), 304, "{path} with its own ETag");
+        assert!(body_bytes(again).await.is_empty());
+        let since = get(&router, path, &[("if-modified-since", &last_modified)]).await;
+        assert_eq!(since.status(), 304, "{path} with its own Last-Modified");
+        let stale = get(&router, path, &[("if-none-match", "\"something-else\"")]).await;
+        assert_eq!(stale.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn gzip_when_asked_and_head_without_body() {
+    let (app, _server, _dir) = polled_app().await;
+    let router = app.router();
+    let plain = body_bytes(get(&router, "/feed.atom", &[]).await).await;
+    let r = get(&router, "/feed.atom", &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(r.headers()["vary"], "Accept-Encoding");
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let zipped = body_bytes(r).await;
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, plain);
+    assert!(zipped.len() < plain.len() / 2);
+    // The gzip representation's ETag also validates.
+    assert_eq!(
+        get(
+            &router,
+            "/feed.atom",
+            &[("accept-encoding", "gzip"), ("if-none-match", &etag)]
+        )
+        .await
+        .status(),
+        304
+    );
+    let refused = get(&router, "/feed.atom", &[("accept-encoding", "gzip;q=0")]).await;
+    assert!(refused.headers().get("content-encoding").is_none());
+
+    use tower::ServiceExt;
+    let head = router
+        .clone()
+        .oneshot(
+            axum::http::Request::head("/feed.rss")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.headers().contains_key("etag"));
+    assert!(body_bytes(head).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_entry_credits_its_source_and_links_the_original() {
+    let (app, server, _dir) = polled_app().await;
+    let router = app.router();
+    let atom = String::from_utf8(body_bytes(get(&router, "/feed.atom", &[]).await).await).unwrap();
+    let feed = atom_syndication::Feed::read_from(atom.as_bytes()).unwrap();
+    assert!(
+        feed.links
+            .iter()
+            .any(|l| l.rel == "self" && l.href == "http://127.0.0.1:8080/feed.atom")
+    );
+    assert_eq!(feed.id, "urn:uuid:00000000-0000-4000-8000-000000000001");
+    for e in &feed.entries {
+        let src = e
+            .source
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no atom:source", e.id));
+        assert!(
+            src.title.value.starts_with("Quelle "),
+            "{}",
+            src.title.value
+        );
+        assert!(
+            src.links
+                .iter()
+                .any(|l| l.rel == "self" && l.href.starts_with(&server.base))
+        );
+        let alt = e.links.iter().find(|l| l.rel == "alternate").unwrap();
+        assert!(alt.href.starts_with(&server.base), "{}", alt.href);
+        assert!(e.id.starts_with("urn:uuid:"));
+    }
+    let rss = body_bytes(get(&router, "/feed.rss", &[]).await).await;
+    let channel = rss::Channel::read_from(&rss[..]).unwrap();
+    for item in channel.items() {
+        let src = item.source().unwrap();
+        assert!(src.url().starts_with(&server.base));
+        assert!(item.guid().is_some_and(|g| !g.is_permalink()));
+    }
+    assert!(!atom.contains("<script") && !atom.contains("javascript:"));
+}
+
+#[tokio::test]
+async fn per_source_feeds_status_health_and_unknown_paths() {
+    let (app, _server, _dir) = polled_app().await;
+    let router = app.router();
+    let r = get(&router, "/sources/neuwerda.atom", &[]).await;
+    assert_eq!(r.status(), 200);
+    let feed = feed_rs::parser::parse(&body_bytes(r).await[..]).unwrap();
+    assert_eq!(feed.entries.len(), 15);
+    assert_eq!(get(&router, "/healthz", &[]).await.status(), 200);
+    let status = String::from_utf8(body_bytes(get(&router, "/status", &[]).await).await).unwrap();
+    assert!(status.contains("neuwerda") && status.contains("<table>"));
+    let json: serde_json::Value =
+        serde_json::from_slice(&body_bytes(get(&router, "/status.json", &[]).await).await).unwrap();
+    assert_eq!(json["sources"].as_array().unwrap().len(), 6);
+    assert!(
+        json["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["ok"] == true && s["http_status"] == 200)
+    );
+    for path in [
+        "/nope",
+        "/feed.xml",
+        "/../Cargo.toml",
+        "/sources/",
+        "/sources/unknown.atom",
+    ] {
+        assert_eq!(get(&router, path, &[]).await.status(), 404, "{path}");
+    }
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary (modules instead of separate files, so
+//! it links once). Every test serves partner sites from an in-process
+//! server on 127.0.0.1; nothing reaches the internet.
+
+mod support;
+
+mod broken_partners;
+mod cli;
+mod daemon;
+mod feeds;
+mod polling;
+mod serving;
