@@ -108,9 +108,7 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
         entries: doc.entries.iter().map(entry).collect(),
         ..Default::default()
     };
-    let mut out = br#"<?xml version="1.0" encoding="utf-8"?>"#.to_vec();
-    out.push(b'\n');
-    feed.write_to(&mut out)
-        .expect("writing to a Vec cannot fail");
-    out
+    // The writer emits the XML declaration itself (UTF-8).
+    feed.write_to(Vec::new())
+        .expect("writing to a Vec cannot fail")
 }

@@ -301,7 +301,7 @@ pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site>
         let items = store.source_items(&source.id, config.feed.items)?;
         let entries: Vec<Entry> = items.iter().map(|i| item_entry(i, config)).collect();
         let doc = FeedDoc {
-            id: format!("{}#source-{}", config.feed.id, source.id),
+            id: crate::dedup::stable_uuid(&["source-feed", &config.feed.id, &source.id]),
             title: format!("{} – {}", source.name, config.feed.title),
             subtitle: None,
             language: config.feed.language.clone(),

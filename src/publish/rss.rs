@@ -74,10 +74,8 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
         namespaces,
         ..Default::default()
     };
-    let mut out = br#"<?xml version="1.0" encoding="utf-8"?>"#.to_vec();
-    out.push(b'\n');
+    // The writer emits the XML declaration itself (UTF-8).
     channel
-        .write_to(&mut out)
-        .expect("writing to a Vec cannot fail");
-    out
+        .write_to(Vec::new())
+        .expect("writing to a Vec cannot fail")
 }
