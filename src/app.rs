@@ -9,9 +9,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::config::{Config, SourceConfig, SourceKind};
-use crate::extract::{self, ExtractError, Extracted};
-use crate::fetch::{FetchError, FetchOutcome, Fetcher, ResponseMeta, Want};
+use crate::config::{Config, SourceConfig};
+use crate::crawl::{Document, Read, ReadError, Reader};
+use crate::fetch::{Fetcher, ResponseMeta};
 use crate::normalize::{self, FieldLimits};
 use crate::publish::{self, SiteHandle};
 use crate::serve::{self, ServeCounters, ServeState};
@@ -83,13 +83,20 @@ impl PollReport {
 #[derive(Debug, thiserror::Error)]
 enum PollError {
     #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error(transparent)]
-    Extract(#[from] ExtractError),
+    Read(#[from] ReadError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
     Other(String),
+}
+
+/// What `preview` shows: the items a source would give, nothing stored.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub notes: Vec<String>,
+    pub resolution: Option<String>,
+    pub final_url: String,
+    pub items: Vec<normalize::Item>,
 }
 
 pub struct App {
@@ -210,11 +217,7 @@ impl App {
         report
     }
 
-    async fn poll_inner(
-        &self,
-        source: &SourceConfig,
-        respect_retry_after: bool,
-    ) -> Result<PollOutcome, (PollError, Option<u16>)> {
+    async fn poll_inner(&self, source: &SourceConfig, respect_retry_after: bool) -> Result<PollOutcome, (PollError, Option<u16>)> {
         let config = self.config();
         let id = source.id.clone();
         let state = self
@@ -225,97 +228,130 @@ impl App {
             })
             .await
             .map_err(|e| (e.into(), None))?
-            .ok_or_else(|| {
-                (
-                    PollError::Other(format!("source {id} is not registered")),
-                    None,
-                )
-            })?;
+            .ok_or_else(|| (PollError::Other(format!("source {id} is not registered")), None))?;
         let now = Utc::now();
-        if respect_retry_after {
+        if respect_retry_after && state.history.consecutive_failures > 0 {
             if let Some(until) = state.history.not_before.filter(|t| *t > now) {
-                if state.history.consecutive_failures > 0 {
-                    return Ok(PollOutcome::Deferred { until });
-                }
+                return Ok(PollOutcome::Deferred { until });
             }
         }
-        let url = Url::parse(state.poll_url()).unwrap_or_else(|_| source.url.clone());
         let started = Instant::now();
-        let fetched = self
-            .fetcher()
-            .get(&url, &state.validators, Want::Feed)
-            .await;
+        let fetcher = self.fetcher();
+        let reader = Reader {
+            fetcher: &fetcher,
+            store: &self.store,
+            config: &config,
+            source,
+            state: &state,
+            now,
+        };
+        let read = reader.read().await;
         let duration_ms = started.elapsed().as_millis() as i64;
-        let fail =
-            |error: PollError, status: Option<u16>, not_before: Option<DateTime<Utc>>| PollRecord {
-                at: now,
-                status,
-                error: Some(error.to_string()),
-                duration_ms,
-                not_before,
-                validators: None,
-                moved_to: None,
-            };
-        match fetched {
+        let mut record = PollRecord {
+            at: now,
+            status: None,
+            error: None,
+            duration_ms,
+            not_before: None,
+            validators: None,
+            moved_to: None,
+        };
+        match read {
             Err(e) => {
-                let status = e.http_status();
-                let record = fail(PollError::Fetch(e.clone()), status, e.retry_after());
-                self.record(&id, record).await;
-                Err((e.into(), status))
-            }
-            Ok(FetchOutcome::NotModified(meta)) => {
-                if let Some(to) = &meta.moved_permanently_to {
-                    tracing::info!(source = %id, from = %url, to = %to, "partner moved its feed permanently; polling the new address from now on");
+                if e.invalidates_discovery() && state.resolved_kind.is_some() {
+                    tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
+                    let (store, id) = (self.store.clone(), id.clone());
+                    let _ = store.call(move |s| s.set_resolution(&id, None, None, None)).await;
                 }
-                let record = PollRecord {
-                    at: now,
-                    status: Some(304),
-                    error: None,
-                    duration_ms,
-                    not_before: fresh_until(&meta, None, &config, now),
-                    validators: Some(meta.validators.clone()),
-                    moved_to: meta.moved_permanently_to.as_ref().map(Url::to_string),
+                let status = match &e {
+                    ReadError::Fetch(f) => f.http_status(),
+                    _ => None,
                 };
+                record.status = status;
+                record.error = Some(e.to_string());
+                record.not_before = match &e {
+                    ReadError::Fetch(f) => f.retry_after(),
+                    _ => None,
+                };
+                self.record(&id, record).await;
+                Err((PollError::Read(e), status))
+            }
+            Ok(Read::NotModified(meta)) => {
+                log_move(&id, &meta);
+                record.status = Some(304);
+                record.not_before = fresh_until(&meta, None, &config, now);
+                record.validators = Some(meta.validators.clone());
+                record.moved_to = meta.moved_permanently_to.as_ref().map(Url::to_string);
                 self.record(&id, record).await;
                 Ok(PollOutcome::NotModified)
             }
-            Ok(FetchOutcome::Fetched { meta, body }) => {
-                if let Some(to) = &meta.moved_permanently_to {
-                    tracing::info!(source = %id, from = %url, to = %to, "partner moved its feed permanently; polling the new address from now on");
+            Ok(Read::Document(doc)) => {
+                log_move(&id, &doc.meta);
+                if let Some(r) = &doc.resolution {
+                    tracing::info!(source = %id, kind = r.kind, "{}", r.how);
+                    let (store, sid, r) = (self.store.clone(), id.clone(), r.clone());
+                    store
+                        .call(move |s| s.set_resolution(&sid, Some(r.kind), Some(&r.how), r.fetch_url.as_ref().map(Url::as_str)))
+                        .await
+                        .map_err(|e| (e.into(), None))?;
                 }
+                for note in &doc.notes {
+                    tracing::debug!(source = %id, "{note}");
+                }
+                let status = Some(doc.meta.status);
                 let store = self.store.clone();
-                let status = Some(meta.status);
-                let kind = source.kind;
-                let source_id = id.clone();
-                let result = tokio::task::spawn_blocking(move || {
-                    process_document(
-                        &store,
-                        &source_id,
-                        kind,
-                        &body,
-                        &meta,
-                        &config,
-                        now,
-                        duration_ms,
-                    )
-                })
-                .await;
+                let result = tokio::task::spawn_blocking(move || store_document(&store, &id, *doc, &config, now, duration_ms)).await;
                 match result {
                     Ok(Ok((report, skipped))) => {
                         if report.guid_collision {
-                            tracing::info!(source = %id, "items share a guid but differ in link; identifying this source's items by link");
+                            tracing::info!(source = %source.id, "items share a guid but differ in link; identifying this source's items by link");
                         }
                         if skipped > 0 {
-                            tracing::warn!(source = %id, skipped, "document has more items than fetch.max_items; the rest were ignored");
+                            tracing::warn!(source = %source.id, skipped, "document has more items than fetch.max_items; the rest were ignored");
                         }
                         Ok(PollOutcome::Fetched { report, skipped })
                     }
                     Ok(Err(error)) => Err((error, status)),
-                    Err(join) => Err((
-                        PollError::Other(format!("poll task failed: {join}")),
-                        status,
-                    )),
+                    Err(join) => Err((PollError::Other(format!("poll task failed: {join}")), status)),
                 }
+            }
+        }
+    }
+
+    /// Reads a source without storing anything: what `preview` shows.
+    pub async fn preview(&self, source: &SourceConfig) -> Result<Preview, String> {
+        let config = self.config();
+        let state = self
+            .store
+            .source_state(&source.id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("source {} is not registered", source.id))?;
+        // A preview always reads the document, never "not modified".
+        let state = crate::store::SourceState {
+            validators: Default::default(),
+            ..state
+        };
+        let fetcher = self.fetcher();
+        let now = Utc::now();
+        let reader = Reader {
+            fetcher: &fetcher,
+            store: &self.store,
+            config: &config,
+            source,
+            state: &state,
+            now,
+        };
+        match reader.read().await.map_err(|e| e.to_string())? {
+            Read::NotModified(_) => Err("the partner answered 304 Not Modified to an unconditional request".into()),
+            Read::Document(doc) => {
+                let limits = FieldLimits::default();
+                let items = doc.extracted.items.iter().filter_map(|raw| normalize::normalize_item(raw, now, &limits)).collect();
+                Ok(Preview {
+                    notes: doc.notes.clone(),
+                    resolution: doc.resolution.as_ref().map(|r| r.how.clone()),
+                    final_url: doc.meta.final_url.to_string(),
+                    items,
+                })
             }
         }
     }
@@ -352,65 +388,40 @@ impl App {
     }
 }
 
-/// Extract, normalize and store one fetched document (blocking: parsing and
-/// SQLite stay off the async threads). A failure is recorded on the source.
-#[allow(clippy::too_many_arguments)]
-fn process_document(
-    store: &Store,
-    source_id: &str,
-    kind: SourceKind,
-    body: &[u8],
-    meta: &ResponseMeta,
-    config: &Config,
-    now: DateTime<Utc>,
-    duration_ms: i64,
-) -> Result<(IngestReport, usize), PollError> {
-    let mut record = PollRecord {
+/// Normalise and store one read document (blocking: SQLite stays off the
+/// async threads). A failure is recorded on the source.
+fn store_document(store: &Store, source_id: &str, doc: Document, config: &Config, now: DateTime<Utc>, duration_ms: i64) -> Result<(IngestReport, usize), PollError> {
+    let limits = FieldLimits::default();
+    let items = doc.extracted.items.iter().filter_map(|raw| normalize::normalize_item(raw, now, &limits)).collect();
+    let record = PollRecord {
         at: now,
-        status: Some(meta.status),
+        status: Some(doc.meta.status),
         error: None,
         duration_ms,
-        not_before: None,
-        validators: None,
-        moved_to: meta.moved_permanently_to.as_ref().map(Url::to_string),
-    };
-    let doc = match extract_document(kind, body, meta, config.fetch.max_items) {
-        Ok(doc) => doc,
-        Err(e) => {
-            // Validators are not stored, so the next poll fetches and parses again.
-            record.error = Some(e.to_string());
-            store.record_poll(source_id, &record)?;
-            return Err(e);
-        }
-    };
-    let limits = FieldLimits::default();
-    let items = doc
-        .items
-        .iter()
-        .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
-        .collect();
-    let success = PollRecord {
-        not_before: fresh_until(meta, doc.ttl_minutes, config, now),
-        validators: Some(meta.validators.clone()),
-        ..record.clone()
+        not_before: fresh_until(&doc.meta, doc.extracted.ttl_minutes, config, now),
+        validators: Some(doc.meta.validators.clone()),
+        moved_to: doc.meta.moved_permanently_to.as_ref().map(Url::to_string),
     };
     let ingested = store.ingest(IngestRequest {
         source_id: source_id.to_string(),
         items,
-        record: success,
-        feed_title: doc
-            .title
-            .as_deref()
-            .map(|t| normalize::truncate_chars(t, 200)),
-        home_url: doc.home.as_ref().map(Url::to_string),
+        record: record.clone(),
+        feed_title: doc.extracted.title.as_deref().map(|t| normalize::truncate_chars(t, 200)),
+        home_url: doc.extracted.home.as_ref().map(Url::to_string),
         keep_days: config.storage.keep_days,
         keep_items: config.storage.keep_items_per_source,
+        pages: doc.pages,
     });
     match ingested {
-        Ok(report) => Ok((report, doc.skipped)),
+        Ok(report) => Ok((report, doc.extracted.skipped)),
         Err(e) => {
-            record.error = Some(format!("storing items failed: {e}"));
-            if let Err(again) = store.record_poll(source_id, &record) {
+            let failed = PollRecord {
+                error: Some(format!("storing items failed: {e}")),
+                validators: None,
+                not_before: None,
+                ..record
+            };
+            if let Err(again) = store.record_poll(source_id, &failed) {
                 tracing::error!(source = %source_id, error = %again, "could not record the failed poll either");
             }
             Err(e.into())
@@ -418,18 +429,9 @@ fn process_document(
     }
 }
 
-/// Parses a fetched document according to the source kind.
-fn extract_document(
-    kind: SourceKind,
-    body: &[u8],
-    meta: &ResponseMeta,
-    max_items: usize,
-) -> Result<Extracted, PollError> {
-    match kind {
-        SourceKind::Feed | SourceKind::Auto => Ok(extract::feed::parse_feed(body, meta.content_type.as_deref(), &meta.final_url, max_items)?),
-        SourceKind::Html => Err(PollError::Other(
-            "kind = \"html\" sources are not read yet by this version; give the partner's feed URL with kind = \"feed\"".into(),
-        )),
+fn log_move(id: &str, meta: &ResponseMeta) {
+    if let Some(to) = &meta.moved_permanently_to {
+        tracing::info!(source = %id, to = %to, "partner moved permanently (301/308); polling the new address from now on");
     }
 }
 

@@ -123,6 +123,8 @@ struct RawFetch {
     max_backoff: Option<Spanned<String>>,
     max_interval: Option<Spanned<String>>,
     allow_networks: Option<Vec<Spanned<String>>>,
+    backfill_pages: Option<Spanned<i64>>,
+    article_pages: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +140,22 @@ struct RawSource {
     homepage: Option<Spanned<String>>,
     #[serde(default = "default_true")]
     enabled: bool,
+    selectors: Option<RawSelectors>,
+}
+
+/// CSS selectors for an HTML listing where automatic reading is wrong.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelectors {
+    item: Spanned<String>,
+    title: Option<Spanned<String>>,
+    link: Option<Spanned<String>>,
+    date: Option<Spanned<String>>,
+    date_format: Option<Spanned<String>>,
+    summary: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
+    content: Option<Spanned<String>>,
+    follow: Option<bool>,
 }
 
 fn default_language() -> String {
@@ -213,6 +231,10 @@ pub struct FetchSettings {
     /// Upper bound on how long a partner's Cache-Control/TTL may stretch its interval.
     pub max_interval: Duration,
     pub allow_networks: Vec<IpNet>,
+    /// Listing pages read on a new HTML source's first poll (backfill).
+    pub backfill_pages: usize,
+    /// Article pages fetched per poll of an HTML source, at most.
+    pub article_pages: usize,
 }
 
 impl Default for FetchSettings {
@@ -233,6 +255,8 @@ impl Default for FetchSettings {
             max_backoff: Duration::from_secs(6 * 3600),
             max_interval: Duration::from_secs(24 * 3600),
             allow_networks: Vec::new(),
+            backfill_pages: 3,
+            article_pages: 30,
         }
     }
 }
@@ -270,6 +294,10 @@ pub struct SourceConfig {
     pub tags: Vec<String>,
     pub homepage: Option<Url>,
     pub enabled: bool,
+    /// Operator selectors for HTML listings; `None` means automatic.
+    pub selectors: Option<crate::extract::html::Selectors>,
+    /// Whether article pages of an HTML source are fetched (else the listing alone).
+    pub follow_articles: bool,
 }
 
 impl Config {
@@ -702,6 +730,8 @@ impl Validator<'_> {
             max_backoff: self.duration(raw.max_backoff, "fetch.max_backoff", d.max_backoff),
             max_interval: self.duration(raw.max_interval, "fetch.max_interval", d.max_interval),
             allow_networks,
+            backfill_pages: self.count(raw.backfill_pages, "fetch.backfill_pages", 1..=50, d.backfill_pages),
+            article_pages: self.count(raw.article_pages, "fetch.article_pages", 0..=1000, d.article_pages),
         }
     }
 
@@ -782,6 +812,11 @@ impl Validator<'_> {
                     );
                 }
             }
+            let follow_articles = raw.selectors.as_ref().and_then(|s| s.follow).unwrap_or(true);
+            let selectors = raw.selectors.map(|sel| self.selectors(sel, &key("selectors")));
+            if selectors.is_some() && kind == SourceKind::Feed {
+                self.err(raw.id.span(), &key("selectors"), "selectors only apply to kind = \"html\" (or \"auto\") sources");
+            }
             if let (Some(url), Some(schedule)) = (url, schedule) {
                 out.push(SourceConfig {
                     name: raw
@@ -795,10 +830,50 @@ impl Validator<'_> {
                     tags: raw.tags,
                     homepage,
                     enabled: raw.enabled,
+                    selectors,
+                    follow_articles,
                 });
             }
         }
         out
+    }
+}
+
+impl Validator<'_> {
+    fn selectors(&mut self, raw: RawSelectors, key: &str) -> crate::extract::html::Selectors {
+        use crate::extract::html::listing::FieldSelector;
+        let check = |v: &Option<Spanned<String>>, name: &str, this: &mut Self| -> Option<String> {
+            let v = v.as_ref()?;
+            if let Err(e) = FieldSelector::parse(v.get_ref()) {
+                this.err(v.span(), &format!("{key}.{name}"), e);
+            }
+            Some(v.get_ref().clone())
+        };
+        if scraper::Selector::parse(raw.item.get_ref()).is_err() {
+            self.err(raw.item.span(), &format!("{key}.item"), format!("`{}` is not a valid CSS selector", raw.item.get_ref()));
+        }
+        let title = check(&raw.title, "title", self);
+        let link = check(&raw.link, "link", self);
+        let date = check(&raw.date, "date", self);
+        let summary = check(&raw.summary, "summary", self);
+        let author = check(&raw.author, "author", self);
+        let content = check(&raw.content, "content", self);
+        if let Some(f) = &raw.date_format {
+            // A format with no date field would silently never match.
+            if !["%d", "%e", "%j", "%D", "%F", "%x", "%s", "%+"].iter().any(|d| f.get_ref().contains(d)) {
+                self.err(f.span(), &format!("{key}.date_format"), "must contain a day (e.g. \"%d.%m.%Y\"; chrono strftime syntax)");
+            }
+        }
+        crate::extract::html::Selectors {
+            item: raw.item.into_inner(),
+            title,
+            link,
+            date,
+            date_format: raw.date_format.map(Spanned::into_inner),
+            summary,
+            author,
+            content,
+        }
     }
 }
 
@@ -872,6 +947,17 @@ mod tests {
             rendered.contains("config.toml:11:7: source[1].url"),
             "{rendered}"
         );
+    }
+
+    #[test]
+    fn selectors_are_checked_where_they_are_written() {
+        let text = format!("{MINIMAL}[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\nkind = \"html\"\n[source.selectors]\nitem = \"div.news\"\ndate = \"span::nope\"\nlink = \"a@href\"\n");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("config.toml:10:8: source[0].selectors.date"), "{err}");
+        let ok = text.replace("span::nope", "span.date");
+        let c = parse(&ok).unwrap();
+        let s = c.sources[0].selectors.as_ref().unwrap();
+        assert_eq!((s.item.as_str(), s.link.as_deref()), ("div.news", Some("a@href")));
     }
 
     #[test]

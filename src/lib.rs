@@ -21,6 +21,7 @@
 
 pub mod app;
 pub mod config;
+pub mod crawl;
 pub mod daemon;
 pub mod dedup;
 pub mod extract;

@@ -3,6 +3,8 @@
 //! text; `normalize` makes it safe and comparable.
 
 pub mod charset;
+pub mod discover;
+pub mod html;
 pub mod dates;
 pub mod feed;
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
+use super::pages::{PageRecord, save_pages_in};
 use super::sources::{PollRecord, record_poll_in};
 use super::{Result, Store, StoreError, from_ts, to_ts};
 use crate::dedup::{self, Candidate, Existing, Prepared};
@@ -21,6 +22,8 @@ pub struct IngestRequest {
     pub home_url: Option<String>,
     pub keep_days: Option<u32>,
     pub keep_items: Option<usize>,
+    /// Article pages read for this poll (HTML sources).
+    pub pages: Vec<PageRecord>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -373,6 +376,7 @@ impl Store {
                 }
             }
             report.expired = expire(&tx, &req.source_id, at, req.keep_days, req.keep_items)?;
+            save_pages_in(&tx, &req.source_id, &req.pages, req.record.at)?;
             record_poll_in(&tx, &req.source_id, &req.record)?;
             tx.execute(
                 "UPDATE sources SET feed_title = COALESCE(?2, feed_title), home_url = COALESCE(?3, home_url), \

@@ -4,6 +4,7 @@
 //! the work on tokio's blocking pool.
 
 mod items;
+mod pages;
 mod schema;
 mod sources;
 
@@ -14,6 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
 pub use items::{IngestReport, IngestRequest, ItemView, StoryView};
+pub use pages::PageRecord;
 pub use sources::{PollRecord, SourceState};
 
 #[derive(Debug, thiserror::Error)]

@@ -78,6 +78,24 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX items_link_key ON items (link_key);
     CREATE INDEX items_story ON items (story_id);
     "#,
+    // 2: sources of kind "auto" remember what they turned out to be; article pages of
+    // HTML sources are remembered so they are fetched again only when the listing changes.
+    r#"
+    ALTER TABLE sources ADD COLUMN resolved_kind TEXT;   -- 'feed' or 'html' once discovered
+    ALTER TABLE sources ADD COLUMN discovery TEXT;       -- how that was decided, for /status
+
+    CREATE TABLE pages (
+        source_id     TEXT NOT NULL REFERENCES sources (id),
+        url           TEXT NOT NULL,
+        fingerprint   TEXT NOT NULL,    -- the listing entry when the page was last read
+        etag          TEXT,
+        last_modified TEXT,
+        status        INTEGER,          -- last HTTP status (or NULL: network error)
+        fetched_at    INTEGER NOT NULL,
+        article       TEXT,             -- extracted fields as JSON; NULL if unreadable
+        PRIMARY KEY (source_id, url)
+    );
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

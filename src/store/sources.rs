@@ -33,6 +33,10 @@ pub struct SourceState {
     pub guids_unreliable: bool,
     pub polls: i64,
     pub item_count: i64,
+    /// For kind "auto" (and feeds found on a page): "feed" or "html" once discovered.
+    pub resolved_kind: Option<String>,
+    /// How the source's kind and URL were discovered, for the status page.
+    pub discovery: Option<String>,
 }
 
 impl SourceState {
@@ -57,7 +61,7 @@ pub struct PollRecord {
 const COLUMNS: &str = "s.id, s.active, s.name, s.kind, s.config_url, s.fetch_url, s.feed_title, s.home_url, s.etag, s.last_modified, \
      s.last_attempt_at, s.consecutive_failures, s.not_before, s.last_success_at, s.last_change_at, s.last_status, s.last_error, \
      s.last_duration_ms, s.last_new, s.last_updated, s.guids_unreliable, s.polls, \
-     (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id)";
+     (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id), s.resolved_kind, s.discovery";
 
 fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
     let ts = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
@@ -91,6 +95,8 @@ fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
         guids_unreliable: r.get(20)?,
         polls: r.get(21)?,
         item_count: r.get(22)?,
+        resolved_kind: r.get(23)?,
+        discovery: r.get(24)?,
     })
 }
 
@@ -114,14 +120,19 @@ impl Store {
                     }
                     Some(old) if old != s.url.as_str() => {
                         tx.execute(
-                            "UPDATE sources SET active = 1, name = ?2, kind = ?3, config_url = ?4, fetch_url = NULL, \
-                             etag = NULL, last_modified = NULL, not_before = NULL, consecutive_failures = 0 WHERE id = ?1",
+                            "UPDATE sources SET active = 1, name = ?2, kind = ?3, config_url = ?4, fetch_url = NULL, resolved_kind = NULL, \
+                             discovery = NULL, etag = NULL, last_modified = NULL, not_before = NULL, consecutive_failures = 0 WHERE id = ?1",
                             params![s.id, s.name, s.kind.as_str(), s.url.as_str()],
                         )?;
                     }
                     Some(_) => {
+                        // A changed kind is decided afresh.
                         tx.execute(
-                            "UPDATE sources SET active = 1, name = ?2, kind = ?3 WHERE id = ?1",
+                            "UPDATE sources SET active = 1, name = ?2, \
+                                resolved_kind = CASE WHEN kind = ?3 THEN resolved_kind END, \
+                                discovery = CASE WHEN kind = ?3 THEN discovery END, \
+                                fetch_url = CASE WHEN kind = ?3 THEN fetch_url END, \
+                                kind = ?3 WHERE id = ?1",
                             params![s.id, s.name, s.kind.as_str()],
                         )?;
                     }

@@ -1,0 +1,232 @@
+//! Reading news from plain HTML pages, for partners without a feed: a
+//! listing page gives links, titles, dates and teasers (`listing`); each
+//! article page adds structured metadata and the body (`article`); `merge`
+//! combines both by trust. Shared here: the parsed page with its base URL,
+//! which parts of a page are chrome (navigation, sidebars, cookie banners),
+//! and text helpers.
+
+pub mod article;
+pub mod listing;
+pub mod structured;
+
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use super::{ExtractedItem, Fragment};
+use crate::normalize::collapse_whitespace;
+
+pub use article::{Article, parse_article};
+pub use listing::{Listing, ListingEntry, Selectors, parse_listing};
+
+/// A parsed page and the URL its relative links resolve against.
+pub struct Page {
+    pub doc: Html,
+    /// The page's own URL (after redirects).
+    pub url: Url,
+    /// `<base href>` if present, else the page URL.
+    pub base: Url,
+}
+
+impl Page {
+    pub fn parse(html: &str, url: &Url) -> Page {
+        let doc = Html::parse_document(html);
+        let base = doc
+            .select(&sel("base[href]"))
+            .next()
+            .and_then(|b| b.value().attr("href"))
+            .and_then(|h| url.join(h.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .unwrap_or_else(|| url.clone());
+        Page {
+            doc,
+            url: url.clone(),
+            base,
+        }
+    }
+
+    /// An href resolved against the page's base, if it is an http(s) URL.
+    pub fn resolve(&self, href: &str) -> Option<Url> {
+        let href = href.trim();
+        if href.is_empty() || href.starts_with('#') || href.starts_with("javascript:") || href.starts_with("mailto:") {
+            return None;
+        }
+        let mut u = self.base.join(href).ok()?;
+        u.set_fragment(None);
+        matches!(u.scheme(), "http" | "https").then_some(u)
+    }
+
+    /// `<link rel="canonical">`, resolved.
+    pub fn canonical(&self) -> Option<Url> {
+        self.doc
+            .select(&sel("link[rel~=canonical][href]"))
+            .next()
+            .and_then(|l| self.resolve(l.value().attr("href")?))
+    }
+
+    pub fn meta(&self, key: &str) -> Option<String> {
+        structured::meta(&self.doc, key)
+    }
+}
+
+/// Parses a selector written in this file; a typo here is a bug, not input.
+pub(crate) fn sel(css: &str) -> Selector {
+    Selector::parse(css).unwrap_or_else(|e| panic!("invalid built-in selector {css}: {e}"))
+}
+
+/// Words in ids and classes that mark page chrome rather than content.
+const CHROME_WORDS: &[&str] = &[
+    "nav", "navi", "navigation", "navbar", "menu", "menue", "breadcrumb", "breadcrumbs", "brotkrumen", "sidebar", "widget", "widgets",
+    "footer", "fuss", "comment", "comments", "kommentare", "cookie", "cookies", "consent", "gdpr", "related", "share", "sharing", "social", "pagination", "pager",
+    "paginator", "blaettern", "skip", "topbar", "masthead", "search", "suche", "banner", "toolbar",
+];
+
+fn is_chrome_word(word: &str) -> bool {
+    CHROME_WORDS.contains(&word)
+}
+
+/// Whether the element itself is page chrome (navigation, header, sidebars, banners ...).
+pub(crate) fn is_chrome(el: &ElementRef) -> bool {
+    let v = el.value();
+    if matches!(v.name(), "nav" | "aside" | "form" | "script" | "style" | "noscript" | "template" | "select" | "button" | "dialog") {
+        return true;
+    }
+    // The page's header and footer, not those of an article or content block.
+    if matches!(v.name(), "header" | "footer")
+        && !el.ancestors().filter_map(ElementRef::wrap).any(|a| matches!(a.value().name(), "article" | "main" | "section") || a.value().attr("role") == Some("main"))
+    {
+        return true;
+    }
+    if let Some(role) = v.attr("role") {
+        if matches!(role, "navigation" | "banner" | "contentinfo" | "complementary" | "search" | "dialog" | "menu" | "menubar") {
+            return true;
+        }
+    }
+    if v.attr("aria-hidden") == Some("true") && v.name() != "a" {
+        return true;
+    }
+    let names = v.id().into_iter().chain(v.classes());
+    for name in names {
+        let lower = name.to_ascii_lowercase();
+        if lower.split(['-', '_', ' ']).any(is_chrome_word) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether the element or any ancestor is page chrome.
+pub(crate) fn in_chrome(el: &ElementRef) -> bool {
+    is_chrome(el) || el.ancestors().filter_map(ElementRef::wrap).any(|a| is_chrome(&a))
+}
+
+/// Screen-reader-only helpers ("Weiterlesen „Title“") repeat text that is visible elsewhere.
+fn is_hidden_helper(el: &ElementRef) -> bool {
+    el.value().classes().any(|c| {
+        let c = c.to_ascii_lowercase();
+        c.contains("screen-reader") || c.contains("visually-hidden") || c.contains("sr-only") || c == "hidden"
+    })
+}
+
+/// Visible text of an element, whitespace collapsed, without script/style and screen-reader helpers.
+pub(crate) fn text_of(el: &ElementRef) -> String {
+    let mut out = String::new();
+    push_text(el, &mut out);
+    collapse_whitespace(&out)
+}
+
+fn push_text(el: &ElementRef, out: &mut String) {
+    for child in el.children() {
+        if let Some(t) = child.value().as_text() {
+            out.push_str(t);
+        } else if let Some(e) = ElementRef::wrap(child) {
+            let name = e.value().name();
+            if matches!(name, "script" | "style" | "noscript" | "template") || is_hidden_helper(&e) {
+                continue;
+            }
+            let block = matches!(name, "p" | "div" | "br" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "td" | "th" | "tr" | "dd" | "dt" | "section" | "article" | "header" | "footer" | "figcaption");
+            if block {
+                out.push(' ');
+            }
+            push_text(&e, out);
+            if block {
+                out.push(' ');
+            }
+        }
+    }
+}
+
+/// Link texts that say "read more" rather than naming the article.
+pub(crate) fn is_generic_link_text(text: &str) -> bool {
+    let t = text.trim().trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    t.is_empty()
+        || matches!(
+            t.as_str(),
+            "weiterlesen" | "mehr" | "mehr lesen" | "mehr erfahren" | "mehr dazu" | "zum artikel" | "zur meldung" | "details" | "more" | "read more" | "continue reading" | "hier" | "link" | "lesen" | "artikel lesen" | "meldung lesen" | "zum beitrag" | "beitrag lesen" | "mehr informationen" | "weiter"
+        )
+        || t.starts_with("weiterlesen")
+        || t.starts_with("mehr zu")
+        || t.starts_with("read more")
+}
+
+/// Combines what a listing says about an entry with what its article page says,
+/// each field taken from the most trustworthy place that has it.
+pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
+    let Some(a) = article else {
+        return ExtractedItem {
+            link: Some(entry.link.clone()),
+            title: entry.title.clone().map(Fragment::plain),
+            summary: entry.summary.clone().map(Fragment::plain),
+            published: entry.published,
+            authors: entry.author.clone().into_iter().collect(),
+            categories: entry.categories.clone(),
+            base: Some(entry.link.clone()),
+            ..Default::default()
+        };
+    };
+    let link = a
+        .canonical
+        .clone()
+        .filter(|c| same_site(c, &entry.link))
+        .unwrap_or_else(|| entry.link.clone());
+    // Structured article metadata beats the listing; the listing's own headline and
+    // date beat what a page merely shows as text (a typo there must not win).
+    let title = a
+        .title_structured
+        .clone()
+        .or_else(|| entry.title.clone())
+        .or_else(|| a.title_visible.clone());
+    let published = a
+        .published_structured
+        .or(if entry.date_structured { entry.published } else { None })
+        .or(a.published_time_element)
+        .or(entry.published)
+        .or(a.published_visible);
+    let mut authors: Vec<String> = a.authors.clone();
+    if authors.is_empty() {
+        authors.extend(entry.author.clone());
+    }
+    let mut categories = entry.categories.clone();
+    for c in &a.categories {
+        if !categories.contains(c) {
+            categories.push(c.clone());
+        }
+    }
+    ExtractedItem {
+        guid: None,
+        link: Some(link.clone()),
+        title: title.map(Fragment::plain),
+        summary: entry.summary.clone().or_else(|| a.description.clone()).map(Fragment::plain),
+        content: a.content_html.clone().map(Fragment::html),
+        published,
+        updated: a.updated,
+        authors,
+        categories,
+        base: Some(a.base.clone()),
+    }
+}
+
+/// Same website: equal hosts, ignoring a leading "www.".
+pub(crate) fn same_site(a: &Url, b: &Url) -> bool {
+    let host = |u: &Url| u.host_str().map(|h| h.trim_start_matches("www.").to_ascii_lowercase());
+    host(a).is_some() && host(a) == host(b)
+}

@@ -1,0 +1,214 @@
+//! Machine-readable metadata inside HTML: JSON-LD (schema.org Article types,
+//! `@graph` with `@id` references, ItemList), microdata (`itemprop`), and
+//! `<meta>` tags (OpenGraph, article:*, Dublin Core, name=author/date).
+
+use chrono::{DateTime, Utc};
+use scraper::{ElementRef, Html};
+use serde_json::Value;
+
+use super::{sel, text_of};
+use crate::extract::dates::parse_timestamp;
+
+/// What schema.org data says about an article.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ArticleData {
+    pub headline: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    pub description: Option<String>,
+    pub sections: Vec<String>,
+    pub url: Option<String>,
+}
+
+const ARTICLE_TYPES: &[&str] = &[
+    "Article", "NewsArticle", "BlogPosting", "Report", "ScholarlyArticle", "TechArticle", "AnalysisNewsArticle", "ReportageNewsArticle",
+    "OpinionNewsArticle", "BackgroundNewsArticle", "PressRelease", "SocialMediaPosting", "LiveBlogPosting", "Blog", "Posting",
+];
+
+/// Every JSON-LD object on the page, with `@graph` arrays flattened.
+/// Invalid JSON in one script block is skipped (CMS plugins often emit some).
+pub fn json_ld_nodes(doc: &Html) -> Vec<Value> {
+    let mut out = Vec::new();
+    for script in doc.select(&sel(r#"script[type="application/ld+json"]"#)) {
+        let raw: String = script.text().collect();
+        if raw.len() > 1_000_000 {
+            continue;
+        }
+        let Ok(value) = serde_json::from_str::<Value>(raw.trim()) else {
+            continue;
+        };
+        flatten(value, &mut out, 0);
+    }
+    out
+}
+
+fn flatten(v: Value, out: &mut Vec<Value>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    match v {
+        Value::Array(items) => items.into_iter().for_each(|i| flatten(i, out, depth + 1)),
+        Value::Object(mut map) => {
+            if let Some(graph) = map.remove("@graph") {
+                flatten(graph, out, depth + 1);
+            }
+            if map.contains_key("@type") {
+                out.push(Value::Object(map));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn types(v: &Value) -> Vec<&str> {
+    match v.get("@type") {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+fn string(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(crate::normalize::collapse_whitespace(s)).filter(|s| !s.is_empty()),
+        Value::Array(a) => a.iter().find_map(|x| string(Some(x))),
+        Value::Object(o) => string(o.get("@value").or_else(|| o.get("name"))),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Person/Organization names, following `@id` references into the graph.
+fn names(v: Option<&Value>, graph: &[Value]) -> Vec<String> {
+    let Some(v) = v else { return vec![] };
+    match v {
+        Value::String(s) => vec![s.trim().to_string()].into_iter().filter(|s| !s.is_empty() && !s.starts_with("http")).collect(),
+        Value::Array(a) => a.iter().flat_map(|x| names(Some(x), graph)).collect(),
+        Value::Object(o) => {
+            if let Some(name) = o.get("name").and_then(|n| string(Some(n))) {
+                return vec![name];
+            }
+            let Some(id) = o.get("@id").and_then(Value::as_str) else { return vec![] };
+            graph
+                .iter()
+                .find(|n| n.get("@id").and_then(Value::as_str) == Some(id))
+                .and_then(|n| n.get("name").and_then(|x| string(Some(x))))
+                .into_iter()
+                .collect()
+        }
+        _ => vec![],
+    }
+}
+
+/// The page's main schema.org article, if it declares one.
+pub fn json_ld_article(doc: &Html) -> Option<ArticleData> {
+    let graph = json_ld_nodes(doc);
+    let node = graph.iter().find(|n| types(n).iter().any(|t| ARTICLE_TYPES.contains(t)))?;
+    let date = |key: &str| string(node.get(key)).and_then(|s| parse_timestamp(&s));
+    let sections = match node.get("articleSection") {
+        Some(Value::Array(a)) => a.iter().filter_map(|x| string(Some(x))).collect(),
+        Some(v) => string(Some(v)).into_iter().collect(),
+        None => vec![],
+    };
+    Some(ArticleData {
+        headline: string(node.get("headline")).or_else(|| string(node.get("name"))),
+        published: date("datePublished").or_else(|| date("dateCreated")),
+        modified: date("dateModified"),
+        authors: names(node.get("author"), &graph),
+        description: string(node.get("description")),
+        sections,
+        url: string(node.get("url")).or_else(|| match node.get("mainEntityOfPage") {
+            Some(Value::Object(o)) => string(o.get("@id")),
+            other => string(other),
+        }),
+    })
+}
+
+/// Links and names of a schema.org ItemList (a listing page that describes itself).
+pub fn json_ld_item_list(doc: &Html) -> Vec<(String, Option<String>)> {
+    let graph = json_ld_nodes(doc);
+    let mut out = Vec::new();
+    for list in graph.iter().filter(|n| types(n).contains(&"ItemList")) {
+        let Some(Value::Array(items)) = list.get("itemListElement") else { continue };
+        for it in items {
+            let inner = it.get("item");
+            let url = string(it.get("url")).or_else(|| inner.and_then(|i| string(i.get("url")).or_else(|| string(i.get("@id")))));
+            let name = string(it.get("name")).or_else(|| inner.and_then(|i| string(i.get("headline")).or_else(|| string(i.get("name")))));
+            if let Some(url) = url {
+                out.push((url, name));
+            }
+        }
+    }
+    out
+}
+
+/// Value of a microdata property within `scope`: `content`, `datetime`, or the text.
+pub fn itemprop(scope: &ElementRef, prop: &str) -> Option<String> {
+    let css = format!("[itemprop~={prop}]");
+    let el = scope.select(&sel(&css)).next()?;
+    let v = el.value();
+    v.attr("content")
+        .or_else(|| v.attr("datetime"))
+        .map(|s| crate::normalize::collapse_whitespace(s))
+        .or_else(|| {
+            // An author is usually a Person scope with a name inside.
+            el.select(&sel("[itemprop~=name]")).next().map(|n| text_of(&n))
+        })
+        .or_else(|| Some(text_of(&el)))
+        .filter(|s| !s.is_empty())
+}
+
+/// A `<meta>` value by `property` or `name` (case-insensitive), e.g. `og:title`, `author`.
+pub fn meta(doc: &Html, key: &str) -> Option<String> {
+    doc.select(&sel("meta[content]"))
+        .find(|m| {
+            let v = m.value();
+            v.attr("property").or_else(|| v.attr("name")).or_else(|| v.attr("itemprop")).is_some_and(|k| k.eq_ignore_ascii_case(key))
+        })
+        .and_then(|m| m.value().attr("content"))
+        .map(crate::normalize::collapse_whitespace)
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yoast_graph_with_author_reference() {
+        let html = r##"<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+            {"@type":"WebPage","@id":"x","datePublished":"2026-09-20T09:00:00+00:00"},
+            {"@type":"BlogPosting","headline":"Azubis gesucht","datePublished":"2026-09-20T11:00:00+02:00","author":{"@id":"#p1"},"articleSection":["Fachkräfte"]},
+            {"@type":"Person","@id":"#p1","name":"Ronny Kaschube"}]}</script>
+            <script type="application/ld+json">{ broken json</script>"##;
+        let a = json_ld_article(&Html::parse_document(html)).unwrap();
+        assert_eq!(a.headline.as_deref(), Some("Azubis gesucht"));
+        assert_eq!(a.published, Some("2026-09-20T09:00:00Z".parse().unwrap()));
+        assert_eq!(a.authors, vec!["Ronny Kaschube"]);
+        assert_eq!(a.sections, vec!["Fachkräfte"]);
+    }
+
+    #[test]
+    fn organization_author_and_item_list() {
+        let html = r#"<script type="application/ld+json">[{"@type":"NewsArticle","headline":"H","author":[{"@type":"Organization","name":"Geschäftsstelle"}]},
+            {"@type":"ItemList","itemListElement":[{"@type":"ListItem","position":1,"url":"/a","name":"A"},{"@type":"ListItem","item":{"@id":"/b","headline":"B"}}]}]</script>"#;
+        let doc = Html::parse_document(html);
+        assert_eq!(json_ld_article(&doc).unwrap().authors, vec!["Geschäftsstelle"]);
+        assert_eq!(json_ld_item_list(&doc), vec![("/a".into(), Some("A".into())), ("/b".into(), Some("B".into()))]);
+    }
+
+    #[test]
+    fn meta_and_microdata() {
+        let html = r#"<head><meta property="article:published_time" content="2026-02-28T23:15:00+00:00"><meta name="Author" content="Ronny"></head>
+            <body><div itemscope itemtype="http://schema.org/Article"><span itemprop="headline"> Titel </span><time itemprop="datePublished" datetime="2026-03-01">1. März</time>
+            <span itemprop="author" itemscope><span itemprop="name">Esther</span></span></div></body>"#;
+        let doc = Html::parse_document(html);
+        assert_eq!(meta(&doc, "article:published_time").as_deref(), Some("2026-02-28T23:15:00+00:00"));
+        assert_eq!(meta(&doc, "author").as_deref(), Some("Ronny"));
+        let root = doc.root_element();
+        assert_eq!(itemprop(&root, "headline").as_deref(), Some("Titel"));
+        assert_eq!(itemprop(&root, "datePublished").as_deref(), Some("2026-03-01"));
+        assert_eq!(itemprop(&root, "author").as_deref(), Some("Esther"));
+    }
+}
