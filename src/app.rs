@@ -217,7 +217,11 @@ impl App {
         report
     }
 
-    async fn poll_inner(&self, source: &SourceConfig, respect_retry_after: bool) -> Result<PollOutcome, (PollError, Option<u16>)> {
+    async fn poll_inner(
+        &self,
+        source: &SourceConfig,
+        respect_retry_after: bool,
+    ) -> Result<PollOutcome, (PollError, Option<u16>)> {
         let config = self.config();
         let id = source.id.clone();
         let state = self
@@ -228,7 +232,12 @@ impl App {
             })
             .await
             .map_err(|e| (e.into(), None))?
-            .ok_or_else(|| (PollError::Other(format!("source {id} is not registered")), None))?;
+            .ok_or_else(|| {
+                (
+                    PollError::Other(format!("source {id} is not registered")),
+                    None,
+                )
+            })?;
         let now = Utc::now();
         if respect_retry_after && state.history.consecutive_failures > 0 {
             if let Some(until) = state.history.not_before.filter(|t| *t > now) {
@@ -261,7 +270,9 @@ impl App {
                 if e.invalidates_discovery() && state.resolved_kind.is_some() {
                     tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
                     let (store, id) = (self.store.clone(), id.clone());
-                    let _ = store.call(move |s| s.set_resolution(&id, None, None, None)).await;
+                    let _ = store
+                        .call(move |s| s.set_resolution(&id, None, None, None))
+                        .await;
                 }
                 let status = match &e {
                     ReadError::Fetch(f) => f.http_status(),
@@ -291,7 +302,14 @@ impl App {
                     tracing::info!(source = %id, kind = r.kind, "{}", r.how);
                     let (store, sid, r) = (self.store.clone(), id.clone(), r.clone());
                     store
-                        .call(move |s| s.set_resolution(&sid, Some(r.kind), Some(&r.how), r.fetch_url.as_ref().map(Url::as_str)))
+                        .call(move |s| {
+                            s.set_resolution(
+                                &sid,
+                                Some(r.kind),
+                                Some(&r.how),
+                                r.fetch_url.as_ref().map(Url::as_str),
+                            )
+                        })
                         .await
                         .map_err(|e| (e.into(), None))?;
                 }
@@ -300,7 +318,10 @@ impl App {
                 }
                 let status = Some(doc.meta.status);
                 let store = self.store.clone();
-                let result = tokio::task::spawn_blocking(move || store_document(&store, &id, *doc, &config, now, duration_ms)).await;
+                let result = tokio::task::spawn_blocking(move || {
+                    store_document(&store, &id, doc, &config, now, duration_ms)
+                })
+                .await;
                 match result {
                     Ok(Ok((report, skipped))) => {
                         if report.guid_collision {
@@ -312,7 +333,10 @@ impl App {
                         Ok(PollOutcome::Fetched { report, skipped })
                     }
                     Ok(Err(error)) => Err((error, status)),
-                    Err(join) => Err((PollError::Other(format!("poll task failed: {join}")), status)),
+                    Err(join) => Err((
+                        PollError::Other(format!("poll task failed: {join}")),
+                        status,
+                    )),
                 }
             }
         }
@@ -342,10 +366,17 @@ impl App {
             now,
         };
         match reader.read().await.map_err(|e| e.to_string())? {
-            Read::NotModified(_) => Err("the partner answered 304 Not Modified to an unconditional request".into()),
+            Read::NotModified(_) => {
+                Err("the partner answered 304 Not Modified to an unconditional request".into())
+            }
             Read::Document(doc) => {
                 let limits = FieldLimits::default();
-                let items = doc.extracted.items.iter().filter_map(|raw| normalize::normalize_item(raw, now, &limits)).collect();
+                let items = doc
+                    .extracted
+                    .items
+                    .iter()
+                    .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
+                    .collect();
                 Ok(Preview {
                     notes: doc.notes.clone(),
                     resolution: doc.resolution.as_ref().map(|r| r.how.clone()),
@@ -390,9 +421,21 @@ impl App {
 
 /// Normalise and store one read document (blocking: SQLite stays off the
 /// async threads). A failure is recorded on the source.
-fn store_document(store: &Store, source_id: &str, doc: Document, config: &Config, now: DateTime<Utc>, duration_ms: i64) -> Result<(IngestReport, usize), PollError> {
+fn store_document(
+    store: &Store,
+    source_id: &str,
+    doc: Document,
+    config: &Config,
+    now: DateTime<Utc>,
+    duration_ms: i64,
+) -> Result<(IngestReport, usize), PollError> {
     let limits = FieldLimits::default();
-    let items = doc.extracted.items.iter().filter_map(|raw| normalize::normalize_item(raw, now, &limits)).collect();
+    let items = doc
+        .extracted
+        .items
+        .iter()
+        .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
+        .collect();
     let record = PollRecord {
         at: now,
         status: Some(doc.meta.status),
@@ -406,7 +449,11 @@ fn store_document(store: &Store, source_id: &str, doc: Document, config: &Config
         source_id: source_id.to_string(),
         items,
         record: record.clone(),
-        feed_title: doc.extracted.title.as_deref().map(|t| normalize::truncate_chars(t, 200)),
+        feed_title: doc
+            .extracted
+            .title
+            .as_deref()
+            .map(|t| normalize::truncate_chars(t, 200)),
         home_url: doc.extracted.home.as_ref().map(Url::to_string),
         keep_days: config.storage.keep_days,
         keep_items: config.storage.keep_items_per_source,

@@ -730,8 +730,18 @@ impl Validator<'_> {
             max_backoff: self.duration(raw.max_backoff, "fetch.max_backoff", d.max_backoff),
             max_interval: self.duration(raw.max_interval, "fetch.max_interval", d.max_interval),
             allow_networks,
-            backfill_pages: self.count(raw.backfill_pages, "fetch.backfill_pages", 1..=50, d.backfill_pages),
-            article_pages: self.count(raw.article_pages, "fetch.article_pages", 0..=1000, d.article_pages),
+            backfill_pages: self.count(
+                raw.backfill_pages,
+                "fetch.backfill_pages",
+                1..=50,
+                d.backfill_pages,
+            ),
+            article_pages: self.count(
+                raw.article_pages,
+                "fetch.article_pages",
+                0..=1000,
+                d.article_pages,
+            ),
         }
     }
 
@@ -812,10 +822,20 @@ impl Validator<'_> {
                     );
                 }
             }
-            let follow_articles = raw.selectors.as_ref().and_then(|s| s.follow).unwrap_or(true);
-            let selectors = raw.selectors.map(|sel| self.selectors(sel, &key("selectors")));
+            let follow_articles = raw
+                .selectors
+                .as_ref()
+                .and_then(|s| s.follow)
+                .unwrap_or(true);
+            let selectors = raw
+                .selectors
+                .map(|sel| self.selectors(sel, &key("selectors")));
             if selectors.is_some() && kind == SourceKind::Feed {
-                self.err(raw.id.span(), &key("selectors"), "selectors only apply to kind = \"html\" (or \"auto\") sources");
+                self.err(
+                    raw.id.span(),
+                    &key("selectors"),
+                    "selectors only apply to kind = \"html\" (or \"auto\") sources",
+                );
             }
             if let (Some(url), Some(schedule)) = (url, schedule) {
                 out.push(SourceConfig {
@@ -850,7 +870,11 @@ impl Validator<'_> {
             Some(v.get_ref().clone())
         };
         if scraper::Selector::parse(raw.item.get_ref()).is_err() {
-            self.err(raw.item.span(), &format!("{key}.item"), format!("`{}` is not a valid CSS selector", raw.item.get_ref()));
+            self.err(
+                raw.item.span(),
+                &format!("{key}.item"),
+                format!("`{}` is not a valid CSS selector", raw.item.get_ref()),
+            );
         }
         let title = check(&raw.title, "title", self);
         let link = check(&raw.link, "link", self);
@@ -860,8 +884,15 @@ impl Validator<'_> {
         let content = check(&raw.content, "content", self);
         if let Some(f) = &raw.date_format {
             // A format with no date field would silently never match.
-            if !["%d", "%e", "%j", "%D", "%F", "%x", "%s", "%+"].iter().any(|d| f.get_ref().contains(d)) {
-                self.err(f.span(), &format!("{key}.date_format"), "must contain a day (e.g. \"%d.%m.%Y\"; chrono strftime syntax)");
+            if !["%d", "%e", "%j", "%D", "%F", "%x", "%s", "%+"]
+                .iter()
+                .any(|d| f.get_ref().contains(d))
+            {
+                self.err(
+                    f.span(),
+                    &format!("{key}.date_format"),
+                    "must contain a day (e.g. \"%d.%m.%Y\"; chrono strftime syntax)",
+                );
             }
         }
         crate::extract::html::Selectors {
@@ -951,13 +982,21 @@ mod tests {
 
     #[test]
     fn selectors_are_checked_where_they_are_written() {
-        let text = format!("{MINIMAL}[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\nkind = \"html\"\n[source.selectors]\nitem = \"div.news\"\ndate = \"span::nope\"\nlink = \"a@href\"\n");
+        let text = format!(
+            "{MINIMAL}[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\nkind = \"html\"\n[source.selectors]\nitem = \"div.news\"\ndate = \"span::nope\"\nlink = \"a@href\"\n"
+        );
         let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("config.toml:10:8: source[0].selectors.date"), "{err}");
+        assert!(
+            err.contains("config.toml:10:8: source[0].selectors.date"),
+            "{err}"
+        );
         let ok = text.replace("span::nope", "span.date");
         let c = parse(&ok).unwrap();
         let s = c.sources[0].selectors.as_ref().unwrap();
-        assert_eq!((s.item.as_str(), s.link.as_deref()), ("div.news", Some("a@href")));
+        assert_eq!(
+            (s.item.as_str(), s.link.as_deref()),
+            ("div.news", Some("a@href"))
+        );
     }
 
     #[test]

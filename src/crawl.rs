@@ -48,10 +48,12 @@ pub struct Document {
     pub notes: Vec<String>,
 }
 
+// One value per poll, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Read {
     NotModified(ResponseMeta),
-    Document(Box<Document>),
+    Document(Document),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +71,16 @@ pub enum ReadError {
 impl ReadError {
     /// The remembered feed URL no longer leads to a feed: discover again next time.
     pub fn invalidates_discovery(&self) -> bool {
-        matches!(self, ReadError::Fetch(FetchError::Status { status: 404 | 410, .. }))
-            || matches!(self, ReadError::Extract(ExtractError::HtmlNotFeed | ExtractError::NotAFeed(_)))
+        matches!(
+            self,
+            ReadError::Fetch(FetchError::Status {
+                status: 404 | 410,
+                ..
+            })
+        ) || matches!(
+            self,
+            ReadError::Extract(ExtractError::HtmlNotFeed | ExtractError::NotAFeed(_))
+        )
     }
 }
 
@@ -91,8 +101,12 @@ enum Plan {
     Discover,
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ReadError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ReadError::Task(format!("parsing task failed: {e}")))
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ReadError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ReadError::Task(format!("parsing task failed: {e}")))
 }
 
 impl Reader<'_> {
@@ -108,7 +122,11 @@ impl Reader<'_> {
     pub async fn read(&self) -> Result<Read, ReadError> {
         let url = Url::parse(self.state.poll_url()).unwrap_or_else(|_| self.source.url.clone());
         let plan = self.plan();
-        let want = if matches!(plan, Plan::Html) { Want::Page } else { Want::Feed };
+        let want = if matches!(plan, Plan::Html) {
+            Want::Page
+        } else {
+            Want::Feed
+        };
         let (meta, body) = match self.fetcher.get(&url, &self.state.validators, want).await? {
             FetchOutcome::NotModified(meta) => return Ok(Read::NotModified(meta)),
             FetchOutcome::Fetched { meta, body } => (meta, body),
@@ -118,13 +136,21 @@ impl Reader<'_> {
             Plan::Html => self.html_document(meta, body, None).await?,
             Plan::Discover => self.discover(meta, body).await?,
         };
-        Ok(Read::Document(Box::new(doc)))
+        Ok(Read::Document(doc))
     }
 
-    async fn feed_document(&self, meta: ResponseMeta, body: Bytes, resolution: Option<Resolution>) -> Result<Document, ReadError> {
+    async fn feed_document(
+        &self,
+        meta: ResponseMeta,
+        body: Bytes,
+        resolution: Option<Resolution>,
+    ) -> Result<Document, ReadError> {
         let max_items = self.config.fetch.max_items;
         let (m, b) = (meta.clone(), body);
-        let extracted = blocking(move || feed::parse_feed(&b, m.content_type.as_deref(), &m.final_url, max_items)).await??;
+        let extracted = blocking(move || {
+            feed::parse_feed(&b, m.content_type.as_deref(), &m.final_url, max_items)
+        })
+        .await??;
         Ok(Document {
             notes: vec![format!("feed: {} items", extracted.items.len())],
             meta,
@@ -138,7 +164,17 @@ impl Reader<'_> {
     async fn discover(&self, meta: ResponseMeta, body: Bytes) -> Result<Document, ReadError> {
         if discover::looks_like_feed(&body, meta.content_type.as_deref()) {
             let how = "the configured URL is a feed".to_string();
-            return self.feed_document(meta, body, Some(Resolution { kind: "feed", fetch_url: None, how })).await;
+            return self
+                .feed_document(
+                    meta,
+                    body,
+                    Some(Resolution {
+                        kind: "feed",
+                        fetch_url: None,
+                        how,
+                    }),
+                )
+                .await;
         }
         let (m, b) = (meta.clone(), body.clone());
         let announced = blocking(move || {
@@ -163,13 +199,21 @@ impl Reader<'_> {
             }
         }
         for (url, how) in candidates {
-            let Ok(FetchOutcome::Fetched { meta: fm, body: fb }) = self.fetcher.get(&url, &Validators::default(), Want::Feed).await else {
+            let Ok(FetchOutcome::Fetched { meta: fm, body: fb }) = self
+                .fetcher
+                .get(&url, &Validators::default(), Want::Feed)
+                .await
+            else {
                 continue;
             };
             if !discover::looks_like_feed(&fb, fm.content_type.as_deref()) {
                 continue;
             }
-            let resolution = Resolution { kind: "feed", fetch_url: Some(fm.final_url.clone()), how };
+            let resolution = Resolution {
+                kind: "feed",
+                fetch_url: Some(fm.final_url.clone()),
+                how,
+            };
             if let Ok(doc) = self.feed_document(fm, fb, Some(resolution)).await {
                 return Ok(doc);
             }
@@ -177,8 +221,20 @@ impl Reader<'_> {
         if self.source.kind != SourceKind::Auto {
             return Err(ExtractError::HtmlNotFeed.into());
         }
-        let how = format!("no feed found at {}; reading it as a news listing page", meta.final_url);
-        self.html_document(meta, body, Some(Resolution { kind: "html", fetch_url: None, how })).await
+        let how = format!(
+            "no feed found at {}; reading it as a news listing page",
+            meta.final_url
+        );
+        self.html_document(
+            meta,
+            body,
+            Some(Resolution {
+                kind: "html",
+                fetch_url: None,
+                how,
+            }),
+        )
+        .await
     }
 
     async fn parse_listing(&self, meta: &ResponseMeta, body: Bytes) -> Result<Listing, ReadError> {
@@ -192,7 +248,12 @@ impl Reader<'_> {
     }
 
     /// A news listing: its pages (backfill on the first poll), then the article pages.
-    async fn html_document(&self, meta: ResponseMeta, body: Bytes, resolution: Option<Resolution>) -> Result<Document, ReadError> {
+    async fn html_document(
+        &self,
+        meta: ResponseMeta,
+        body: Bytes,
+        resolution: Option<Resolution>,
+    ) -> Result<Document, ReadError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(ExtractError::Empty.into());
         }
@@ -200,13 +261,23 @@ impl Reader<'_> {
         let mut notes = vec![format!("listing {}: {}", meta.final_url, first.method)];
         let mut entries = first.entries;
         let mut next = first.next_page;
-        let backfill = if self.state.last_success_at.is_none() { self.config.fetch.backfill_pages } else { 1 };
+        let backfill = if self.state.last_success_at.is_none() {
+            self.config.fetch.backfill_pages
+        } else {
+            1
+        };
         let mut visited: HashSet<Url> = HashSet::from([meta.final_url.clone()]);
         let mut pages_read = 1;
         while pages_read < backfill {
-            let Some(url) = next.take().filter(|u| !visited.contains(u)) else { break };
+            let Some(url) = next.take().filter(|u| !visited.contains(u)) else {
+                break;
+            };
             visited.insert(url.clone());
-            match self.fetcher.get(&url, &Validators::default(), Want::Page).await {
+            match self
+                .fetcher
+                .get(&url, &Validators::default(), Want::Page)
+                .await
+            {
                 Ok(FetchOutcome::Fetched { meta: pm, body: pb }) => {
                     let more = self.parse_listing(&pm, pb).await?;
                     notes.push(format!("listing {}: {}", pm.final_url, more.method));
@@ -228,10 +299,17 @@ impl Reader<'_> {
         let total = entries.len();
         entries.truncate(self.config.fetch.max_items);
         if entries.is_empty() {
-            return Err(ExtractError::NotAFeed(format!("no news entries found on the page {} (add [source.selectors] if it has news)", meta.final_url)).into());
+            return Err(ExtractError::NotAFeed(format!(
+                "no news entries found on the page {} (add [source.selectors] if it has news)",
+                meta.final_url
+            ))
+            .into());
         }
         let (items, pages, fetched, reused) = self.articles(&entries).await?;
-        notes.push(format!("{} entries; {fetched} article pages requested, {reused} unchanged ones reused", entries.len()));
+        notes.push(format!(
+            "{} entries; {fetched} article pages requested, {reused} unchanged ones reused",
+            entries.len()
+        ));
         Ok(Document {
             meta,
             extracted: Extracted {
@@ -248,18 +326,26 @@ impl Reader<'_> {
     }
 
     /// Items for listing entries, reading article pages only where the entry changed.
-    async fn articles(&self, entries: &[ListingEntry]) -> Result<(Vec<ExtractedItem>, Vec<PageRecord>, usize, usize), ReadError> {
+    async fn articles(
+        &self,
+        entries: &[ListingEntry],
+    ) -> Result<(Vec<ExtractedItem>, Vec<PageRecord>, usize, usize), ReadError> {
         let urls: Vec<String> = entries.iter().map(|e| e.link.to_string()).collect();
         let (store, id) = (self.store.clone(), self.source.id.clone());
         let cache: HashMap<String, PageRecord> = store.call(move |s| s.pages(&id, &urls)).await?;
-        let mut budget = if self.source.follow_articles { self.config.fetch.article_pages } else { 0 };
+        let mut budget = if self.source.follow_articles {
+            self.config.fetch.article_pages
+        } else {
+            0
+        };
         let mut reused = 0;
         // Decide first (in listing order, so the newest entries get the budget), then fetch.
         let mut plans = Vec::with_capacity(entries.len());
         for e in entries {
             let cached = cache.get(e.link.as_str()).cloned();
             let fresh = cached.as_ref().is_some_and(|c| {
-                c.fingerprint == e.fingerprint && (c.article.is_some() || self.now - c.fetched_at < RETRY_FAILED_PAGE_AFTER)
+                c.fingerprint == e.fingerprint
+                    && (c.article.is_some() || self.now - c.fetched_at < RETRY_FAILED_PAGE_AFTER)
             });
             if fresh {
                 reused += 1;
@@ -274,7 +360,10 @@ impl Reader<'_> {
         let fetched = plans.iter().filter(|(_, _, fetch)| *fetch).count();
         // Futures are built first and then run a few at a time (the fetcher's
         // per-origin gates keep it polite); the order of the listing is kept.
-        let pending: Vec<_> = plans.into_iter().map(|(entry, cached, fetch)| self.item_for(entry, cached, fetch)).collect();
+        let pending: Vec<_> = plans
+            .into_iter()
+            .map(|(entry, cached, fetch)| self.item_for(entry, cached, fetch))
+            .collect();
         let results: Vec<(ExtractedItem, Option<PageRecord>)> = futures_util::stream::iter(pending)
             .buffered(self.config.fetch.per_host.max(1))
             .collect::<Vec<_>>()
@@ -282,12 +371,25 @@ impl Reader<'_> {
             .into_iter()
             .collect::<Result<_, _>>()?;
         let (items, records): (Vec<_>, Vec<_>) = results.into_iter().unzip();
-        Ok((items, records.into_iter().flatten().collect(), fetched, reused))
+        Ok((
+            items,
+            records.into_iter().flatten().collect(),
+            fetched,
+            reused,
+        ))
     }
 
-    async fn item_for(&self, entry: &ListingEntry, cached: Option<PageRecord>, fetch: bool) -> Result<(ExtractedItem, Option<PageRecord>), ReadError> {
+    async fn item_for(
+        &self,
+        entry: &ListingEntry,
+        cached: Option<PageRecord>,
+        fetch: bool,
+    ) -> Result<(ExtractedItem, Option<PageRecord>), ReadError> {
         if !fetch {
-            let article = cached.as_ref().and_then(|c| c.article.as_deref()).and_then(|j| serde_json::from_str::<Article>(j).ok());
+            let article = cached
+                .as_ref()
+                .and_then(|c| c.article.as_deref())
+                .and_then(|j| serde_json::from_str::<Article>(j).ok());
             return Ok((html::merge(entry, article.as_ref()), None));
         }
         let (article, record) = self.article(entry, cached).await?;
@@ -295,8 +397,16 @@ impl Reader<'_> {
     }
 
     /// One article page, conditionally; a page that can't be read leaves the listing's data.
-    async fn article(&self, entry: &ListingEntry, cached: Option<PageRecord>) -> Result<(Option<Article>, PageRecord), ReadError> {
-        let validators = cached.as_ref().filter(|c| c.article.is_some()).map(|c| c.validators.clone()).unwrap_or_default();
+    async fn article(
+        &self,
+        entry: &ListingEntry,
+        cached: Option<PageRecord>,
+    ) -> Result<(Option<Article>, PageRecord), ReadError> {
+        let validators = cached
+            .as_ref()
+            .filter(|c| c.article.is_some())
+            .map(|c| c.validators.clone())
+            .unwrap_or_default();
         let previous = cached.as_ref().and_then(|c| c.article.clone());
         let mut record = PageRecord {
             url: entry.link.to_string(),
@@ -336,7 +446,10 @@ impl Reader<'_> {
                 record.validators = cached.map(|c| c.validators).unwrap_or_default();
             }
         }
-        let article = record.article.as_deref().and_then(|j| serde_json::from_str(j).ok());
+        let article = record
+            .article
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok());
         Ok((article, record))
     }
 }

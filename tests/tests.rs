@@ -6,7 +6,9 @@ mod support;
 
 mod broken_partners;
 mod cli;
+mod cms;
 mod daemon;
 mod feeds;
+mod pages;
 mod polling;
 mod serving;

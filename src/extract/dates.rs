@@ -75,7 +75,8 @@ fn first_match(
 
 static MONTH_PATTERN: &str = r"(?:jan(?:uar|uary)?|jän(?:ner)?|feb(?:ruar|ruary)?|mär(?:z)?|mrz|mar(?:ch)?|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|nov(?:ember)?|dez(?:ember)?|dec(?:ember)?)";
 
-static TIME_PATTERN: &str = r"(?:,?\s*(?:um\s*)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?\s*(?:uhr|h\b)?)?";
+static TIME_PATTERN: &str =
+    r"(?:(?:\s*[,|\-–]\s*|\s+)(?:um\s*)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?\s*(?:uhr|h\b)?)?";
 
 static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
@@ -406,6 +407,11 @@ mod tests {
                 "2026-09-01T12:00:00+02:00",
             ),
             ("February 13, 2026", "2026-02-13T12:00:00+01:00"),
+            (
+                "Donnerstag, 12. März 2026 - 14:30",
+                "2026-03-12T14:30:00+01:00",
+            ),
+            ("24.02.2026 | 08:15 Uhr", "2026-02-24T08:15:00+01:00"),
         ];
         for (input, want) in cases {
             assert_eq!(find_date(input), Some(utc(want)), "{input}");

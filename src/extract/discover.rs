@@ -15,7 +15,15 @@ pub struct FeedLink {
     pub media_type: Option<String>,
 }
 
-const FEED_TYPES: &[&str] = &["application/rss+xml", "application/atom+xml", "application/feed+json", "application/json", "application/rdf+xml", "text/xml", "application/xml"];
+const FEED_TYPES: &[&str] = &[
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/json",
+    "application/rdf+xml",
+    "text/xml",
+    "application/xml",
+];
 
 /// Whether fetched bytes are a feed rather than a web page (by type, then by content).
 pub fn looks_like_feed(body: &[u8], content_type: Option<&str>) -> bool {
@@ -46,14 +54,23 @@ pub fn feed_links(page: &Page) -> Vec<FeedLink> {
         if !rel.split_whitespace().any(|r| r == "alternate") || !FEED_TYPES.contains(&ty.as_str()) {
             continue;
         }
-        let Some(url) = v.attr("href").and_then(|h| page.resolve(h)) else { continue };
-        let title = v.attr("title").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        let Some(url) = v.attr("href").and_then(|h| page.resolve(h)) else {
+            continue;
+        };
+        let title = v
+            .attr("title")
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
         let is_comments = url.path().contains("/comments/")
             || title.as_deref().is_some_and(|t| {
                 let t = t.to_lowercase();
                 t.contains("kommentar") || t.contains("comments")
             });
-        let feed = FeedLink { url, title, media_type: Some(ty) };
+        let feed = FeedLink {
+            url,
+            title,
+            media_type: Some(ty),
+        };
         if is_comments {
             comments.push(feed);
         } else if !out.iter().any(|f| f.url == feed.url) {
@@ -61,12 +78,27 @@ pub fn feed_links(page: &Page) -> Vec<FeedLink> {
         }
     }
     for a in page.doc.select(&sel("a[href]")) {
-        let Some(url) = a.value().attr("href").and_then(|h| page.resolve(h)) else { continue };
+        let Some(url) = a.value().attr("href").and_then(|h| page.resolve(h)) else {
+            continue;
+        };
         let text = text_of(&a).to_lowercase();
         let path = url.path().to_ascii_lowercase();
-        let feedish_path = path.ends_with(".rss") || path.ends_with("/rss") || path.ends_with("/feed") || path.ends_with("/feed/") || path.ends_with("rss.xml") || path.ends_with("atom.xml") || path.ends_with("feed.xml") || path.ends_with("feed.json");
-        let feedish_text = matches!(text.as_str(), "rss" | "rss-feed" | "rss feed" | "feed" | "atom" | "newsfeed" | "news-feed");
-        if (feedish_path || feedish_text) && same_site(&url, &page.url) && !out.iter().chain(comments.iter()).any(|f| f.url == url) {
+        let feedish_path = path.ends_with(".rss")
+            || path.ends_with("/rss")
+            || path.ends_with("/feed")
+            || path.ends_with("/feed/")
+            || path.ends_with("rss.xml")
+            || path.ends_with("atom.xml")
+            || path.ends_with("feed.xml")
+            || path.ends_with("feed.json");
+        let feedish_text = matches!(
+            text.as_str(),
+            "rss" | "rss-feed" | "rss feed" | "feed" | "atom" | "newsfeed" | "news-feed"
+        );
+        if (feedish_path || feedish_text)
+            && same_site(&url, &page.url)
+            && !out.iter().chain(comments.iter()).any(|f| f.url == url)
+        {
             out.push(FeedLink {
                 url,
                 title: None,
@@ -80,10 +112,17 @@ pub fn feed_links(page: &Page) -> Vec<FeedLink> {
 
 /// Where CMSs usually put feeds, tried (once, at discovery) when a page announces none.
 pub fn common_feed_urls(page_url: &Url) -> Vec<Url> {
-    ["/feed/", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml", "/rss/"]
-        .iter()
-        .filter_map(|p| page_url.join(p).ok())
-        .collect()
+    [
+        "/feed/",
+        "/rss.xml",
+        "/feed.xml",
+        "/atom.xml",
+        "/index.xml",
+        "/rss/",
+    ]
+    .iter()
+    .filter_map(|p| page_url.join(p).ok())
+    .collect()
 }
 
 #[cfg(test)]
@@ -101,15 +140,37 @@ mod tests {
             <link rel="alternate" type="application/atom+xml" title="Aktuelles" href="aktuelles/atom.xml">
             <link rel="stylesheet" href="x.css"></head><body><a href="/rss.xml">RSS</a></body>"#,
         );
-        let urls: Vec<String> = feed_links(&p).into_iter().map(|f| f.url.to_string()).collect();
-        assert_eq!(urls, vec!["https://site.example/start/aktuelles/atom.xml", "https://site.example/rss.xml", "https://site.example/comments/feed/"]);
+        let urls: Vec<String> = feed_links(&p)
+            .into_iter()
+            .map(|f| f.url.to_string())
+            .collect();
+        assert_eq!(
+            urls,
+            vec![
+                "https://site.example/start/aktuelles/atom.xml",
+                "https://site.example/rss.xml",
+                "https://site.example/comments/feed/"
+            ]
+        );
     }
 
     #[test]
     fn feeds_are_told_from_pages() {
-        assert!(looks_like_feed(b"<?xml version=\"1.0\"?><rss version=\"2.0\">", Some("text/xml")));
-        assert!(looks_like_feed(b"{\"version\":\"https://jsonfeed.org/version/1.1\"}", Some("application/json")));
-        assert!(!looks_like_feed(b"<!DOCTYPE html><html>", Some("text/html")));
-        assert!(looks_like_feed(b"<feed xmlns=\"http://www.w3.org/2005/Atom\">", None));
+        assert!(looks_like_feed(
+            b"<?xml version=\"1.0\"?><rss version=\"2.0\">",
+            Some("text/xml")
+        ));
+        assert!(looks_like_feed(
+            b"{\"version\":\"https://jsonfeed.org/version/1.1\"}",
+            Some("application/json")
+        ));
+        assert!(!looks_like_feed(
+            b"<!DOCTYPE html><html>",
+            Some("text/html")
+        ));
+        assert!(looks_like_feed(
+            b"<feed xmlns=\"http://www.w3.org/2005/Atom\">",
+            None
+        ));
     }
 }

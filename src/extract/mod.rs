@@ -3,10 +3,10 @@
 //! text; `normalize` makes it safe and comparable.
 
 pub mod charset;
-pub mod discover;
-pub mod html;
 pub mod dates;
+pub mod discover;
 pub mod feed;
+pub mod html;
 
 use chrono::{DateTime, Utc};
 use url::Url;

@@ -113,6 +113,10 @@ pub struct SourceStatus<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub kind: &'a str,
+    /// What kind "auto" turned out to be.
+    pub resolved_kind: Option<&'a str>,
+    /// How the feed or listing was found.
+    pub discovery: Option<&'a str>,
     pub url: &'a str,
     pub ok: bool,
     pub last_poll: Option<DateTime<Utc>>,
@@ -148,6 +152,8 @@ pub fn statuses<'a>(
                 id: &s.id,
                 name: &s.name,
                 kind: &s.kind,
+                resolved_kind: s.resolved_kind.as_deref(),
+                discovery: s.discovery.as_deref(),
                 url: s.poll_url(),
                 ok: s.last_error.is_none(),
                 last_poll: s.history.last_attempt,
@@ -183,7 +189,10 @@ pub fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> St
             attr(r.url),
             esc(r.name),
             esc(r.id),
-            esc(r.kind),
+            match (r.resolved_kind, r.discovery) {
+                (Some(k), Some(how)) if k != r.kind => format!("{} → {}<br><small>{}</small>", esc(r.kind), esc(k), esc(how)),
+                _ => esc(r.kind),
+            },
             r.last_poll.map(local).unwrap_or_else(|| "noch nie".into()),
             r.http_status.map(|s| s.to_string()).unwrap_or_else(|| "–".into()),
             r.items,

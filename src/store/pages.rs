@@ -57,7 +57,13 @@ impl Store {
     }
 
     /// Remembers what a source of kind "auto" turned out to be, and where its feed is.
-    pub fn set_resolution(&self, source_id: &str, resolved_kind: Option<&str>, discovery: Option<&str>, fetch_url: Option<&str>) -> Result<()> {
+    pub fn set_resolution(
+        &self,
+        source_id: &str,
+        resolved_kind: Option<&str>,
+        discovery: Option<&str>,
+        fetch_url: Option<&str>,
+    ) -> Result<()> {
         self.with(|c| {
             c.execute(
                 "UPDATE sources SET resolved_kind = ?2, discovery = ?3, fetch_url = ?4, \
@@ -71,7 +77,12 @@ impl Store {
     }
 }
 
-pub(super) fn save_pages_in(tx: &Transaction, source_id: &str, pages: &[PageRecord], at: DateTime<Utc>) -> Result<()> {
+pub(super) fn save_pages_in(
+    tx: &Transaction,
+    source_id: &str,
+    pages: &[PageRecord],
+    at: DateTime<Utc>,
+) -> Result<()> {
     if pages.is_empty() {
         return Ok(());
     }

@@ -179,6 +179,17 @@ impl PartnerServer {
             .unwrap_or_default()
     }
 
+    /// Hits of a path outside any site (e.g. `/feed/` at the server root).
+    pub fn hits_raw(&self, path: &str) -> Hits {
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn reset_hits(&self) {
         self.state.lock().unwrap().hits.clear();
     }

@@ -46,9 +46,17 @@ fn container(page: &Page) -> Option<ElementRef<'_>> {
         "#content, #main, #inhalt, .content, #primary",
     ];
     for css in candidates {
-        let found: Vec<ElementRef> = page.doc.select(&sel(css)).filter(|e| !in_chrome(e)).collect();
+        let found: Vec<ElementRef> = page
+            .doc
+            .select(&sel(css))
+            .filter(|e| !in_chrome(e))
+            .collect();
         // Prefer the one that holds the page headline.
-        if let Some(e) = found.iter().find(|e| e.select(&sel("h1")).next().is_some()).or(found.first()) {
+        if let Some(e) = found
+            .iter()
+            .find(|e| e.select(&sel("h1")).next().is_some())
+            .or(found.first())
+        {
             return Some(*e);
         }
     }
@@ -57,11 +65,35 @@ fn container(page: &Page) -> Option<ElementRef<'_>> {
 
 /// The page's main area: `<main>`, else the body.
 fn main_area(page: &Page) -> Option<ElementRef<'_>> {
-    page.doc.select(&sel("main, [role=main]")).find(|e| !in_chrome(e)).or_else(|| page.doc.select(&sel("body")).next())
+    page.doc
+        .select(&sel("main, [role=main]"))
+        .find(|e| !in_chrome(e))
+        .or_else(|| page.doc.select(&sel("body")).next())
 }
 
-const LABELS_DATE: &[&str] = &["datum", "veröffentlicht", "veröffentlicht am", "erschienen", "erschienen am", "publiziert", "publiziert am", "date", "published"];
-const LABELS_AUTHOR: &[&str] = &["autor", "autorin", "autor/in", "autorinnen", "verfasser", "verfasserin", "text", "von", "author", "redaktion"];
+const LABELS_DATE: &[&str] = &[
+    "datum",
+    "veröffentlicht",
+    "veröffentlicht am",
+    "erschienen",
+    "erschienen am",
+    "publiziert",
+    "publiziert am",
+    "date",
+    "published",
+];
+const LABELS_AUTHOR: &[&str] = &[
+    "autor",
+    "autorin",
+    "autor/in",
+    "autorinnen",
+    "verfasser",
+    "verfasserin",
+    "text",
+    "von",
+    "author",
+    "redaktion",
+];
 
 /// The value following a label element such as `<h4>Datum</h4><p>13.02.2026</p>`.
 fn labelled(scope: &ElementRef, labels: &[&str]) -> Vec<String> {
@@ -78,7 +110,10 @@ fn labelled(scope: &ElementRef, labels: &[&str]) -> Vec<String> {
             .next_siblings()
             .filter_map(ElementRef::wrap)
             .next()
-            .or_else(|| el.parent().and_then(|p| p.next_siblings().filter_map(ElementRef::wrap).next()));
+            .or_else(|| {
+                el.parent()
+                    .and_then(|p| p.next_siblings().filter_map(ElementRef::wrap).next())
+            });
         if let Some(n) = next {
             out.push(text_of(&n));
         }
@@ -88,7 +123,10 @@ fn labelled(scope: &ElementRef, labels: &[&str]) -> Vec<String> {
 
 fn plausible_name(s: &str) -> bool {
     let words = s.split_whitespace().count();
-    (1..=6).contains(&words) && s.chars().count() <= 80 && !s.contains("http") && !s.chars().any(|c| c.is_ascii_digit())
+    (1..=6).contains(&words)
+        && s.chars().count() <= 80
+        && !s.contains("http")
+        && !s.chars().any(|c| c.is_ascii_digit())
 }
 
 /// Strips " - Site Name" from an OpenGraph or `<title>` headline.
@@ -105,7 +143,12 @@ fn without_site_name(title: &str, site: Option<&str>) -> String {
         // Without a known site name, cut at the last separator only if what remains is substantial.
         None => [" | ", " - ", " – "]
             .iter()
-            .find_map(|sep| title.rsplit_once(sep).filter(|(head, tail)| head.chars().count() > 20 && tail.chars().count() < 40).map(|(h, _)| h.trim().to_string()))
+            .find_map(|sep| {
+                title
+                    .rsplit_once(sep)
+                    .filter(|(head, tail)| head.chars().count() > 20 && tail.chars().count() < 40)
+                    .map(|(h, _)| h.trim().to_string())
+            })
             .unwrap_or_else(|| title.to_string()),
     }
 }
@@ -126,20 +169,43 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         .filter(|t| !t.is_empty());
     let site_name = meta("og:site_name");
     let og_title = meta("og:title").map(|t| without_site_name(&t, site_name.as_deref()));
-    let html_title = page.doc.select(&sel("title")).next().map(|t| without_site_name(&text_of(&t), site_name.as_deref()));
+    let html_title = page
+        .doc
+        .select(&sel("title"))
+        .next()
+        .map(|t| without_site_name(&text_of(&t), site_name.as_deref()));
 
     let published_structured = ld
         .published
         .or_else(|| micro("datePublished").and_then(|d| parse_timestamp(&d)))
         .or_else(|| meta("article:published_time").and_then(|d| parse_timestamp(&d)))
-        .or_else(|| ["dc.date.issued", "dcterms.issued", "dc.date", "date", "pubdate", "publishdate", "publish-date"].iter().find_map(|k| meta(k).and_then(|d| parse_timestamp(&d))));
+        .or_else(|| {
+            [
+                "dc.date.issued",
+                "dcterms.issued",
+                "dc.date",
+                "date",
+                "pubdate",
+                "publishdate",
+                "publish-date",
+            ]
+            .iter()
+            .find_map(|k| meta(k).and_then(|d| parse_timestamp(&d)))
+        });
     let updated = ld
         .modified
         .or_else(|| micro("dateModified").and_then(|d| parse_timestamp(&d)))
         .or_else(|| meta("article:modified_time").and_then(|d| parse_timestamp(&d)));
     let published_time_element = scope.as_ref().and_then(|s| {
-        let times: Vec<ElementRef> = s.select(&sel("time[datetime]")).filter(|t| !in_chrome(t)).collect();
-        let is_update = |t: &ElementRef| t.value().classes().any(|c| c.contains("updated") || c.contains("modified"));
+        let times: Vec<ElementRef> = s
+            .select(&sel("time[datetime]"))
+            .filter(|t| !in_chrome(t))
+            .collect();
+        let is_update = |t: &ElementRef| {
+            t.value()
+                .classes()
+                .any(|c| c.contains("updated") || c.contains("modified"))
+        };
         times
             .iter()
             .filter(|t| !is_update(t))
@@ -148,25 +214,44 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
     let published_visible = scope
         .as_ref()
         .and_then(|s| visible_date(s, h1.as_deref()))
-        .or_else(|| main_area(page).and_then(|m| labelled(&m, LABELS_DATE).iter().find_map(|t| find_date(t))));
+        .or_else(|| {
+            main_area(page)
+                .and_then(|m| labelled(&m, LABELS_DATE).iter().find_map(|t| find_date(t)))
+        });
 
     let mut authors: Vec<String> = ld.authors.clone();
     if authors.is_empty() {
-        authors.extend(micro("author").map(|a| clean_author(&a)).filter(|a| plausible_name(a)));
+        authors.extend(
+            micro("author")
+                .map(|a| clean_author(&a))
+                .filter(|a| plausible_name(a)),
+        );
     }
     if authors.is_empty() {
-        authors.extend(meta("author").or_else(|| meta("article:author")).or_else(|| meta("dc.creator")).filter(|a| plausible_name(a)));
+        authors.extend(
+            meta("author")
+                .or_else(|| meta("article:author"))
+                .or_else(|| meta("dc.creator"))
+                .filter(|a| plausible_name(a)),
+        );
     }
     if authors.is_empty() {
         // The article element first, then the whole main area (CMSs put "Autor" boxes beside the article).
         let main = main_area(page);
         for area in scope.iter().chain(main.iter()) {
             let byline = area
-                .select(&sel("[rel~=author], [class*=author], [class*=byline], [class*=autor], .vcard"))
+                .select(&sel(
+                    "[rel~=author], [class*=author], [class*=byline], [class*=autor], .vcard",
+                ))
                 .filter(|e| !in_chrome(e))
                 .map(|e| clean_author(&text_of(&e)))
                 .find(|a| plausible_name(a));
-            if let Some(a) = byline.or_else(|| labelled(area, LABELS_AUTHOR).into_iter().map(|a| clean_author(&a)).find(|a| plausible_name(a))) {
+            if let Some(a) = byline.or_else(|| {
+                labelled(area, LABELS_AUTHOR)
+                    .into_iter()
+                    .map(|a| clean_author(&a))
+                    .find(|a| plausible_name(a))
+            }) {
                 authors.push(a);
                 break;
             }
@@ -177,8 +262,15 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
     for key in ["article:section", "article:tag"] {
         for m in page.doc.select(&sel("meta[content]")) {
             let v = m.value();
-            if v.attr("property").or_else(|| v.attr("name")).is_some_and(|k| k.eq_ignore_ascii_case(key)) {
-                if let Some(c) = v.attr("content").map(str::trim).filter(|c| !c.is_empty() && !categories.iter().any(|x| x == c)) {
+            if v.attr("property")
+                .or_else(|| v.attr("name"))
+                .is_some_and(|k| k.eq_ignore_ascii_case(key))
+            {
+                if let Some(c) = v
+                    .attr("content")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty() && !categories.iter().any(|x| x == c))
+                {
                     categories.push(c.to_string());
                 }
             }
@@ -189,13 +281,21 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         base: page.base.clone(),
         canonical: page.canonical(),
         title_structured: ld.headline.clone().or_else(|| micro("headline")),
-        title_visible: h1.clone().or(og_title).or(html_title).filter(|t| !t.is_empty()),
+        title_visible: h1
+            .clone()
+            .or(og_title)
+            .or(html_title)
+            .filter(|t| !t.is_empty()),
         published_structured,
         published_time_element,
         published_visible,
         updated,
         authors,
-        description: ld.description.clone().or_else(|| meta("og:description")).or_else(|| meta("description")),
+        description: ld
+            .description
+            .clone()
+            .or_else(|| meta("og:description"))
+            .or_else(|| meta("description")),
         content_html: body(page, scope.as_ref(), content_selector),
         categories,
     }
@@ -203,18 +303,28 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
 
 /// A date shown as text: in date-marked elements, after a "Datum" label, or right below the headline.
 fn visible_date(scope: &ElementRef, headline: Option<&str>) -> Option<DateTime<Utc>> {
-    let hinted = scope.descendent_elements().filter(|e| !in_chrome(e)).find_map(|e| {
-        let v = e.value();
-        let hint = v.id().into_iter().chain(v.classes()).any(|c| {
-            let c = c.to_ascii_lowercase();
-            ["date", "datum", "posted", "published", "veroeffentlicht"].iter().any(|w| c.contains(w)) && !c.contains("update") && !c.contains("related")
+    let hinted = scope
+        .descendent_elements()
+        .filter(|e| !in_chrome(e))
+        .find_map(|e| {
+            let v = e.value();
+            let hint = v.id().into_iter().chain(v.classes()).any(|c| {
+                let c = c.to_ascii_lowercase();
+                ["date", "datum", "posted", "published", "veroeffentlicht"]
+                    .iter()
+                    .any(|w| c.contains(w))
+                    && !c.contains("update")
+                    && !c.contains("related")
+            });
+            if hint { find_date(&text_of(&e)) } else { None }
         });
-        if hint { find_date(&text_of(&e)) } else { None }
-    });
     if hinted.is_some() {
         return hinted;
     }
-    if let Some(d) = labelled(scope, LABELS_DATE).iter().find_map(|t| find_date(t)) {
+    if let Some(d) = labelled(scope, LABELS_DATE)
+        .iter()
+        .find_map(|t| find_date(t))
+    {
         return Some(d);
     }
     // Just below the headline, where bylines put the date; never deep in the body text.
@@ -228,11 +338,31 @@ fn visible_date(scope: &ElementRef, headline: Option<&str>) -> Option<DateTime<U
 }
 
 const BODY_HINTS: &[&str] = &[
-    "entry-content", "post-content", "article-content", "article-body", "article__body", "articlebody", "news-text", "article-text", "content-text",
-    "text-content", "bodytext", "story-body", "post-body", "field-body", "rte", "news-body", "beitrag", "artikel",
+    "entry-content",
+    "post-content",
+    "article-content",
+    "article-body",
+    "article__body",
+    "articlebody",
+    "news-text",
+    "article-text",
+    "content-text",
+    "text-content",
+    "bodytext",
+    "story-body",
+    "post-body",
+    "field-body",
+    "rte",
+    "news-body",
+    "beitrag",
+    "artikel",
 ];
 
-fn body(page: &Page, scope: Option<&ElementRef>, selector: Option<&FieldSelector>) -> Option<String> {
+fn body(
+    page: &Page,
+    scope: Option<&ElementRef>,
+    selector: Option<&FieldSelector>,
+) -> Option<String> {
     let chosen = if let Some(f) = selector {
         page.doc.select(&f.css).next()
     } else {
@@ -243,7 +373,14 @@ fn body(page: &Page, scope: Option<&ElementRef>, selector: Option<&FieldSelector
                 let scope = scope?;
                 scope
                     .descendent_elements()
-                    .filter(|e| !in_chrome(e) && e.value().classes().any(|c| BODY_HINTS.iter().any(|h| c.to_ascii_lowercase().contains(h))))
+                    .filter(|e| {
+                        !in_chrome(e)
+                            && e.value().classes().any(|c| {
+                                BODY_HINTS
+                                    .iter()
+                                    .any(|h| c.to_ascii_lowercase().contains(h))
+                            })
+                    })
                     .max_by_key(|e| text_of(e).len())
             })
             .or_else(|| scope.and_then(densest_paragraphs))
@@ -258,7 +395,11 @@ fn densest_paragraphs<'a>(scope: &ElementRef<'a>) -> Option<ElementRef<'a>> {
         .descendent_elements()
         .filter(|e| !in_chrome(e))
         .map(|e| {
-            let own: usize = e.child_elements().filter(|c| c.value().name() == "p").map(|p| text_of(&p).len()).sum();
+            let own: usize = e
+                .child_elements()
+                .filter(|c| c.value().name() == "p")
+                .map(|p| text_of(&p).len())
+                .sum();
             (own, e)
         })
         .filter(|(n, _)| *n >= 100)
@@ -283,7 +424,9 @@ fn write_node(node: ego_tree::NodeRef<scraper::Node>, out: &mut String, depth: u
         out.push_str(&html_escape::encode_text(&**t));
         return;
     }
-    let Some(e) = ElementRef::wrap(node) else { return };
+    let Some(e) = ElementRef::wrap(node) else {
+        return;
+    };
     if is_chrome(&e) || matches!(e.value().name(), "h1" | "script" | "style") {
         return;
     }
@@ -298,7 +441,20 @@ fn write_node(node: ego_tree::NodeRef<scraper::Node>, out: &mut String, depth: u
         out.push('"');
     }
     out.push('>');
-    if matches!(name, "br" | "img" | "hr" | "source" | "wbr" | "input" | "meta" | "link" | "area" | "col" | "embed" | "track") {
+    if matches!(
+        name,
+        "br" | "img"
+            | "hr"
+            | "source"
+            | "wbr"
+            | "input"
+            | "meta"
+            | "link"
+            | "area"
+            | "col"
+            | "embed"
+            | "track"
+    ) {
         return;
     }
     for child in e.children() {
@@ -314,7 +470,13 @@ mod tests {
     use super::*;
 
     fn article(html: &str) -> Article {
-        parse_article(&Page::parse(html, &Url::parse("https://partner.example/news/a/").unwrap()), None)
+        parse_article(
+            &Page::parse(
+                html,
+                &Url::parse("https://partner.example/news/a/").unwrap(),
+            ),
+            None,
+        )
     }
 
     #[test]
@@ -327,20 +489,34 @@ mod tests {
         assert_eq!(a.title_visible.as_deref(), Some("Neue Halle eröffnet"));
         assert_eq!(a.authors, vec!["Karla Krüger"]);
         assert!(a.published_visible.is_some());
-        assert_eq!(a.published_time_element, None, "a sidebar <time> is not the article's");
+        assert_eq!(
+            a.published_time_element, None,
+            "a sidebar <time> is not the article's"
+        );
         let body = a.content_html.unwrap();
-        assert!(body.contains("300 Menschen") && !body.contains("Teilen"), "{body}");
+        assert!(
+            body.contains("300 Menschen") && !body.contains("Teilen"),
+            "{body}"
+        );
     }
 
     #[test]
     fn og_title_loses_the_site_name() {
-        assert_eq!(without_site_name("Frühjahrsumfrage: Betriebe blicken - Mittelstandsnetzwerk Lausitz e.V.", Some("Mittelstandsnetzwerk Lausitz e.V.")), "Frühjahrsumfrage: Betriebe blicken");
+        assert_eq!(
+            without_site_name(
+                "Frühjahrsumfrage: Betriebe blicken - Mittelstandsnetzwerk Lausitz e.V.",
+                Some("Mittelstandsnetzwerk Lausitz e.V.")
+            ),
+            "Frühjahrsumfrage: Betriebe blicken"
+        );
         assert_eq!(without_site_name("Kurz | Site", None), "Kurz | Site");
     }
 
     #[test]
     fn an_impossible_labelled_date_is_no_date() {
-        let a = article(r#"<main><div class="article"><h1>QLEE im Landtag</h1><div><header><h4>Datum</h4></header><p>13.02.206</p></div></div></main>"#);
+        let a = article(
+            r#"<main><div class="article"><h1>QLEE im Landtag</h1><div><header><h4>Datum</h4></header><p>13.02.206</p></div></div></main>"#,
+        );
         assert_eq!(a.published_visible, None);
     }
 }

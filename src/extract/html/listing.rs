@@ -72,19 +72,30 @@ impl FieldSelector {
     /// Parses `"h3 a"` or `"a.more@href"`; the error names the problem.
     pub fn parse(spec: &str) -> Result<FieldSelector, String> {
         let (css, attr) = match spec.rsplit_once('@') {
-            Some((css, attr)) if !css.trim().is_empty() && !attr.is_empty() && attr.chars().all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c)) => {
+            Some((css, attr))
+                if !css.trim().is_empty()
+                    && !attr.is_empty()
+                    && attr
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c)) =>
+            {
                 (css.trim(), Some(attr.to_string()))
             }
             _ => (spec.trim(), None),
         };
-        let css = Selector::parse(css).map_err(|_| format!("`{css}` is not a valid CSS selector"))?;
+        let css =
+            Selector::parse(css).map_err(|_| format!("`{css}` is not a valid CSS selector"))?;
         Ok(FieldSelector { css, attr })
     }
 
     fn value(&self, scope: &ElementRef) -> Option<(String, bool)> {
-        let el = if scope.value().name() == "html" { None } else { Some(*scope) }
-            .filter(|s| self.css.matches(s))
-            .or_else(|| scope.select(&self.css).next())?;
+        let el = if scope.value().name() == "html" {
+            None
+        } else {
+            Some(*scope)
+        }
+        .filter(|s| self.css.matches(s))
+        .or_else(|| scope.select(&self.css).next())?;
         match &self.attr {
             Some(a) => el.value().attr(a).map(|v| (v.trim().to_string(), true)),
             None => Some((text_of(&el), false)),
@@ -99,13 +110,21 @@ pub fn parse_listing(page: &Page, selectors: Option<&Selectors>) -> Listing {
     if let Some(s) = selectors {
         let entries = with_selectors(page, s);
         return Listing {
-            method: format!("selectors (item = \"{}\"): {} entries", s.item, entries.len()),
+            method: format!(
+                "selectors (item = \"{}\"): {} entries",
+                s.item,
+                entries.len()
+            ),
             entries,
             next_page,
         };
     }
     let (entries, method) = automatic(page);
-    Listing { entries, next_page, method }
+    Listing {
+        entries,
+        next_page,
+        method,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -146,6 +165,20 @@ fn automatic(page: &Page) -> (Vec<ListingEntry>, String) {
                 .filter_map(|b| analyze_block(page, b))
                 .filter(|d| seen.insert(d.entry.link.clone()))
                 .collect();
+            // In a listing where nearly every entry is dated, an undated block
+            // ("older news in the archive") is not an entry.
+            let dated = drafts
+                .iter()
+                .filter(|d| d.entry.published.is_some())
+                .count();
+            let drafts: Vec<Draft> = if dated * 4 >= drafts.len() * 3 {
+                drafts
+                    .into_iter()
+                    .filter(|d| d.entry.published.is_some())
+                    .collect()
+            } else {
+                drafts
+            };
             let min = if tag == "article" { 1 } else { 2 };
             if drafts.len() < min {
                 continue;
@@ -203,7 +236,10 @@ fn chrome_nodes(page: &Page) -> HashSet<ego_tree::NodeId> {
 fn heading_run<'a>(h: &ElementRef<'a>, tag: &str) -> Vec<ElementRef<'a>> {
     let mut run = vec![*h];
     for sib in h.next_siblings().filter_map(ElementRef::wrap).take(6) {
-        if sib.value().name() == tag || matches!(sib.value().name(), "h1" | "h2" | "hr") || is_chrome(&sib) {
+        if sib.value().name() == tag
+            || matches!(sib.value().name(), "h1" | "h2" | "hr")
+            || is_chrome(&sib)
+        {
             break;
         }
         run.push(sib);
@@ -230,26 +266,59 @@ fn group_score(parent: &ElementRef, drafts: &[Draft]) -> f64 {
         }
         score += s;
     }
-    let in_main = std::iter::once(*parent).chain(parent.ancestors().filter_map(ElementRef::wrap)).any(|a| {
-        let v = a.value();
-        v.name() == "main"
-            || v.attr("role") == Some("main")
-            || v.id().is_some_and(|id| matches!(id.to_ascii_lowercase().as_str(), "main" | "content" | "inhalt" | "primary" | "main-content" | "maincontent"))
-    });
+    let in_main = std::iter::once(*parent)
+        .chain(parent.ancestors().filter_map(ElementRef::wrap))
+        .any(|a| {
+            let v = a.value();
+            v.name() == "main"
+                || v.attr("role") == Some("main")
+                || v.id().is_some_and(|id| {
+                    matches!(
+                        id.to_ascii_lowercase().as_str(),
+                        "main" | "content" | "inhalt" | "primary" | "main-content" | "maincontent"
+                    )
+                })
+        });
     if in_main { score * 1.3 } else { score }
 }
 
-static PAGINATION_PATH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(^|/)(seite|page|p)[-_/]?\d+/?$").expect("valid regex"));
+static PAGINATION_PATH: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(^|/)(seite|page|p)[-_/]?\d+/?$").expect("valid regex"));
 
 const NON_ARTICLE_SEGMENTS: &[&str] = &[
-    "tag", "tags", "category", "categories", "kategorie", "kategorien", "author", "autor", "autorin", "login", "anmelden", "logout", "suche",
-    "search", "impressum", "datenschutz", "datenschutzerklaerung", "privacy", "kontakt", "contact", "barrierefreiheit", "sitemap", "feed",
-    "rss", "wp-login.php", "wp-admin", "warenkorb", "cart",
+    "tag",
+    "tags",
+    "category",
+    "categories",
+    "kategorie",
+    "kategorien",
+    "author",
+    "autor",
+    "autorin",
+    "login",
+    "anmelden",
+    "logout",
+    "suche",
+    "search",
+    "impressum",
+    "datenschutz",
+    "datenschutzerklaerung",
+    "privacy",
+    "kontakt",
+    "contact",
+    "barrierefreiheit",
+    "sitemap",
+    "feed",
+    "rss",
+    "wp-login.php",
+    "wp-admin",
+    "warenkorb",
+    "cart",
 ];
 
 const FILE_TYPES: &[&str] = &[
-    ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".zip", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".mp3", ".mp4", ".ics",
-    ".xml", ".rss",
+    ".pdf", ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".zip", ".doc", ".docx", ".xls",
+    ".xlsx", ".ppt", ".pptx", ".mp3", ".mp4", ".ics", ".xml", ".rss",
 ];
 
 /// Whether a link can point to an article of this listing.
@@ -264,14 +333,24 @@ fn is_article_link(page: &Page, url: &Url) -> bool {
     if FILE_TYPES.iter().any(|ext| path.ends_with(ext)) {
         return false;
     }
-    if path.split('/').any(|seg| NON_ARTICLE_SEGMENTS.contains(&seg)) {
+    if path
+        .split('/')
+        .any(|seg| NON_ARTICLE_SEGMENTS.contains(&seg))
+    {
         return false;
     }
     if PAGINATION_PATH.is_match(path.trim_end_matches('/')) {
         return false;
     }
     // The listing itself with another page number.
-    if url.path() == page.url.path() && url.query_pairs().any(|(k, _)| matches!(k.as_ref(), "page" | "seite" | "p" | "start" | "offset" | "pg")) {
+    if url.path() == page.url.path()
+        && url.query_pairs().any(|(k, _)| {
+            matches!(
+                k.as_ref(),
+                "page" | "seite" | "p" | "start" | "offset" | "pg"
+            )
+        })
+    {
         return false;
     }
     true
@@ -292,28 +371,67 @@ fn block_text(block: &[ElementRef]) -> String {
     block.iter().map(text_of).collect::<Vec<_>>().join(" ")
 }
 
+/// Whether an id or class contains one of `words` as a word ("entry-date", "news_datum").
 fn class_or_id_has(el: &ElementRef, words: &[&str]) -> bool {
     let v = el.value();
     v.id().into_iter().chain(v.classes()).any(|c| {
         let c = c.to_ascii_lowercase();
-        words.iter().any(|w| c.contains(w))
+        c.split(['-', '_']).any(|part| words.contains(&part))
     })
 }
 
-const DATE_HINTS: &[&str] = &["date", "datum", "time", "zeit", "posted", "published", "veroeffentlicht", "meta"];
-const TEASER_HINTS: &[&str] = &["teaser", "summary", "excerpt", "description", "intro", "abstract", "lead", "snippet", "vorspann"];
-const AUTHOR_HINTS: &[&str] = &["author", "autor", "byline", "vcard", "verfasser"];
+const DATE_HINTS: &[&str] = &[
+    "date",
+    "datum",
+    "time",
+    "zeit",
+    "posted",
+    "published",
+    "veroeffentlicht",
+    "meta",
+    "created",
+    "pubdate",
+    "info",
+];
+const TEASER_HINTS: &[&str] = &[
+    "teaser",
+    "summary",
+    "excerpt",
+    "description",
+    "intro",
+    "abstract",
+    "lead",
+    "snippet",
+    "vorspann",
+    "body",
+    "text",
+    "kurztext",
+];
+const AUTHOR_HINTS: &[&str] = &[
+    "author",
+    "autor",
+    "byline",
+    "vcard",
+    "verfasser",
+    "createdby",
+];
 
 /// A date from markup for machines (`<time datetime>`, microdata).
 fn structured_date(block: &[ElementRef]) -> Option<DateTime<Utc>> {
     let published = select_all(block, &sel("[itemprop~=datePublished]"));
     let times = select_all(block, &sel("time[datetime]"));
     // A time marked as "updated" is not the publication.
-    let times = times.iter().filter(|t| !class_or_id_has(t, &["updated", "modified"]));
+    let times = times
+        .iter()
+        .filter(|t| !class_or_id_has(t, &["updated", "modified"]));
     published
         .iter()
         .chain(times)
-        .filter_map(|el| el.value().attr("datetime").or_else(|| el.value().attr("content")))
+        .filter_map(|el| {
+            el.value()
+                .attr("datetime")
+                .or_else(|| el.value().attr("content"))
+        })
         .find_map(parse_timestamp)
 }
 
@@ -343,11 +461,17 @@ fn analyze_block(page: &Page, block: &[ElementRef]) -> Option<Draft> {
     if links.is_empty() {
         return None;
     }
-    let heading = select_all(block, &sel("h1, h2, h3, h4, h5, h6")).into_iter().find(|h| text_of(h).chars().count() >= 3);
+    let heading = select_all(block, &sel("h1, h2, h3, h4, h5, h6"))
+        .into_iter()
+        .find(|h| text_of(h).chars().count() >= 3);
     let heading_link = heading.and_then(|h| {
         links
             .iter()
-            .find(|(a, _)| h.id() == a.id() || a.ancestors().any(|x| x.id() == h.id()) || h.ancestors().any(|x| x.id() == a.id()))
+            .find(|(a, _)| {
+                h.id() == a.id()
+                    || a.ancestors().any(|x| x.id() == h.id())
+                    || h.ancestors().any(|x| x.id() == a.id())
+            })
             .map(|(_, u)| u.clone())
     });
     // The link named by the longest descriptive text, when no heading links it.
@@ -360,13 +484,26 @@ fn analyze_block(page: &Page, block: &[ElementRef]) -> Option<Draft> {
         .clone()
         .or_else(|| named_link.as_ref().map(|(_, u)| u.clone()))
         .unwrap_or_else(|| links[0].1.clone());
-    let headline = select_all(block, &sel("[itemprop~=headline]")).first().map(text_of);
+    let headline = select_all(block, &sel("[itemprop~=headline]"))
+        .first()
+        .map(text_of);
     let title = heading
         .filter(|_| heading_link.is_some() || named_link.is_none())
         .map(|h| text_of(&h))
         .or(headline)
-        .or_else(|| named_link.as_ref().filter(|(_, u)| *u == link).map(|(t, _)| t.clone()))
-        .or_else(|| links.iter().find_map(|(a, u)| (*u == link).then(|| a.value().attr("title").map(str::to_string)).flatten()))
+        .or_else(|| {
+            named_link
+                .as_ref()
+                .filter(|(_, u)| *u == link)
+                .map(|(t, _)| t.clone())
+        })
+        .or_else(|| {
+            links.iter().find_map(|(a, u)| {
+                (*u == link)
+                    .then(|| a.value().attr("title").map(str::to_string))
+                    .flatten()
+            })
+        })
         .filter(|t| t.chars().count() >= 5 && !is_generic_link_text(t))?;
 
     let (published, date_structured) = match structured_date(block) {
@@ -376,17 +513,37 @@ fn analyze_block(page: &Page, block: &[ElementRef]) -> Option<Draft> {
     let summary = teaser(block, &title);
     let author = select_all(block, &sel("[itemprop~=author], [rel~=author], *"))
         .into_iter()
-        .find(|el| el.value().attr("itemprop").is_some_and(|p| p.contains("author")) || el.value().attr("rel").is_some_and(|r| r.contains("author")) || class_or_id_has(el, AUTHOR_HINTS))
-        .map(|el| clean_author(&text_of(&el)))
+        .find(|el| {
+            el.value()
+                .attr("itemprop")
+                .is_some_and(|p| p.contains("author"))
+                || el.value().attr("rel").is_some_and(|r| r.contains("author"))
+                || class_or_id_has(el, AUTHOR_HINTS)
+        })
+        .map(|el| {
+            let name = el.select(&sel("[itemprop~=name]")).next().unwrap_or(el);
+            clean_author(&text_of(&name))
+        })
         .filter(|a| !a.is_empty() && a.chars().count() <= 80);
-    let categories: Vec<String> = select_all(block, &sel("a[rel~=tag], a[rel~=category], [class*=cat-links] a, [class*=categor] a"))
-        .iter()
-        .map(text_of)
-        .filter(|c| !c.is_empty() && c.chars().count() <= 60)
-        .collect();
+    let categories: Vec<String> = select_all(
+        block,
+        &sel("a[rel~=tag], a[rel~=category], [class*=cat-links] a, [class*=categor] a"),
+    )
+    .iter()
+    .map(text_of)
+    .filter(|c| !c.is_empty() && c.chars().count() <= 60)
+    .collect();
     Some(Draft {
         has_heading: heading.is_some(),
-        entry: entry(link, Some(title), published, date_structured, summary, author, categories),
+        entry: entry(
+            link,
+            Some(title),
+            published,
+            date_structured,
+            summary,
+            author,
+            categories,
+        ),
     })
 }
 
@@ -400,7 +557,11 @@ fn entry(
     categories: Vec<String>,
 ) -> ListingEntry {
     let mut h = Sha256::new();
-    for part in [link.as_str(), title.as_deref().unwrap_or(""), summary.as_deref().unwrap_or("")] {
+    for part in [
+        link.as_str(),
+        title.as_deref().unwrap_or(""),
+        summary.as_deref().unwrap_or(""),
+    ] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -420,29 +581,84 @@ fn entry(
 /// "von Max Muster", "Autor: Max Muster" → "Max Muster".
 pub(crate) fn clean_author(raw: &str) -> String {
     let mut s = raw.trim();
-    for prefix in ["von ", "Von ", "by ", "By ", "Autor:", "Autorin:", "Autor", "Autorin", "Text:", "Text", "Verfasser:", "Verfasst von"] {
+    for prefix in [
+        "Geschrieben von",
+        "Verfasst von",
+        "Erstellt von",
+        "von ",
+        "Von ",
+        "by ",
+        "By ",
+        "Autor:",
+        "Autorin:",
+        "Autor",
+        "Autorin",
+        "Text:",
+        "Text",
+        "Verfasser:",
+    ] {
         if let Some(rest) = s.strip_prefix(prefix) {
             s = rest.trim_start_matches([':', ' ']);
         }
     }
-    s.trim().trim_end_matches(['|', ',', '·']).trim().to_string()
+    s.trim()
+        .trim_end_matches(['|', ',', '·'])
+        .trim()
+        .to_string()
 }
 
+/// The entry's teaser: an element marked as such, else the longest text
+/// that is neither the title nor a date line nor "read more".
 fn teaser(block: &[ElementRef], title: &str) -> Option<String> {
-    let hinted = select_all(block, &sel("[itemprop~=description], *"))
-        .into_iter()
-        .find(|el| el.value().attr("itemprop").is_some_and(|p| p.contains("description")) || class_or_id_has(el, TEASER_HINTS))
-        .map(|el| text_of(&el));
-    let paragraph = || {
-        select_all(block, &sel("p"))
-            .into_iter()
-            .map(|p| text_of(&p))
-            .filter(|t| t.chars().count() >= 25 && !t.contains(title) && !is_generic_link_text(t) && find_date(t).is_none_or(|_| t.chars().count() > 60))
+    let usable = |t: &str| {
+        t.chars().count() >= 25
+            && !t.contains(title)
+            && !is_generic_link_text(t)
+            && find_date(t).is_none_or(|_| t.chars().count() > 60)
+    };
+    let all = select_all(block, &sel("*"));
+    let hinted = all
+        .iter()
+        .filter(|el| {
+            el.value()
+                .attr("itemprop")
+                .is_some_and(|p| p.contains("description"))
+                || class_or_id_has(el, TEASER_HINTS)
+        })
+        .map(text_of)
+        .find(|t| usable(t));
+    // Text leaves: elements with enough text of which no child element has as much.
+    let leaf = || {
+        all.iter()
+            .filter(|el| {
+                !matches!(
+                    el.value().name(),
+                    "a" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "time" | "small"
+                )
+            })
+            .map(|el| (el, text_of(el)))
+            .filter(|(el, t)| {
+                usable(t)
+                    && el
+                        .child_elements()
+                        .all(|c| text_of(&c).chars().count() < 25)
+            })
+            .map(|(_, t)| t)
             .max_by_key(|t| t.chars().count())
     };
+    // Mixed content ("<b>date</b> – <a>title</a><br>text"): what remains besides title and date.
+    let rest = || {
+        let text = block_text(block).replacen(title, " ", 1);
+        let rest = text
+            .trim_start_matches(|c: char| {
+                c.is_ascii_digit() || c.is_whitespace() || ".,:;|–-".contains(c)
+            })
+            .trim();
+        Some(rest.to_string()).filter(|t| usable(t))
+    };
     hinted
-        .filter(|t| t.chars().count() >= 10 && t != title)
-        .or_else(paragraph)
+        .or_else(leaf)
+        .or_else(rest)
         .map(|t| truncate_chars(&t, 1000))
 }
 
@@ -451,9 +667,17 @@ fn teaser(block: &[ElementRef], title: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 
 fn with_selectors(page: &Page, s: &Selectors) -> Vec<ListingEntry> {
-    let Ok(item) = Selector::parse(&s.item) else { return vec![] };
+    let Ok(item) = Selector::parse(&s.item) else {
+        return vec![];
+    };
     let field = |spec: &Option<String>| spec.as_deref().and_then(|x| FieldSelector::parse(x).ok());
-    let (title_sel, link_sel, date_sel, summary_sel, author_sel) = (field(&s.title), field(&s.link), field(&s.date), field(&s.summary), field(&s.author));
+    let (title_sel, link_sel, date_sel, summary_sel, author_sel) = (
+        field(&s.title),
+        field(&s.link),
+        field(&s.date),
+        field(&s.summary),
+        field(&s.author),
+    );
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for block in page.doc.select(&item) {
@@ -463,12 +687,19 @@ fn with_selectors(page: &Page, s: &Selectors) -> Vec<ListingEntry> {
                 if is_attr {
                     page.resolve(&v)
                 } else {
-                    block.select(&f.css).next().and_then(|a| a.value().attr("href")).and_then(|h| page.resolve(h))
+                    block
+                        .select(&f.css)
+                        .next()
+                        .and_then(|a| a.value().attr("href"))
+                        .and_then(|h| page.resolve(h))
                 }
             }),
-            None => select_all(&nodes, &sel("h1 a[href], h2 a[href], h3 a[href], h4 a[href], a[href]"))
-                .into_iter()
-                .find_map(|a| page.resolve(a.value().attr("href")?)),
+            None => select_all(
+                &nodes,
+                &sel("h1 a[href], h2 a[href], h3 a[href], h4 a[href], a[href]"),
+            )
+            .into_iter()
+            .find_map(|a| page.resolve(a.value().attr("href")?)),
         };
         let Some(link) = link else { continue };
         if !seen.insert(link.clone()) {
@@ -492,8 +723,19 @@ fn with_selectors(page: &Page, s: &Selectors) -> Vec<ListingEntry> {
             Some(f) => f.value(&block).map(|(v, _)| truncate_chars(&v, 1000)),
             None => title.as_deref().and_then(|t| teaser(&nodes, t)),
         };
-        let author = author_sel.as_ref().and_then(|f| f.value(&block)).map(|(v, _)| clean_author(&v));
-        out.push(entry(link, title, published, structured, summary, author, vec![]));
+        let author = author_sel
+            .as_ref()
+            .and_then(|f| f.value(&block))
+            .map(|(v, _)| clean_author(&v));
+        out.push(entry(
+            link,
+            title,
+            published,
+            structured,
+            summary,
+            author,
+            vec![],
+        ));
     }
     out
 }
@@ -519,8 +761,31 @@ pub fn parse_date_with(text: &str, format: Option<&str>) -> Option<DateTime<Utc>
 // Pagination.
 // ---------------------------------------------------------------------------
 
-const NEXT_WORDS: &[&str] = &["weiter", "nächste", "naechste", "next", "ältere", "aeltere", "older", "vorwärts", "mehr meldungen", "mehr nachrichten", "weitere meldungen", "weitere beiträge"];
-const BACK_WORDS: &[&str] = &["zurück", "vorherige", "neuere", "newer", "previous", "prev", "«", "‹", "<"];
+const NEXT_WORDS: &[&str] = &[
+    "weiter",
+    "nächste",
+    "naechste",
+    "next",
+    "ältere",
+    "aeltere",
+    "older",
+    "vorwärts",
+    "mehr meldungen",
+    "mehr nachrichten",
+    "weitere meldungen",
+    "weitere beiträge",
+];
+const BACK_WORDS: &[&str] = &[
+    "zurück",
+    "vorherige",
+    "neuere",
+    "newer",
+    "previous",
+    "prev",
+    "«",
+    "‹",
+    "<",
+];
 
 /// The next listing page: `rel=next`, else a link saying "Weiter"/"Nächste"/"ältere ...".
 pub fn next_page(page: &Page) -> Option<Url> {
@@ -535,23 +800,34 @@ pub fn next_page(page: &Page) -> Option<Url> {
     }
     let mut numbered = None;
     for a in page.doc.select(&sel("a[href]")) {
-        let Some(url) = a.value().attr("href").and_then(|h| page.resolve(h)) else { continue };
+        let Some(url) = a.value().attr("href").and_then(|h| page.resolve(h)) else {
+            continue;
+        };
         if !ok(&url) || in_site_menu(&a) {
             continue;
         }
-        let label = [text_of(&a), a.value().attr("aria-label").unwrap_or("").to_string(), a.value().attr("title").unwrap_or("").to_string()]
-            .iter()
-            .map(|s| s.trim().to_lowercase())
-            .find(|s| !s.is_empty())
-            .unwrap_or_default();
+        let label = [
+            text_of(&a),
+            a.value().attr("aria-label").unwrap_or("").to_string(),
+            a.value().attr("title").unwrap_or("").to_string(),
+        ]
+        .iter()
+        .map(|s| s.trim().to_lowercase())
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
         if BACK_WORDS.iter().any(|w| label.starts_with(w)) {
             continue;
         }
         if !is_listing_page(&url, page) {
             continue;
         }
-        let only_arrows = label.chars().all(|c| "»›>".contains(c) || c.is_whitespace());
-        if only_arrows || (NEXT_WORDS.iter().any(|w| label.starts_with(w)) && !is_generic_link_text_for_article(&label)) {
+        let only_arrows = label
+            .chars()
+            .all(|c| "»›>".contains(c) || c.is_whitespace());
+        if only_arrows
+            || (NEXT_WORDS.iter().any(|w| label.starts_with(w))
+                && !is_generic_link_text_for_article(&label))
+        {
             return Some(url);
         }
         if label == "2" && numbered.is_none() {
@@ -564,12 +840,15 @@ pub fn next_page(page: &Page) -> Option<Url> {
 /// A further page of the same listing: same path with another query, or a
 /// paginated path (`/page/2/`, `/seite-2/`) — never an article.
 fn is_listing_page(url: &Url, page: &Page) -> bool {
-    (url.path() == page.url.path() && url.query() != page.url.query()) || PAGINATION_PATH.is_match(url.path().trim_end_matches('/'))
+    (url.path() == page.url.path() && url.query() != page.url.query())
+        || PAGINATION_PATH.is_match(url.path().trim_end_matches('/'))
 }
 
 /// "Weiterlesen" starts with "weiter" but leads to an article, not the next page.
 fn is_generic_link_text_for_article(label: &str) -> bool {
-    label.starts_with("weiterlesen") || label.starts_with("weiter lesen") || label.starts_with("weiter zum")
+    label.starts_with("weiterlesen")
+        || label.starts_with("weiter lesen")
+        || label.starts_with("weiter zum")
 }
 
 /// The site menu (header, footer, navigation) never paginates; a pagination
@@ -577,7 +856,15 @@ fn is_generic_link_text_for_article(label: &str) -> bool {
 fn in_site_menu(a: &ElementRef) -> bool {
     let mut in_menu = false;
     for x in a.ancestors().filter_map(ElementRef::wrap) {
-        if class_or_id_has(&x, &["pag", "blaettern", "seiten"]) {
+        if x.value()
+            .id()
+            .into_iter()
+            .chain(x.value().classes())
+            .any(|c| {
+                let c = c.to_ascii_lowercase();
+                c.contains("pag") || c.contains("blaettern") || c.contains("seiten")
+            })
+        {
             return false;
         }
         let v = x.value();
@@ -602,15 +889,30 @@ mod tests {
             <tr><td>05.03.2026</td><td><a href="/n/2">Neue Buslinie verbindet Ortsteile mit dem Bahnhof</a></td></tr></table></body></html>"#;
         let l = parse_listing(&page(rows, "https://stadt.example/aktuelles"), None);
         assert_eq!(l.entries.len(), 2, "{}", l.method);
-        assert_eq!(l.entries[1].title.as_deref(), Some("Neue Buslinie verbindet Ortsteile mit dem Bahnhof"));
-        assert_eq!(l.entries[0].published, berlin_day(NaiveDate::from_ymd_opt(2026, 3, 12).unwrap()));
+        assert_eq!(
+            l.entries[1].title.as_deref(),
+            Some("Neue Buslinie verbindet Ortsteile mit dem Bahnhof")
+        );
+        assert_eq!(
+            l.entries[0].published,
+            berlin_day(NaiveDate::from_ymd_opt(2026, 3, 12).unwrap())
+        );
 
         let flat = r#"<main><h1>Neuigkeiten</h1><h3><a href="a.html">Erste Meldung mit langem Titel</a></h3><p>3. März 2026</p><p>Ein Teaser, der erklärt, worum es in der Meldung geht.</p>
             <h3><a href="b.html">Zweite Meldung mit langem Titel</a></h3><p>1. März 2026</p><p>Noch ein Teaser, der erklärt, worum es hier geht.</p></main>"#;
         let l = parse_listing(&page(flat, "https://verein.example/news/"), None);
         assert_eq!(l.entries.len(), 2, "{}", l.method);
-        assert_eq!(l.entries[0].link.as_str(), "https://verein.example/news/a.html");
-        assert!(l.entries[0].summary.as_deref().unwrap().starts_with("Ein Teaser"));
+        assert_eq!(
+            l.entries[0].link.as_str(),
+            "https://verein.example/news/a.html"
+        );
+        assert!(
+            l.entries[0]
+                .summary
+                .as_deref()
+                .unwrap()
+                .starts_with("Ein Teaser")
+        );
         assert!(l.entries[1].published.is_some());
     }
 
@@ -640,18 +942,33 @@ mod tests {
         assert_eq!(l.entries.len(), 2);
         assert_eq!(l.entries[0].title.as_deref(), Some("Titel eins"));
         assert_eq!(l.entries[0].link.as_str(), "https://x.example/1");
-        assert_eq!(l.entries[0].published, berlin_day(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()));
+        assert_eq!(
+            l.entries[0].published,
+            berlin_day(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap())
+        );
         assert!(FieldSelector::parse("a:no-such-pseudo").is_err());
         assert!(FieldSelector::parse("").is_err());
     }
 
     #[test]
     fn next_page_by_rel_or_by_words_but_never_back() {
-        let p = page(r#"<p><a href="./">« neuere Meldungen</a> <a href="?page=3">ältere Meldungen »</a></p>"#, "https://x.example/presse/?page=2");
-        assert_eq!(next_page(&p).unwrap().as_str(), "https://x.example/presse/?page=3");
-        let p = page(r#"<p><a href="./">« neuere Meldungen</a> Seite 2 von 2</p>"#, "https://x.example/presse/?page=2");
+        let p = page(
+            r#"<p><a href="./">« neuere Meldungen</a> <a href="?page=3">ältere Meldungen »</a></p>"#,
+            "https://x.example/presse/?page=2",
+        );
+        assert_eq!(
+            next_page(&p).unwrap().as_str(),
+            "https://x.example/presse/?page=3"
+        );
+        let p = page(
+            r#"<p><a href="./">« neuere Meldungen</a> Seite 2 von 2</p>"#,
+            "https://x.example/presse/?page=2",
+        );
         assert_eq!(next_page(&p), None);
-        let p = page(r#"<head><link rel="next" href="/news/seite-2/"></head><a href="/x">Weiterlesen</a>"#, "https://x.example/news/");
+        let p = page(
+            r#"<head><link rel="next" href="/news/seite-2/"></head><a href="/x">Weiterlesen</a>"#,
+            "https://x.example/news/",
+        );
         assert_eq!(next_page(&p).unwrap().path(), "/news/seite-2/");
         let p = page(r#"<a href="/x">Weiterlesen</a>"#, "https://x.example/news/");
         assert_eq!(next_page(&p), None);

@@ -47,7 +47,11 @@ impl Page {
     /// An href resolved against the page's base, if it is an http(s) URL.
     pub fn resolve(&self, href: &str) -> Option<Url> {
         let href = href.trim();
-        if href.is_empty() || href.starts_with('#') || href.starts_with("javascript:") || href.starts_with("mailto:") {
+        if href.is_empty()
+            || href.starts_with('#')
+            || href.starts_with("javascript:")
+            || href.starts_with("mailto:")
+        {
             return None;
         }
         let mut u = self.base.join(href).ok()?;
@@ -75,9 +79,42 @@ pub(crate) fn sel(css: &str) -> Selector {
 
 /// Words in ids and classes that mark page chrome rather than content.
 const CHROME_WORDS: &[&str] = &[
-    "nav", "navi", "navigation", "navbar", "menu", "menue", "breadcrumb", "breadcrumbs", "brotkrumen", "sidebar", "widget", "widgets",
-    "footer", "fuss", "comment", "comments", "kommentare", "cookie", "cookies", "consent", "gdpr", "related", "share", "sharing", "social", "pagination", "pager",
-    "paginator", "blaettern", "skip", "topbar", "masthead", "search", "suche", "banner", "toolbar",
+    "nav",
+    "navi",
+    "navigation",
+    "navbar",
+    "menu",
+    "menue",
+    "breadcrumb",
+    "breadcrumbs",
+    "brotkrumen",
+    "sidebar",
+    "widget",
+    "widgets",
+    "footer",
+    "fuss",
+    "comment",
+    "comments",
+    "kommentare",
+    "cookie",
+    "cookies",
+    "consent",
+    "gdpr",
+    "related",
+    "share",
+    "sharing",
+    "social",
+    "pagination",
+    "pager",
+    "paginator",
+    "blaettern",
+    "skip",
+    "topbar",
+    "masthead",
+    "search",
+    "suche",
+    "banner",
+    "toolbar",
 ];
 
 fn is_chrome_word(word: &str) -> bool {
@@ -87,17 +124,42 @@ fn is_chrome_word(word: &str) -> bool {
 /// Whether the element itself is page chrome (navigation, header, sidebars, banners ...).
 pub(crate) fn is_chrome(el: &ElementRef) -> bool {
     let v = el.value();
-    if matches!(v.name(), "nav" | "aside" | "form" | "script" | "style" | "noscript" | "template" | "select" | "button" | "dialog") {
+    if matches!(
+        v.name(),
+        "nav"
+            | "aside"
+            | "form"
+            | "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "select"
+            | "button"
+            | "dialog"
+    ) {
         return true;
     }
     // The page's header and footer, not those of an article or content block.
     if matches!(v.name(), "header" | "footer")
-        && !el.ancestors().filter_map(ElementRef::wrap).any(|a| matches!(a.value().name(), "article" | "main" | "section") || a.value().attr("role") == Some("main"))
+        && !el.ancestors().filter_map(ElementRef::wrap).any(|a| {
+            matches!(a.value().name(), "article" | "main" | "section")
+                || a.value().attr("role") == Some("main")
+        })
     {
         return true;
     }
     if let Some(role) = v.attr("role") {
-        if matches!(role, "navigation" | "banner" | "contentinfo" | "complementary" | "search" | "dialog" | "menu" | "menubar") {
+        if matches!(
+            role,
+            "navigation"
+                | "banner"
+                | "contentinfo"
+                | "complementary"
+                | "search"
+                | "dialog"
+                | "menu"
+                | "menubar"
+        ) {
             return true;
         }
     }
@@ -116,14 +178,21 @@ pub(crate) fn is_chrome(el: &ElementRef) -> bool {
 
 /// Whether the element or any ancestor is page chrome.
 pub(crate) fn in_chrome(el: &ElementRef) -> bool {
-    is_chrome(el) || el.ancestors().filter_map(ElementRef::wrap).any(|a| is_chrome(&a))
+    is_chrome(el)
+        || el
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| is_chrome(&a))
 }
 
 /// Screen-reader-only helpers ("Weiterlesen „Title“") repeat text that is visible elsewhere.
 fn is_hidden_helper(el: &ElementRef) -> bool {
     el.value().classes().any(|c| {
         let c = c.to_ascii_lowercase();
-        c.contains("screen-reader") || c.contains("visually-hidden") || c.contains("sr-only") || c == "hidden"
+        c.contains("screen-reader")
+            || c.contains("visually-hidden")
+            || c.contains("sr-only")
+            || c == "hidden"
     })
 }
 
@@ -140,10 +209,32 @@ fn push_text(el: &ElementRef, out: &mut String) {
             out.push_str(t);
         } else if let Some(e) = ElementRef::wrap(child) {
             let name = e.value().name();
-            if matches!(name, "script" | "style" | "noscript" | "template") || is_hidden_helper(&e) {
+            if matches!(name, "script" | "style" | "noscript" | "template") || is_hidden_helper(&e)
+            {
                 continue;
             }
-            let block = matches!(name, "p" | "div" | "br" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "td" | "th" | "tr" | "dd" | "dt" | "section" | "article" | "header" | "footer" | "figcaption");
+            let block = matches!(
+                name,
+                "p" | "div"
+                    | "br"
+                    | "li"
+                    | "h1"
+                    | "h2"
+                    | "h3"
+                    | "h4"
+                    | "h5"
+                    | "h6"
+                    | "td"
+                    | "th"
+                    | "tr"
+                    | "dd"
+                    | "dt"
+                    | "section"
+                    | "article"
+                    | "header"
+                    | "footer"
+                    | "figcaption"
+            );
             if block {
                 out.push(' ');
             }
@@ -157,11 +248,33 @@ fn push_text(el: &ElementRef, out: &mut String) {
 
 /// Link texts that say "read more" rather than naming the article.
 pub(crate) fn is_generic_link_text(text: &str) -> bool {
-    let t = text.trim().trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let t = text
+        .trim()
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
     t.is_empty()
         || matches!(
             t.as_str(),
-            "weiterlesen" | "mehr" | "mehr lesen" | "mehr erfahren" | "mehr dazu" | "zum artikel" | "zur meldung" | "details" | "more" | "read more" | "continue reading" | "hier" | "link" | "lesen" | "artikel lesen" | "meldung lesen" | "zum beitrag" | "beitrag lesen" | "mehr informationen" | "weiter"
+            "weiterlesen"
+                | "mehr"
+                | "mehr lesen"
+                | "mehr erfahren"
+                | "mehr dazu"
+                | "zum artikel"
+                | "zur meldung"
+                | "details"
+                | "more"
+                | "read more"
+                | "continue reading"
+                | "hier"
+                | "link"
+                | "lesen"
+                | "artikel lesen"
+                | "meldung lesen"
+                | "zum beitrag"
+                | "beitrag lesen"
+                | "mehr informationen"
+                | "weiter"
         )
         || t.starts_with("weiterlesen")
         || t.starts_with("mehr zu")
@@ -197,7 +310,11 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
         .or_else(|| a.title_visible.clone());
     let published = a
         .published_structured
-        .or(if entry.date_structured { entry.published } else { None })
+        .or(if entry.date_structured {
+            entry.published
+        } else {
+            None
+        })
         .or(a.published_time_element)
         .or(entry.published)
         .or(a.published_visible);
@@ -215,7 +332,11 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
         guid: None,
         link: Some(link.clone()),
         title: title.map(Fragment::plain),
-        summary: entry.summary.clone().or_else(|| a.description.clone()).map(Fragment::plain),
+        summary: entry
+            .summary
+            .clone()
+            .or_else(|| a.description.clone())
+            .map(Fragment::plain),
         content: a.content_html.clone().map(Fragment::html),
         published,
         updated: a.updated,
@@ -227,6 +348,9 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
 
 /// Same website: equal hosts, ignoring a leading "www.".
 pub(crate) fn same_site(a: &Url, b: &Url) -> bool {
-    let host = |u: &Url| u.host_str().map(|h| h.trim_start_matches("www.").to_ascii_lowercase());
+    let host = |u: &Url| {
+        u.host_str()
+            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+    };
     host(a).is_some() && host(a) == host(b)
 }

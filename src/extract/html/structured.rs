@@ -22,8 +22,21 @@ pub struct ArticleData {
 }
 
 const ARTICLE_TYPES: &[&str] = &[
-    "Article", "NewsArticle", "BlogPosting", "Report", "ScholarlyArticle", "TechArticle", "AnalysisNewsArticle", "ReportageNewsArticle",
-    "OpinionNewsArticle", "BackgroundNewsArticle", "PressRelease", "SocialMediaPosting", "LiveBlogPosting", "Blog", "Posting",
+    "Article",
+    "NewsArticle",
+    "BlogPosting",
+    "Report",
+    "ScholarlyArticle",
+    "TechArticle",
+    "AnalysisNewsArticle",
+    "ReportageNewsArticle",
+    "OpinionNewsArticle",
+    "BackgroundNewsArticle",
+    "PressRelease",
+    "SocialMediaPosting",
+    "LiveBlogPosting",
+    "Blog",
+    "Posting",
 ];
 
 /// Every JSON-LD object on the page, with `@graph` arrays flattened.
@@ -71,7 +84,9 @@ fn types(v: &Value) -> Vec<&str> {
 
 fn string(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) => Some(crate::normalize::collapse_whitespace(s)).filter(|s| !s.is_empty()),
+        Value::String(s) => {
+            Some(crate::normalize::collapse_whitespace(s)).filter(|s| !s.is_empty())
+        }
         Value::Array(a) => a.iter().find_map(|x| string(Some(x))),
         Value::Object(o) => string(o.get("@value").or_else(|| o.get("name"))),
         Value::Number(n) => Some(n.to_string()),
@@ -83,13 +98,18 @@ fn string(v: Option<&Value>) -> Option<String> {
 fn names(v: Option<&Value>, graph: &[Value]) -> Vec<String> {
     let Some(v) = v else { return vec![] };
     match v {
-        Value::String(s) => vec![s.trim().to_string()].into_iter().filter(|s| !s.is_empty() && !s.starts_with("http")).collect(),
+        Value::String(s) => vec![s.trim().to_string()]
+            .into_iter()
+            .filter(|s| !s.is_empty() && !s.starts_with("http"))
+            .collect(),
         Value::Array(a) => a.iter().flat_map(|x| names(Some(x), graph)).collect(),
         Value::Object(o) => {
             if let Some(name) = o.get("name").and_then(|n| string(Some(n))) {
                 return vec![name];
             }
-            let Some(id) = o.get("@id").and_then(Value::as_str) else { return vec![] };
+            let Some(id) = o.get("@id").and_then(Value::as_str) else {
+                return vec![];
+            };
             graph
                 .iter()
                 .find(|n| n.get("@id").and_then(Value::as_str) == Some(id))
@@ -104,7 +124,9 @@ fn names(v: Option<&Value>, graph: &[Value]) -> Vec<String> {
 /// The page's main schema.org article, if it declares one.
 pub fn json_ld_article(doc: &Html) -> Option<ArticleData> {
     let graph = json_ld_nodes(doc);
-    let node = graph.iter().find(|n| types(n).iter().any(|t| ARTICLE_TYPES.contains(t)))?;
+    let node = graph
+        .iter()
+        .find(|n| types(n).iter().any(|t| ARTICLE_TYPES.contains(t)))?;
     let date = |key: &str| string(node.get(key)).and_then(|s| parse_timestamp(&s));
     let sections = match node.get("articleSection") {
         Some(Value::Array(a)) => a.iter().filter_map(|x| string(Some(x))).collect(),
@@ -130,11 +152,17 @@ pub fn json_ld_item_list(doc: &Html) -> Vec<(String, Option<String>)> {
     let graph = json_ld_nodes(doc);
     let mut out = Vec::new();
     for list in graph.iter().filter(|n| types(n).contains(&"ItemList")) {
-        let Some(Value::Array(items)) = list.get("itemListElement") else { continue };
+        let Some(Value::Array(items)) = list.get("itemListElement") else {
+            continue;
+        };
         for it in items {
             let inner = it.get("item");
-            let url = string(it.get("url")).or_else(|| inner.and_then(|i| string(i.get("url")).or_else(|| string(i.get("@id")))));
-            let name = string(it.get("name")).or_else(|| inner.and_then(|i| string(i.get("headline")).or_else(|| string(i.get("name")))));
+            let url = string(it.get("url")).or_else(|| {
+                inner.and_then(|i| string(i.get("url")).or_else(|| string(i.get("@id"))))
+            });
+            let name = string(it.get("name")).or_else(|| {
+                inner.and_then(|i| string(i.get("headline")).or_else(|| string(i.get("name"))))
+            });
             if let Some(url) = url {
                 out.push((url, name));
             }
@@ -150,10 +178,12 @@ pub fn itemprop(scope: &ElementRef, prop: &str) -> Option<String> {
     let v = el.value();
     v.attr("content")
         .or_else(|| v.attr("datetime"))
-        .map(|s| crate::normalize::collapse_whitespace(s))
+        .map(crate::normalize::collapse_whitespace)
         .or_else(|| {
             // An author is usually a Person scope with a name inside.
-            el.select(&sel("[itemprop~=name]")).next().map(|n| text_of(&n))
+            el.select(&sel("[itemprop~=name]"))
+                .next()
+                .map(|n| text_of(&n))
         })
         .or_else(|| Some(text_of(&el)))
         .filter(|s| !s.is_empty())
@@ -164,7 +194,10 @@ pub fn meta(doc: &Html, key: &str) -> Option<String> {
     doc.select(&sel("meta[content]"))
         .find(|m| {
             let v = m.value();
-            v.attr("property").or_else(|| v.attr("name")).or_else(|| v.attr("itemprop")).is_some_and(|k| k.eq_ignore_ascii_case(key))
+            v.attr("property")
+                .or_else(|| v.attr("name"))
+                .or_else(|| v.attr("itemprop"))
+                .is_some_and(|k| k.eq_ignore_ascii_case(key))
         })
         .and_then(|m| m.value().attr("content"))
         .map(crate::normalize::collapse_whitespace)
@@ -194,8 +227,17 @@ mod tests {
         let html = r#"<script type="application/ld+json">[{"@type":"NewsArticle","headline":"H","author":[{"@type":"Organization","name":"Geschäftsstelle"}]},
             {"@type":"ItemList","itemListElement":[{"@type":"ListItem","position":1,"url":"/a","name":"A"},{"@type":"ListItem","item":{"@id":"/b","headline":"B"}}]}]</script>"#;
         let doc = Html::parse_document(html);
-        assert_eq!(json_ld_article(&doc).unwrap().authors, vec!["Geschäftsstelle"]);
-        assert_eq!(json_ld_item_list(&doc), vec![("/a".into(), Some("A".into())), ("/b".into(), Some("B".into()))]);
+        assert_eq!(
+            json_ld_article(&doc).unwrap().authors,
+            vec!["Geschäftsstelle"]
+        );
+        assert_eq!(
+            json_ld_item_list(&doc),
+            vec![
+                ("/a".into(), Some("A".into())),
+                ("/b".into(), Some("B".into()))
+            ]
+        );
     }
 
     #[test]
@@ -204,11 +246,17 @@ mod tests {
             <body><div itemscope itemtype="http://schema.org/Article"><span itemprop="headline"> Titel </span><time itemprop="datePublished" datetime="2026-03-01">1. März</time>
             <span itemprop="author" itemscope><span itemprop="name">Esther</span></span></div></body>"#;
         let doc = Html::parse_document(html);
-        assert_eq!(meta(&doc, "article:published_time").as_deref(), Some("2026-02-28T23:15:00+00:00"));
+        assert_eq!(
+            meta(&doc, "article:published_time").as_deref(),
+            Some("2026-02-28T23:15:00+00:00")
+        );
         assert_eq!(meta(&doc, "author").as_deref(), Some("Ronny"));
         let root = doc.root_element();
         assert_eq!(itemprop(&root, "headline").as_deref(), Some("Titel"));
-        assert_eq!(itemprop(&root, "datePublished").as_deref(), Some("2026-03-01"));
+        assert_eq!(
+            itemprop(&root, "datePublished").as_deref(),
+            Some("2026-03-01")
+        );
         assert_eq!(itemprop(&root, "author").as_deref(), Some("Esther"));
     }
 }
