@@ -93,6 +93,8 @@ enum PollError {
 /// What `preview` shows: the items a source would give, nothing stored.
 #[derive(Debug, Clone)]
 pub struct Preview {
+    /// The feed's or site's own name.
+    pub title: Option<String>,
     pub notes: Vec<String>,
     pub resolution: Option<String>,
     pub final_url: String,
@@ -378,6 +380,7 @@ impl App {
                     .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
                     .collect();
                 Ok(Preview {
+                    title: doc.extracted.title.clone(),
                     notes: doc.notes.clone(),
                     resolution: doc.resolution.as_ref().map(|r| r.how.clone()),
                     final_url: doc.meta.final_url.to_string(),

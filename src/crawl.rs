@@ -259,6 +259,7 @@ impl Reader<'_> {
         }
         let first = self.parse_listing(&meta, body).await?;
         let mut notes = vec![format!("listing {}: {}", meta.final_url, first.method)];
+        let site_name = first.site_name.clone();
         let mut entries = first.entries;
         let mut next = first.next_page;
         let backfill = if self.state.last_success_at.is_none() {
@@ -313,7 +314,7 @@ impl Reader<'_> {
         Ok(Document {
             meta,
             extracted: Extracted {
-                title: None,
+                title: site_name,
                 home: None,
                 skipped: total - entries.len(),
                 items,

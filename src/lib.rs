@@ -10,14 +10,16 @@
 //! - [`config`]: config.toml, validated, with file:line:col errors.
 //! - [`schedule`]: cron/interval schedules, jitter, backoff, partner-requested waits.
 //! - [`fetch`]: the only network client (conditional GET, limits, SSRF guard).
-//! - [`extract`]: feeds (feed-rs) and German dates into raw items.
+//! - [`extract`]: feeds (feed-rs), HTML news pages and German dates into raw items.
 //! - [`normalize`]: canonical links, clean text, sanitised HTML, field caps.
 //! - [`dedup`]: item identity within a source.
 //! - [`store`]: the SQLite file; the only module that touches it.
 //! - [`publish`]: Atom, RSS, JSON Feed and HTML rendered to bytes on change.
 //! - [`serve`]: HTTP over the pre-rendered bytes.
 //! - [`app`]: one poll end to end, and the state polls and renders share.
+//! - [`crawl`]: reading one source: feeds, discovery, HTML listings and article pages.
 //! - [`daemon`]: the scheduler tasks, renderer, server and shutdown.
+//! - [`tools`]: `discover` and `preview` for operators.
 
 pub mod app;
 pub mod config;
@@ -31,3 +33,4 @@ pub mod publish;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod tools;

@@ -52,6 +52,18 @@ enum Command {
     },
     /// Validate the config file and exit non-zero on errors.
     Check,
+    /// Show what is at a URL (a feed, a page announcing feeds, or a news
+    /// listing and how it would be read) and print a [[source]] block to paste.
+    Discover {
+        /// A partner's homepage, news page or feed.
+        url: url::Url,
+    },
+    /// Show the items a source would give, as a table, without storing anything.
+    /// Use it to check a new source or its [source.selectors] before relying on them.
+    Preview {
+        /// A source id from the config, or any URL.
+        source: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -79,12 +91,37 @@ fn main() -> ExitCode {
             }
             runtime().and_then(|rt| rt.block_on(fetch_once(&cli.config, &sources, force)))
         }
+        Command::Discover { url } => runtime().and_then(|rt| {
+            rt.block_on(async {
+                let config = load(&cli.config)?;
+                print_report(revierfeed::tools::discover(&config, &url).await)
+            })
+        }),
+        Command::Preview { source } => runtime().and_then(|rt| {
+            rt.block_on(async {
+                let config = load(&cli.config)?;
+                print_report(revierfeed::tools::preview(&config, &source).await)
+            })
+        }),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("revierfeed: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_report(report: Result<String, String>) -> anyhow::Result<ExitCode> {
+    match report {
+        Ok(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("revierfeed: {e}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -145,3 +145,117 @@ async fn fetch_once_prints_a_line_per_source() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged (304)"));
 }
+
+async fn run_cli(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || bin().args(args).output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn discover_finds_the_feed_or_the_listing_and_prints_a_snippet() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _ = support::config(dir.path(), &[], "");
+    let config = dir.path().join("config.toml").display().to_string();
+    let out = run_cli(vec![
+        "--config".into(),
+        config.clone(),
+        "discover".into(),
+        server.url("revierbote", "/"),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("announcing 2 feed(s)"), "{text}");
+    assert!(
+        text.contains(&format!("url = \"{}\"", server.url("revierbote", "/feed/"))),
+        "{text}"
+    );
+    assert!(
+        text.contains("kind = \"feed\"") && text.contains("name = \"Revierbote Lausitz\""),
+        "{text}"
+    );
+    // The snippet is valid config.
+    let snippet = text.split("[[source]]").nth(1).unwrap();
+    let mut with_source = std::fs::read_to_string(&config).unwrap();
+    with_source.push_str("[[source]]");
+    with_source.push_str(snippet);
+    assert!(
+        revierfeed::config::Config::parse(&with_source, std::path::Path::new("x.toml")).is_ok(),
+        "{with_source}"
+    );
+
+    let out = run_cli(vec![
+        "--config".into(),
+        config.clone(),
+        "discover".into(),
+        server.url("qlee", "/aktuelles/neuigkeiten/"),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("announces no feed") && text.contains("reading it as a news listing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("18 items") && text.contains("kind = \"html\""),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn preview_shows_items_and_stores_nothing() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _ = support::config(
+        dir.path(),
+        &[support::source(
+            "mittelstand",
+            server.url("mittelstand", "/aktuelles/"),
+            "html",
+        )],
+        "",
+    );
+    let config = dir.path().join("config.toml").display().to_string();
+    let out = run_cli(vec![
+        "--config".into(),
+        config.clone(),
+        "preview".into(),
+        "mittelstand".into(),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("12 items (nothing was stored)"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("Mitgliederversammlung 2026"))
+        .unwrap();
+    assert!(
+        row.starts_with("11.11.2026 18:30") && row.contains("Geschäftsstelle"),
+        "{row}"
+    );
+    assert!(
+        !dir.path().join("test.db").exists(),
+        "preview must not create or touch the database"
+    );
+
+    let out = run_cli(vec![
+        "--config".into(),
+        config,
+        "preview".into(),
+        "no-such-source".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither a source id"));
+}

@@ -452,3 +452,35 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Partner text is arbitrary: parsing must never panic, and what it
+        // returns is always a plausible year.
+        #[test]
+        fn never_panics_and_never_invents_years(s in "\\PC{0,80}") {
+            for parsed in [parse_timestamp(&s), find_date(&s)] {
+                if let Some(t) = parsed {
+                    prop_assert!(YEARS.contains(&t.year()));
+                }
+            }
+        }
+
+        #[test]
+        fn german_numeric_dates_round_trip(y in 1990i32..2100, m in 1u32..=12, d in 1u32..=28, weekday in prop::sample::select(vec!["", "Montag, ", "Di, "])) {
+            let text = format!("{weekday}{d}.{m:02}.{y}");
+            let t = find_date(&text).unwrap();
+            prop_assert_eq!(t.with_timezone(&Berlin).date_naive(), NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        }
+
+        #[test]
+        fn digits_and_dots_never_panic(s in "[0-9. :,MEZSäÄ-]{0,40}") {
+            let _ = parse_timestamp(&s);
+            let _ = find_date(&s);
+        }
+    }
+}

@@ -45,6 +45,8 @@ pub struct Listing {
     pub next_page: Option<Url>,
     /// How the entries were found, for logs, `discover` and `preview`.
     pub method: String,
+    /// The site's name (og:site_name, else the page title).
+    pub site_name: Option<String>,
 }
 
 /// Operator-written CSS selectors; `sel@attr` takes an attribute instead of the text.
@@ -107,6 +109,10 @@ impl FieldSelector {
 /// Reads the listing: with the operator's selectors if given, else automatically.
 pub fn parse_listing(page: &Page, selectors: Option<&Selectors>) -> Listing {
     let next_page = next_page(page);
+    let site_name = page
+        .meta("og:site_name")
+        .or_else(|| page.doc.select(&sel("title")).next().map(|t| text_of(&t)))
+        .filter(|t| !t.is_empty());
     if let Some(s) = selectors {
         let entries = with_selectors(page, s);
         return Listing {
@@ -117,6 +123,7 @@ pub fn parse_listing(page: &Page, selectors: Option<&Selectors>) -> Listing {
             ),
             entries,
             next_page,
+            site_name,
         };
     }
     let (entries, method) = automatic(page);
@@ -124,6 +131,7 @@ pub fn parse_listing(page: &Page, selectors: Option<&Selectors>) -> Listing {
         entries,
         next_page,
         method,
+        site_name,
     }
 }
 
