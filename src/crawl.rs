@@ -437,6 +437,10 @@ impl Reader<'_> {
                     html::parse_article(&Page::parse(&text, &meta.final_url), content.as_ref())
                 })
                 .await?;
+                if let Some(bad) = &article.broken_date {
+                    // Logged when the page is read, i.e. once, not at every poll.
+                    tracing::warn!(source = %self.source.id, url = %entry.link, date = %bad, "article page shows an impossible date; using the listing's date instead");
+                }
                 record.article = serde_json::to_string(&article).ok();
             }
             Err(e) => {

@@ -19,6 +19,18 @@ use regex::Regex;
 /// Years outside this range are typos ("206") or placeholders, not news dates.
 const YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
+static DATE_LIKE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{1,2}\.\s?\d{1,2}\.\s?\d{1,5}\b").expect("valid regex"));
+
+/// Text that is meant as a date but is impossible ("13.02.206", "31.02.2026"):
+/// worth a warning, never a guess.
+pub fn broken_date(text: &str) -> Option<String> {
+    if find_date(text).is_some() {
+        return None;
+    }
+    DATE_LIKE.find(text).map(|m| m.as_str().to_string())
+}
+
 /// The feed-rs timestamp hook: the whole string is one date.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     let s = text.trim();
@@ -435,6 +447,14 @@ mod tests {
             assert_eq!(find_date(input), None, "{input}");
             assert_eq!(parse_timestamp(input), None, "{input}");
         }
+    }
+
+    #[test]
+    fn broken_dates_are_recognised_for_warnings() {
+        assert_eq!(broken_date("13.02.206").as_deref(), Some("13.02.206"));
+        assert_eq!(broken_date("31.02.2026").as_deref(), Some("31.02.2026"));
+        assert_eq!(broken_date("13.02.2026"), None);
+        assert_eq!(broken_date("Esther Wegener"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use url::Url;
 use super::listing::{FieldSelector, clean_author};
 use super::structured::{itemprop, json_ld_article};
 use super::{Page, in_chrome, is_chrome, sel, text_of};
-use crate::extract::dates::{find_date, parse_timestamp};
+use crate::extract::dates::{broken_date, find_date, parse_timestamp};
 
 /// Extracted article fields; serialisable so unchanged pages need not be fetched again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +35,9 @@ pub struct Article {
     /// The body as found (unsanitised; `normalize` sanitises).
     pub content_html: Option<String>,
     pub categories: Vec<String>,
+    /// A labelled date that is impossible ("13.02.206"), reported once and never used.
+    #[serde(default)]
+    pub broken_date: Option<String>,
 }
 
 /// The element holding the article: a schema.org Article scope, an `<article>`, or the main area.
@@ -211,13 +214,14 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
             .filter(|t| !is_update(t))
             .find_map(|t| parse_timestamp(t.value().attr("datetime")?))
     });
+    let labelled_dates = main_area(page)
+        .map(|m| labelled(&m, LABELS_DATE))
+        .unwrap_or_default();
     let published_visible = scope
         .as_ref()
         .and_then(|s| visible_date(s, h1.as_deref()))
-        .or_else(|| {
-            main_area(page)
-                .and_then(|m| labelled(&m, LABELS_DATE).iter().find_map(|t| find_date(t)))
-        });
+        .or_else(|| labelled_dates.iter().find_map(|t| find_date(t)));
+    let impossible_date = labelled_dates.iter().find_map(|t| broken_date(t));
 
     let mut authors: Vec<String> = ld.authors.clone();
     if authors.is_empty() {
@@ -298,6 +302,7 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
             .or_else(|| meta("description")),
         content_html: body(page, scope.as_ref(), content_selector),
         categories,
+        broken_date: impossible_date,
     }
 }
 
