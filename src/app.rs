@@ -12,9 +12,11 @@ use url::Url;
 use crate::config::{Config, SourceConfig};
 use crate::crawl::{Document, Read, ReadError, Reader};
 use crate::fetch::{Fetcher, ResponseMeta};
+use crate::filter;
+use crate::metrics::{ItemLabels, Metrics, PollLabels};
 use crate::normalize::{self, FieldLimits};
 use crate::publish::{self, SiteHandle};
-use crate::serve::{self, ServeCounters, ServeState};
+use crate::serve::{self, ServeState};
 use crate::store::{IngestReport, IngestRequest, PollRecord, Store, StoreError};
 
 /// How one poll ended.
@@ -106,7 +108,7 @@ pub struct App {
     fetcher: RwLock<Arc<Fetcher>>,
     pub store: Store,
     pub site: SiteHandle,
-    pub counters: Arc<ServeCounters>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -126,7 +128,7 @@ impl App {
             fetcher: RwLock::new(Arc::new(fetcher)),
             store,
             site: SiteHandle::default(),
-            counters: Arc::default(),
+            metrics: Arc::default(),
         };
         app.render_blocking()?;
         Ok(app)
@@ -147,36 +149,69 @@ impl App {
     }
 
     /// Switches to a new validated config; the served site stays until re-rendered.
-    pub fn apply_config(&self, config: Config) -> anyhow::Result<()> {
+    /// Source registration and rule re-judging run on the blocking pool.
+    pub async fn apply_config(self: &Arc<Self>, config: Config) -> anyhow::Result<()> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || app.apply_config_blocking(config)).await?
+    }
+
+    fn apply_config_blocking(&self, config: Config) -> anyhow::Result<()> {
         let old = self.config();
         self.store.sync_sources(&config.sources)?;
         if old.fetch != config.fetch {
             let fetcher = Fetcher::new(&config.fetch)?;
             *self.fetcher.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fetcher);
         }
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+        let rules_changed = old.rules != config.rules
+            || old.sources.len() != config.sources.len()
+            || old
+                .sources
+                .iter()
+                .zip(&config.sources)
+                .any(|(a, b)| a.id != b.id || a.tags != b.tags || a.rules != b.rules);
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config.clone());
+        if rules_changed {
+            let changed = self
+                .store
+                .rejudge(|source, item| judge(&config, source, item))?;
+            tracing::info!(changed, "rules or tags changed; stored items judged again");
+        }
         Ok(())
     }
 
     /// The HTTP router over the served site.
-    pub fn router(&self) -> axum::Router {
+    pub fn router(self: &Arc<Self>) -> axum::Router {
         let config = self.config();
-        serve::router(ServeState {
-            site: self.site.clone(),
-            max_age: feed_max_age(&config),
-            cors: config.server.cors,
-            counters: self.counters.clone(),
-        })
+        let app = self.clone();
+        let archives: serve::ArchiveRenderer =
+            Arc::new(
+                move |page| match publish::render_archive(&app.config(), &app.store, page) {
+                    Ok(doc) => doc,
+                    Err(e) => {
+                        tracing::error!(page, error = %e, "archive document could not be rendered");
+                        None
+                    }
+                },
+            );
+        serve::router(ServeState::new(
+            self.site.clone(),
+            feed_max_age(&config),
+            config.server.cors,
+            self.metrics.clone(),
+            Some(archives),
+        ))
     }
 
-    /// Re-renders every served file from the database (blocking).
-    pub fn render_blocking(&self) -> anyhow::Result<()> {
+    /// Re-renders every served file from the database (blocking); returns the
+    /// feeds whose content changed.
+    pub fn render_blocking(&self) -> anyhow::Result<Vec<String>> {
         let site = publish::render_site(&self.config(), &self.store)?;
-        self.site.replace(site);
-        Ok(())
+        self.metrics.renders.inc();
+        self.metrics.items_stored.set(self.store.item_count()?);
+        Ok(self.site.replace(site))
     }
 
-    pub async fn render(self: &Arc<Self>) -> anyhow::Result<()> {
+    pub async fn render(self: &Arc<Self>) -> anyhow::Result<Vec<String>> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || app.render_blocking()).await?
     }
@@ -188,6 +223,9 @@ impl App {
             let states = app.store.source_states()?;
             let mut site = (*app.site.get()).clone();
             publish::render_status(&app.config(), &states, &mut site);
+            app.metrics
+                .sources_failing
+                .set(states.iter().filter(|s| s.last_error.is_some()).count() as i64);
             app.site.replace(site);
             Ok(())
         })
@@ -215,6 +253,31 @@ impl App {
                 tracing::warn!(source = %source.id, %error, "poll failed")
             }
             _ => tracing::info!("{}", report.summary()),
+        }
+        let outcome = match &report.outcome {
+            PollOutcome::NotModified => "not_modified",
+            PollOutcome::Fetched { report: r, .. } => {
+                self.metrics
+                    .items
+                    .get_or_create(&ItemLabels { change: "new" })
+                    .inc_by(r.new as u64);
+                self.metrics
+                    .items
+                    .get_or_create(&ItemLabels { change: "updated" })
+                    .inc_by(r.updated as u64);
+                "fetched"
+            }
+            PollOutcome::Deferred { .. } => "deferred",
+            PollOutcome::Failed { .. } => "failed",
+        };
+        self.metrics
+            .polls
+            .get_or_create(&PollLabels { outcome })
+            .inc();
+        if outcome != "deferred" {
+            self.metrics
+                .fetch_seconds
+                .observe(report.elapsed.as_secs_f64());
         }
         report
     }
@@ -378,6 +441,7 @@ impl App {
                     .items
                     .iter()
                     .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
+                    .map(|item| apply_rules(&config, &source.id, item))
                     .collect();
                 Ok(Preview {
                     title: doc.extracted.title.clone(),
@@ -438,6 +502,7 @@ fn store_document(
         .items
         .iter()
         .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
+        .map(|item| apply_rules(config, source_id, item))
         .collect();
     let record = PollRecord {
         at: now,
@@ -477,6 +542,24 @@ fn store_document(
             Err(e.into())
         }
     }
+}
+
+/// What the operator's rules say about an item of `source_id`.
+fn judge(config: &Config, source_id: &str, item: &normalize::Item) -> filter::Verdict {
+    match config.source(source_id) {
+        Some(s) => filter::judge(item, &s.tags, &config.rules, &s.rules),
+        None => filter::judge(item, &[], &config.rules, &[]),
+    }
+}
+
+fn apply_rules(config: &Config, source_id: &str, mut item: normalize::Item) -> normalize::Item {
+    let v = judge(config, source_id, &item);
+    if let Some(why) = &v.hidden {
+        tracing::debug!(source = %source_id, title = %item.title, "hidden: {why}");
+    }
+    item.hidden = v.hidden;
+    item.tags = v.tags;
+    item
 }
 
 fn log_move(id: &str, meta: &ResponseMeta) {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use crate::filter::{self, Action, Field, Rule};
 use crate::schedule::Schedule;
 
 /// One problem in a config file, located precisely enough to jump to it.
@@ -74,6 +75,23 @@ struct RawConfig {
     fetch: RawFetch,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+}
+
+/// A keep/drop/tag rule, global (`[[rule]]`) or per source (`[[source.rule]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Option<String>,
+    action: Spanned<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    regex: Vec<Spanned<String>>,
+    fields: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +106,8 @@ struct RawFeed {
     #[serde(default = "default_items")]
     items: Spanned<i64>,
     author: Option<String>,
+    #[serde(default)]
+    hubs: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +161,8 @@ struct RawSource {
     #[serde(default = "default_true")]
     enabled: bool,
     selectors: Option<RawSelectors>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
 }
 
 /// CSS selectors for an HTML listing where automatic reading is wrong.
@@ -182,6 +204,8 @@ pub struct Config {
     pub storage: StorageSettings,
     pub fetch: FetchSettings,
     pub sources: Vec<SourceConfig>,
+    /// Rules for every source.
+    pub rules: Vec<Rule>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +219,8 @@ pub struct FeedSettings {
     pub language: String,
     pub items: usize,
     pub author: String,
+    /// WebSub hubs the feeds advertise and that are pinged when a feed changes.
+    pub hubs: Vec<Url>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -298,6 +324,8 @@ pub struct SourceConfig {
     pub selectors: Option<crate::extract::html::Selectors>,
     /// Whether article pages of an HTML source are fetched (else the listing alone).
     pub follow_articles: bool,
+    /// Rules for this source only (besides the global ones).
+    pub rules: Vec<Rule>,
 }
 
 impl Config {
@@ -356,6 +384,25 @@ impl Config {
 
     pub fn source(&self, id: &str) -> Option<&SourceConfig> {
         self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// Every tag the config can give (source tags and rule tags), sorted: one feed each.
+    pub fn tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .flat_map(|s| {
+                s.tags
+                    .iter()
+                    .chain(s.rules.iter().flat_map(|r| r.tags.iter()))
+            })
+            .chain(self.rules.iter().flat_map(|r| r.tags.iter()))
+            .cloned()
+            .collect();
+        tags.sort();
+        tags.dedup();
+        tags
     }
 }
 
@@ -451,6 +498,12 @@ impl Validator<'_> {
         let storage = self.storage(raw.storage);
         let fetch = self.fetch(raw.fetch);
         let sources = self.sources(raw.sources, &fetch.schedule);
+        let rules = raw
+            .rules
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, r)| self.rule(r, &format!("rule[{i}]")))
+            .collect();
         Config {
             path: self.locator.file.to_path_buf(),
             feed,
@@ -458,7 +511,98 @@ impl Validator<'_> {
             storage,
             fetch,
             sources,
+            rules,
         }
+    }
+
+    fn rule(&mut self, raw: RawRule, key: &str) -> Option<Rule> {
+        let action = match raw.action.get_ref().as_str() {
+            "keep" => Action::Keep,
+            "drop" => Action::Drop,
+            "tag" => Action::Tag,
+            other => {
+                self.err(
+                    raw.action.span(),
+                    &format!("{key}.action"),
+                    format!("`{other}` is not an action; use \"keep\", \"drop\" or \"tag\""),
+                );
+                return None;
+            }
+        };
+        let mut ok = true;
+        let mut regexes = Vec::new();
+        for r in &raw.regex {
+            match filter::compile_regex(r.get_ref()) {
+                Ok(re) => regexes.push(re),
+                Err(e) => {
+                    self.err(
+                        r.span(),
+                        &format!("{key}.regex"),
+                        format!("not a regular expression: {e}"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let keywords: Vec<String> = raw
+            .keywords
+            .iter()
+            .map(|k| k.trim().to_lowercase())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keywords.is_empty() && regexes.is_empty() && ok {
+            self.err(raw.action.span(), key, "a rule needs `keywords` or `regex`");
+            ok = false;
+        }
+        let mut fields = Vec::new();
+        for f in raw.fields.unwrap_or_default() {
+            match f.get_ref().as_str() {
+                "title" => fields.push(Field::Title),
+                "summary" => fields.push(Field::Summary),
+                "content" => fields.push(Field::Content),
+                "author" => fields.push(Field::Author),
+                "category" => fields.push(Field::Category),
+                other => {
+                    self.err(f.span(), &format!("{key}.fields"), format!("`{other}` is not a field; use title, summary, content, author or category"));
+                    ok = false;
+                }
+            }
+        }
+        if fields.is_empty() {
+            fields = filter::ALL_FIELDS.to_vec();
+        }
+        let mut tags = Vec::new();
+        for t in raw.tags {
+            if valid_tag(t.get_ref()) {
+                tags.push(t.into_inner());
+            } else {
+                self.err(
+                    t.span(),
+                    &format!("{key}.tags"),
+                    format!(
+                        "tag `{}` must be 1–64 lower-case letters, digits, '-' or '_'",
+                        t.get_ref()
+                    ),
+                );
+                ok = false;
+            }
+        }
+        if action == Action::Tag && tags.is_empty() && ok {
+            self.err(
+                raw.action.span(),
+                &format!("{key}.tags"),
+                "a rule with action = \"tag\" needs `tags`",
+            );
+            ok = false;
+        }
+        ok.then(|| Rule {
+            name: raw.name.unwrap_or_else(|| key.to_string()),
+            action,
+            keywords,
+            regexes,
+            fields,
+            tags,
+        })
     }
 
     fn feed(&mut self, raw: RawFeed) -> FeedSettings {
@@ -498,6 +642,17 @@ impl Validator<'_> {
             Some(id) => id.into_inner(),
             None => public_url.to_string(),
         };
+        let mut hubs = Vec::new();
+        for h in &raw.hubs {
+            match Url::parse(h.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => hubs.push(u),
+                _ => self.err(
+                    h.span(),
+                    "feed.hubs",
+                    format!("`{}` is not an http(s) URL of a WebSub hub", h.get_ref()),
+                ),
+            }
+        }
         let items = *raw.items.get_ref();
         if !(1..=1000).contains(&items) {
             self.err(raw.items.span(), "feed.items", "must be between 1 and 1000");
@@ -510,6 +665,7 @@ impl Validator<'_> {
             language: raw.language,
             items: items.clamp(1, 1000) as usize,
             author: raw.author.unwrap_or_else(|| "revierfeed".into()),
+            hubs,
         }
     }
 
@@ -827,6 +983,12 @@ impl Validator<'_> {
                 .as_ref()
                 .and_then(|s| s.follow)
                 .unwrap_or(true);
+            let rules = raw
+                .rules
+                .into_iter()
+                .enumerate()
+                .filter_map(|(j, r)| self.rule(r, &key(&format!("rule[{j}]"))))
+                .collect();
             let selectors = raw
                 .selectors
                 .map(|sel| self.selectors(sel, &key("selectors")));
@@ -852,6 +1014,7 @@ impl Validator<'_> {
                     enabled: raw.enabled,
                     selectors,
                     follow_articles,
+                    rules,
                 });
             }
         }
@@ -997,6 +1160,31 @@ mod tests {
             (s.item.as_str(), s.link.as_deref()),
             ("div.news", Some("a@href"))
         );
+    }
+
+    #[test]
+    fn rules_are_validated_in_place() {
+        let text = format!(
+            "{MINIMAL}[[rule]]\naction = \"keep\"\nkeywords = [\"Lausitz\"]\ntags = [\"lausitz\"]\n[[rule]]\naction = \"drop\"\nregex = [\"(unclosed\"]\n[[rule]]\naction = \"hide\"\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "config.toml:10:10: rule[1].regex: not a regular expression: unclosed group"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("config.toml:12:10: rule[2].action: `hide` is not an action"),
+            "{err}"
+        );
+        let ok = format!(
+            "{MINIMAL}[[rule]]\naction = \"keep\"\nkeywords = [\"Lausitz\"]\ntags = [\"lausitz\"]\n[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\ntags = [\"magazin\"]\n[[source.rule]]\naction = \"tag\"\nkeywords = [\"Wasserstoff\"]\ntags = [\"wasserstoff\"]\n"
+        );
+        let c = parse(&ok).unwrap();
+        assert_eq!(c.rules[0].keywords, vec!["lausitz"]);
+        assert_eq!(c.sources[0].rules[0].name, "source[0].rule[0]");
+        assert_eq!(c.tags(), vec!["lausitz", "magazin", "wasserstoff"]);
     }
 
     #[test]

@@ -166,12 +166,29 @@ async fn renderer(app: Arc<App>, dirty: Arc<Dirty>, stop: CancellationToken) {
         let result = if feeds {
             app.render().await
         } else {
-            app.render_status().await
+            app.render_status().await.map(|()| Vec::new())
         };
-        if let Err(e) = result {
+        match result {
+            Ok(changed) if !changed.is_empty() => notify_hubs(&app, &changed).await,
+            Ok(_) => {}
             // The last good site keeps being served.
-            tracing::error!(error = %format!("{e:#}"), "rendering failed; still serving the previous feeds");
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "rendering failed; still serving the previous feeds")
+            }
         }
+    }
+}
+
+/// Tells the configured WebSub hubs which feeds changed.
+async fn notify_hubs(app: &Arc<App>, changed: &[String]) {
+    let config = app.config();
+    if config.feed.hubs.is_empty() {
+        return;
+    }
+    let topics = crate::websub::topics(&crate::publish::public_base(&config), changed);
+    match crate::websub::Publisher::new(config.feed.hubs.clone(), &config.fetch.user_agent) {
+        Ok(p) => p.publish(&topics).await,
+        Err(e) => tracing::warn!(error = %e, "cannot notify WebSub hubs"),
     }
 }
 
@@ -213,7 +230,7 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            Some(()) = reloads.recv() => reload(&app, &mut scheduler, &dirty, addr),
+            Some(()) = reloads.recv() => reload(&app, &mut scheduler, &dirty, addr).await,
         }
     }
 
@@ -235,7 +252,7 @@ pub async fn run(
     Ok(())
 }
 
-fn reload(
+async fn reload(
     app: &Arc<App>,
     scheduler: &mut Scheduler,
     dirty: &Dirty,
@@ -256,7 +273,7 @@ fn reload(
             "server.listen changed: the new address takes effect after a restart"
         );
     }
-    if let Err(e) = app.apply_config(config) {
+    if let Err(e) = app.apply_config(config).await {
         tracing::error!(error = %format!("{e:#}"), "config not applied");
         return;
     }

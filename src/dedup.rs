@@ -218,6 +218,8 @@ mod tests {
             updated: None,
             authors: vec![],
             categories: vec![],
+            hidden: None,
+            tags: vec![],
         }
     }
 

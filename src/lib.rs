@@ -12,6 +12,7 @@
 //! - [`fetch`]: the only network client (conditional GET, limits, SSRF guard).
 //! - [`extract`]: feeds (feed-rs), HTML news pages and German dates into raw items.
 //! - [`normalize`]: canonical links, clean text, sanitised HTML, field caps.
+//! - [`filter`]: operator rules that keep, drop or tag items.
 //! - [`dedup`]: item identity within a source.
 //! - [`store`]: the SQLite file; the only module that touches it.
 //! - [`publish`]: Atom, RSS, JSON Feed and HTML rendered to bytes on change.
@@ -20,6 +21,8 @@
 //! - [`crawl`]: reading one source: feeds, discovery, HTML listings and article pages.
 //! - [`daemon`]: the scheduler tasks, renderer, server and shutdown.
 //! - [`tools`]: `discover` and `preview` for operators.
+//! - [`websub`]: pinging hubs when a feed changes.
+//! - [`metrics`]: Prometheus counters.
 
 pub mod app;
 pub mod config;
@@ -28,9 +31,12 @@ pub mod daemon;
 pub mod dedup;
 pub mod extract;
 pub mod fetch;
+pub mod filter;
+pub mod metrics;
 pub mod normalize;
 pub mod publish;
 pub mod schedule;
 pub mod serve;
 pub mod store;
 pub mod tools;
+pub mod websub;

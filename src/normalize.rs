@@ -54,6 +54,10 @@ pub struct Item {
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
     pub categories: Vec<String>,
+    /// Set by `filter`: why the operator's rules hide the item (`None`: shown).
+    pub hidden: Option<String>,
+    /// Set by `filter`: the source's and matching rules' tags.
+    pub tags: Vec<String>,
 }
 
 /// Query parameters that only track the reader and never select content.
@@ -386,6 +390,8 @@ pub fn normalize_item(
         updated,
         authors: names(&raw.authors, limits.authors),
         categories: names(&raw.categories, limits.categories),
+        hidden: None,
+        tags: Vec::new(),
     })
 }
 

@@ -1,9 +1,11 @@
 //! HTTP for readers and partners: every response comes from pre-rendered
 //! bytes in memory, with strong ETags, Last-Modified, 304s, gzip when asked,
-//! HEAD, and CORS on feeds. Unknown paths 404; nothing maps to the file system.
+//! HEAD, and CORS on feeds. Archive documents (rarely read) are rendered on
+//! first request and kept until the data changes. Unknown paths 404; nothing
+//! maps to the file system.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -14,7 +16,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 
+use crate::metrics::Metrics;
 use crate::publish::{Rendered, SiteHandle};
+
+/// Renders archive document n (blocking); `None` if it does not exist.
+pub type ArchiveRenderer = Arc<dyn Fn(i64) -> Option<Rendered> + Send + Sync>;
+
+/// Archive documents by page, with the site version they were rendered for.
+type ArchiveCache = Arc<Mutex<HashMap<i64, (u64, Arc<Rendered>)>>>;
 
 /// What the server needs; cheap to clone.
 #[derive(Clone)]
@@ -23,25 +32,50 @@ pub struct ServeState {
     /// Cache-Control max-age for feeds: about the time until the next poll could change them.
     pub max_age: Duration,
     pub cors: bool,
-    pub counters: Arc<ServeCounters>,
+    pub metrics: Arc<Metrics>,
+    pub archives: Option<ArchiveRenderer>,
+    /// Rendered archive documents with the site version they belong to.
+    pub archive_cache: ArchiveCache,
 }
 
-#[derive(Debug, Default)]
-pub struct ServeCounters {
-    pub ok: AtomicU64,
-    pub not_modified: AtomicU64,
-    pub not_found: AtomicU64,
+impl ServeState {
+    pub fn new(
+        site: SiteHandle,
+        max_age: Duration,
+        cors: bool,
+        metrics: Arc<Metrics>,
+        archives: Option<ArchiveRenderer>,
+    ) -> Self {
+        ServeState {
+            site,
+            max_age,
+            cors,
+            metrics,
+            archives,
+            archive_cache: Arc::default(),
+        }
+    }
 }
 
 pub fn router(state: ServeState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .fallback(serve_file)
         .with_state(state)
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
+}
+
+async fn metrics(State(state): State<ServeState>) -> Response {
+    let mut r = state.metrics.encode().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -85,26 +119,79 @@ fn not_modified_since(headers: &HeaderMap, last_modified: DateTime<Utc>) -> bool
         .is_some_and(|since| last_modified <= since)
 }
 
+fn status(state: &ServeState, code: StatusCode, text: &'static str) -> Response {
+    state.metrics.served(code.as_u16());
+    (code, text).into_response()
+}
+
+/// `/archive/<n>.atom` → n.
+fn archive_page(path: &str) -> Option<i64> {
+    let n = path.strip_prefix("/archive/")?.strip_suffix(".atom")?;
+    (!n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+async fn archive(state: &ServeState, page: i64) -> Option<Arc<Rendered>> {
+    let render = state.archives.clone()?;
+    let version = state.site.version();
+    if let Some((v, file)) = state
+        .archive_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&page)
+    {
+        if *v == version {
+            return Some(file.clone());
+        }
+    }
+    let file = Arc::new(
+        tokio::task::spawn_blocking(move || render(page))
+            .await
+            .ok()??,
+    );
+    let mut cache = state
+        .archive_cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    // A handful of recent pages; readers walk archives rarely and in order.
+    if cache.len() >= 64 {
+        cache.clear();
+    }
+    cache.insert(page, (version, file.clone()));
+    Some(file)
+}
+
 async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut r = (StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n").into_response();
+        let mut r = status(
+            &state,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD\n",
+        );
         r.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return r;
     }
     let site = state.site.get();
     let path = req.uri().path();
-    let Some(file) = site.files.get(path).or_else(|| {
+    let found = match site.files.get(path).or_else(|| {
         site.files
             .get(path.trim_end_matches('/'))
             .filter(|_| path.len() > 1)
-    }) else {
-        state.counters.not_found.fetch_add(1, Ordering::Relaxed);
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }) {
+        Some(f) => Some(f.clone()),
+        None => match archive_page(path) {
+            Some(page) => archive(&state, page).await,
+            None => None,
+        },
+    };
+    let Some(file) = found else {
+        return status(&state, StatusCode::NOT_FOUND, "not found\n");
     };
     let headers = req.headers();
     let gzip = accepts_gzip(headers);
-    let is_feed = !file.content_type.starts_with("text/html") || path == "/";
+    let is_html = file.content_type.starts_with("text/html");
     let mut builder = Response::builder()
         .header(header::CONTENT_TYPE, file.content_type)
         .header(
@@ -125,27 +212,27 @@ async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Resp
             format!("public, max-age={}", state.max_age.as_secs()),
         )
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if state.cors && is_feed {
+    if state.cors && !is_html {
         builder = builder.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
     }
-    if file.content_type.starts_with("text/html") {
+    if is_html {
         builder = builder.header(
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         );
     }
-    let fresh = match etag_matches(headers, file) {
+    let fresh = match etag_matches(headers, &file) {
         Some(matched) => matched,
         None => not_modified_since(headers, file.last_modified),
     };
     if fresh {
-        state.counters.not_modified.fetch_add(1, Ordering::Relaxed);
+        state.metrics.served(304);
         return builder
             .status(StatusCode::NOT_MODIFIED)
             .body(Body::empty())
             .expect("valid response");
     }
-    state.counters.ok.fetch_add(1, Ordering::Relaxed);
+    state.metrics.served(200);
     let body = if gzip {
         builder = builder.header(header::CONTENT_ENCODING, "gzip");
         file.gzip.clone()
@@ -162,4 +249,23 @@ async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Resp
         .status(StatusCode::OK)
         .body(body)
         .expect("valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_paths() {
+        assert_eq!(archive_page("/archive/12.atom"), Some(12));
+        for bad in [
+            "/archive/.atom",
+            "/archive/1x.atom",
+            "/archive/12.rss",
+            "/archive/9999999999.atom",
+            "/archive/-1.atom",
+        ] {
+            assert_eq!(archive_page(bad), None, "{bad}");
+        }
+    }
 }

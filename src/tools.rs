@@ -51,6 +51,7 @@ fn ad_hoc_source(config: &Config, id: &str, url: &Url, kind: SourceKind) -> Sour
         enabled: true,
         selectors: None,
         follow_articles: true,
+        rules: Vec::new(),
     }
 }
 

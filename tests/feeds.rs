@@ -18,7 +18,7 @@ struct Seen {
 }
 
 /// Every item of the merged JSON Feed, one per crediting source (stories may merge several).
-async fn merged_items(app: &App) -> Vec<Seen> {
+async fn merged_items(app: &Arc<App>) -> Vec<Seen> {
     let body = support::body_bytes(support::get(&app.router(), "/feed.json", &[]).await).await;
     let feed: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let mut out = Vec::new();

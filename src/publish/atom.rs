@@ -1,9 +1,13 @@
 //! Atom 1.0 output (RFC 4287) via atom_syndication: rel=self, feed id and
 //! updated, and per entry an atom:source crediting the original partner,
-//! the original article as rel=alternate and other partners as rel=related.
+//! the original article as rel=alternate and other partners as rel=related;
+//! RFC 5005 archive links and `<fh:archive/>`, WebSub `rel="hub"`.
 
+use std::collections::BTreeMap;
+
+use atom_syndication::extension::Extension;
 use atom_syndication::{
-    Content, Entry as AtomEntry, Feed, FixedDateTime, Link, Person, Source, Text,
+    Category, Content, Entry as AtomEntry, Feed, FixedDateTime, Link, Person, Source, Text,
 };
 use chrono::{DateTime, Utc};
 
@@ -37,7 +41,7 @@ fn source(c: &Credit) -> Source {
     }
 }
 
-fn entry(e: &Entry) -> AtomEntry {
+fn entry(e: &Entry, tags_base: &str) -> AtomEntry {
     let mut links = Vec::new();
     if let Some(href) = &e.link {
         links.push(link(href, "alternate", Some("text/html"), None));
@@ -63,10 +67,15 @@ fn entry(e: &Entry) -> AtomEntry {
         categories: e
             .categories
             .iter()
-            .map(|c| atom_syndication::Category {
+            .map(|c| Category {
                 term: c.clone(),
                 ..Default::default()
             })
+            .chain(e.tags.iter().map(|t| Category {
+                term: t.clone(),
+                scheme: Some(tags_base.to_string()),
+                label: None,
+            }))
             .collect(),
         links,
         summary: e.summary.as_ref().map(|s| Text::plain(s.clone())),
@@ -80,7 +89,36 @@ fn entry(e: &Entry) -> AtomEntry {
     }
 }
 
+/// RFC 5005 feed history namespace.
+const FH: &str = "http://purl.org/syndication/history/1.0";
+
 pub fn render(doc: &FeedDoc) -> Vec<u8> {
+    let mut links = vec![
+        link(
+            &doc.self_url("atom"),
+            "self",
+            Some("application/atom+xml"),
+            None,
+        ),
+        link(&doc.home_url, "alternate", Some("text/html"), None),
+    ];
+    links.extend(doc.links.iter().map(|l| {
+        let mime = (l.rel != "hub").then_some("application/atom+xml");
+        link(&l.href, l.rel, mime, None)
+    }));
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = BTreeMap::new();
+    if doc.archive {
+        namespaces.insert("fh".to_string(), FH.to_string());
+        let archive = Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        extensions.insert(
+            "fh".to_string(),
+            BTreeMap::from([("archive".to_string(), vec![archive])]),
+        );
+    }
     let feed = Feed {
         title: Text::plain(doc.title.clone()),
         id: doc.id.clone(),
@@ -89,15 +127,7 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
             name: doc.author.clone(),
             ..Default::default()
         }],
-        links: vec![
-            link(
-                &doc.self_url("atom"),
-                "self",
-                Some("application/atom+xml"),
-                None,
-            ),
-            link(&doc.home_url, "alternate", Some("text/html"), None),
-        ],
+        links,
         subtitle: doc.subtitle.as_ref().map(|s| Text::plain(s.clone())),
         generator: Some(atom_syndication::Generator {
             value: "revierfeed".into(),
@@ -105,7 +135,13 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
             ..Default::default()
         }),
         lang: Some(doc.language.clone()),
-        entries: doc.entries.iter().map(entry).collect(),
+        entries: doc
+            .entries
+            .iter()
+            .map(|e| entry(e, &doc.tags_base))
+            .collect(),
+        namespaces,
+        extensions,
         ..Default::default()
     };
     // The writer emits the XML declaration itself (UTF-8).

@@ -15,7 +15,16 @@ struct JsonFeed<'a> {
     description: Option<&'a str>,
     language: &'a str,
     authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -36,8 +45,8 @@ struct JsonItem<'a> {
     date_modified: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author<'a>>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    tags: &'a [String],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
     _revierfeed: Extension<'a>,
 }
 
@@ -84,7 +93,12 @@ fn item(e: &Entry) -> JsonItem<'_> {
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         date_modified: e.updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         authors: e.authors.iter().map(|a| Author { name: a }).collect(),
-        tags: &e.categories,
+        tags: e
+            .categories
+            .iter()
+            .chain(e.tags.iter())
+            .map(String::as_str)
+            .collect(),
         _revierfeed: Extension {
             about: "https://github.com/revierfeed/revierfeed#json-feed-extension",
             sources: std::iter::once(&e.origin)
@@ -104,6 +118,15 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
         description: doc.subtitle.as_deref(),
         language: &doc.language,
         authors: vec![Author { name: &doc.author }],
+        hubs: doc
+            .links
+            .iter()
+            .filter(|l| l.rel == "hub")
+            .map(|l| Hub {
+                kind: "WebSub",
+                url: &l.href,
+            })
+            .collect(),
         items: doc.entries.iter().map(item).collect(),
     };
     serde_json::to_vec_pretty(&feed).expect("serialising plain data cannot fail")

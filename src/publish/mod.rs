@@ -5,6 +5,7 @@
 pub mod atom;
 pub mod html;
 pub mod json;
+pub mod opml;
 pub mod rss;
 
 use std::collections::HashMap;
@@ -41,7 +42,10 @@ pub struct Entry {
     pub published: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub authors: Vec<String>,
+    /// The partners' own categories.
     pub categories: Vec<String>,
+    /// The operator's tags (each has its own feed).
+    pub tags: Vec<String>,
     /// Plain-text teaser.
     pub summary: Option<String>,
     /// Sanitised HTML, with the sources credited at the end.
@@ -66,6 +70,19 @@ pub struct FeedDoc {
     pub home_url: String,
     pub updated: DateTime<Utc>,
     pub entries: Vec<Entry>,
+    /// Further links: RFC 5005 archive navigation, WebSub hubs.
+    pub links: Vec<DocLink>,
+    /// An RFC 5005 archive document (`<fh:archive/>`), which never changes.
+    pub archive: bool,
+    /// Base of tag feed URLs, used as the category scheme for tags.
+    pub tags_base: String,
+}
+
+/// A feed-level link such as `rel="prev-archive"` or `rel="hub"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocLink {
+    pub rel: &'static str,
+    pub href: String,
 }
 
 impl FeedDoc {
@@ -119,33 +136,61 @@ impl Rendered {
 #[derive(Debug, Clone, Default)]
 pub struct Site {
     pub files: HashMap<String, Arc<Rendered>>,
+    /// Feed paths without extension (`/feed`, `/sources/x`, `/tags/y`), for WebSub and `export`.
+    pub feeds: Vec<String>,
 }
 
 /// The current `Site`, swapped atomically after each render.
 #[derive(Clone, Default)]
-pub struct SiteHandle(Arc<RwLock<Arc<Site>>>);
+pub struct SiteHandle {
+    site: Arc<RwLock<Arc<Site>>>,
+    /// Bumped at every replace; caches of derived documents compare it.
+    version: Arc<std::sync::atomic::AtomicU64>,
+}
 
 impl SiteHandle {
     pub fn get(&self) -> Arc<Site> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.site.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Replaces the site; a file whose bytes changed but whose dates did not
-    /// gets a later Last-Modified, so If-Modified-Since never hides a change.
-    pub fn replace(&self, mut next: Site) {
-        let mut guard = self.0.write().unwrap_or_else(|p| p.into_inner());
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Replaces the site and returns the feeds (paths without extension)
+    /// whose bytes changed. A file whose bytes changed but whose dates did
+    /// not gets a later Last-Modified, so If-Modified-Since never hides a change.
+    pub fn replace(&self, mut next: Site) -> Vec<String> {
+        let mut guard = self.site.write().unwrap_or_else(|p| p.into_inner());
         let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
+        let mut changed = Vec::new();
         for (path, file) in next.files.iter_mut() {
-            if let Some(old) = guard.files.get(path) {
-                if old.etag == file.etag {
-                    *file = old.clone();
-                } else if file.last_modified <= old.last_modified {
-                    Arc::make_mut(file).last_modified =
-                        now.max(old.last_modified + chrono::Duration::seconds(1));
+            match guard.files.get(path) {
+                Some(old) if old.etag == file.etag => *file = old.clone(),
+                Some(old) => {
+                    if file.last_modified <= old.last_modified {
+                        Arc::make_mut(file).last_modified =
+                            now.max(old.last_modified + chrono::Duration::seconds(1));
+                    }
+                    changed.push(path.clone());
                 }
+                None => changed.push(path.clone()),
             }
         }
+        let feeds = next
+            .feeds
+            .iter()
+            .filter(|f| {
+                ["atom", "rss", "json"]
+                    .iter()
+                    .any(|ext| changed.contains(&format!("{f}.{ext}")))
+            })
+            .cloned()
+            .collect();
         *guard = Arc::new(next);
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        feeds
     }
 }
 
@@ -154,6 +199,7 @@ pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
 pub const JSON_FEED_TYPE: &str = "application/feed+json; charset=utf-8";
 pub const HTML_TYPE: &str = "text/html; charset=utf-8";
 pub const JSON_TYPE: &str = "application/json";
+pub const OPML_TYPE: &str = "text/x-opml; charset=utf-8";
 
 fn credit(item: &ItemView, config: &Config) -> Credit {
     let configured = config.source(&item.source_id);
@@ -210,12 +256,15 @@ pub fn story_entry(story: &StoryView, config: &Config) -> Entry {
         .iter()
         .map(|m| credit(m, config))
         .collect();
-    let mut categories: Vec<String> = Vec::new();
-    for c in story.members.iter().flat_map(|m| m.categories.iter()) {
-        if !categories.contains(c) {
-            categories.push(c.clone());
+    let union = |f: fn(&ItemView) -> &Vec<String>| {
+        let mut out: Vec<String> = Vec::new();
+        for c in story.members.iter().flat_map(|m| f(m).iter()) {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
         }
-    }
+        out
+    };
     Entry {
         id: story.uid.clone(),
         title: lead.title.clone(),
@@ -223,7 +272,8 @@ pub fn story_entry(story: &StoryView, config: &Config) -> Entry {
         published: story.published,
         updated: story.updated.max(story.published),
         authors: lead.authors.clone(),
-        categories,
+        categories: union(|m| &m.categories),
+        tags: union(|m| &m.tags),
         summary: teaser(lead),
         content_html: format!("{}\n{}", body_html(lead), credits_html(&origin, &also)),
         origin,
@@ -242,6 +292,7 @@ pub fn item_entry(item: &ItemView, config: &Config) -> Entry {
         updated: item.updated.max(item.published),
         authors: item.authors.clone(),
         categories: item.categories.clone(),
+        tags: item.tags.clone(),
         summary: teaser(item),
         content_html: format!("{}\n{}", body_html(item), credits_html(&origin, &[])),
         origin,
@@ -268,78 +319,184 @@ fn add_feed(site: &mut Site, base_path: &str, doc: &FeedDoc) {
         format!("{base_path}.json"),
         Arc::new(Rendered::new(JSON_FEED_TYPE, json::render(doc), updated)),
     );
+    site.feeds.push(base_path.to_string());
 }
 
-/// Renders every served file from the database (blocking; call on the blocking pool).
-pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site> {
-    let created = store.created_at()?;
-    let base = config
+/// The public base URL without a trailing slash.
+pub fn public_base(config: &Config) -> String {
+    config
         .feed
         .public_url
         .as_str()
         .trim_end_matches('/')
-        .to_string();
-    let mut site = Site::default();
+        .to_string()
+}
 
-    let stories = store.stories(config.feed.items)?;
-    let entries: Vec<Entry> = stories.iter().map(|s| story_entry(s, config)).collect();
-    let merged = FeedDoc {
-        id: config.feed.id.clone(),
-        title: config.feed.title.clone(),
-        subtitle: config.feed.subtitle.clone(),
+fn doc(
+    config: &Config,
+    id: String,
+    title: String,
+    self_path: &str,
+    entries: Vec<Entry>,
+    created: DateTime<Utc>,
+) -> FeedDoc {
+    let base = public_base(config);
+    FeedDoc {
+        id,
+        subtitle: None,
         language: config.feed.language.clone(),
         author: config.feed.author.clone(),
-        self_base: format!("{base}/feed"),
+        self_base: format!("{base}{self_path}"),
         home_url: format!("{base}/"),
         updated: doc_updated(&entries, created),
         entries,
-    };
+        links: config
+            .feed
+            .hubs
+            .iter()
+            .map(|h| DocLink {
+                rel: "hub",
+                href: h.to_string(),
+            })
+            .collect(),
+        archive: false,
+        tags_base: format!("{base}/tags/"),
+        title,
+    }
+}
+
+/// Stories per archive document (RFC 5005); fixed so archive URLs keep their content.
+pub const ARCHIVE_PAGE: i64 = 50;
+
+/// Renders every served file from the database (blocking; call on the blocking pool).
+pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site> {
+    let created = store.created_at()?;
+    let base = public_base(config);
+    let mut site = Site::default();
+
+    let entries: Vec<Entry> = store
+        .stories(config.feed.items)?
+        .iter()
+        .map(|s| story_entry(s, config))
+        .collect();
+    let mut merged = doc(
+        config,
+        config.feed.id.clone(),
+        config.feed.title.clone(),
+        "/feed",
+        entries,
+        created,
+    );
+    merged.subtitle = config.feed.subtitle.clone();
+    let complete_archives = store.max_story_id()? / ARCHIVE_PAGE;
+    if complete_archives > 0 {
+        merged.links.push(DocLink {
+            rel: "prev-archive",
+            href: format!("{base}/archive/{complete_archives}.atom"),
+        });
+    }
     add_feed(&mut site, "/feed", &merged);
 
-    let states = store.source_states()?;
     for source in config.sources.iter().filter(|s| s.enabled) {
-        let items = store.source_items(&source.id, config.feed.items)?;
-        let entries: Vec<Entry> = items.iter().map(|i| item_entry(i, config)).collect();
-        let doc = FeedDoc {
-            id: crate::dedup::stable_uuid(&["source-feed", &config.feed.id, &source.id]),
-            title: format!("{} – {}", source.name, config.feed.title),
-            subtitle: None,
-            language: config.feed.language.clone(),
-            author: source.name.clone(),
-            self_base: format!("{base}/sources/{}", source.id),
-            home_url: format!("{base}/"),
-            updated: doc_updated(&entries, created),
+        let entries: Vec<Entry> = store
+            .source_items(&source.id, config.feed.items)?
+            .iter()
+            .map(|i| item_entry(i, config))
+            .collect();
+        let id = crate::dedup::stable_uuid(&["source-feed", &config.feed.id, &source.id]);
+        let mut d = doc(
+            config,
+            id,
+            format!("{} – {}", source.name, config.feed.title),
+            &format!("/sources/{}", source.id),
             entries,
-        };
-        add_feed(&mut site, &format!("/sources/{}", source.id), &doc);
+            created,
+        );
+        d.author = source.name.clone();
+        add_feed(&mut site, &format!("/sources/{}", source.id), &d);
+    }
+    for tag in config.tags() {
+        let entries: Vec<Entry> = store
+            .tag_stories(&tag, config.feed.items)?
+            .iter()
+            .map(|s| story_entry(s, config))
+            .collect();
+        let id = crate::dedup::stable_uuid(&["tag-feed", &config.feed.id, &tag]);
+        let d = doc(
+            config,
+            id,
+            format!("{} – {tag}", config.feed.title),
+            &format!("/tags/{tag}"),
+            entries,
+            created,
+        );
+        add_feed(&mut site, &format!("/tags/{tag}"), &d);
     }
 
-    let last_change = merged.updated;
+    let states = store.source_states()?;
+    site.files.insert(
+        "/sources.opml".into(),
+        Arc::new(Rendered::new(
+            OPML_TYPE,
+            opml::render(config, &states),
+            created,
+        )),
+    );
     site.files.insert(
         "/".into(),
         Arc::new(Rendered::new(
             HTML_TYPE,
             html::index(config, &merged).into_bytes(),
-            last_change,
+            merged.updated,
         )),
     );
-    site.files.insert(
-        "/status".into(),
-        Arc::new(Rendered::new(
-            HTML_TYPE,
-            html::status(config, &states, Utc::now()).into_bytes(),
-            Utc::now(),
-        )),
-    );
-    site.files.insert(
-        "/status.json".into(),
-        Arc::new(Rendered::new(
-            JSON_TYPE,
-            html::status_json(config, &states, Utc::now()),
-            Utc::now(),
-        )),
-    );
+    render_status(config, &states, &mut site);
     Ok(site)
+}
+
+/// Archive document `page` (1 = oldest) of the merged feed, or `None` if it
+/// does not exist yet. Page n holds the stories with ids in ((n-1)·50, n·50]:
+/// id ranges never move, so an archive document keeps its entries.
+pub fn render_archive(
+    config: &Config,
+    store: &Store,
+    page: i64,
+) -> crate::store::Result<Option<Rendered>> {
+    let complete = store.max_story_id()? / ARCHIVE_PAGE;
+    if page < 1 || page > complete {
+        return Ok(None);
+    }
+    let created = store.created_at()?;
+    let base = public_base(config);
+    let stories = store.stories_by_id_range((page - 1) * ARCHIVE_PAGE + 1, page * ARCHIVE_PAGE)?;
+    let entries: Vec<Entry> = stories.iter().map(|s| story_entry(s, config)).collect();
+    let id = crate::dedup::stable_uuid(&["archive", &config.feed.id, &page.to_string()]);
+    let mut d = doc(
+        config,
+        id,
+        format!("{} – Archiv {page}", config.feed.title),
+        &format!("/archive/{page}"),
+        entries,
+        created,
+    );
+    d.archive = true;
+    d.links = vec![DocLink {
+        rel: "current",
+        href: format!("{base}/feed.atom"),
+    }];
+    if page > 1 {
+        d.links.push(DocLink {
+            rel: "prev-archive",
+            href: format!("{base}/archive/{}.atom", page - 1),
+        });
+    }
+    if page < complete {
+        d.links.push(DocLink {
+            rel: "next-archive",
+            href: format!("{base}/archive/{}.atom", page + 1),
+        });
+    }
+    Ok(Some(Rendered::new(ATOM_TYPE, atom::render(&d), d.updated)))
 }
 
 /// Current states of all sources, for the status page after a poll.

@@ -14,7 +14,7 @@ fn date(t: DateTime<Utc>) -> String {
     t.to_rfc2822()
 }
 
-fn item(e: &Entry) -> Item {
+fn item(e: &Entry, tags_base: &str) -> Item {
     Item {
         title: Some(e.title.clone()),
         link: e.link.clone(),
@@ -31,6 +31,10 @@ fn item(e: &Entry) -> Item {
                 name: c.clone(),
                 domain: None,
             })
+            .chain(e.tags.iter().map(|t| Category {
+                name: t.clone(),
+                domain: Some(tags_base.to_string()),
+            }))
             .collect(),
         source: Some(Source {
             url: e.origin.feed_url.clone(),
@@ -63,14 +67,24 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
         generator: Some(format!("revierfeed {}", env!("CARGO_PKG_VERSION"))),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
+            links: std::iter::once(Link {
                 href: doc.self_url("rss"),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()
-            }],
+            })
+            .chain(doc.links.iter().filter(|l| l.rel == "hub").map(|l| Link {
+                href: l.href.clone(),
+                rel: "hub".into(),
+                ..Default::default()
+            }))
+            .collect(),
         }),
-        items: doc.entries.iter().map(item).collect(),
+        items: doc
+            .entries
+            .iter()
+            .map(|e| item(e, &doc.tags_base))
+            .collect(),
         namespaces,
         ..Default::default()
     };

@@ -64,6 +64,8 @@ pub struct ItemView {
     pub updated: DateTime<Utc>,
     pub authors: Vec<String>,
     pub categories: Vec<String>,
+    /// The operator's tags (source and rule tags).
+    pub tags: Vec<String>,
 }
 
 /// One entry of the merged feed: the same news from one or more sources.
@@ -225,14 +227,24 @@ fn ingest_one(
             hash,
             story
         ])?;
+        set_verdict(
+            tx,
+            tx.last_insert_rowid(),
+            item.hidden.as_deref(),
+            &item.tags,
+            None,
+        )?;
         refresh_story(tx, story)?;
         return Ok(Outcome::New);
     };
-    let (old_hash, old_published, old_updated, story): (String, i64, i64, i64) = tx
+    let (old_hash, old_published, old_updated, story, old_hidden, old_tags): (String, i64, i64, i64, Option<String>, String) = tx
         .prepare_cached(
-            "SELECT content_hash, published, updated, story_id FROM items WHERE id = ?1",
+            "SELECT content_hash, published, updated, story_id, hidden, tags FROM items WHERE id = ?1",
         )?
-        .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+    if old_hidden != item.hidden || old_tags != json(&item.tags) {
+        set_verdict(tx, row, item.hidden.as_deref(), &item.tags, Some(&old_tags))?;
+    }
     if old_hash == hash {
         tx.prepare_cached("UPDATE items SET last_seen = ?2 WHERE id = ?1")?
             .execute(params![row, at])?;
@@ -280,6 +292,34 @@ enum Outcome {
     Unchanged,
 }
 
+/// Stores what the operator's rules decided: the hidden reason and the tags
+/// (also in `item_tags`, which per-tag feeds query). `old_tags` is the stored
+/// JSON, `None` for a new item.
+fn set_verdict(
+    tx: &Transaction,
+    row: i64,
+    hidden: Option<&str>,
+    tags: &[String],
+    old_tags: Option<&str>,
+) -> rusqlite::Result<()> {
+    let tags_json = json(tags);
+    tx.prepare_cached("UPDATE items SET hidden = ?2, tags = ?3 WHERE id = ?1")?
+        .execute(params![row, hidden, tags_json])?;
+    if old_tags == Some(tags_json.as_str()) {
+        return Ok(());
+    }
+    if old_tags.is_some() {
+        tx.prepare_cached("DELETE FROM item_tags WHERE item_id = ?1")?
+            .execute([row])?;
+    }
+    let mut insert =
+        tx.prepare_cached("INSERT OR IGNORE INTO item_tags (tag, item_id) VALUES (?1, ?2)")?;
+    for tag in tags {
+        insert.execute(params![tag, row])?;
+    }
+    Ok(())
+}
+
 /// Deletes items that left the partner's feed and are past the retention limits.
 fn expire(
     tx: &Transaction,
@@ -325,7 +365,63 @@ fn expire(
 }
 
 const ITEM_COLUMNS: &str = "i.uid, i.source_id, s.name, COALESCE(s.fetch_url, s.config_url), s.home_url, s.feed_title, i.link, i.title, \
-     i.summary_html, i.content_html, i.text, i.published, i.date_from_partner, i.updated, i.authors, i.categories";
+     i.summary_html, i.content_html, i.text, i.published, i.date_from_partner, i.updated, i.authors, i.categories, i.tags";
+
+/// Stories picked by `head_sql` (`?1` limit, `?2` offset, `?3` the optional
+/// argument), each with its shown members from active sources; stories left
+/// without such members are skipped and more are read.
+fn stories_from(
+    c: &rusqlite::Connection,
+    head_sql: &str,
+    extra: &[&dyn rusqlite::ToSql],
+    limit: usize,
+) -> Result<Vec<StoryView>> {
+    let mut out = Vec::with_capacity(limit);
+    let mut offset = 0i64;
+    let page = (limit as i64 * 2).max(16);
+    let mut head = c.prepare_cached(head_sql)?;
+    let mut members = c.prepare_cached(&format!(
+        "SELECT {ITEM_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id \
+         WHERE i.story_id = ?1 AND s.active = 1 AND i.hidden IS NULL ORDER BY i.published, i.id"
+    ))?;
+    while out.len() < limit {
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&page, &offset];
+        args.extend_from_slice(extra);
+        let heads: Vec<(i64, String)> = head
+            .query_map(args.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if heads.is_empty() {
+            break;
+        }
+        offset += heads.len() as i64;
+        for (id, uid) in heads {
+            let items: Vec<ItemView> = members
+                .query_map([id], item_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            if items.is_empty() {
+                continue;
+            }
+            // Dates over shown members only, so a hidden or removed source doesn't date the entry.
+            let published = items.iter().map(|i| i.published).min().unwrap_or_default();
+            let updated = items.iter().map(|i| i.updated).max().unwrap_or_default();
+            out.push(StoryView {
+                uid,
+                published,
+                updated,
+                members: items,
+            });
+            if out.len() == limit {
+                break;
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        b.published
+            .cmp(&a.published)
+            .then_with(|| b.uid.cmp(&a.uid))
+    });
+    Ok(out)
+}
 
 fn item_from_row(r: &rusqlite::Row) -> rusqlite::Result<ItemView> {
     let list = |i: usize| -> rusqlite::Result<Vec<String>> {
@@ -349,6 +445,7 @@ fn item_from_row(r: &rusqlite::Row) -> rusqlite::Result<ItemView> {
         updated: from_ts(r.get(13)?),
         authors: list(14)?,
         categories: list(15)?,
+        tags: list(16)?,
     })
 }
 
@@ -399,46 +496,98 @@ impl Store {
         })
     }
 
-    /// The newest stories with at least one member from an active source.
+    /// The newest stories with at least one shown member from an active source.
     pub fn stories(&self, limit: usize) -> Result<Vec<StoryView>> {
         self.with(|c| {
-            let mut out = Vec::with_capacity(limit);
-            let mut offset = 0i64;
-            let page = (limit as i64 * 2).max(16);
-            let mut head = c.prepare_cached("SELECT id, uid, published, updated FROM stories ORDER BY published DESC, id DESC LIMIT ?1 OFFSET ?2")?;
-            let mut members = c.prepare_cached(&format!(
-                "SELECT {ITEM_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id \
-                 WHERE i.story_id = ?1 AND s.active = 1 ORDER BY i.published, i.id"
-            ))?;
-            while out.len() < limit {
-                let heads: Vec<(i64, String, i64, i64)> = head
-                    .query_map(params![page, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                    .collect::<rusqlite::Result<_>>()?;
-                if heads.is_empty() {
-                    break;
-                }
-                offset += heads.len() as i64;
-                for (id, uid, _, _) in heads {
-                    let items: Vec<ItemView> = members.query_map([id], item_from_row)?.collect::<rusqlite::Result<_>>()?;
-                    if items.is_empty() {
-                        continue;
-                    }
-                    // Dates over active members only, so a removed source doesn't date the entry.
-                    let published = items.iter().map(|i| i.published).min().unwrap_or_default();
-                    let updated = items.iter().map(|i| i.updated).max().unwrap_or_default();
-                    out.push(StoryView {
-                        uid,
-                        published,
-                        updated,
-                        members: items,
-                    });
-                    if out.len() == limit {
-                        break;
-                    }
+            stories_from(
+                c,
+                "SELECT id, uid FROM stories ORDER BY published DESC, id DESC LIMIT ?1 OFFSET ?2",
+                &[],
+                limit,
+            )
+        })
+    }
+
+    /// Highest story id: archive pages are ranges of story ids.
+    pub fn max_story_id(&self) -> Result<i64> {
+        self.with(
+            |c| Ok(c.query_row("SELECT COALESCE(MAX(id), 0) FROM stories", [], |r| r.get(0))?),
+        )
+    }
+
+    /// The stories with ids in `first..=last` that still have shown members, newest first.
+    pub fn stories_by_id_range(&self, first: i64, last: i64) -> Result<Vec<StoryView>> {
+        self.with(|c| {
+            let span = (last - first + 1).max(0) as usize;
+            stories_from(
+                c,
+                "SELECT id, uid FROM stories WHERE id BETWEEN ?3 AND ?4 ORDER BY id LIMIT ?1 OFFSET ?2",
+                &[&first, &last],
+                span,
+            )
+        })
+    }
+
+    /// The newest stories with a shown member carrying `tag`.
+    pub fn tag_stories(&self, tag: &str, limit: usize) -> Result<Vec<StoryView>> {
+        self.with(|c| {
+            stories_from(
+                c,
+                "SELECT DISTINCT s.id, s.uid FROM item_tags t JOIN items i ON i.id = t.item_id JOIN stories s ON s.id = i.story_id \
+                 WHERE t.tag = ?3 AND i.hidden IS NULL ORDER BY s.published DESC, s.id DESC LIMIT ?1 OFFSET ?2",
+                &[&tag],
+                limit,
+            )
+        })
+    }
+
+    /// Re-applies the operator's rules to every stored item (after a config
+    /// change); returns how many items changed verdict.
+    pub fn rejudge(&self, judge: impl Fn(&str, &Item) -> crate::filter::Verdict) -> Result<usize> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let rows: Vec<(i64, String, Item, Option<String>, String)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT id, source_id, title, text, content_html, authors, categories, hidden, tags FROM items",
+                )?;
+                let rows = stmt.query_map([], |r| {
+                    let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+                        Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
+                    };
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        Item {
+                            guid: None,
+                            link: None,
+                            link_key: None,
+                            title: r.get(2)?,
+                            summary_html: None,
+                            content_html: r.get(4)?,
+                            text: r.get(3)?,
+                            published: None,
+                            updated: None,
+                            authors: list(5)?,
+                            categories: list(6)?,
+                            hidden: None,
+                            tags: Vec::new(),
+                        },
+                        r.get(7)?,
+                        r.get(8)?,
+                    ))
+                })?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut changed = 0;
+            for (row, source, item, hidden, tags) in rows {
+                let v = judge(&source, &item);
+                if v.hidden != hidden || json(&v.tags) != tags {
+                    set_verdict(&tx, row, v.hidden.as_deref(), &v.tags, Some(&tags))?;
+                    changed += 1;
                 }
             }
-            out.sort_by(|a, b| b.published.cmp(&a.published).then_with(|| b.uid.cmp(&a.uid)));
-            Ok(out)
+            tx.commit()?;
+            Ok(changed)
         })
     }
 
@@ -447,7 +596,7 @@ impl Store {
         self.with(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {ITEM_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id \
-                 WHERE i.source_id = ?1 ORDER BY i.published DESC, i.id DESC LIMIT ?2"
+                 WHERE i.source_id = ?1 AND i.hidden IS NULL ORDER BY i.published DESC, i.id DESC LIMIT ?2"
             ))?;
             let rows = stmt.query_map(params![source_id, limit as i64], item_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

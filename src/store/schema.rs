@@ -96,6 +96,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source_id, url)
     );
     "#,
+    // 3: the operator's rules: hidden items keep their reason, tags feed per-tag feeds.
+    r#"
+    ALTER TABLE items ADD COLUMN hidden TEXT;                 -- why rules hide it; NULL: shown
+    ALTER TABLE items ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE item_tags (
+        tag     TEXT NOT NULL,
+        item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        PRIMARY KEY (tag, item_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_tags_item ON item_tags (item_id);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

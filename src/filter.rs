@@ -1,0 +1,283 @@
+//! Operator rules that keep, drop or tag items, so a general regional source
+//! can be narrowed to the structural change and items can be grouped for
+//! per-tag feeds. Rules never delete: an item they hide stays stored with the
+//! reason, and a changed config re-judges every item.
+
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::Item;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Items must match at least one keep rule (if any apply to their source).
+    Keep,
+    /// Items that match are hidden.
+    Drop,
+    /// Items that match get the rule's tags.
+    Tag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Field {
+    Title,
+    Summary,
+    Content,
+    Author,
+    Category,
+}
+
+pub const ALL_FIELDS: &[Field] = &[
+    Field::Title,
+    Field::Summary,
+    Field::Content,
+    Field::Author,
+    Field::Category,
+];
+
+/// One validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub action: Action,
+    /// Lower-cased keywords, matched as substrings ("lausitz" matches "Lausitzer").
+    pub keywords: Vec<String>,
+    pub regexes: Vec<Regex>,
+    pub fields: Vec<Field>,
+    pub tags: Vec<String>,
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.action == other.action
+            && self.keywords == other.keywords
+            && self
+                .regexes
+                .iter()
+                .map(Regex::as_str)
+                .eq(other.regexes.iter().map(Regex::as_str))
+            && self.fields == other.fields
+            && self.tags == other.tags
+    }
+}
+
+/// Compiles a rule's regex: case-insensitive, with a size limit so a config
+/// typo can't make matching explode.
+pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        // regex errors draw the pattern over several lines; config errors are one line.
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string()
+        })
+}
+
+/// What the rules decided for one item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Why the item is hidden; `None` when it is shown.
+    pub hidden: Option<String>,
+    /// Source tags and the tags of matching rules, sorted, without repeats.
+    pub tags: Vec<String>,
+}
+
+impl Rule {
+    /// The first keyword or pattern that matches, with the field it matched in.
+    fn matches(&self, item: &Item) -> Option<(String, Field)> {
+        for field in &self.fields {
+            for text in field_texts(item, *field) {
+                let lower = text.to_lowercase();
+                if let Some(k) = self.keywords.iter().find(|k| lower.contains(k.as_str())) {
+                    return Some((k.clone(), *field));
+                }
+                if let Some(r) = self.regexes.iter().find(|r| r.is_match(&text)) {
+                    return Some((format!("/{}/", r.as_str()), *field));
+                }
+            }
+        }
+        None
+    }
+}
+
+fn field_texts(item: &Item, field: Field) -> Vec<String> {
+    match field {
+        Field::Title => vec![item.title.clone()],
+        // `text` is the plain text of summary or content; content HTML is reduced to text once.
+        Field::Summary => vec![item.text.clone()],
+        Field::Content => item
+            .content_html
+            .as_deref()
+            .map(crate::normalize::html_to_text)
+            .into_iter()
+            .collect(),
+        Field::Author => item.authors.clone(),
+        Field::Category => item.categories.clone(),
+    }
+}
+
+fn field_name(f: Field) -> &'static str {
+    match f {
+        Field::Title => "title",
+        Field::Summary => "summary",
+        Field::Content => "content",
+        Field::Author => "author",
+        Field::Category => "category",
+    }
+}
+
+/// Judges an item by the global rules and its source's rules, then adds tags.
+pub fn judge(item: &Item, source_tags: &[String], global: &[Rule], own: &[Rule]) -> Verdict {
+    let rules: Vec<&Rule> = global.iter().chain(own.iter()).collect();
+    let mut tags: Vec<String> = source_tags.to_vec();
+    let mut hidden = None;
+    for rule in rules.iter().filter(|r| r.action == Action::Drop) {
+        if let Some((what, field)) = rule.matches(item) {
+            hidden = Some(format!(
+                "dropped by rule \"{}\": {} matched in {}",
+                rule.name,
+                what,
+                field_name(field)
+            ));
+            break;
+        }
+    }
+    let keep: Vec<&&Rule> = rules.iter().filter(|r| r.action == Action::Keep).collect();
+    if hidden.is_none() && !keep.is_empty() {
+        match keep.iter().find_map(|r| r.matches(item).map(|m| (r, m))) {
+            Some((rule, _)) => tags.extend(rule.tags.iter().cloned()),
+            None => {
+                let names: Vec<&str> = keep.iter().map(|r| r.name.as_str()).collect();
+                hidden = Some(format!(
+                    "not kept: matches none of the keep rules \"{}\"",
+                    names.join("\", \"")
+                ));
+            }
+        }
+    }
+    for rule in rules.iter().filter(|r| r.action == Action::Tag) {
+        if rule.matches(item).is_some() {
+            tags.extend(rule.tags.iter().cloned());
+        }
+    }
+    tags.sort();
+    tags.dedup();
+    Verdict { hidden, tags }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(title: &str, text: &str) -> Item {
+        Item {
+            guid: None,
+            link: None,
+            link_key: None,
+            title: title.into(),
+            summary_html: None,
+            content_html: None,
+            text: text.into(),
+            published: None,
+            updated: None,
+            authors: vec![],
+            categories: vec!["Wirtschaft".into()],
+            hidden: None,
+            tags: vec![],
+        }
+    }
+
+    fn rule(action: Action, keywords: &[&str], tags: &[&str]) -> Rule {
+        Rule {
+            name: format!("{action:?}"),
+            action,
+            keywords: keywords.iter().map(|k| k.to_lowercase()).collect(),
+            regexes: vec![],
+            fields: ALL_FIELDS.to_vec(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn keep_rules_narrow_a_general_source_and_say_why() {
+        let keep = [rule(
+            Action::Keep,
+            &["Strukturwandel", "Kohleausstieg", "Lausitz"],
+            &["strukturwandel"],
+        )];
+        let on_topic = judge(
+            &item("Neues aus der Lausitzer Wirtschaft", ""),
+            &["magazin".into()],
+            &[],
+            &keep,
+        );
+        assert_eq!(
+            on_topic,
+            Verdict {
+                hidden: None,
+                tags: vec!["magazin".into(), "strukturwandel".into()]
+            }
+        );
+        let off_topic = judge(
+            &item("Stadtfest in Potsdam", "Bühne und Musik"),
+            &[],
+            &[],
+            &keep,
+        );
+        assert!(
+            off_topic
+                .hidden
+                .unwrap()
+                .contains("matches none of the keep rules")
+        );
+    }
+
+    #[test]
+    fn drop_beats_keep_and_regexes_work_on_chosen_fields() {
+        let mut drop = rule(Action::Drop, &[], &[]);
+        drop.name = "Stellen".into();
+        drop.regexes = vec![compile_regex(r"\bstellen(anzeige|angebot)").unwrap()];
+        drop.fields = vec![Field::Title];
+        let keep = rule(Action::Keep, &["lausitz"], &[]);
+        let v = judge(
+            &item("Stellenanzeige: Lausitz sucht Planer", ""),
+            &[],
+            &[drop.clone()],
+            std::slice::from_ref(&keep),
+        );
+        assert_eq!(
+            v.hidden.as_deref(),
+            Some("dropped by rule \"Stellen\": /\\bstellen(anzeige|angebot)/ matched in title")
+        );
+        // Only the title is searched by that rule.
+        assert_eq!(
+            judge(
+                &item("Lausitz aktuell", "Stellenanzeige"),
+                &[],
+                &[drop],
+                &[keep]
+            )
+            .hidden,
+            None
+        );
+    }
+
+    #[test]
+    fn tag_rules_add_tags_by_category_too() {
+        let mut t = rule(Action::Tag, &["wirtschaft"], &["wirtschaft"]);
+        t.fields = vec![Field::Category];
+        assert_eq!(
+            judge(&item("x", ""), &[], &[t], &[]).tags,
+            vec!["wirtschaft"]
+        );
+    }
+}
