@@ -11,4 +11,5 @@ mod daemon;
 mod feeds;
 mod pages;
 mod polling;
+mod publishing;
 mod serving;
