@@ -21,6 +21,7 @@
 //! - [`crawl`]: reading one source: feeds, discovery, HTML listings and article pages.
 //! - [`daemon`]: the scheduler tasks, renderer, server and shutdown.
 //! - [`tools`]: `discover` and `preview` for operators.
+//! - [`portable`]: `export` of the served files, `import-opml` into the config.
 //! - [`websub`]: pinging hubs when a feed changes.
 //! - [`metrics`]: Prometheus counters.
 
@@ -34,6 +35,7 @@ pub mod fetch;
 pub mod filter;
 pub mod metrics;
 pub mod normalize;
+pub mod portable;
 pub mod publish;
 pub mod schedule;
 pub mod serve;

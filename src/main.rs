@@ -58,6 +58,18 @@ enum Command {
         /// A partner's homepage, news page or feed.
         url: url::Url,
     },
+    /// Write every served file (feeds, pages, OPML, archives, with .gz twins)
+    /// into a directory, atomically, for nginx or a CDN to serve.
+    Export {
+        /// Target directory (created if missing).
+        dir: PathBuf,
+    },
+    /// Add the feeds of an OPML file as [[source]] entries to the config file
+    /// (sources already configured are skipped; the result is validated first).
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
     /// Show the items a source would give, as a table, without storing anything.
     /// Use it to check a new source or its [source.selectors] before relying on them.
     Preview {
@@ -97,6 +109,8 @@ fn main() -> ExitCode {
                 print_report(revierfeed::tools::discover(&config, &url).await)
             })
         }),
+        Command::Export { dir } => export(&cli.config, &dir),
+        Command::ImportOpml { file } => import_opml(&cli.config, &file),
         Command::Preview { source } => runtime().and_then(|rt| {
             rt.block_on(async {
                 let config = load(&cli.config)?;
@@ -111,6 +125,39 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn export(config_path: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = load(config_path)?;
+    let store = revierfeed::store::Store::open(&config.database_path())?;
+    let written = revierfeed::portable::export(&config, &store, dir)?;
+    println!(
+        "{written} files written to {} (each with a .gz twin)",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_opml(config_path: &std::path::Path, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    match revierfeed::portable::import_opml(config_path, &text) {
+        Ok(added) if added.is_empty() => println!(
+            "nothing to add: every feed of {} is configured already",
+            file.display()
+        ),
+        Ok(added) => println!(
+            "{} sources added to {}: {}",
+            added.len(),
+            config_path.display(),
+            added.join(", ")
+        ),
+        Err(e) => {
+            eprintln!("revierfeed: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(report: Result<String, String>) -> anyhow::Result<ExitCode> {

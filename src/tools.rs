@@ -182,7 +182,7 @@ pub async fn preview(config: &Config, target: &str) -> Result<String, String> {
         "\n{:<16}  {:<60}  {:<22}  LINK",
         "DATE", "TITLE", "AUTHOR"
     );
-    for item in &preview.items {
+    for item in preview.items.iter().filter(|i| i.hidden.is_none()) {
         let date = item
             .published
             .map(|d| {
@@ -200,7 +200,28 @@ pub async fn preview(config: &Config, target: &str) -> Result<String, String> {
             item.link.as_deref().unwrap_or("-")
         );
     }
-    let _ = writeln!(out, "\n{} items (nothing was stored)", preview.items.len());
+    let hidden: Vec<_> = preview
+        .items
+        .iter()
+        .filter(|i| i.hidden.is_some())
+        .collect();
+    if !hidden.is_empty() {
+        let _ = writeln!(out, "\nHidden by rules (stored, not published):");
+        for item in &hidden {
+            let _ = writeln!(
+                out,
+                "  {} — {}",
+                truncate_chars(&item.title, 60),
+                item.hidden.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} items, {} hidden by rules (nothing was stored)",
+        preview.items.len(),
+        hidden.len()
+    );
     Ok(out)
 }
 

@@ -235,7 +235,10 @@ async fn preview_shows_items_and_stores_nothing() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("12 items (nothing was stored)"), "{text}");
+    assert!(
+        text.contains("12 items, 0 hidden by rules (nothing was stored)"),
+        "{text}"
+    );
     let row = text
         .lines()
         .find(|l| l.contains("Mitgliederversammlung 2026"))
@@ -258,4 +261,127 @@ async fn preview_shows_items_and_stores_nothing() {
     .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither a source id"));
+}
+
+#[tokio::test]
+async fn export_writes_every_served_file_atomically() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _ = support::config(dir.path(), &support::feed_sources(&server), "");
+    let config = dir.path().join("config.toml").display().to_string();
+    let out = run_cli(vec![
+        "--config".into(),
+        config.clone(),
+        "fetch".into(),
+        "--once".into(),
+    ])
+    .await;
+    assert!(out.status.success());
+    let target = dir.path().join("www");
+    let out = run_cli(vec![
+        "--config".into(),
+        config,
+        "export".into(),
+        target.display().to_string(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "index.html",
+        "feed.atom",
+        "feed.rss",
+        "feed.json",
+        "sources/neuwerda.atom",
+        "sources.opml",
+        "status.json",
+        "archive/1.atom",
+        "feed.atom.gz",
+    ] {
+        assert!(target.join(f).is_file(), "{f} missing");
+    }
+    let atom = std::fs::read(target.join("feed.atom")).unwrap();
+    assert_eq!(feed_rs::parser::parse(&atom[..]).unwrap().entries.len(), 89);
+    let leftovers: Vec<_> = std::fs::read_dir(&target)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}
+
+#[tokio::test]
+async fn import_opml_adds_new_feeds_and_keeps_the_config_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let _ = support::config(
+        dir.path(),
+        &[support::source(
+            "neuwerda",
+            "https://www.neuwerda.example/aktuelles/rss.php".into(),
+            "feed",
+        )],
+        "",
+    );
+    let config = dir.path().join("config.toml");
+    let opml = dir.path().join("partner.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?><opml version="2.0"><head><title>Partner</title></head><body>
+        <outline text="Kommunen"><outline type="rss" text="Stadt Neuwerda" xmlUrl="https://www.neuwerda.example/aktuelles/rss.php"/>
+        <outline type="rss" text="Stadt Forst (Lausitz)" xmlUrl="https://www.forst.example/rss.xml" htmlUrl="https://www.forst.example/"/></outline>
+        <outline type="rss" text="Revierbote" xmlUrl="https://revierbote.example/feed/"/></body></opml>"#,
+    )
+    .unwrap();
+    let out = run_cli(vec![
+        "--config".into(),
+        config.display().to_string(),
+        "import-opml".into(),
+        opml.display().to_string(),
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("2 sources added"), "{stdout}");
+    let c = revierfeed::config::Config::load(&config).unwrap();
+    assert_eq!(c.sources.len(), 3);
+    let forst = c
+        .sources
+        .iter()
+        .find(|s| s.url.as_str() == "https://www.forst.example/rss.xml")
+        .unwrap();
+    assert_eq!(
+        (forst.id.as_str(), forst.name.as_str(), forst.tags.clone()),
+        (
+            "stadt-forst-lausitz",
+            "Stadt Forst (Lausitz)",
+            vec!["kommunen".to_string()]
+        )
+    );
+    // Importing again adds nothing; a broken file changes nothing.
+    let again = run_cli(vec![
+        "--config".into(),
+        config.display().to_string(),
+        "import-opml".into(),
+        opml.display().to_string(),
+    ])
+    .await;
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to add"));
+    std::fs::write(&opml, "<opml><body><outline").unwrap();
+    let before = std::fs::read_to_string(&config).unwrap();
+    let bad = run_cli(vec![
+        "--config".into(),
+        config.display().to_string(),
+        "import-opml".into(),
+        opml.display().to_string(),
+    ])
+    .await;
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
 }
