@@ -5,6 +5,7 @@
 mod support;
 
 mod broken_partners;
+mod browser;
 mod cli;
 mod cms;
 mod daemon;

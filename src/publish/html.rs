@@ -31,8 +31,9 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margi
 a{color:#0b5394}h1{font-size:1.5rem;margin:.5rem 0}article{border-bottom:1px solid #ddd;padding:.75rem 0}\
 article h2{font-size:1.1rem;margin:0}.meta{color:#555;font-size:.9rem}nav a{margin-right:.75rem}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
-tr.failing{background:#fde8e8}.error{color:#a00000;font-weight:600}.ok{color:#1a6b1a}\
-@media (max-width:40rem){table,thead,tbody,tr,td,th{display:block}thead{display:none}td{border:none;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.5rem 0}}";
+tr.failing{background:#fde8e8}.error{color:#a00000;font-weight:600}p.ok{color:#1a6b1a;font-weight:600}footer{margin-top:2rem;font-size:.9rem}\
+@media (max-width:40rem){table,thead,tbody,tr,td,th{display:block}thead{display:none}td{border:none;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.5rem}\
+td[data-label]::before{content:attr(data-label) \": \";color:#555}}";
 
 fn page(title: &str, lang: &str, head_extra: &str, body: &str) -> String {
     format!(
@@ -74,7 +75,8 @@ pub fn index(config: &Config, merged: &FeedDoc) -> String {
         ));
     }
     body.push_str(&format!(
-        "<a href=\"{}\">Status</a></nav></header><main>",
+        "<a href=\"{}\">OPML</a><a href=\"{}\">Status</a></nav></header><main>",
+        attr(&format!("{base}/sources.opml")),
         attr(&format!("{base}/status"))
     ));
     if merged.entries.is_empty() {
@@ -101,9 +103,46 @@ pub fn index(config: &Config, merged: &FeedDoc) -> String {
         if let Some(s) = &e.summary {
             body.push_str(&format!("<p>{}</p>", esc(s)));
         }
+        if !e.tags.is_empty() {
+            let tags: Vec<String> = e
+                .tags
+                .iter()
+                .map(|t| {
+                    format!(
+                        "<a href=\"{}\">#{}</a>",
+                        attr(&format!("{base}/tags/{t}.atom")),
+                        esc(t)
+                    )
+                })
+                .collect();
+            body.push_str(&format!("<p class=\"meta\">{}</p>", tags.join(" ")));
+        }
         body.push_str("</article>");
     }
-    body.push_str("</main>");
+    body.push_str("</main><footer><h2>Feeds</h2><p>Jede Quelle und jedes Thema hat eigene Feeds (Atom, RSS, JSON Feed).</p><h3>Quellen</h3><ul>");
+    for s in config.sources.iter().filter(|s| s.enabled) {
+        body.push_str(&format!(
+            "<li>{} – <a href=\"{b}/sources/{id}.atom\">Atom</a> <a href=\"{b}/sources/{id}.rss\">RSS</a> <a href=\"{b}/sources/{id}.json\">JSON</a></li>",
+            esc(&s.name),
+            b = attr(base),
+            id = attr(&s.id)
+        ));
+    }
+    body.push_str("</ul>");
+    let tags = config.tags();
+    if !tags.is_empty() {
+        body.push_str("<h3>Themen</h3><ul>");
+        for t in tags {
+            body.push_str(&format!(
+                "<li>#{} – <a href=\"{b}/tags/{t}.atom\">Atom</a> <a href=\"{b}/tags/{t}.rss\">RSS</a> <a href=\"{b}/tags/{t}.json\">JSON</a></li>",
+                esc(&t),
+                b = attr(base),
+                t = attr(&t)
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("</footer>");
     page(&config.feed.title, &config.feed.language, &head, &body)
 }
 
@@ -170,7 +209,9 @@ pub fn statuses<'a>(
 }
 
 pub fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> String {
-    let rows = statuses(config, states, now);
+    let mut rows = statuses(config, states, now);
+    // Failing sources first: that is what an operator opens this page for.
+    rows.sort_by_key(|r| r.ok);
     let failing = rows.iter().filter(|r| !r.ok).count();
     let mut body = format!("<h1>Status – {}</h1>", esc(&config.feed.title));
     body.push_str(&format!(
@@ -183,7 +224,7 @@ pub fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> St
     body.push_str("<table><thead><tr><th>Quelle</th><th>Art</th><th>Letzter Abruf</th><th>HTTP</th><th>Einträge</th><th>Nächster Abruf</th><th>Fehler</th></tr></thead><tbody>");
     for r in &rows {
         body.push_str(&format!(
-            "<tr class=\"{}\" id=\"source-{}\"><td><a href=\"{}\">{}</a><br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{} (+{})</td><td>{}</td><td class=\"error\">{}</td></tr>",
+            "<tr class=\"{}\" id=\"source-{}\"><td><a href=\"{}\">{}</a><br><small>{}</small></td><td data-label=\"Art\">{}</td><td data-label=\"Letzter Abruf\">{}</td><td data-label=\"HTTP\">{}</td><td data-label=\"Einträge (neu)\">{} (+{})</td><td data-label=\"Nächster Abruf\">{}</td><td class=\"error\">{}</td></tr>",
             if r.ok { "ok" } else { "failing" },
             attr(r.id),
             attr(r.url),
