@@ -192,6 +192,56 @@ async fn notify_hubs(app: &Arc<App>, changed: &[String]) {
     }
 }
 
+/// How long the config file must be quiet before a change is applied:
+/// editors write files in several steps.
+const CONFIG_DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// Watches the config file and asks for a reload after it changed and has
+/// been quiet for a moment. The directory is watched, not the file, because
+/// editors replace files by renaming. Keep the returned watcher alive.
+pub fn watch_config(
+    path: &std::path::Path,
+    reload: mpsc::Sender<()>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let file = path
+        .file_name()
+        .map(|f| f.to_os_string())
+        .unwrap_or_default();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(e) = event {
+            let ours = e
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(file.as_os_str()));
+            let writes = matches!(
+                e.kind,
+                notify::EventKind::Create(_) | notify::EventKind::Modify(_)
+            );
+            if ours && writes {
+                let _ = tx.send(());
+            }
+        }
+    })?;
+    watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Swallow the burst of events one save produces.
+            while let Ok(Some(())) = tokio::time::timeout(CONFIG_DEBOUNCE, rx.recv()).await {}
+            tracing::info!("config file changed; reloading");
+            if reload.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(watcher)
+}
+
 /// A request to change the running config (from SIGHUP or a file change).
 pub type ReloadRequests = mpsc::Receiver<()>;
 

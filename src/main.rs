@@ -215,6 +215,12 @@ async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             )
         })?;
     let (reload_tx, reload_rx) = mpsc::channel(4);
+    // A failing watcher (e.g. inotify limits) leaves SIGHUP as the way to reload.
+    let _watcher = revierfeed::daemon::watch_config(path, reload_tx.clone())
+        .inspect_err(
+            |e| tracing::warn!(error = %e, "not watching the config file; reload with SIGHUP"),
+        )
+        .ok();
     spawn_reload_signal(reload_tx);
     revierfeed::daemon::run(app, listener, reload_rx, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)

@@ -116,3 +116,90 @@ async fn the_binary_exits_zero_on_sigterm() {
     assert_eq!(store.integrity_check().unwrap(), Ok(()));
     assert_eq!(store.item_count().unwrap(), 89);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let neuwerda = support::source(
+        "neuwerda",
+        server.url("neuwerda", "/aktuelles/rss.php"),
+        "feed",
+    );
+    let pro = || {
+        support::source(
+            "pro-schiene",
+            server.url("pro-schiene", "/blog/rss.xml"),
+            "feed",
+        )
+    };
+    let config = support::config(
+        dir.path(),
+        &[support::source(
+            "neuwerda",
+            server.url("neuwerda", "/aktuelles/rss.php"),
+            "feed",
+        )],
+        "",
+    );
+    let path = config.path.clone();
+    let app = Arc::new(App::new(config).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+    let _watcher = revierfeed::daemon::watch_config(&path, reload_tx).unwrap();
+    let daemon = tokio::spawn(revierfeed::daemon::run(
+        app.clone(),
+        listener,
+        reload_rx,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    wait_for(&format!("{base}/feed.json"), |t| {
+        t.matches("\"id\": \"urn:uuid:").count() == 15
+    })
+    .await;
+
+    // Add a source: it is polled and served without a restart.
+    std::fs::write(
+        &path,
+        support::config_text(dir.path(), &[neuwerda, pro()], ""),
+    )
+    .unwrap();
+    wait_for(&format!("{base}/feed.json"), |t| {
+        t.matches("\"id\": \"urn:uuid:").count() == 25
+    })
+    .await;
+
+    // A half-edited file is refused; the running config and the feeds stay.
+    std::fs::write(&path, "[feed]\ntitle = \"x\"\npublic_url = \n").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let feed = reqwest::get(format!("{base}/feed.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(feed.matches("\"id\": \"urn:uuid:").count(), 25);
+    assert_eq!(app.config().sources.len(), 2);
+
+    // Remove a source: it stops, its items leave the feeds but stay stored.
+    std::fs::write(&path, support::config_text(dir.path(), &[pro()], "")).unwrap();
+    wait_for(&format!("{base}/feed.json"), |t| {
+        t.matches("\"id\": \"urn:uuid:").count() == 10
+    })
+    .await;
+    let status = reqwest::get(format!("{base}/status.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!status.contains("\"neuwerda\""), "{status}");
+    assert_eq!(app.store.item_count().unwrap(), 25);
+
+    stop_tx.send(()).unwrap();
+    daemon.await.unwrap().unwrap();
+}
