@@ -332,7 +332,7 @@ impl App {
         };
         match read {
             Err(e) => {
-                if e.invalidates_discovery() && state.resolved_kind.is_some() {
+                if e.invalidates_discovery() && state.resolved_kind.as_deref() == Some("feed") {
                     tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
                     let (store, id) = (self.store.clone(), id.clone());
                     let _ = store

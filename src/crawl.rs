@@ -300,7 +300,7 @@ impl Reader<'_> {
         let total = entries.len();
         entries.truncate(self.config.fetch.max_items);
         if entries.is_empty() {
-            return Err(ExtractError::NotAFeed(format!(
+            return Err(ExtractError::NoEntries(format!(
                 "no news entries found on the page {} (add [source.selectors] if it has news)",
                 meta.final_url
             ))

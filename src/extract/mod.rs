@@ -74,4 +74,6 @@ pub enum ExtractError {
     NotAFeed(String),
     #[error("feed could not be parsed: {0}")]
     Malformed(String),
+    #[error("{0}")]
+    NoEntries(String),
 }
