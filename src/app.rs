@@ -130,6 +130,8 @@ impl App {
             site: SiteHandle::default(),
             metrics: Arc::default(),
         };
+        // Rules may have been edited while the daemon was stopped.
+        app.rejudge_if_rules_changed(&app.config())?;
         app.render_blocking()?;
         Ok(app)
     }
@@ -162,18 +164,23 @@ impl App {
             let fetcher = Fetcher::new(&config.fetch)?;
             *self.fetcher.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fetcher);
         }
-        let rules_changed = old.rules != config.rules
-            || old.sources.len() != config.sources.len()
-            || old
-                .sources
-                .iter()
-                .zip(&config.sources)
-                .any(|(a, b)| a.id != b.id || a.tags != b.tags || a.rules != b.rules);
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config.clone());
-        if rules_changed {
-            let changed = self
-                .store
-                .rejudge(|source, item| judge(&config, source, item))?;
+        self.rejudge_if_rules_changed(&config)?;
+        Ok(())
+    }
+
+    /// Judges every stored item again when the rules or tags differ from the
+    /// ones the stored verdicts were made with (remembered in the database).
+    fn rejudge_if_rules_changed(&self, config: &Config) -> anyhow::Result<()> {
+        let fingerprint = filter::fingerprint(config);
+        if self.store.meta("rules")?.as_deref() == Some(fingerprint.as_str()) {
+            return Ok(());
+        }
+        let changed = self
+            .store
+            .rejudge(|source, item| judge(config, source, item))?;
+        self.store.set_meta("rules", &fingerprint)?;
+        if changed > 0 {
             tracing::info!(changed, "rules or tags changed; stored items judged again");
         }
         Ok(())

@@ -135,6 +135,36 @@ fn field_name(f: Field) -> &'static str {
     }
 }
 
+/// A digest of everything that decides verdicts (rules and source tags), so a
+/// changed config can be detected even across restarts.
+pub fn fingerprint(config: &crate::config::Config) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let rule = |h: &mut Sha256, r: &Rule| {
+        h.update(
+            format!(
+                "{}|{:?}|{:?}|{:?}|{:?}|",
+                r.name, r.action, r.keywords, r.fields, r.tags
+            )
+            .as_bytes(),
+        );
+        for re in &r.regexes {
+            h.update(re.as_str().as_bytes());
+            h.update([0]);
+        }
+    };
+    for r in &config.rules {
+        rule(&mut h, r);
+    }
+    for s in &config.sources {
+        h.update(format!("source|{}|{:?}|", s.id, s.tags).as_bytes());
+        for r in &s.rules {
+            rule(&mut h, r);
+        }
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
 /// Judges an item by the global rules and its source's rules, then adds tags.
 pub fn judge(item: &Item, source_tags: &[String], global: &[Rule], own: &[Rule]) -> Verdict {
     let rules: Vec<&Rule> = global.iter().chain(own.iter()).collect();

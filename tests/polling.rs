@@ -417,3 +417,74 @@ async fn bodies_beyond_the_limit_are_not_read() {
     }
     assert_eq!(app.store.item_count().unwrap(), 0);
 }
+
+#[tokio::test]
+async fn retention_removes_only_old_items_that_left_the_feed() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = vec![support::source(
+        "pro-schiene",
+        server.url("pro-schiene", "/blog/rss.xml"),
+        "feed",
+    )];
+    // Age limit: everything published before 25 Aug 2026 is old, whenever this test runs.
+    let cutoff = chrono::DateTime::parse_from_rfc3339("2026-08-25T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let keep_days = (chrono::Utc::now() - cutoff).num_days();
+    let text = support::config_text(dir.path(), &sources, "").replace(
+        "[storage]\n",
+        &format!("[storage]\nkeep_items_per_source = 4\nkeep_days = {keep_days}\n"),
+    );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let app = app(Config::load(&path).unwrap());
+    app.poll_all(true, |_| {}).await;
+    // Everything is still in the partner's feed: nothing expires, however old or many.
+    assert_eq!(
+        app.store.source_items("pro-schiene", 100).unwrap().len(),
+        10
+    );
+
+    // The partner's feed now holds only its two newest items.
+    let raw = std::fs::read_to_string(support::fixtures().join("pro-schiene/pages/blog/rss.xml"))
+        .unwrap()
+        .replace("{{BASE}}", &format!("{}/pro-schiene", server.base));
+    let cut = raw.match_indices("<item>").nth(2).unwrap().0;
+    let short = format!("{}</channel></rss>", &raw[..cut]);
+    server.set(
+        "pro-schiene",
+        "/blog/rss.xml",
+        Override::Body {
+            content_type: "application/rss+xml".into(),
+            body: short.into_bytes(),
+        },
+    );
+    let reports = app.poll_all(true, |_| {}).await;
+    match &reports[0].outcome {
+        PollOutcome::Fetched { report, .. } => {
+            assert_eq!(report.expired, 7, "{}", reports[0].summary())
+        }
+        other => panic!("{other:?}"),
+    }
+    // Kept: the two still in the feed, and of the rest only what is both among
+    // the newest four and younger than the cutoff (12 Sep; 20 Aug is too old).
+    let kept: Vec<String> = app
+        .store
+        .source_items("pro-schiene", 100)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.title)
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            "Nach der Petition: Wie es mit dem Haltepunkt Kleinmühlen weitergeht",
+            "Übergabe in Potsdam: 6.412 Unterschriften für den Haltepunkt Kleinmühlen",
+            "Unterschriften-Endspurt beim Bahnhofsfest",
+        ]
+    );
+    // Expired stories leave with their items; the file stays consistent.
+    assert_eq!(app.store.stories(100).unwrap().len(), 3);
+    assert_eq!(app.store.integrity_check().unwrap(), Ok(()));
+}

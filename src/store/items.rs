@@ -184,7 +184,7 @@ fn ingest_one(
     p: &Prepared,
     guids: &std::collections::HashSet<String>,
     at: i64,
-) -> Result<Outcome> {
+) -> Result<(Outcome, i64)> {
     let mut lookup = Lookup { tx, source_id };
     let existing = dedup::find_existing(p, guids, &mut lookup)?;
     let item = &p.item;
@@ -227,15 +227,10 @@ fn ingest_one(
             hash,
             story
         ])?;
-        set_verdict(
-            tx,
-            tx.last_insert_rowid(),
-            item.hidden.as_deref(),
-            &item.tags,
-            None,
-        )?;
+        let new_row = tx.last_insert_rowid();
+        set_verdict(tx, new_row, item.hidden.as_deref(), &item.tags, None)?;
         refresh_story(tx, story)?;
-        return Ok(Outcome::New);
+        return Ok((Outcome::New, new_row));
     };
     let (old_hash, old_published, old_updated, story, old_hidden, old_tags): (String, i64, i64, i64, Option<String>, String) = tx
         .prepare_cached(
@@ -248,7 +243,7 @@ fn ingest_one(
     if old_hash == hash {
         tx.prepare_cached("UPDATE items SET last_seen = ?2 WHERE id = ?1")?
             .execute(params![row, at])?;
-        return Ok(Outcome::Unchanged);
+        return Ok((Outcome::Unchanged, row));
     }
     // A changed title or body updates the item; a date-less item keeps its first-seen date.
     let published = item.published.map(to_ts).unwrap_or(old_published);
@@ -283,7 +278,7 @@ fn ingest_one(
         hash
     ])?;
     refresh_story(tx, story)?;
-    Ok(Outcome::Updated)
+    Ok((Outcome::Updated, row))
 }
 
 enum Outcome {
@@ -324,6 +319,7 @@ fn set_verdict(
 fn expire(
     tx: &Transaction,
     source_id: &str,
+    in_document: &std::collections::HashSet<i64>,
     at: i64,
     keep_days: Option<u32>,
     keep_items: Option<usize>,
@@ -335,19 +331,22 @@ fn expire(
         .map(|d| at - i64::from(d) * 86400)
         .unwrap_or(i64::MIN);
     let keep = keep_items.map(|n| n as i64).unwrap_or(i64::MAX);
-    // Items still in the partner's current document (last_seen = at) are never expired:
-    // deleting them would bring them back as "new" on the next poll.
+    // Items in the partner's current document are never expired: deleting
+    // them would bring them back as "new" on the next poll.
     let doomed: Vec<(i64, i64)> = {
         let mut stmt = tx.prepare_cached(
             "SELECT id, story_id FROM ( \
-                SELECT id, story_id, published, last_seen, ROW_NUMBER() OVER (ORDER BY published DESC, id DESC) AS rank \
+                SELECT id, story_id, published, ROW_NUMBER() OVER (ORDER BY published DESC, id DESC) AS rank \
                 FROM items WHERE source_id = ?1) \
-             WHERE last_seen < ?2 AND (published < ?3 OR rank > ?4)",
+             WHERE published < ?2 OR rank > ?3",
         )?;
-        let rows = stmt.query_map(params![source_id, at, cutoff, keep], |r| {
+        let rows = stmt.query_map(params![source_id, cutoff, keep], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        rows.collect::<rusqlite::Result<Vec<(i64, i64)>>>()?
+            .into_iter()
+            .filter(|(id, _)| !in_document.contains(id))
+            .collect()
     };
     for (id, _) in &doomed {
         tx.prepare_cached("DELETE FROM items WHERE id = ?1")?
@@ -465,14 +464,17 @@ impl Store {
                 guid_collision: batch.guid_collision,
                 ..Default::default()
             };
+            let mut in_document = std::collections::HashSet::with_capacity(batch.items.len());
             for p in &batch.items {
-                match ingest_one(&tx, &req.source_id, p, &batch.guids_in_document, at)? {
+                let (outcome, row) = ingest_one(&tx, &req.source_id, p, &batch.guids_in_document, at)?;
+                in_document.insert(row);
+                match outcome {
                     Outcome::New => report.new += 1,
                     Outcome::Updated => report.updated += 1,
                     Outcome::Unchanged => report.unchanged += 1,
                 }
             }
-            report.expired = expire(&tx, &req.source_id, at, req.keep_days, req.keep_items)?;
+            report.expired = expire(&tx, &req.source_id, &in_document, at, req.keep_days, req.keep_items)?;
             save_pages_in(&tx, &req.source_id, &req.pages, req.record.at)?;
             record_poll_in(&tx, &req.source_id, &req.record)?;
             tx.execute(
@@ -600,6 +602,23 @@ impl Store {
             ))?;
             let rows = stmt.query_map(params![source_id, limit as i64], item_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// A remembered value (e.g. the rules the stored verdicts were made with).
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+            Ok(())
         })
     }
 
