@@ -344,6 +344,11 @@ impl Reader<'_> {
         let mut plans = Vec::with_capacity(entries.len());
         for e in entries {
             let cached = cache.get(e.link.as_str()).cloned();
+            if e.inline {
+                // The news is on the listing itself: nothing further to fetch.
+                plans.push((e, None, false));
+                continue;
+            }
             let fresh = cached.as_ref().is_some_and(|c| {
                 c.fingerprint == e.fingerprint
                     && (c.article.is_some() || self.now - c.fetched_at < RETRY_FAILED_PAGE_AFTER)

@@ -425,6 +425,16 @@ mod tests {
     }
 
     #[test]
+    fn canonicalising_is_idempotent_and_keeps_explicit_ports() {
+        // Found by the canonical_links fuzz target: http on port 443 is not https.
+        let odd = Url::parse("http://le.org:443/a0x/ux[+").unwrap();
+        let once = canonical_link(&odd);
+        assert_eq!(canonical_link(&once), once);
+        let https = canonical_link(&Url::parse("https://le.org/a0x/ux[+").unwrap());
+        assert_ne!(link_key(&once), link_key(&https));
+    }
+
+    #[test]
     fn titles_lose_tags_and_leftover_entities() {
         assert_eq!(
             clean_text(&Fragment::plain(

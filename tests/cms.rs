@@ -184,3 +184,28 @@ fn hand_made_paragraphs_without_wrappers() {
         ],
     );
 }
+
+#[test]
+fn all_news_inline_on_one_page() {
+    check(
+        "inline-news.html",
+        "https://heimatverein-welzow.example/aktuelles.html",
+        &[
+            Want {
+                title: "Tag des Bergmanns mit Ausstellung im Heimathaus",
+                path: "/aktuelles.html",
+                date: "2026-07-04",
+            },
+            Want {
+                title: "Neue Ortschronik erschienen",
+                path: "/aktuelles.html",
+                date: "2026-05-12",
+            },
+            Want {
+                title: "Frühjahrsputz am Aussichtspunkt",
+                path: "/aktuelles.html",
+                date: "2026-03-21",
+            },
+        ],
+    );
+}

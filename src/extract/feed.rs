@@ -32,7 +32,15 @@ pub fn parse_feed(
         .id_generator(|_, _, _| String::new())
         .sanitize_content(false)
         .build();
-    let feed = parser.parse(&prepared[..]).map_err(|e| match e {
+    // feed-rs (through quick-xml) can panic on some malformed documents, e.g. a
+    // second XML declaration mid-document (found by fuzzing); a partner's bytes
+    // must never take a poll down, so a panic is a parse error like any other.
+    let parsed =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(&prepared[..])))
+            .map_err(|_| {
+                ExtractError::Malformed("the XML parser gave up on this document".into())
+            })?;
+    let feed = parsed.map_err(|e| match e {
         feed_rs::parser::ParseFeedError::ParseError(
             feed_rs::parser::ParseErrorKind::NoFeedRoot,
         ) => ExtractError::NotAFeed("no <rss>, <feed>, <rdf:RDF> or JSON Feed root".into()),
@@ -187,6 +195,17 @@ mod tests {
                 &url(),
                 10
             ),
+            Err(ExtractError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_parser_panic_is_a_parse_error() {
+        // Found by the feed_ingest fuzz target: quick-xml panics on a second XML declaration.
+        let bytes =
+            include_bytes!("../../tests/fixtures/fuzz-regressions/feed-second-xml-declaration.xml");
+        assert!(matches!(
+            parse_feed(bytes, None, &url(), 10),
             Err(ExtractError::Malformed(_))
         ));
     }

@@ -36,6 +36,8 @@ pub struct ListingEntry {
     pub categories: Vec<String>,
     /// Hash of what the listing shows; when it changes the article page is fetched again.
     pub fingerprint: String,
+    /// The news is on the listing page itself (no article page to fetch).
+    pub inline: bool,
 }
 
 /// The entries of a listing page and where the next page is.
@@ -201,6 +203,14 @@ fn automatic(page: &Page) -> (Vec<ListingEntry>, String) {
     if let Some((_, entries, label)) = best {
         return (entries, label);
     }
+    let inline = inline_sections(page, &chrome);
+    if inline.len() >= 2 {
+        let label = format!(
+            "{} dated sections on the page itself (no article pages)",
+            inline.len()
+        );
+        return (inline, label);
+    }
     // A listing that only describes itself in JSON-LD.
     let listed: Vec<ListingEntry> = structured::json_ld_item_list(&page.doc)
         .into_iter()
@@ -211,6 +221,65 @@ fn automatic(page: &Page) -> (Vec<ListingEntry>, String) {
         .collect();
     let label = format!("JSON-LD ItemList: {} entries", listed.len());
     (listed, label)
+}
+
+/// Small sites often keep all news on one page: a heading, a date and the
+/// text, repeated, with no article pages. Each dated heading section is an
+/// entry; its link is the page (with the heading's anchor, when there is one).
+fn inline_sections(page: &Page, chrome: &HashSet<ego_tree::NodeId>) -> Vec<ListingEntry> {
+    for tag in ["h2", "h3", "h4"] {
+        let level = tag.as_bytes()[1];
+        let mut out = Vec::new();
+        for h in page
+            .doc
+            .select(&sel(tag))
+            .filter(|h| !chrome.contains(&h.id()))
+        {
+            let title = text_of(&h);
+            if title.chars().count() < 8 {
+                continue;
+            }
+            let mut run = vec![h];
+            for sib in h.next_siblings().filter_map(ElementRef::wrap).take(12) {
+                let name = sib.value().name();
+                let is_heading =
+                    name.len() == 2 && name.starts_with('h') && name.as_bytes()[1].is_ascii_digit();
+                if (is_heading && name.as_bytes()[1] <= level) || chrome.contains(&sib.id()) {
+                    break;
+                }
+                run.push(sib);
+            }
+            let text = block_text(&run[1..]);
+            let head: String = text.chars().take(300).collect();
+            let Some(published) = structured_date(&run).or_else(|| find_date(&head)) else {
+                continue;
+            };
+            let mut link = page.url.clone();
+            if let Some(id) = h.value().id().or_else(|| {
+                h.parent()
+                    .and_then(ElementRef::wrap)
+                    .and_then(|p| p.value().id())
+            }) {
+                link.set_fragment(Some(id));
+            }
+            let summary = Some(truncate_chars(text.trim(), 1000)).filter(|s| !s.is_empty());
+            let mut e = entry(
+                link,
+                Some(title),
+                Some(published),
+                false,
+                summary,
+                None,
+                vec![],
+            );
+            e.inline = true;
+            out.push(e);
+        }
+        if out.len() >= 2 {
+            return out;
+        }
+    }
+    Vec::new()
 }
 
 fn describe(parent: &ElementRef, tag: &str, n: usize) -> String {
@@ -583,6 +652,7 @@ fn entry(
         summary,
         author,
         categories,
+        inline: false,
     }
 }
 

@@ -346,11 +346,63 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
     }
 }
 
-/// Same website: equal hosts, ignoring a leading "www.".
+/// Same website: the same registrable domain, so that a listing on
+/// www.stadt.de may link to news.stadt.de.
 pub(crate) fn same_site(a: &Url, b: &Url) -> bool {
-    let host = |u: &Url| {
-        u.host_str()
-            .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+    match (a.host_str(), b.host_str()) {
+        (Some(x), Some(y)) => site_key(x) == site_key(y),
+        _ => false,
+    }
+}
+
+/// The registrable part of a host, approximated without the public suffix
+/// list: the last two labels, three under generic second levels (co.uk,
+/// com.pl); IP addresses as they are.
+fn site_key(host: &str) -> String {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return host;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let n = labels.len();
+    let take = if n >= 3
+        && matches!(
+            labels[n - 2],
+            "co" | "com" | "org" | "net" | "gov" | "ac" | "edu"
+        ) {
+        3
+    } else {
+        2
     };
-    host(a).is_some() && host(a) == host(b)
+    labels[n.saturating_sub(take)..].join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subdomains_are_the_same_site_but_neighbours_are_not() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(same_site(
+            &u("https://www.stadt-forst.de/a"),
+            &u("https://news.stadt-forst.de/b")
+        ));
+        assert!(same_site(
+            &u("https://www.forst.co.uk/"),
+            &u("https://forst.co.uk/x")
+        ));
+        assert!(!same_site(
+            &u("https://forst.co.uk/"),
+            &u("https://guben.co.uk/x")
+        ));
+        assert!(!same_site(
+            &u("https://stadt-forst.de/"),
+            &u("https://stadt-guben.de/")
+        ));
+        assert!(same_site(
+            &u("http://127.0.0.1:8080/a"),
+            &u("http://127.0.0.1:9/b")
+        ));
+    }
 }
