@@ -10,7 +10,7 @@ use url::Url;
 
 use super::listing::{FieldSelector, clean_author};
 use super::structured::{itemprop, json_ld_article};
-use super::{Page, in_chrome, is_chrome, sel, text_of};
+use super::{Page, is_chrome_own, sel, text_of};
 use crate::extract::dates::{broken_date, find_date, parse_timestamp};
 
 /// Extracted article fields; serialisable so unchanged pages need not be fetched again.
@@ -52,7 +52,7 @@ fn container(page: &Page) -> Option<ElementRef<'_>> {
         let found: Vec<ElementRef> = page
             .doc
             .select(&sel(css))
-            .filter(|e| !in_chrome(e))
+            .filter(|e| !page.in_chrome(e))
             .collect();
         // Prefer the one that holds the page headline.
         if let Some(e) = found
@@ -70,7 +70,7 @@ fn container(page: &Page) -> Option<ElementRef<'_>> {
 fn main_area(page: &Page) -> Option<ElementRef<'_>> {
     page.doc
         .select(&sel("main, [role=main]"))
-        .find(|e| !in_chrome(e))
+        .find(|e| !page.in_chrome(e))
         .or_else(|| page.doc.select(&sel("body")).next())
 }
 
@@ -99,10 +99,10 @@ const LABELS_AUTHOR: &[&str] = &[
 ];
 
 /// The value following a label element such as `<h4>Datum</h4><p>13.02.2026</p>`.
-fn labelled(scope: &ElementRef, labels: &[&str]) -> Vec<String> {
+fn labelled(page: &Page, scope: &ElementRef, labels: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for el in scope.descendent_elements() {
-        if in_chrome(&el) || el.child_elements().next().is_some() {
+        if page.in_chrome(&el) || el.child_elements().next().is_some() {
             continue;
         }
         let own = text_of(&el).trim_end_matches(':').trim().to_lowercase();
@@ -167,7 +167,7 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         .iter()
         .flat_map(|s| s.select(&h1_sel))
         .chain(page.doc.select(&h1_sel))
-        .find(|h| !in_chrome(h))
+        .find(|h| !page.in_chrome(h))
         .map(|h| text_of(&h))
         .filter(|t| !t.is_empty());
     let site_name = meta("og:site_name");
@@ -202,7 +202,7 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
     let published_time_element = scope.as_ref().and_then(|s| {
         let times: Vec<ElementRef> = s
             .select(&sel("time[datetime]"))
-            .filter(|t| !in_chrome(t))
+            .filter(|t| !page.in_chrome(t))
             .collect();
         let is_update = |t: &ElementRef| {
             t.value()
@@ -215,11 +215,11 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
             .find_map(|t| parse_timestamp(t.value().attr("datetime")?))
     });
     let labelled_dates = main_area(page)
-        .map(|m| labelled(&m, LABELS_DATE))
+        .map(|m| labelled(page, &m, LABELS_DATE))
         .unwrap_or_default();
     let published_visible = scope
         .as_ref()
-        .and_then(|s| visible_date(s, h1.as_deref()))
+        .and_then(|s| visible_date(page, s, h1.as_deref()))
         .or_else(|| labelled_dates.iter().find_map(|t| find_date(t)));
     let impossible_date = labelled_dates.iter().find_map(|t| broken_date(t));
 
@@ -247,11 +247,11 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
                 .select(&sel(
                     "[rel~=author], [class*=author], [class*=byline], [class*=autor], .vcard",
                 ))
-                .filter(|e| !in_chrome(e))
+                .filter(|e| !page.in_chrome(e))
                 .map(|e| clean_author(&text_of(&e)))
                 .find(|a| plausible_name(a));
             if let Some(a) = byline.or_else(|| {
-                labelled(area, LABELS_AUTHOR)
+                labelled(page, area, LABELS_AUTHOR)
                     .into_iter()
                     .map(|a| clean_author(&a))
                     .find(|a| plausible_name(a))
@@ -307,10 +307,10 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
 }
 
 /// A date shown as text: in date-marked elements, after a "Datum" label, or right below the headline.
-fn visible_date(scope: &ElementRef, headline: Option<&str>) -> Option<DateTime<Utc>> {
+fn visible_date(page: &Page, scope: &ElementRef, headline: Option<&str>) -> Option<DateTime<Utc>> {
     let hinted = scope
         .descendent_elements()
-        .filter(|e| !in_chrome(e))
+        .filter(|e| !page.in_chrome(e))
         .find_map(|e| {
             let v = e.value();
             let hint = v.id().into_iter().chain(v.classes()).any(|c| {
@@ -326,7 +326,7 @@ fn visible_date(scope: &ElementRef, headline: Option<&str>) -> Option<DateTime<U
     if hinted.is_some() {
         return hinted;
     }
-    if let Some(d) = labelled(scope, LABELS_DATE)
+    if let Some(d) = labelled(page, scope, LABELS_DATE)
         .iter()
         .find_map(|t| find_date(t))
     {
@@ -373,13 +373,13 @@ fn body(
     } else {
         page.doc
             .select(&sel("[itemprop~=articleBody]"))
-            .find(|e| !in_chrome(e))
+            .find(|e| !page.in_chrome(e))
             .or_else(|| {
                 let scope = scope?;
                 scope
                     .descendent_elements()
                     .filter(|e| {
-                        !in_chrome(e)
+                        !page.in_chrome(e)
                             && e.value().classes().any(|c| {
                                 BODY_HINTS
                                     .iter()
@@ -388,17 +388,17 @@ fn body(
                     })
                     .max_by_key(|e| text_of(e).len())
             })
-            .or_else(|| scope.and_then(densest_paragraphs))
+            .or_else(|| scope.and_then(|s| densest_paragraphs(page, s)))
     }?;
     let html = serialize_without_chrome(&chosen);
     (!text_of(&chosen).is_empty()).then_some(html)
 }
 
 /// The element whose own `<p>` children hold the most text: the body on pages without markup hints.
-fn densest_paragraphs<'a>(scope: &ElementRef<'a>) -> Option<ElementRef<'a>> {
+fn densest_paragraphs<'a>(page: &Page, scope: &ElementRef<'a>) -> Option<ElementRef<'a>> {
     scope
         .descendent_elements()
-        .filter(|e| !in_chrome(e))
+        .filter(|e| !page.in_chrome(e))
         .map(|e| {
             let own: usize = e
                 .child_elements()
@@ -432,7 +432,7 @@ fn write_node(node: ego_tree::NodeRef<scraper::Node>, out: &mut String, depth: u
     let Some(e) = ElementRef::wrap(node) else {
         return;
     };
-    if is_chrome(&e) || matches!(e.value().name(), "h1" | "script" | "style") {
+    if is_chrome_own(&e, true) || matches!(e.value().name(), "h1" | "script" | "style") {
         return;
     }
     let name = e.value().name();

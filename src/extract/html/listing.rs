@@ -19,7 +19,7 @@ use scraper::{ElementRef, Selector};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{Page, is_chrome, is_generic_link_text, same_site, sel, structured, text_of};
+use super::{Page, is_generic_link_text, same_site, sel, structured, text_of};
 use crate::extract::dates::{berlin_day, berlin_local, find_date, parse_timestamp};
 use crate::normalize::truncate_chars;
 
@@ -147,9 +147,17 @@ struct Draft {
     has_heading: bool,
 }
 
+/// A news entry is small; a block with more elements than this is a page
+/// region, not an entry (and analysing it would cost quadratic time).
+const MAX_BLOCK_ELEMENTS: usize = 400;
+/// Blocks analysed per page at most: real listings have a few hundred; a
+/// hostile page must not buy unbounded CPU.
+const MAX_BLOCKS: usize = 5_000;
+
 fn automatic(page: &Page) -> (Vec<ListingEntry>, String) {
-    let chrome = chrome_nodes(page);
+    let chrome = page.chrome();
     let mut best: Option<(f64, Vec<ListingEntry>, String)> = None;
+    let mut budget = MAX_BLOCKS;
     for parent in page.doc.root_element().descendent_elements() {
         if chrome.contains(&parent.id()) {
             continue;
@@ -164,11 +172,18 @@ fn automatic(page: &Page) -> (Vec<ListingEntry>, String) {
             if members.len() < 2 && tag != "article" {
                 continue;
             }
-            let blocks: Vec<Vec<ElementRef>> = if matches!(tag, "h2" | "h3" | "h4" | "h5") {
-                members.iter().map(|h| heading_run(h, tag)).collect()
-            } else {
-                members.iter().map(|m| vec![*m]).collect()
+            let small = |m: &&ElementRef| {
+                m.descendent_elements().take(MAX_BLOCK_ELEMENTS + 1).count() <= MAX_BLOCK_ELEMENTS
             };
+            let blocks: Vec<Vec<ElementRef>> = if matches!(tag, "h2" | "h3" | "h4" | "h5") {
+                members.iter().map(|h| heading_run(page, h, tag)).collect()
+            } else {
+                members.iter().filter(small).map(|m| vec![*m]).collect()
+            };
+            if blocks.len() > budget {
+                break;
+            }
+            budget -= blocks.len();
             let mut seen = HashSet::new();
             let drafts: Vec<Draft> = blocks
                 .iter()
@@ -295,27 +310,13 @@ fn describe(parent: &ElementRef, tag: &str, n: usize) -> String {
     format!("{n} repeated <{tag}> blocks in <{name}>")
 }
 
-/// Ids of every element that is chrome or inside chrome.
-fn chrome_nodes(page: &Page) -> HashSet<ego_tree::NodeId> {
-    let mut out = HashSet::new();
-    for el in page.doc.root_element().descendent_elements() {
-        if out.contains(&el.id()) {
-            continue;
-        }
-        if is_chrome(&el) {
-            out.extend(el.descendent_elements().map(|d| d.id()));
-        }
-    }
-    out
-}
-
 /// A heading and the siblings that belong to it, for listings without wrappers.
-fn heading_run<'a>(h: &ElementRef<'a>, tag: &str) -> Vec<ElementRef<'a>> {
+fn heading_run<'a>(page: &Page, h: &ElementRef<'a>, tag: &str) -> Vec<ElementRef<'a>> {
     let mut run = vec![*h];
     for sib in h.next_siblings().filter_map(ElementRef::wrap).take(6) {
         if sib.value().name() == tag
             || matches!(sib.value().name(), "h1" | "h2" | "hr")
-            || is_chrome(&sib)
+            || page.in_chrome(&sib)
         {
             break;
         }
@@ -1050,6 +1051,28 @@ mod tests {
         assert_eq!(next_page(&p).unwrap().path(), "/news/seite-2/");
         let p = page(r#"<a href="/x">Weiterlesen</a>"#, "https://x.example/news/");
         assert_eq!(next_page(&p), None);
+    }
+
+    #[test]
+    fn hostile_nesting_and_size_neither_overflow_nor_hang() {
+        // 20,000 nested elements: recursion would overflow the stack; ancestor
+        // walks per element would be quadratic.
+        let deep = format!(
+            "<html><body>{}<p>Text 13.02.2026</p>{}</body></html>",
+            "<div class=\"x\">".repeat(20_000),
+            "</div>".repeat(20_000)
+        );
+        let p = page(&deep, "https://x.example/");
+        let l = parse_listing(&p, None);
+        let a = crate::extract::html::parse_article(&p, None);
+        assert!(l.entries.is_empty() && a.title_visible.is_none());
+        // Many repeated blocks: the analysis budget caps the work.
+        let wide = format!(
+            "<ul>{}</ul>",
+            "<li><a href=\"/n/x\">Eine Meldung mit Titel</a> 01.02.2026</li>".repeat(20_000)
+        );
+        let l = parse_listing(&page(&wide, "https://x.example/"), None);
+        assert!(l.entries.len() <= 1, "all entries share one link");
     }
 
     #[test]

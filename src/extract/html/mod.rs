@@ -9,6 +9,10 @@ pub mod article;
 pub mod listing;
 pub mod structured;
 
+use std::cell::OnceCell;
+use std::collections::HashSet;
+
+use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
@@ -25,6 +29,7 @@ pub struct Page {
     pub url: Url,
     /// `<base href>` if present, else the page URL.
     pub base: Url,
+    chrome: OnceCell<HashSet<NodeId>>,
 }
 
 impl Page {
@@ -41,6 +46,7 @@ impl Page {
             doc,
             url: url.clone(),
             base,
+            chrome: OnceCell::new(),
         }
     }
 
@@ -121,8 +127,10 @@ fn is_chrome_word(word: &str) -> bool {
     CHROME_WORDS.contains(&word)
 }
 
-/// Whether the element itself is page chrome (navigation, header, sidebars, banners ...).
-pub(crate) fn is_chrome(el: &ElementRef) -> bool {
+/// Whether the element itself is page chrome (navigation, sidebars,
+/// banners ...). A `<header>`/`<footer>` is chrome only outside content
+/// (`in_content`: inside article, main or section), where it is the page's own.
+pub(crate) fn is_chrome_own(el: &ElementRef, in_content: bool) -> bool {
     let v = el.value();
     if matches!(
         v.name(),
@@ -139,13 +147,7 @@ pub(crate) fn is_chrome(el: &ElementRef) -> bool {
     ) {
         return true;
     }
-    // The page's header and footer, not those of an article or content block.
-    if matches!(v.name(), "header" | "footer")
-        && !el.ancestors().filter_map(ElementRef::wrap).any(|a| {
-            matches!(a.value().name(), "article" | "main" | "section")
-                || a.value().attr("role") == Some("main")
-        })
-    {
+    if matches!(v.name(), "header" | "footer") && !in_content {
         return true;
     }
     if let Some(role) = v.attr("role") {
@@ -166,23 +168,47 @@ pub(crate) fn is_chrome(el: &ElementRef) -> bool {
     if v.attr("aria-hidden") == Some("true") && v.name() != "a" {
         return true;
     }
-    let names = v.id().into_iter().chain(v.classes());
-    for name in names {
-        let lower = name.to_ascii_lowercase();
-        if lower.split(['-', '_', ' ']).any(is_chrome_word) {
-            return true;
-        }
-    }
-    false
+    v.id().into_iter().chain(v.classes()).any(|name| {
+        name.to_ascii_lowercase()
+            .split(['-', '_', ' '])
+            .any(is_chrome_word)
+    })
 }
 
-/// Whether the element or any ancestor is page chrome.
-pub(crate) fn in_chrome(el: &ElementRef) -> bool {
-    is_chrome(el)
-        || el
-            .ancestors()
-            .filter_map(ElementRef::wrap)
-            .any(|a| is_chrome(&a))
+fn opens_content(el: &ElementRef) -> bool {
+    matches!(el.value().name(), "article" | "main" | "section")
+        || el.value().attr("role") == Some("main")
+}
+
+impl Page {
+    /// Every element that is chrome or inside chrome, computed once in one
+    /// pass (pages can be deep; per-element ancestor walks would be quadratic).
+    pub(crate) fn chrome(&self) -> &HashSet<NodeId> {
+        self.chrome.get_or_init(|| {
+            let mut out = HashSet::new();
+            let mut stack: Vec<(ego_tree::NodeRef<scraper::Node>, bool, bool)> =
+                vec![(*self.doc.root_element(), false, false)];
+            while let Some((node, parent_chrome, in_content)) = stack.pop() {
+                let Some(el) = ElementRef::wrap(node) else {
+                    continue;
+                };
+                let chrome = parent_chrome || is_chrome_own(&el, in_content);
+                if chrome {
+                    out.insert(el.id());
+                }
+                let content = in_content || opens_content(&el);
+                for child in node.children() {
+                    stack.push((child, chrome, content));
+                }
+            }
+            out
+        })
+    }
+
+    /// Whether the element is chrome or inside chrome.
+    pub(crate) fn in_chrome(&self, el: &ElementRef) -> bool {
+        self.chrome().contains(&el.id())
+    }
 }
 
 /// Screen-reader-only helpers ("Weiterlesen „Title“") repeat text that is visible elsewhere.
@@ -196,54 +222,65 @@ fn is_hidden_helper(el: &ElementRef) -> bool {
     })
 }
 
-/// Visible text of an element, whitespace collapsed, without script/style and screen-reader helpers.
-pub(crate) fn text_of(el: &ElementRef) -> String {
-    let mut out = String::new();
-    push_text(el, &mut out);
-    collapse_whitespace(&out)
-}
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "div",
+    "br",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "td",
+    "th",
+    "tr",
+    "dd",
+    "dt",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figcaption",
+];
 
-fn push_text(el: &ElementRef, out: &mut String) {
-    for child in el.children() {
-        if let Some(t) = child.value().as_text() {
-            out.push_str(t);
-        } else if let Some(e) = ElementRef::wrap(child) {
-            let name = e.value().name();
-            if matches!(name, "script" | "style" | "noscript" | "template") || is_hidden_helper(&e)
-            {
+/// Visible text of an element, whitespace collapsed, without script/style and
+/// screen-reader helpers. Iterative, so deeply nested pages can't overflow the stack.
+pub(crate) fn text_of(el: &ElementRef) -> String {
+    enum Step<'a> {
+        Visit(ego_tree::NodeRef<'a, scraper::Node>),
+        Space,
+    }
+    let mut out = String::new();
+    let mut stack: Vec<Step> = el.children().rev().map(Step::Visit).collect();
+    while let Some(step) = stack.pop() {
+        let node = match step {
+            Step::Space => {
+                out.push(' ');
                 continue;
             }
-            let block = matches!(
-                name,
-                "p" | "div"
-                    | "br"
-                    | "li"
-                    | "h1"
-                    | "h2"
-                    | "h3"
-                    | "h4"
-                    | "h5"
-                    | "h6"
-                    | "td"
-                    | "th"
-                    | "tr"
-                    | "dd"
-                    | "dt"
-                    | "section"
-                    | "article"
-                    | "header"
-                    | "footer"
-                    | "figcaption"
-            );
-            if block {
-                out.push(' ');
-            }
-            push_text(&e, out);
-            if block {
-                out.push(' ');
-            }
+            Step::Visit(node) => node,
+        };
+        if let Some(t) = node.value().as_text() {
+            out.push_str(t);
+            continue;
         }
+        let Some(e) = ElementRef::wrap(node) else {
+            continue;
+        };
+        let name = e.value().name();
+        if matches!(name, "script" | "style" | "noscript" | "template") || is_hidden_helper(&e) {
+            continue;
+        }
+        let block = BLOCK_TAGS.contains(&name);
+        if block {
+            out.push(' ');
+            stack.push(Step::Space);
+        }
+        stack.extend(node.children().rev().map(Step::Visit));
     }
+    collapse_whitespace(&out)
 }
 
 /// Link texts that say "read more" rather than naming the article.
