@@ -218,7 +218,7 @@ fn automatic(page: &Page) -> (Vec<ListingEntry>, String) {
     if let Some((_, entries, label)) = best {
         return (entries, label);
     }
-    let inline = inline_sections(page, &chrome);
+    let inline = inline_sections(page, chrome);
     if inline.len() >= 2 {
         let label = format!(
             "{} dated sections on the page itself (no article pages)",
