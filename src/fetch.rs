@@ -92,6 +92,14 @@ pub enum FetchError {
     },
     #[error("`{0}` is not an http(s) URL")]
     Scheme(String),
+    #[error(
+        "not requested: {origin} asked (Retry-After) that no request reach it before {}",
+        until.format("%Y-%m-%d %H:%M:%S UTC")
+    )]
+    HostWaiting {
+        origin: String,
+        until: DateTime<Utc>,
+    },
     #[error("connection failed: {0}")]
     Network(String),
 }
@@ -101,6 +109,7 @@ impl FetchError {
     pub fn retry_after(&self) -> Option<DateTime<Utc>> {
         match self {
             FetchError::Status { retry_after, .. } => *retry_after,
+            FetchError::HostWaiting { until, .. } => Some(*until),
             _ => None,
         }
     }
@@ -263,6 +272,10 @@ pub struct Gates {
     per_origin: usize,
     spacing: Duration,
     origins: Mutex<HashMap<String, Arc<OriginGate>>>,
+    /// Origins that answered 429/503 with Retry-After, and until when. Kept
+    /// per origin, not per source: partners with several feeds on one host
+    /// (or one host behind several sources) are held back together.
+    waiting: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl Gates {
@@ -272,6 +285,32 @@ impl Gates {
             per_origin: per_origin.max(1),
             spacing,
             origins: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Remembers that `url`'s origin asked for no requests before `until`.
+    pub fn hold_back(&self, url: &Url, until: DateTime<Utc>) {
+        let origin = url.origin().ascii_serialization();
+        let mut waiting = self.waiting.lock().expect("waiting map poisoned");
+        let entry = waiting.entry(origin).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// `Err` while `url`'s origin has asked us to wait.
+    pub fn check_waiting(&self, url: &Url, now: DateTime<Utc>) -> Result<(), FetchError> {
+        let origin = url.origin().ascii_serialization();
+        let mut waiting = self.waiting.lock().expect("waiting map poisoned");
+        match waiting.get(&origin) {
+            Some(until) if *until > now => Err(FetchError::HostWaiting {
+                origin,
+                until: *until,
+            }),
+            Some(_) => {
+                waiting.remove(&origin);
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 
@@ -408,6 +447,7 @@ impl Fetcher {
         let mut hops = 0;
         loop {
             self.check_literal_host(&current)?;
+            self.gates.check_waiting(&current, Utc::now())?;
             let slot = self.gates.enter(&current).await;
             let response = self
                 .client
@@ -464,9 +504,18 @@ impl Fetcher {
                 return Ok(FetchOutcome::NotModified(m));
             }
             if !status.is_success() {
+                let retry_after = retry_after(&headers, Utc::now());
+                if let Some(until) = retry_after.filter(|_| {
+                    matches!(
+                        status,
+                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                    )
+                }) {
+                    self.gates.hold_back(&current, until);
+                }
                 return Err(FetchError::Status {
                     status: status.as_u16(),
-                    retry_after: retry_after(&headers, Utc::now()),
+                    retry_after,
                 });
             }
             let body = self.read_body(response).await?;

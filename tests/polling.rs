@@ -309,6 +309,8 @@ async fn private_addresses_are_refused_unless_allowed() {
 #[tokio::test]
 async fn retry_after_is_honoured_and_failures_back_off() {
     let server = PartnerServer::start().await;
+    // Its own origin: a Retry-After holds back every request to the host that sent it.
+    let other_host = PartnerServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     server.set(
         "busy",
@@ -319,7 +321,7 @@ async fn retry_after_is_honoured_and_failures_back_off() {
             body: b"slow down".to_vec(),
         },
     );
-    server.set(
+    other_host.set(
         "down",
         "/feed",
         Override::Status {
@@ -330,7 +332,7 @@ async fn retry_after_is_honoured_and_failures_back_off() {
     );
     let sources = vec![
         support::source("busy", server.url("busy", "/feed"), "feed"),
-        support::source("down", server.url("down", "/feed"), "feed"),
+        support::source("down", other_host.url("down", "/feed"), "feed"),
     ];
     let app = app(support::config(dir.path(), &sources, ""));
     let first = app.poll_all(true, |_| {}).await;
@@ -379,7 +381,7 @@ async fn retry_after_is_honoured_and_failures_back_off() {
     assert_eq!(s.history.consecutive_failures, 5);
     assert!(s.last_error.unwrap().contains("HTTP 503"));
     // Recovery on the next success resets the backoff.
-    server.set(
+    other_host.set(
         "down",
         "/feed",
         Override::Body {
