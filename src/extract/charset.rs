@@ -79,6 +79,16 @@ pub fn prepare_feed_bytes<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Co
     }
 }
 
+/// The encoding a feed is read in: BOM, else the XML declaration, else the
+/// HTTP charset, else UTF-8 (JSON Feed is always UTF-8 by then).
+pub fn feed_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encoding {
+    Encoding::for_bom(bytes)
+        .map(|(enc, _)| enc)
+        .or_else(|| xml_declared(bytes))
+        .or_else(|| header_charset(content_type))
+        .unwrap_or(encoding_rs::UTF_8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

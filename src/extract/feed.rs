@@ -25,6 +25,22 @@ pub fn parse_feed(
         return Err(ExtractError::HtmlNotFeed);
     }
     let prepared = charset::prepare_feed_bytes(bytes, content_type);
+    if charset::feed_encoding(bytes, content_type) == encoding_rs::UTF_8 {
+        // feed-rs reports this as "cannot decode input" or, before the root
+        // element, as "no feed root"; say what is really wrong, and where.
+        let text = prepared.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&prepared);
+        if let Err(e) = std::str::from_utf8(text) {
+            return Err(ExtractError::Malformed(format!(
+                "invalid UTF-8 at byte {} (the document is declared as, or defaults to, UTF-8)",
+                e.valid_up_to() + (prepared.len() - text.len())
+            )));
+        }
+    }
+    // DTDs need no guard here: feed-rs (over quick-xml) skips <!DOCTYPE>,
+    // never loads external entities and leaves entities it does not know
+    // (anything but the five predefined ones and character references) as
+    // literal text, so neither "billion laughs" nor XXE can expand. The
+    // tests below pin that behaviour against future versions.
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url.as_str()))
         .timestamp_parser(parse_timestamp)
@@ -59,7 +75,9 @@ fn convert(feed: Feed, url: &Url, max_items: usize) -> Extracted {
     let feed_authors: Vec<String> = feed.authors.iter().filter_map(|p| p.name.clone()).collect();
     let home = pick_link(&feed.links, url)
         .filter(|l| l != url)
-        .or_else(|| feed.links.first().and_then(|l| Url::parse(&l.href).ok()));
+        .or_else(|| feed.links.first().and_then(|l| Url::parse(&l.href).ok()))
+        // The home page is republished in credits: a javascript: or data: URL there would be live.
+        .filter(is_web_url);
     let total = feed.entries.len();
     let items: Vec<ExtractedItem> = feed
         .entries
@@ -82,6 +100,7 @@ fn convert_entry(e: Entry, feed_url: &Url, feed_authors: &[String]) -> Extracted
         .base
         .as_deref()
         .and_then(|b| feed_url.join(b).ok())
+        .filter(is_web_url)
         .or_else(|| link.clone())
         .or_else(|| Some(feed_url.clone()));
     let mut authors: Vec<String> = e
@@ -143,7 +162,11 @@ fn pick_link(links: &[Link], base: &Url) -> Option<Url> {
         .iter()
         .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")) && !is_attachment(l))
         .find_map(|l| base.join(l.href.trim()).ok())
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .filter(is_web_url)
+}
+
+fn is_web_url(u: &Url) -> bool {
+    matches!(u.scheme(), "http" | "https")
 }
 
 fn text_of(t: &Text) -> Fragment {
@@ -208,6 +231,60 @@ mod tests {
             parse_feed(bytes, None, &url(), 10),
             Err(ExtractError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn entity_bombs_and_external_entities_stay_literal_text() {
+        let bomb = br#"<?xml version="1.0"?>
+<!DOCTYPE rss [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY xxe SYSTEM "file:///etc/passwd">
+ <!ENTITY net SYSTEM "http://127.0.0.1:9/entity">
+]>
+<rss version="2.0"><channel><title>T &lol3;</title><item><title>A &lol3; &xxe; &net;</title><guid>g1</guid><description>&lol3; &xxe; &amp; &#228;</description></item></channel></rss>"#;
+        let doc = parse_feed(bomb, None, &url(), 10).unwrap();
+        assert_eq!(doc.title.as_deref(), Some("T &lol3;"));
+        let item = &doc.items[0];
+        assert_eq!(item.title.as_ref().unwrap().text, "A &lol3; &xxe; &net;");
+        // The five predefined entities and character references still work.
+        assert_eq!(item.summary.as_ref().unwrap().text, "&lol3; &xxe; & ä");
+    }
+
+    #[test]
+    fn invalid_utf8_is_named_with_its_offset() {
+        for feed in [
+            &b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>T</title><item><title>Gr\xfc\xdfe</title></item></channel></rss>"[..],
+            &b"<rss version=\"2.0\"><channel><title>T</title><item><title>Gr\xfc\xdfe</title></item></channel></rss>"[..],
+            &b"{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"Gr\xfc\xdfe\",\"items\":[]}"[..],
+        ] {
+            let offset = feed.iter().position(|b| *b == 0xfc).unwrap();
+            match parse_feed(feed, Some("application/xml"), &url(), 10) {
+                Err(ExtractError::Malformed(m)) => {
+                    assert!(m.contains(&format!("invalid UTF-8 at byte {offset}")), "{m}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // The same bytes are fine where the feed or the server names Latin-1.
+        let latin1 = b"<rss version=\"2.0\"><channel><title>T</title><item><title>Gr\xfc\xdfe</title></item></channel></rss>";
+        let doc = parse_feed(latin1, Some("text/xml; charset=iso-8859-1"), &url(), 10).unwrap();
+        assert_eq!(doc.items[0].title.as_ref().unwrap().text, "Grüße");
+    }
+
+    #[test]
+    fn script_urls_never_become_home_or_base() {
+        let rss = br#"<rss version="2.0"><channel><title>T</title><link>javascript:alert(1)</link><item><title>A</title><guid>g</guid></item></channel></rss>"#;
+        assert_eq!(parse_feed(rss, None, &url(), 10).unwrap().home, None);
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>x</id><link href="data:text/html,hi"/><entry xml:base="javascript:alert(1)//"><id>e</id><title>A</title></entry></feed>"#;
+        let doc = parse_feed(atom, None, &url(), 10).unwrap();
+        assert_eq!(doc.home, None);
+        assert!(
+            doc.items[0].base.as_ref().is_none_or(is_web_url),
+            "{:?}",
+            doc.items[0].base
+        );
     }
 
     #[test]
