@@ -21,6 +21,8 @@ pub struct FieldLimits {
     pub authors: usize,
     pub categories: usize,
     pub name_chars: usize,
+    /// Longer links are dropped rather than cut (a cut URL leads nowhere).
+    pub link_bytes: usize,
 }
 
 impl Default for FieldLimits {
@@ -33,6 +35,7 @@ impl Default for FieldLimits {
             authors: 10,
             categories: 20,
             name_chars: 120,
+            link_bytes: 2048,
         }
     }
 }
@@ -307,7 +310,11 @@ pub fn normalize_item(
     now: DateTime<Utc>,
     limits: &FieldLimits,
 ) -> Option<Item> {
-    let link = raw.link.as_ref().map(canonical_link);
+    let link = raw
+        .link
+        .as_ref()
+        .filter(|l| l.as_str().len() <= limits.link_bytes)
+        .map(canonical_link);
     let base = raw.base.as_ref().or(raw.link.as_ref());
     let clean_html = |f: &Fragment, max: usize| {
         let html = sanitize_html(truncate_bytes(&fragment_html(f), max), base);
@@ -354,10 +361,14 @@ pub fn normalize_item(
 
     let names = |v: &[String], max: usize| -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for n in v
-            .iter()
-            .map(|n| truncate_chars(&clean_text(&Fragment::plain(n.clone())), limits.name_chars))
-        {
+        // Cut before cleaning too, so a megabyte "name" costs no more than a short one.
+        for n in v.iter().take(max * 4).map(|n| {
+            let n = truncate_bytes(n, limits.name_chars * 8);
+            truncate_chars(
+                &clean_text(&Fragment::plain(n.to_string())),
+                limits.name_chars,
+            )
+        }) {
             if !n.is_empty() && !out.contains(&n) && out.len() < max {
                 out.push(n);
             }
@@ -512,11 +523,23 @@ mod tests {
         let raw = ExtractedItem {
             title: Some(Fragment::plain("Wort ".repeat(200_000))),
             content: Some(Fragment::html("<p>".to_string() + &"x".repeat(1_000_000))),
+            link: Some(
+                Url::parse(&format!("https://partner.example/{}", "a".repeat(1 << 20))).unwrap(),
+            ),
+            authors: vec!["Name ".repeat(200_000); 3]
+                .into_iter()
+                .chain((0..10_000).map(|i| format!("Autor {i}")))
+                .collect(),
+            categories: (0..10_000).map(|i| format!("k{i}")).collect(),
             ..Default::default()
         };
         let item = normalize_item(&raw, Utc::now(), &FieldLimits::default()).unwrap();
         assert!(item.title.chars().count() <= 300);
         assert!(item.content_html.unwrap().len() <= 256 * 1024 + 64);
+        assert_eq!(item.link, None, "a megabyte link is no link");
+        assert_eq!(item.authors.len(), 10);
+        assert!(item.authors.iter().all(|a| a.chars().count() <= 120));
+        assert_eq!(item.categories.len(), 20);
     }
 
     #[test]
