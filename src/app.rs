@@ -2,7 +2,8 @@
 //! and the `App` that holds what every poll and every render shares: the
 //! current config, the store, the HTTP client and the served site.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -17,7 +18,7 @@ use crate::metrics::{ItemLabels, Metrics, PollLabels};
 use crate::normalize::{self, FieldLimits};
 use crate::publish::{self, SiteHandle};
 use crate::serve::{self, ServeState};
-use crate::store::{IngestReport, IngestRequest, PollRecord, Store, StoreError};
+use crate::store::{IngestReport, IngestRequest, PollRecord, SourceState, Store, StoreError};
 
 /// How one poll ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +110,18 @@ pub struct App {
     pub store: Store,
     pub site: SiteHandle,
     pub metrics: Arc<Metrics>,
+    /// Polls the database would not take (locked by another process, disk
+    /// full), by source. Laid over the stored state so /status still names
+    /// the problem and the scheduler still backs off; dropped as soon as a
+    /// poll of that source is recorded again.
+    unrecorded: Mutex<HashMap<String, Unrecorded>>,
+}
+
+#[derive(Debug, Clone)]
+struct Unrecorded {
+    record: PollRecord,
+    /// Failed polls since the last one the database took.
+    failures: u32,
 }
 
 impl App {
@@ -129,6 +142,7 @@ impl App {
             store,
             site: SiteHandle::default(),
             metrics: Arc::default(),
+            unrecorded: Mutex::default(),
         };
         // Rules may have been edited while the daemon was stopped.
         app.rejudge_if_rules_changed(&app.config())?;
@@ -212,7 +226,12 @@ impl App {
     /// Re-renders every served file from the database (blocking); returns the
     /// feeds whose content changed.
     pub fn render_blocking(&self) -> anyhow::Result<Vec<String>> {
-        let site = publish::render_site(&self.config(), &self.store)?;
+        let config = self.config();
+        let mut site = publish::render_site(&config, &self.store)?;
+        if !self.unrecorded().is_empty() {
+            let states = self.source_states_blocking()?;
+            publish::render_status(&config, &states, &mut site);
+        }
         self.metrics.renders.inc();
         self.metrics.items_stored.set(self.store.item_count()?);
         Ok(self.site.replace(site))
@@ -227,7 +246,7 @@ impl App {
     pub async fn render_status(self: &Arc<Self>) -> anyhow::Result<()> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let states = app.store.source_states()?;
+            let states = app.source_states_blocking()?;
             let mut site = (*app.site.get()).clone();
             publish::render_status(&app.config(), &states, &mut site);
             app.metrics
@@ -237,6 +256,55 @@ impl App {
             Ok(())
         })
         .await?
+    }
+
+    fn unrecorded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Unrecorded>> {
+        self.unrecorded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A stored source state with a poll the database would not take laid over it.
+    fn overlay(&self, mut state: SourceState) -> SourceState {
+        if let Some(u) = self.unrecorded().get(&state.id) {
+            let r = &u.record;
+            if state.history.last_attempt.is_none_or(|t| t <= r.at) {
+                state.history.last_attempt = Some(r.at);
+                state.history.not_before = r.not_before;
+                state.history.consecutive_failures = state
+                    .history
+                    .consecutive_failures
+                    .saturating_add(u.failures);
+                state.last_status = r.status;
+                state.last_error = r.error.clone();
+                state.last_duration_ms = Some(r.duration_ms);
+            }
+        }
+        state
+    }
+
+    /// One source as the scheduler and /status should see it (blocking).
+    pub fn source_state_blocking(&self, id: &str) -> Result<Option<SourceState>, StoreError> {
+        Ok(self.store.source_state(id)?.map(|s| self.overlay(s)))
+    }
+
+    /// Every active source as /status should show it (blocking).
+    pub fn source_states_blocking(&self) -> Result<Vec<SourceState>, StoreError> {
+        Ok(self
+            .store
+            .source_states()?
+            .into_iter()
+            .map(|s| self.overlay(s))
+            .collect())
+    }
+
+    /// One source as the scheduler should see it.
+    pub async fn source_state(
+        self: &Arc<Self>,
+        id: &str,
+    ) -> Result<Option<SourceState>, StoreError> {
+        let (app, id) = (self.clone(), id.to_string());
+        tokio::task::spawn_blocking(move || app.source_state_blocking(&id))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     /// Polls one source now. Never fails: every problem ends up in the report
@@ -304,6 +372,7 @@ impl App {
             })
             .await
             .map_err(|e| (e.into(), None))?
+            .map(|s| self.overlay(s))
             .ok_or_else(|| {
                 (
                     PollError::Other(format!("source {id} is not registered")),
@@ -389,13 +458,16 @@ impl App {
                     tracing::debug!(source = %id, "{note}");
                 }
                 let status = Some(doc.meta.status);
+                let moved_to = doc.meta.moved_permanently_to.as_ref().map(Url::to_string);
                 let store = self.store.clone();
+                let sid = id.clone();
                 let result = tokio::task::spawn_blocking(move || {
-                    store_document(&store, &id, doc, &config, now, duration_ms)
+                    store_document(&store, &sid, doc, &config, now, duration_ms)
                 })
                 .await;
                 match result {
                     Ok(Ok((report, skipped))) => {
+                        self.unrecorded().remove(&id);
                         if report.guid_collision {
                             tracing::info!(source = %source.id, "items share a guid but differ in link; identifying this source's items by link");
                         }
@@ -404,7 +476,14 @@ impl App {
                         }
                         Ok(PollOutcome::Fetched { report, skipped })
                     }
-                    Ok(Err(error)) => Err((error, status)),
+                    Ok(Err(e)) => {
+                        let error = format!("storing items failed: {}", describe_store_error(&e));
+                        record.status = status;
+                        record.error = Some(error.clone());
+                        record.moved_to = moved_to;
+                        self.record(&id, record).await;
+                        Err((PollError::Other(error), status))
+                    }
                     Err(join) => Err((
                         PollError::Other(format!("poll task failed: {join}")),
                         status,
@@ -461,10 +540,21 @@ impl App {
         }
     }
 
+    /// Stores how a poll ended; if the database refuses, keeps it in memory
+    /// (see `unrecorded`) so the failure is still shown and backed off from.
     async fn record(&self, id: &str, record: PollRecord) {
-        let id = id.to_string();
-        if let Err(e) = self.store.call(move |s| s.record_poll(&id, &record)).await {
-            tracing::error!(error = %e, "could not record a poll in the database");
+        let (sid, rec) = (id.to_string(), record.clone());
+        match self.store.call(move |s| s.record_poll(&sid, &rec)).await {
+            Ok(()) => {
+                self.unrecorded().remove(id);
+            }
+            Err(e) => {
+                tracing::error!(source = %id, error = %describe_store_error(&e), "could not record the poll in the database; /status shows it from memory");
+                let mut unrecorded = self.unrecorded();
+                let failed = u32::from(record.error.is_some());
+                let failures = unrecorded.get(id).map_or(0, |u| u.failures) + failed;
+                unrecorded.insert(id.to_string(), Unrecorded { record, failures });
+            }
         }
     }
 
@@ -494,7 +584,7 @@ impl App {
 }
 
 /// Normalise and store one read document (blocking: SQLite stays off the
-/// async threads). A failure is recorded on the source.
+/// async threads). The caller records a failure on the source.
 fn store_document(
     store: &Store,
     source_id: &str,
@@ -502,7 +592,7 @@ fn store_document(
     config: &Config,
     now: DateTime<Utc>,
     duration_ms: i64,
-) -> Result<(IngestReport, usize), PollError> {
+) -> Result<(IngestReport, usize), StoreError> {
     let limits = FieldLimits::default();
     let items = doc
         .extracted
@@ -529,25 +619,24 @@ fn store_document(
             .title
             .as_deref()
             .map(|t| normalize::truncate_chars(t, 200)),
-        home_url: doc.extracted.home.as_ref().map(Url::to_string),
+        home_url: doc
+            .extracted
+            .home
+            .as_ref()
+            .map(Url::to_string)
+            .filter(|u| u.len() <= limits.link_bytes),
         keep_days: config.storage.keep_days,
         keep_items: config.storage.keep_items_per_source,
         pages: doc.pages,
     });
-    match ingested {
-        Ok(report) => Ok((report, doc.extracted.skipped)),
-        Err(e) => {
-            let failed = PollRecord {
-                error: Some(format!("storing items failed: {e}")),
-                validators: None,
-                not_before: None,
-                ..record
-            };
-            if let Err(again) = store.record_poll(source_id, &failed) {
-                tracing::error!(source = %source_id, error = %again, "could not record the failed poll either");
-            }
-            Err(e.into())
-        }
+    Ok((ingested?, doc.extracted.skipped))
+}
+
+/// A database error as an operator should read it on /status and in the log.
+fn describe_store_error(e: &StoreError) -> String {
+    match e.advice() {
+        Some(advice) => format!("{e} ({advice})"),
+        None => e.to_string(),
     }
 }
 

@@ -112,8 +112,9 @@ async fn source_loop(
 ) {
     loop {
         let config = app.config();
-        let id = source.id.clone();
-        let history = match app.store.call(move |s| s.source_state(&id)).await {
+        // With polls the database would not take laid over, so a locked or
+        // full database backs off like any failure instead of polling in a loop.
+        let history = match app.source_state(&source.id).await {
             Ok(Some(state)) => state.history,
             Ok(None) => Default::default(),
             Err(e) => {

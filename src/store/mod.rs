@@ -40,6 +40,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// What an operator should know about a transient failure; `None` for others.
+    pub fn advice(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => match e.code {
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => Some(
+                    "another process holds a lock on the database file; nothing from this poll was stored, it is retried on schedule, and the feeds served stay as they were",
+                ),
+                rusqlite::ErrorCode::DiskFull => Some(
+                    "the disk holding the database is full; nothing from this poll was stored, and the feeds served stay as they were",
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The database is locked by another process or the disk is full: retry later, keep serving.
     pub fn is_transient(&self) -> bool {
         match self {
