@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::config::{Config, SourceConfig};
 use crate::schedule;
+use crate::serve::ClientLimits;
 
 /// How long in-flight polls may finish after a shutdown request before they are cancelled.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -257,15 +258,14 @@ pub async fn run(
     let dirty = Arc::new(Dirty::default());
     let addr = listener.local_addr()?;
 
-    let server = {
-        let router = app.router();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-        })
-    };
+    // Its own token: on shutdown the server stops accepting first, before polls wind down.
+    let server_stop = CancellationToken::new();
+    let server = tokio::spawn(crate::serve::serve(
+        listener,
+        app.router(),
+        ClientLimits::default(),
+        server_stop.clone(),
+    ));
     tracing::info!(%addr, "serving feeds");
 
     let render_task = tokio::spawn(renderer(app.clone(), dirty.clone(), stop.clone()));
@@ -285,15 +285,18 @@ pub async fn run(
         }
     }
 
-    tracing::info!("shutting down: finishing polls");
+    tracing::info!("shutting down: no new connections; finishing polls");
+    server_stop.cancel();
     scheduler.shutdown.cancel();
     scheduler.shutdown().await;
     stop.cancel();
     let _ = render_task.await;
-    match tokio::time::timeout(Duration::from_secs(5), server).await {
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
-        Err(_) => tracing::warn!("server did not stop within 5 s"),
-        _ => {}
+    // `serve` closes lingering connections itself after its drain time.
+    if tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .is_err()
+    {
+        tracing::warn!("server did not stop within 5 s");
     }
     let store = app.store.clone();
     if let Err(e) = store.call(|s| s.checkpoint()).await {

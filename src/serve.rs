@@ -2,11 +2,19 @@
 //! bytes in memory, with strong ETags, Last-Modified, 304s, gzip when asked,
 //! HEAD, and CORS on feeds. Archive documents (rarely read) are rendered on
 //! first request and kept until the data changes. Unknown paths 404; nothing
-//! maps to the file system.
+//! maps to the file system. `serve` owns the listening socket and bounds what
+//! one client may hold (header time and size, stalled writes, connections).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use axum::Router;
 use axum::body::Body;
@@ -54,6 +62,114 @@ impl ServeState {
             archives,
             archive_cache: Arc::default(),
         }
+    }
+}
+
+/// What one HTTP client may hold of the server. `axum::serve` sets none of
+/// these (hyper's header timeout needs a timer it does not install), so a
+/// client sending one header byte a minute, or never reading its response,
+/// would keep a connection and its task forever.
+#[derive(Debug, Clone)]
+pub struct ClientLimits {
+    /// The request line and headers must arrive within this. It also ends
+    /// keep-alive connections idle for this long (hyper starts the clock when
+    /// it waits for the next request).
+    pub header_read_timeout: Duration,
+    /// A response write that makes no progress for this long ends the
+    /// connection (a client that stopped reading).
+    pub write_timeout: Duration,
+    /// Largest request line plus headers; more is answered with 431.
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// After shutdown starts, open connections get this long to finish.
+    pub drain: Duration,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            header_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_connections: 512,
+            drain: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `stop` is cancelled; then stops
+/// accepting at once, lets open connections finish for `limits.drain` and
+/// closes the rest.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ClientLimits,
+    stop: CancellationToken,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers);
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = stop.cancelled() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                        _ = stop.cancelled() => break,
+                    }
+                }
+            },
+            _ = stop.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+        io.set_write_timeout(Some(limits.write_timeout));
+        let io = TokioIo::new(Box::pin(io));
+        let service = TowerToHyperService::new(router.clone());
+        let http = http.clone();
+        let stop = stop.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let conn = http.serve_connection(io, service);
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!(%peer, error = %e, "client connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(limits.drain, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::info!(
+            open = connections.len(),
+            "closing client connections still open after the shutdown grace"
+        );
+        connections.shutdown().await;
     }
 }
 
