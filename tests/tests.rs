@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod cms;
 mod daemon;
+mod faults;
 mod feeds;
 mod pages;
 mod polling;

@@ -6,6 +6,9 @@
 
 #![allow(dead_code)]
 
+pub mod hostile;
+pub mod logs;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -446,6 +449,39 @@ pub fn config_text(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> Str
 pub fn config(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> Config {
     let path = dir.join("config.toml");
     let text = config_text(dir, sources, extra_fetch);
+    std::fs::write(&path, &text).unwrap();
+    Config::load(&path).unwrap_or_else(|e| panic!("test config invalid: {e}\n{text}"))
+}
+
+/// Config text with `[fetch]` keys set (replacing the defaults of `config_text`).
+pub fn config_text_with(dir: &Path, sources: &[TestSource], fetch: &[(&str, &str)]) -> String {
+    let text = config_text(dir, sources, "");
+    let (head, rest) = text
+        .split_once("[fetch]\n")
+        .expect("config_text has [fetch]");
+    let mut lines: Vec<String> = rest.lines().map(str::to_string).collect();
+    for (key, value) in fetch {
+        let line = format!("{key} = {value}");
+        let prefix = format!("{key} = ");
+        let section_end = lines
+            .iter()
+            .position(|l| l.starts_with('['))
+            .unwrap_or(lines.len());
+        match lines[..section_end]
+            .iter()
+            .position(|l| l.starts_with(&prefix))
+        {
+            Some(i) => lines[i] = line,
+            None => lines.insert(0, line),
+        }
+    }
+    format!("{head}[fetch]\n{}\n", lines.join("\n"))
+}
+
+/// A loaded config with `[fetch]` keys set; values are TOML (`"\"2s\""`, `["..."]`).
+pub fn config_with(dir: &Path, sources: &[TestSource], fetch: &[(&str, &str)]) -> Config {
+    let path = dir.join("config.toml");
+    let text = config_text_with(dir, sources, fetch);
     std::fs::write(&path, &text).unwrap();
     Config::load(&path).unwrap_or_else(|e| panic!("test config invalid: {e}\n{text}"))
 }

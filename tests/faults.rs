@@ -1,0 +1,997 @@
+//! The fault matrix (issue 5): hostile partners that hang, drip, stream
+//! forever, send bombs, loop, lie about their encoding, flood us with items
+//! or script, or point us at private addresses. For each: the poll ends with
+//! a plain error on the source's status and in the log, the earlier items
+//! stay, the merged feed keeps being served and the other sources keep
+//! polling. Also a locked or full database. Cases already covered in
+//! polling.rs and broken_partners.rs (redirect loop, Retry-After in seconds,
+//! 503 backoff, body limit, refused loopback, truncated/empty/HTML bodies,
+//! 500) are not repeated here.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use revierfeed::app::{App, PollOutcome};
+use revierfeed::config::Config;
+use serde_json::Value;
+
+use crate::support::hostile::{Fault, HostileServer, gzip_bomb, rss, small_feed};
+use crate::support::{self, logs};
+
+fn app(config: Config) -> Arc<App> {
+    Arc::new(App::new(config).unwrap())
+}
+
+/// One source's row of /status.json, through the router.
+async fn status_row(app: &Arc<App>, id: &str) -> Value {
+    app.render_status().await.unwrap();
+    let body = support::body_bytes(support::get(&app.router(), "/status.json", &[]).await).await;
+    status_row_in(&body, id)
+}
+
+fn status_row_in(status_json: &[u8], id: &str) -> Value {
+    let status: Value = serde_json::from_slice(status_json).unwrap();
+    status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not on /status.json"))
+        .clone()
+}
+
+fn failed(report: &revierfeed::app::PollReport) -> &str {
+    match &report.outcome {
+        PollOutcome::Failed { error, .. } => error,
+        other => panic!("{}: expected a failure, got {other:?}", report.source_id),
+    }
+}
+
+fn items_of(app: &App, id: &str) -> Vec<revierfeed::store::ItemView> {
+    app.store.source_items(id, 100_000).unwrap()
+}
+
+/// Asserts the plain error is on the source's status, in the log, and its earlier items stayed.
+async fn assert_named(app: &Arc<App>, id: &str, message: &str, items_before: i64) {
+    let row = status_row(app, id).await;
+    assert_eq!(row["ok"], false, "{id}: {row}");
+    let error = row["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains(message), "{id}: status says `{error}`");
+    assert_eq!(row["items"], items_before, "{id}: earlier items stay");
+    assert!(
+        !logs::lines_with(&[id, message]).is_empty(),
+        "{id}: the log does not say `{message}`"
+    );
+}
+
+#[test]
+fn the_gzip_bomb_is_a_real_gzip() {
+    let bomb = gzip_bomb(8 << 20);
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bomb[..]), &mut out).unwrap();
+    assert_eq!(out.len(), 8 << 20);
+    assert!(out.iter().all(|b| *b == 0));
+    let big = gzip_bomb(1 << 30);
+    assert!(big.len() < 2 << 20, "1 GiB from {} bytes", big.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_keeps_serving_and_polling_while_partners_misbehave() {
+    logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    // A partner without Cache-Control, so its one-second schedule is all that counts.
+    let healthy = HostileServer::start().await;
+    healthy.set("/feed", Fault::feed(small_feed("d-healthy", 3)));
+    // Each misbehaving partner on its own origin, as in real life.
+    let faults: Vec<(&str, Fault, &str)> = vec![
+        ("d-hang", Fault::Hang, "no complete answer within 2s"),
+        (
+            "d-drip",
+            Fault::Drip {
+                body: Bytes::from(small_feed("d-drip", 3)),
+                every: Duration::from_secs(1),
+            },
+            "no complete answer within 2s",
+        ),
+        ("d-endless", Fault::Endless, "body larger than the limit"),
+        (
+            "d-bomb",
+            Fault::Body {
+                content_type: "application/rss+xml".into(),
+                headers: vec![("Content-Encoding".into(), "gzip".into())],
+                body: Bytes::from(gzip_bomb(1 << 30)),
+            },
+            "decompressed body larger than the limit",
+        ),
+        ("d-502", Fault::status(502, &[]), "HTTP 502"),
+    ];
+    let mut servers = Vec::new();
+    let mut sources = vec![support::source("d-healthy", healthy.url("/feed"), "feed")];
+    for (id, _, _) in &faults {
+        let s = HostileServer::start().await;
+        s.set("/feed", Fault::feed(small_feed(id, 3)));
+        sources.push(support::source(id, s.url("/feed"), "feed"));
+        servers.push(s);
+    }
+    let config = support::config_with(
+        dir.path(),
+        &sources,
+        &[
+            ("schedule", "\"1s\""),
+            ("timeout", "\"2s\""),
+            ("max_backoff", "\"2s\""),
+            ("max_body", "\"2 MiB\""),
+            ("max_decompressed", "\"4 MiB\""),
+        ],
+    );
+    let app = app(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let daemon = tokio::spawn(revierfeed::daemon::run(
+        app.clone(),
+        listener,
+        reload_rx,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let entries = |t: &str| t.matches("\"id\": \"urn:uuid:").count();
+    let all = 3 + 3 * faults.len();
+    wait_for(&format!("{base}/feed.json"), |t| entries(t) == all).await;
+
+    let polls = || healthy.hits("/feed");
+    let before = polls();
+    let window = Instant::now();
+    for ((_, fault, _), server) in faults.iter().zip(&servers) {
+        server.set("/feed", fault.clone());
+    }
+    let status = wait_for(&format!("{base}/status.json"), |t| {
+        faults.iter().all(|(id, _, message)| {
+            let row = status_row_in(t.as_bytes(), id);
+            row["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains(message))
+        })
+    })
+    .await;
+    for (id, _, message) in &faults {
+        let row = status_row_in(status.as_bytes(), id);
+        assert_eq!(row["ok"], false, "{id}");
+        assert_eq!(row["items"], 3, "{id}: earlier items stay");
+        assert!(
+            !logs::lines_with(&[id, message]).is_empty(),
+            "{id}: the log does not say `{message}`"
+        );
+    }
+
+    // The healthy partner kept its one-second schedule while the others hung and dripped.
+    if let Some(rest) = Duration::from_secs(3).checked_sub(window.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    let during = polls() - before;
+    let seconds = window.elapsed().as_secs();
+    assert!(
+        during + 1 >= seconds as usize,
+        "the healthy source was polled {during} times in {:?}",
+        window.elapsed()
+    );
+    let feed = reqwest::get(format!("{base}/feed.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        entries(&feed),
+        all,
+        "the merged feed keeps every earlier item"
+    );
+
+    // Recovery on the next success.
+    servers[4].set("/feed", Fault::feed(small_feed("d-502", 4)));
+    wait_for(&format!("{base}/status.json"), |t| {
+        let row = status_row_in(t.as_bytes(), "d-502");
+        row["ok"] == true && row["items"] == 4
+    })
+    .await;
+
+    stop_tx.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), daemon).await;
+    assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+}
+
+async fn wait_for(url: &str, until: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    loop {
+        if let Ok(r) = reqwest::get(url).await {
+            if let Ok(text) = r.text().await {
+                if until(&text) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {url}; last answer:\n{last}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn server_errors_back_off_to_a_cap_and_recover() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["b-500", "b-502", "b-503"];
+    let sources: Vec<_> = ids
+        .iter()
+        .map(|id| support::source(id, server.url(&format!("/{id}")), "feed"))
+        .collect();
+    let app = app(support::config_with(
+        dir.path(),
+        &sources,
+        &[("schedule", "\"1m\""), ("max_backoff", "\"4m\"")],
+    ));
+    for id in ids {
+        server.set(&format!("/{id}"), Fault::feed(small_feed(id, 2)));
+    }
+    app.poll_all(true, |_| {}).await;
+    for (id, code) in ids.iter().zip([500, 502, 503]) {
+        server.set(&format!("/{id}"), Fault::status(code, &[]));
+    }
+    let config = app.config();
+    for id in ids {
+        let source = config.source(id).unwrap();
+        let mut waits = Vec::new();
+        for _ in 0..4 {
+            let report = app.poll(source, true).await;
+            assert!(failed(&report).starts_with("HTTP 50"), "{report:?}");
+            let s = app.store.source_state(id).unwrap().unwrap();
+            let last = s.history.last_attempt.unwrap();
+            let next = revierfeed::schedule::next_poll(
+                id,
+                &source.schedule,
+                &s.history,
+                config.fetch.jitter,
+                config.fetch.max_backoff,
+                last,
+            );
+            waits.push((next - last).num_seconds());
+        }
+        assert_eq!(
+            waits,
+            vec![60, 120, 240, 240],
+            "{id}: doubling up to the cap"
+        );
+    }
+    assert_named(&app, "b-502", "HTTP 502", 2).await;
+    // The next success resets the backoff and brings the new item.
+    server.set("/b-502", Fault::feed(small_feed("b-502", 3)));
+    app.poll(config.source("b-502").unwrap(), true).await;
+    let s = app.store.source_state("b-502").unwrap().unwrap();
+    assert_eq!(
+        (s.history.consecutive_failures, s.last_error, s.item_count),
+        (0, None, 3)
+    );
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_holds_back_every_source_on_that_host() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = vec![
+        support::source("ra-busy", server.url("/busy"), "feed"),
+        support::source("ra-sibling", server.url("/sibling"), "feed"),
+    ];
+    let app = app(support::config(dir.path(), &sources, ""));
+    // HTTP dates have whole seconds: two seconds ahead is at least one second of waiting.
+    let until = std::time::SystemTime::now() + Duration::from_secs(2);
+    let date = httpdate::fmt_http_date(until);
+    server.set("/busy", Fault::status(503, &[("Retry-After", &date)]));
+    server.set("/sibling", Fault::feed(small_feed("ra-sibling", 2)));
+    let config = app.config();
+    let (busy, sibling) = (
+        config.source("ra-busy").unwrap(),
+        config.source("ra-sibling").unwrap(),
+    );
+    let first = app.poll(busy, true).await;
+    assert!(failed(&first).contains("HTTP 503 (partner asks to wait until"));
+    let state = app.store.source_state("ra-busy").unwrap().unwrap();
+    let asked: chrono::DateTime<chrono::Utc> = httpdate::parse_http_date(&date).unwrap().into();
+    assert_eq!(state.history.not_before, Some(asked));
+    let next = revierfeed::schedule::next_poll(
+        "ra-busy",
+        &busy.schedule,
+        &state.history,
+        config.fetch.jitter,
+        config.fetch.max_backoff,
+        chrono::Utc::now(),
+    );
+    assert!(next >= asked, "the scheduler waits for the partner's date");
+
+    // Until then no request reaches that host: not for this source, not for another one on it.
+    let again = app.poll(busy, true).await;
+    assert!(
+        matches!(again.outcome, PollOutcome::Deferred { .. }),
+        "{again:?}"
+    );
+    let other = app.poll(sibling, true).await;
+    assert!(
+        failed(&other).contains("asked (Retry-After) that no request reach it before"),
+        "{other:?}"
+    );
+    assert_eq!((server.hits("/busy"), server.hits("/sibling")), (1, 0));
+    assert_named(&app, "ra-sibling", "no request reach it before", 0).await;
+
+    // Once the date has passed both are polled again.
+    tokio::time::sleep(
+        until
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
+            + Duration::from_millis(100),
+    )
+    .await;
+    server.set("/busy", Fault::feed(small_feed("ra-busy", 2)));
+    let config = app.config();
+    for id in ["ra-busy", "ra-sibling"] {
+        let r = app.poll(config.source(id).unwrap(), true).await;
+        assert!(matches!(r.outcome, PollOutcome::Fetched { .. }), "{r:?}");
+    }
+    assert_eq!((server.hits("/busy"), server.hits("/sibling")), (2, 1));
+}
+
+#[tokio::test]
+async fn redirects_and_names_leading_to_refused_addresses_are_refused_before_connecting() {
+    logs::capture();
+    // Allowed: only 127.0.0.1. A trap listens on 127.0.0.2 (also loopback on Linux).
+    let partner = HostileServer::start_on("127.0.0.1").await;
+    let trap = HostileServer::start_on("127.0.0.2").await;
+    trap.set("/feed", Fault::feed(small_feed("trap", 1)));
+    partner.set("/ok", Fault::feed(small_feed("rd-literal", 2)));
+    let dir = tempfile::tempdir().unwrap();
+    let sources = vec![
+        support::source("rd-literal", partner.url("/ok"), "feed"),
+        support::source("rd-metadata", partner.url("/meta"), "feed"),
+    ];
+    let app = app(support::config_with(
+        dir.path(),
+        &sources,
+        &[("allow_networks", "[\"127.0.0.1/32\"]")],
+    ));
+    app.poll_all(true, |_| {}).await;
+    partner.set(
+        "/ok",
+        Fault::Redirect {
+            status: 302,
+            location: trap.url("/feed"),
+        },
+    );
+    partner.set(
+        "/meta",
+        Fault::Redirect {
+            status: 301,
+            location: "http://169.254.169.254/latest/meta-data/".into(),
+        },
+    );
+    let reports = app.poll_all(true, |_| {}).await;
+    let literal = failed(&reports[0]);
+    assert!(
+        literal.contains("refused to connect to 127.0.0.2") && literal.contains("loopback"),
+        "{literal}"
+    );
+    let metadata = failed(&reports[1]);
+    assert!(
+        metadata.contains("169.254.169.254") && metadata.contains("cloud metadata"),
+        "{metadata}"
+    );
+    assert_named(&app, "rd-literal", "refused to connect to 127.0.0.2", 2).await;
+    assert_eq!(
+        trap.total_hits(),
+        0,
+        "nothing may reach the refused address"
+    );
+    // The 301 to the metadata address did not move the source.
+    let s = app.store.source_state("rd-metadata").unwrap().unwrap();
+    assert_eq!(s.poll_url(), partner.url("/meta"));
+
+    // By name: only 127.0.0.2 allowed; `localhost` resolves to 127.0.0.1 (and ::1),
+    // so a redirect there is refused after resolving, before connecting.
+    let partner2 = HostileServer::start_on("127.0.0.2").await;
+    let trap2 = HostileServer::start_on("127.0.0.1").await;
+    trap2.set("/feed", Fault::feed(small_feed("trap", 1)));
+    partner2.set(
+        "/by-name",
+        Fault::Redirect {
+            status: 302,
+            location: format!("http://localhost:{}/feed", trap2.port),
+        },
+    );
+    let dir2 = tempfile::tempdir().unwrap();
+    let app2 = self::app(support::config_with(
+        dir2.path(),
+        &[support::source("rd-name", partner2.url("/by-name"), "feed")],
+        &[("allow_networks", "[\"127.0.0.2/32\"]")],
+    ));
+    let reports = app2.poll_all(true, |_| {}).await;
+    let by_name = failed(&reports[0]);
+    assert!(
+        by_name.contains("refused to connect") && by_name.contains("(localhost): loopback"),
+        "{by_name}"
+    );
+    assert_eq!(partner2.hits("/by-name"), 1);
+    assert_eq!(
+        trap2.total_hits(),
+        0,
+        "nothing may reach the refused address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_stop_at_the_limit() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["ob-huge", "ob-endless", "ob-bomb"];
+    let sources: Vec<_> = ids
+        .iter()
+        .map(|id| support::source(id, server.url(&format!("/{id}")), "feed"))
+        .collect();
+    // The shipped limits: 10 MiB on the wire, 50 MiB decompressed.
+    let app = app(support::config_with(
+        dir.path(),
+        &sources,
+        &[("timeout", "\"5s\"")],
+    ));
+    for id in ids {
+        server.set(&format!("/{id}"), Fault::feed(small_feed(id, 2)));
+    }
+    app.poll_all(true, |_| {}).await;
+    let config = app.config();
+
+    server.set("/ob-huge", Fault::Huge { len: 64 << 20 });
+    let r = app.poll(config.source("ob-huge").unwrap(), true).await;
+    assert!(failed(&r).contains("response body larger than the limit of 10485760 bytes"));
+    assert_named(
+        &app,
+        "ob-huge",
+        "larger than the limit of 10485760 bytes",
+        2,
+    )
+    .await;
+
+    let sent_before = server.streamed_bytes();
+    server.set("/ob-endless", Fault::Endless);
+    let r = app.poll(config.source("ob-endless").unwrap(), true).await;
+    assert!(
+        failed(&r).contains("response body larger than the limit"),
+        "{r:?}"
+    );
+    assert!(r.elapsed < Duration::from_secs(4), "took {:?}", r.elapsed);
+    // We hung up: the endless body stops being sent.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while server.open_streams() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the endless body is still being sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = server.streamed_bytes() - sent_before;
+    assert!(
+        sent < 64 << 20,
+        "{sent} bytes were sent for a 10 MiB limit (plus socket buffers)"
+    );
+
+    server.set(
+        "/ob-bomb",
+        Fault::Body {
+            content_type: "application/rss+xml".into(),
+            headers: vec![("Content-Encoding".into(), "gzip".into())],
+            body: Bytes::from(gzip_bomb(1 << 30)),
+        },
+    );
+    let r = app.poll(config.source("ob-bomb").unwrap(), true).await;
+    assert!(
+        failed(&r).contains("decompressed body larger than the limit of 52428800 bytes"),
+        "{r:?}"
+    );
+    assert!(r.elapsed < Duration::from_secs(4), "took {:?}", r.elapsed);
+    assert_named(
+        &app,
+        "ob-bomb",
+        "decompressed body larger than the limit",
+        2,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn entity_bombs_and_external_entities_expand_nothing() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut lols = String::from("<!ENTITY lol0 \"lol\">\n");
+    for i in 1..=9 {
+        let prev = format!("&lol{};", i - 1).repeat(10);
+        lols.push_str(&format!("<!ENTITY lol{i} \"{prev}\">\n"));
+    }
+    let feed = format!(
+        r#"<?xml version="1.0"?>
+<!DOCTYPE rss [
+{lols}<!ENTITY xxe SYSTEM "file:///etc/passwd">
+<!ENTITY net SYSTEM "{net}">
+<!ENTITY % remote SYSTEM "{dtd}">
+%remote;
+]>
+<rss version="2.0"><channel><title>Bombe &lol9;</title><link>https://partner.example/</link>
+<item><guid>xe-1</guid><title>Lacher &lol9;</title><link>https://partner.example/1</link><description>&lol9; &xxe; &net;</description></item>
+<item><guid>xe-2</guid><title>Datei &xxe; Netz &net;</title><link>https://partner.example/2</link><description>Text</description></item>
+</channel></rss>"#,
+        net = server.url("/entity"),
+        dtd = server.url("/evil.dtd"),
+    );
+    server.set("/feed", Fault::feed(feed));
+    let app = app(support::config(
+        dir.path(),
+        &[support::source("xe-bomb", server.url("/feed"), "feed")],
+        "",
+    ));
+    let reports = app.poll_all(true, |_| {}).await;
+    assert!(
+        matches!(&reports[0].outcome, PollOutcome::Fetched { report, .. } if report.new == 2),
+        "{:?}",
+        reports[0]
+    );
+    assert!(reports[0].elapsed < Duration::from_secs(2));
+    assert_eq!(
+        server.hits("/entity") + server.hits("/evil.dtd"),
+        0,
+        "no entity was fetched"
+    );
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let first_line = passwd.lines().next().unwrap_or("root:x:0:0");
+    for item in items_of(&app, "xe-bomb") {
+        let all = format!(
+            "{} {} {:?} {:?}",
+            item.title, item.text, item.summary_html, item.content_html
+        );
+        assert!(!all.contains("lollol"), "an entity expanded: {all}");
+        assert!(
+            !all.contains(first_line) && !all.contains("root:"),
+            "a file leaked: {all}"
+        );
+        assert!(all.len() < 1000, "{} bytes", all.len());
+    }
+    app.render().await.unwrap();
+    let atom = support::body_bytes(support::get(&app.router(), "/feed.atom", &[]).await).await;
+    assert!(atom.len() < 20_000, "{} bytes served", atom.len());
+}
+
+#[tokio::test]
+async fn unreadable_documents_record_a_parse_error_and_invent_no_items() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Two complete new items come before each break: none of them may be stored.
+    let head = "<rss version=\"2.0\"><channel><title>T</title>\
+        <item><guid>NEW-1</guid><title>Neu 1</title></item>\
+        <item><guid>NEW-2</guid><title>Neu 2</title></item>";
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "ur-utf8-declared",
+            [
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>".as_slice(),
+                head.as_bytes(),
+                b"<item><guid>NEW-3</guid><title>Gr\xfc\xdfe</title></item></channel></rss>",
+            ]
+            .concat(),
+            "application/rss+xml; charset=utf-8",
+            "invalid UTF-8 at byte",
+        ),
+        (
+            "ur-utf8-undeclared",
+            [
+                head.as_bytes(),
+                b"<item><guid>NEW-3</guid><title>\xff\xfe</title></item></channel></rss>",
+            ]
+            .concat(),
+            "application/rss+xml",
+            "invalid UTF-8 at byte",
+        ),
+        (
+            "ur-truncated",
+            format!("{head}<item><guid>NEW-3</guid><title>Abgesch").into_bytes(),
+            "application/rss+xml",
+            "feed could not be parsed",
+        ),
+        (
+            "ur-json-truncated",
+            br#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"id":"NEW-1","title":"Neu 1"},{"id":"NEW-2","title":"Neu 2"},{"id":"NEW-3","title":"Abge"#.to_vec(),
+            "application/feed+json",
+            "feed could not be parsed",
+        ),
+    ];
+    let sources: Vec<_> = cases
+        .iter()
+        .map(|(id, ..)| support::source(id, server.url(&format!("/{id}")), "feed"))
+        .collect();
+    let app = app(support::config(dir.path(), &sources, ""));
+    for (id, ..) in &cases {
+        server.set(&format!("/{id}"), Fault::feed(small_feed(id, 3)));
+    }
+    app.poll_all(true, |_| {}).await;
+    for (id, body, content_type, _) in &cases {
+        server.set(
+            &format!("/{id}"),
+            Fault::Body {
+                content_type: content_type.to_string(),
+                headers: vec![],
+                body: Bytes::from(body.clone()),
+            },
+        );
+    }
+    let reports = app.poll_all(true, |_| {}).await;
+    for (id, _, _, message) in &cases {
+        let r = reports.iter().find(|r| r.source_id == *id).unwrap();
+        assert!(failed(r).contains(message), "{id}: {}", failed(r));
+        assert_named(&app, id, message, 3).await;
+        let titles: Vec<String> = items_of(&app, id).into_iter().map(|i| i.title).collect();
+        assert!(
+            titles.iter().all(|t| !t.starts_with("Neu")),
+            "{id}: items of a broken document were stored: {titles:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_feeds_and_fields_are_capped() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut flood = String::from("<rss version=\"2.0\"><channel><title>Flut</title>");
+    for i in 0..50_000 {
+        flood.push_str(&format!(
+            "<item><guid>f{i}</guid><title>M {i}</title></item>"
+        ));
+    }
+    flood.push_str("</channel></rss>");
+    server.set("/flood", Fault::feed(flood));
+    let mb = |c: &str| c.repeat((1 << 20) / c.len());
+    let giant = format!(
+        "<rss version=\"2.0\"><channel><title>{ct}</title>\
+         <item><guid>{g}</guid><title>{t}</title><link>https://partner.example/{l}</link><author>{a}</author><category>{c}</category><description>{d}</description></item>\
+         <item><guid>klein</guid><title>{t}</title><description>kurz</description></item>\
+         </channel></rss>",
+        ct = "Kanal ".repeat(10_000),
+        t = mb("Titel "),
+        g = mb("g"),
+        l = mb("l"),
+        a = mb("a"),
+        c = mb("c"),
+        d = mb("&lt;p&gt;Absatz&lt;/p&gt;"),
+    );
+    server.set("/giant", Fault::feed(giant));
+    let app = app(support::config(
+        dir.path(),
+        &[
+            support::source("cap-flood", server.url("/flood"), "feed"),
+            support::source("cap-giant", server.url("/giant"), "feed"),
+        ],
+        "",
+    ));
+    let reports = app.poll_all(true, |_| {}).await;
+    match &reports[0].outcome {
+        PollOutcome::Fetched { report, skipped } => {
+            assert_eq!(
+                (report.new, *skipped),
+                (500, 49_500),
+                "{}",
+                reports[0].summary()
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(items_of(&app, "cap-flood").len(), 500);
+    assert!(
+        !logs::lines_with(&["cap-flood", "more items than fetch.max_items"]).is_empty(),
+        "the cap is logged"
+    );
+
+    assert!(
+        matches!(&reports[1].outcome, PollOutcome::Fetched { report, .. } if report.new == 2),
+        "{:?}",
+        reports[1]
+    );
+    for item in items_of(&app, "cap-giant") {
+        assert!(
+            item.title.chars().count() <= 300,
+            "title of {} chars",
+            item.title.len()
+        );
+        assert!(item.summary_html.as_deref().unwrap_or("").len() <= 17 * 1024);
+        assert!(item.text.chars().count() <= 2000);
+        assert!(
+            item.link.is_none(),
+            "a megabyte link is dropped, not stored"
+        );
+        assert!(item.authors.iter().all(|a| a.chars().count() <= 120));
+        assert!(item.categories.iter().all(|c| c.chars().count() <= 120));
+    }
+    let state = app.store.source_state("cap-giant").unwrap().unwrap();
+    assert!(state.feed_title.unwrap().chars().count() <= 200);
+    app.render().await.unwrap();
+    let json =
+        support::body_bytes(support::get(&app.router(), "/sources/cap-giant.json", &[]).await)
+            .await;
+    assert!(
+        json.len() < 200_000,
+        "the served feed is {} bytes",
+        json.len()
+    );
+}
+
+/// Everything a reader gets: all formats, merged and per source, and the page.
+async fn served_texts(app: &Arc<App>, source: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for path in [
+        "/feed.atom".to_string(),
+        "/feed.rss".into(),
+        "/feed.json".into(),
+        "/".into(),
+        format!("/sources/{source}.atom"),
+        format!("/sources/{source}.rss"),
+        format!("/sources/{source}.json"),
+    ] {
+        let body = support::body_bytes(support::get(&app.router(), &path, &[]).await).await;
+        let raw = String::from_utf8(body.clone()).unwrap();
+        out.push((format!("{path} (raw)"), raw));
+        // Decode what a reader decodes: XML escapes in feeds, strings in JSON.
+        if path.ends_with(".atom") || path.ends_with(".rss") {
+            let feed = feed_rs::parser::Builder::new()
+                .sanitize_content(false)
+                .build()
+                .parse(&body[..])
+                .unwrap();
+            for e in feed.entries {
+                let mut parts: Vec<String> = vec![e.title.map(|t| t.content).unwrap_or_default()];
+                parts.extend(e.summary.map(|t| t.content));
+                parts.extend(e.content.and_then(|c| c.body));
+                parts.extend(e.links.into_iter().map(|l| l.href));
+                parts.extend(e.authors.into_iter().filter_map(|a| a.name));
+                parts.extend(e.categories.into_iter().map(|c| c.term));
+                out.push((format!("{path} entry {}", e.id), parts.join("\n")));
+            }
+        } else if path.ends_with(".json") {
+            fn strings(v: &Value, out: &mut Vec<String>) {
+                match v {
+                    Value::String(s) => out.push(s.clone()),
+                    Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+                    Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+                    _ => {}
+                }
+            }
+            let mut all = Vec::new();
+            strings(&serde_json::from_slice(&body).unwrap(), &mut all);
+            out.push((format!("{path} strings"), all.join("\n")));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn active_content_never_reaches_a_reader() {
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let payload = r#"<p onclick="alert(4)">Hallo</p><a href="javascript:alert(5)">x</a><a href="JaVaScRiPt:alert(6)">c</a><a href="&#106;avascript:alert(7)">d</a><a href=" javascript:alert(8)">e</a><a href="data:text/html;base64,PHNjcmlwdD5hbGVydCg5KTwvc2NyaXB0Pg==">y</a><img src="data:image/svg+xml,&lt;svg onload=alert(10)&gt;"><img src="/bild.jpg" onerror="alert(11)"><div style="background:url(javascript:alert(12));width:expression(alert(13))">z</div><svg><script>alert(14)</script></svg><iframe src="javascript:alert(15)"></iframe><form action="javascript:alert(16)"><button formaction="javascript:alert(17)">b</button></form><object data="x.swf"></object><embed src="x.swf"><style>body{background:url(javascript:alert(18))}</style><math><mi xlink:href="javascript:alert(19)">m</mi></math><base href="javascript:alert(20)//"><meta http-equiv="refresh" content="0;url=javascript:alert(21)"><link rel="stylesheet" href="javascript:alert(22)"><script>alert(23)</script><noscript><img src=x onerror=alert(24)></noscript>"#;
+    let cdata = |s: &str| format!("<![CDATA[{s}]]>");
+    let feed = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>
+<title>Partner</title><link>javascript:alert(1)</link>
+<item><guid>xss-1</guid><title>{title}</title><link>javascript:alert(3)</link>
+<description>{payload}</description><content:encoded>{payload}</content:encoded>
+<dc:creator>{author}</dc:creator><category>{category}</category></item>
+<item><guid>xss-2</guid><title>Ohne Link</title><description>{payload}</description></item>
+<item><guid>xss-3</guid><title>Mit Link</title><link>https://partner.example/ok?a=1</link><description>Nur Text &lt;b onmouseover="alert(25)"&gt;fett&lt;/b&gt;</description></item>
+</channel></rss>"#,
+        title = cdata(r#"<script>alert(2)</script>Titel <img src=x onerror=alert(26)>"#),
+        payload = cdata(payload),
+        author = cdata(r#"<b onmouseover="alert(27)">Autorin</b>"#),
+        category = cdata(r#"<script>alert(28)</script>Energie"#),
+    );
+    server.set("/feed", Fault::feed(feed));
+    let app = app(support::config(
+        dir.path(),
+        &[support::source("xss", server.url("/feed"), "feed")],
+        "",
+    ));
+    let reports = app.poll_all(true, |_| {}).await;
+    assert!(matches!(&reports[0].outcome, PollOutcome::Fetched { report, .. } if report.new == 3));
+    app.render().await.unwrap();
+    let texts = served_texts(&app, "xss").await;
+    assert!(texts.len() > 10);
+    for (what, text) in &texts {
+        let lower = text.to_ascii_lowercase();
+        for bad in [
+            "alert(",
+            "javascript:",
+            "data:text",
+            "data:image",
+            "onclick",
+            "onerror",
+            "onload",
+            "onmouseover",
+            "expression(",
+            "<script",
+            "<iframe",
+            "<object",
+            "<embed",
+            "<form",
+            "<base",
+            "<svg",
+            "<math",
+            "http-equiv",
+        ] {
+            assert!(!lower.contains(bad), "{what} contains {bad}:\n{text}");
+        }
+        if !what.starts_with("/ ") {
+            // The news page has its own stylesheet; feeds carry no CSS at all.
+            assert!(
+                !lower.contains("style="),
+                "{what} carries inline CSS:\n{text}"
+            );
+        }
+    }
+    // What is harmless survives: text, the safe link, the image with its absolute URL.
+    let all: String = texts.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(all.contains("Hallo") && all.contains("<b>fett</b>"));
+    assert!(all.contains("https://partner.example/ok?a=1"));
+    assert!(all.contains(&server.url("/bild.jpg")) || all.contains("partner.example/bild.jpg"));
+    assert!(all.contains("Titel") && all.contains("Autorin") && all.contains("Energie"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_or_full_database_fails_polls_plainly_and_the_feeds_stay() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    // A feed that gains an item (with a few KiB of text) at every request.
+    server.set(
+        "/feed",
+        Fault::changing(|n| {
+            let items: Vec<(String, String, String)> = (1..=n)
+                .map(|i| {
+                    (
+                        format!("db-{i}"),
+                        format!("Meldung {i}"),
+                        format!("<p>{}</p>", "Strukturwandel ".repeat(300)),
+                    )
+                })
+                .collect();
+            rss(&items)
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = support::config_with(
+        dir.path(),
+        &[support::source("db-fault", server.url("/feed"), "feed")],
+        &[("schedule", "\"1s\""), ("max_backoff", "\"1s\"")],
+    );
+    let db_path = config.database_path();
+    let store = revierfeed::store::Store::open(&db_path).unwrap();
+    // Operators get five seconds of patience with a lock; the test needs less.
+    store
+        .with(|c| Ok(c.busy_timeout(Duration::from_millis(200))?))
+        .unwrap();
+    let app = Arc::new(App::with_store(config, store).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+    let daemon = tokio::spawn(revierfeed::daemon::run(
+        app.clone(),
+        listener,
+        reload_rx,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let entries = |t: &str| t.matches("\"id\": \"urn:uuid:").count();
+    wait_for(&format!("{base}/feed.json"), |t| entries(t) >= 2).await;
+
+    // Another process takes the write lock and keeps it.
+    let other = rusqlite::Connection::open(&db_path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let hits_at_lock = server.hits("/feed");
+    let locked_at = Instant::now();
+    let locked = wait_for(&format!("{base}/status.json"), |t| {
+        status_row_in(t.as_bytes(), "db-fault")["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("database is locked"))
+    })
+    .await;
+    let row = status_row_in(locked.as_bytes(), "db-fault");
+    assert!(
+        row["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("another process holds a lock on the database file"),
+        "{row}"
+    );
+    let served = reqwest::get(format!("{base}/feed.json")).await.unwrap();
+    assert_eq!(served.status(), 200);
+    let stored_before = app.store.item_count().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let served = reqwest::get(format!("{base}/feed.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        entries(&served) as i64,
+        stored_before,
+        "the last good feed is served"
+    );
+    let polls_locked = server.hits("/feed") - hits_at_lock;
+    // One a second (the schedule, and the backoff cap); a loop would make four or five a second.
+    assert!(
+        polls_locked as f64 <= locked_at.elapsed().as_secs_f64().ceil() + 1.0,
+        "{polls_locked} polls in {:?} with the database locked: no backoff",
+        locked_at.elapsed()
+    );
+    assert!(!logs::lines_with(&["db-fault", "database is locked"]).is_empty());
+    other.execute_batch("ROLLBACK").unwrap();
+    drop(other);
+    wait_for(&format!("{base}/status.json"), |t| {
+        status_row_in(t.as_bytes(), "db-fault")["ok"] == true
+    })
+    .await;
+    let after_lock = app.store.item_count().unwrap();
+    assert!(
+        after_lock > stored_before,
+        "polls store again once the lock is gone"
+    );
+
+    // The disk fills up: the database may not grow any further.
+    app.store
+        .with(|c| {
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            c.pragma_update(None, "max_page_count", pages)?;
+            Ok(())
+        })
+        .unwrap();
+    let full = wait_for(&format!("{base}/status.json"), |t| {
+        status_row_in(t.as_bytes(), "db-fault")["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("disk is full"))
+    })
+    .await;
+    let stuck = app.store.item_count().unwrap();
+    assert!(!logs::lines_with(&["db-fault", "database or disk is full"]).is_empty());
+    let served = reqwest::get(format!("{base}/feed.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(entries(&served) as i64, stuck, "{full}");
+    app.store
+        .with(|c| Ok(c.pragma_update(None, "max_page_count", 1_073_741_823)?))
+        .unwrap();
+    wait_for(&format!("{base}/status.json"), |t| {
+        status_row_in(t.as_bytes(), "db-fault")["ok"] == true
+    })
+    .await;
+    assert!(app.store.item_count().unwrap() > stuck);
+    assert_eq!(app.store.integrity_check().unwrap(), Ok(()));
+
+    stop_tx.send(()).unwrap();
+    daemon.await.unwrap().unwrap();
+}
