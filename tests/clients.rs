@@ -1,0 +1,271 @@
+//! Hostile HTTP clients against the server (`serve::serve` over real
+//! sockets): idle and slowloris connections, clients that stop reading,
+//! oversized request heads, more connections than allowed, and paths trying
+//! to climb out of the served site. No handler takes query parameters and
+//! there are no admin endpoints, so neither is tested here.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use revierfeed::publish::{Rendered, Site, SiteHandle};
+use revierfeed::serve::{self, ClientLimits, ServeState};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+const BIG: usize = 32 << 20;
+
+/// A server over a tiny site (a feed and a 32 MiB file) with `limits`; stops on drop of the token.
+async fn server(limits: ClientLimits) -> (SocketAddr, CancellationToken) {
+    let mut files = HashMap::new();
+    files.insert(
+        "/feed.atom".to_string(),
+        Arc::new(Rendered::new(
+            "application/atom+xml; charset=utf-8",
+            b"<feed xmlns=\"http://www.w3.org/2005/Atom\"/>".to_vec(),
+            Utc::now(),
+        )),
+    );
+    files.insert(
+        "/big".to_string(),
+        Arc::new(Rendered::new(
+            "application/octet-stream",
+            vec![b'x'; BIG],
+            Utc::now(),
+        )),
+    );
+    let site = SiteHandle::default();
+    site.replace(Site {
+        files,
+        feeds: Vec::new(),
+    });
+    let router = serve::router(ServeState::new(
+        site,
+        Duration::from_secs(60),
+        true,
+        Arc::default(),
+        None,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(serve::serve(listener, router, limits, stop.clone()));
+    (addr, stop)
+}
+
+fn short() -> ClientLimits {
+    ClientLimits {
+        header_read_timeout: Duration::from_millis(500),
+        write_timeout: Duration::from_millis(500),
+        ..ClientLimits::default()
+    }
+}
+
+/// Reads until the server closes (EOF or reset) or `limit` passes; returns the bytes and whether it closed.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (out, true),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return (out, false),
+        }
+    }
+}
+
+/// One request over a fresh connection; the whole answer.
+async fn raw(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let (answer, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(closed, "no answer to {}", String::from_utf8_lossy(request));
+    answer
+}
+
+fn status_line(answer: &[u8]) -> String {
+    String::from_utf8_lossy(answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn idle_and_slowloris_connections_are_closed() {
+    let (addr, _stop) = server(short()).await;
+    // Connects and says nothing.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    let started = Instant::now();
+    let (answer, closed) = read_until_closed(&mut idle, Duration::from_secs(3)).await;
+    assert!(closed && answer.is_empty(), "{answer:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Sends a header line every 150 ms, forever.
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    let started = Instant::now();
+    slow.write_all(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "a slowloris client kept its connection for {:?}",
+            started.elapsed()
+        );
+        if slow.write_all(b"X-Slow: 1\r\n").await.is_err() {
+            break;
+        }
+        let mut buf = [0u8; 1024];
+        match tokio::time::timeout(Duration::from_millis(150), slow.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    assert!(!status_line(&answer).contains("200"), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped() {
+    let (addr, _stop) = server(short()).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Reads nothing for three write timeouts, then everything there is.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert!(
+        closed,
+        "the server is still sending after the write timeout"
+    );
+    assert!(
+        status_line(&answer).contains("200"),
+        "{:?}",
+        status_line(&answer)
+    );
+    assert!(
+        answer.len() < BIG,
+        "the whole body arrived ({} bytes): the server waited for the client",
+        answer.len()
+    );
+}
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused_with_431() {
+    let (addr, _stop) = server(ClientLimits::default()).await;
+    let big = format!(
+        "GET /feed.atom HTTP/1.1\r\nHost: x\r\nCookie: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    let answer = raw(addr, big.as_bytes()).await;
+    assert!(
+        status_line(&answer).contains("431"),
+        "{}",
+        status_line(&answer)
+    );
+    let many: String = (0..100).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let answer = raw(
+        addr,
+        format!("GET /feed.atom HTTP/1.1\r\nHost: x\r\n{many}Connection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(
+        status_line(&answer).contains("431"),
+        "{}",
+        status_line(&answer)
+    );
+    // A normal request on the same server is fine.
+    let answer = raw(
+        addr,
+        b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        status_line(&answer).contains("200"),
+        "{}",
+        status_line(&answer)
+    );
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_one() {
+    let (addr, _stop) = server(ClientLimits {
+        max_connections: 2,
+        ..short()
+    })
+    .await;
+    let _idle: Vec<TcpStream> = vec![
+        TcpStream::connect(addr).await.unwrap(),
+        TcpStream::connect(addr).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let answer = raw(
+        addr,
+        b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        status_line(&answer).contains("200"),
+        "{}",
+        status_line(&answer)
+    );
+    // Served once the idle ones were cut at the header timeout (500 ms), not before.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn paths_never_reach_the_file_system() {
+    let (addr, _stop) = server(ClientLimits::default()).await;
+    for path in [
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/..%2f..%2f..%2fetc%2fpasswd",
+        "/sources/..%2f..%2fCargo.toml",
+        "/feed.atom/../../Cargo.toml",
+        "//etc/passwd",
+        "/./Cargo.toml",
+        "/Cargo.toml",
+        "/src/main.rs",
+        "/tests/fixtures/partners/README.md",
+        "/%00",
+        "/archive/../../etc/passwd",
+        "http://x/../../etc/passwd",
+        "\\..\\..\\etc\\passwd",
+    ] {
+        let answer = raw(
+            addr,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+        let status = status_line(&answer);
+        assert!(
+            status.contains(" 404 ") || status.contains(" 400 "),
+            "{path}: {status}"
+        );
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            !text.contains("root:") && !text.contains("[package]") && !text.contains("fn main"),
+            "{path}: {text}"
+        );
+    }
+}
