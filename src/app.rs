@@ -442,7 +442,7 @@ impl App {
                 if let Some(r) = &doc.resolution {
                     tracing::info!(source = %id, kind = r.kind, "{}", r.how);
                     let (store, sid, r) = (self.store.clone(), id.clone(), r.clone());
-                    store
+                    let stored = store
                         .call(move |s| {
                             s.set_resolution(
                                 &sid,
@@ -451,8 +451,15 @@ impl App {
                                 r.fetch_url.as_ref().map(Url::as_str),
                             )
                         })
-                        .await
-                        .map_err(|e| (e.into(), None))?;
+                        .await;
+                    if let Err(e) = stored {
+                        // Recorded (or kept in memory) like any failure, so the source backs off.
+                        let error = format!("storing items failed: {}", describe_store_error(&e));
+                        record.status = Some(doc.meta.status);
+                        record.error = Some(error.clone());
+                        self.record(&id, record).await;
+                        return Err((PollError::Other(error), Some(doc.meta.status)));
+                    }
                 }
                 for note in &doc.notes {
                     tracing::debug!(source = %id, "{note}");
