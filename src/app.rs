@@ -395,7 +395,11 @@ impl App {
             state: &state,
             now,
         };
-        let read = reader.read().await;
+        // Every request has its own deadline; an HTML source makes many, so the poll has one too.
+        let read = match tokio::time::timeout(config.fetch.poll_deadline, reader.read()).await {
+            Ok(read) => read,
+            Err(_) => Err(ReadError::Deadline(config.fetch.poll_deadline)),
+        };
         let duration_ms = started.elapsed().as_millis() as i64;
         let mut record = PollRecord {
             at: now,

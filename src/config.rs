@@ -145,6 +145,7 @@ struct RawFetch {
     allow_networks: Option<Vec<Spanned<String>>>,
     backfill_pages: Option<Spanned<i64>>,
     article_pages: Option<Spanned<i64>>,
+    poll_deadline: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +262,8 @@ pub struct FetchSettings {
     pub backfill_pages: usize,
     /// Article pages fetched per poll of an HTML source, at most.
     pub article_pages: usize,
+    /// Deadline for a whole poll (an HTML source makes many requests).
+    pub poll_deadline: Duration,
 }
 
 impl Default for FetchSettings {
@@ -283,6 +286,7 @@ impl Default for FetchSettings {
             allow_networks: Vec::new(),
             backfill_pages: 3,
             article_pages: 30,
+            poll_deadline: Duration::from_secs(300),
         }
     }
 }
@@ -898,6 +902,7 @@ impl Validator<'_> {
                 0..=1000,
                 d.article_pages,
             ),
+            poll_deadline: self.duration(raw.poll_deadline, "fetch.poll_deadline", d.poll_deadline),
         }
     }
 

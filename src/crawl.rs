@@ -66,6 +66,8 @@ pub enum ReadError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Task(String),
+    #[error("the whole poll took longer than {0:?} (fetch.poll_deadline); stopped")]
+    Deadline(std::time::Duration),
 }
 
 impl ReadError {

@@ -158,9 +158,18 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
                 return IpAddr::V4(v4);
             }
             let s = v6.segments();
-            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                let o = v6.octets();
+            let o = v6.octets();
+            // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d)
+            // carry the IPv4 address in the last 32 bits.
+            let nat64 = s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0];
+            let compatible =
+                s[..6] == [0, 0, 0, 0, 0, 0] && !v6.is_loopback() && !v6.is_unspecified();
+            if nat64 || compatible {
                 return IpAddr::V4(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            }
+            // 6to4 (2002::/16) carries it in bits 16..48.
+            if s[0] == 0x2002 {
+                return IpAddr::V4(std::net::Ipv4Addr::new(o[2], o[3], o[4], o[5]));
             }
             IpAddr::V6(v6)
         }
@@ -589,7 +598,12 @@ impl Fetcher {
         let raw = BufReader::new(tokio_util::io::StreamReader::new(stream));
         let decoded: Box<dyn AsyncRead + Unpin + Send> = match encoding.as_str() {
             "" | "identity" => Box::new(raw),
-            "gzip" | "x-gzip" => Box::new(GzipDecoder::new(raw)),
+            "gzip" | "x-gzip" => {
+                // A gzip body may be several members in a row (RFC 1952 2.2).
+                let mut d = GzipDecoder::new(raw);
+                d.multiple_members(true);
+                Box::new(d)
+            }
             "br" => Box::new(BrotliDecoder::new(raw)),
             other => return Err(FetchError::Encoding(other.to_string())),
         };
@@ -741,6 +755,9 @@ mod tests {
             "fd00:ec2::254",
             "::ffff:127.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "::7f00:1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
         ] {
             assert!(
                 strict.check(ip.parse().unwrap()).is_err(),

@@ -1007,3 +1007,92 @@ async fn a_locked_or_full_database_fails_polls_plainly_and_the_feeds_stay() {
     stop_tx.send(()).unwrap();
     daemon.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn an_html_source_with_hanging_article_pages_is_stopped_by_the_poll_deadline() {
+    let hostile = HostileServer::start().await;
+    let listing = format!(
+        "<html><body><main>{}</main></body></html>",
+        (1..=6)
+            .map(|i| format!("<article><h2><a href=\"/artikel/{i}\">Meldung Nummer {i} aus der Lausitz</a></h2><time datetime=\"2026-03-0{i}\">{i}. März 2026</time><p>Ein Teaser zur Meldung Nummer {i}, lang genug.</p></article>"))
+            .collect::<String>()
+    );
+    hostile.set(
+        "/aktuelles/",
+        Fault::Body {
+            content_type: "text/html; charset=utf-8".into(),
+            headers: vec![],
+            body: Bytes::from(listing),
+        },
+    );
+    for i in 1..=6 {
+        hostile.set(&format!("/artikel/{i}"), Fault::Hang);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Each article request would wait its 2 s deadline; the whole poll may take 3 s.
+    let config = support::config_with(
+        dir.path(),
+        &[support::source(
+            "langsam",
+            hostile.url("/aktuelles/"),
+            "html",
+        )],
+        &[
+            ("timeout", "\"2s\""),
+            ("poll_deadline", "\"3s\""),
+            ("per_host", "1"),
+        ],
+    );
+    let app = Arc::new(App::new(config).unwrap());
+    let started = Instant::now();
+    let reports = app.poll_all(true, |_| {}).await;
+    match &reports[0].outcome {
+        PollOutcome::Failed { error, .. } => {
+            assert!(error.contains("fetch.poll_deadline"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    let state = app.store.source_state("langsam").unwrap().unwrap();
+    assert!(state.last_error.unwrap().contains("took longer than 3s"));
+}
+
+#[tokio::test]
+async fn a_gzip_body_of_several_members_is_read_whole() {
+    use std::io::Write;
+    let hostile = HostileServer::start().await;
+    let feed = small_feed("mehrteilig", 4);
+    let (a, b) = feed.split_at(feed.len() / 2);
+    let mut body = Vec::new();
+    for part in [a, b] {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(part).unwrap();
+        body.extend(gz.finish().unwrap());
+    }
+    hostile.set(
+        "/feed.xml",
+        Fault::Body {
+            content_type: "application/rss+xml".into(),
+            headers: vec![("Content-Encoding".into(), "gzip".into())],
+            body: Bytes::from(body),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(
+        App::new(support::config(
+            dir.path(),
+            &[support::source("gz", hostile.url("/feed.xml"), "feed")],
+            "",
+        ))
+        .unwrap(),
+    );
+    let reports = app.poll_all(true, |_| {}).await;
+    match &reports[0].outcome {
+        PollOutcome::Fetched { report, .. } => assert_eq!(report.new, 4),
+        other => panic!("{other:?}"),
+    }
+}
