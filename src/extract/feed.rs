@@ -24,6 +24,12 @@ pub fn parse_feed(
     if looks_like_html(bytes) {
         return Err(ExtractError::HtmlNotFeed);
     }
+    if let Some(at) = late_xml_declaration(bytes) {
+        // quick-xml panics on this (found by fuzzing); no real feed has one.
+        return Err(ExtractError::Malformed(format!(
+            "a second XML declaration at byte {at}"
+        )));
+    }
     let prepared = charset::prepare_feed_bytes(bytes, content_type);
     if charset::feed_encoding(bytes, content_type) == encoding_rs::UTF_8 {
         // feed-rs reports this as "cannot decode input" or, before the root
@@ -63,6 +69,20 @@ pub fn parse_feed(
         other => ExtractError::Malformed(other.to_string()),
     })?;
     Ok(convert(feed, url, max_items))
+}
+
+/// Position of an `<?xml ` declaration that is not at the start of the document.
+fn late_xml_declaration(bytes: &[u8]) -> Option<usize> {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF))
+        .unwrap_or(0);
+    bytes
+        .windows(6)
+        .enumerate()
+        .skip(start + 1)
+        .find(|(_, w)| w[..5].eq_ignore_ascii_case(b"<?xml") && w[5].is_ascii_whitespace())
+        .map(|(i, _)| i)
 }
 
 fn looks_like_html(bytes: &[u8]) -> bool {
