@@ -14,3 +14,4 @@ mod pages;
 mod polling;
 mod publishing;
 mod serving;
+mod stories;
