@@ -28,8 +28,9 @@
 //!   the topic, 1 to 3 terms, cosine 0.05 to 0.2);
 //! - they share at least `min_shared_terms` terms (default 4: who, what,
 //!   where and one of when/how-much), two of them specific (carried by at most
-//!   a tenth of all items), so that very short items and texts built from the
-//!   same small vocabulary cannot match on background words alone;
+//!   a tenth of a small store's items, √N of a large one) and one of those a
+//!   word, so that very short items, texts built from the same small
+//!   vocabulary and chance numbers cannot make a match on their own;
 //! - nothing contradicts: when both name calendar dates, one date is common
 //!   (a recurring event or the next closure names another date); when both
 //!   state a number for the same thing ("sechs Ladesäulen" / "vier
@@ -47,14 +48,21 @@
 //! # Cost
 //!
 //! Candidates come from an inverted index of specific terms, restricted to
-//! the date window by binary search over postings sorted by day; background
-//! terms are never scanned, so a new item touches only the few items that
-//! share a rare term with it, and no stored text is tokenised again.
+//! the date window over postings ordered by day; only an item's rarer terms
+//! are looked up (prefix filtering: the common rest cannot lift a pair over
+//! the threshold) and background terms never, so a new item touches only the
+//! few items that share a rare term with it, within a fixed budget, and no
+//! stored text is tokenised again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+/// foldhash: several times faster than SipHash on short keys, still seeded
+/// per process, so partner text cannot aim collisions at these tables.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type Set<K> = HashSet<K, foldhash::fast::RandomState>;
 
 /// Thresholds for story matching (`[stories]` in config.toml).
 #[derive(Debug, Clone, PartialEq)]
@@ -94,14 +102,20 @@ pub struct Signature {
 /// recomputed from the stored title and text.
 const SIGNATURE_VERSION: &str = "s1";
 
+/// Words of the text analysed: news is written as an inverted pyramid, so the
+/// facts that make two reports one news stand in the title and the lead (about
+/// the first 150 words); later paragraphs add background and quotes that
+/// differ between outlets. It also bounds the work per item.
+const LEAD_TOKENS: usize = 150;
+
 impl Signature {
     /// Analyses an item's title and plain text.
     pub fn of(title: &str, text: &str) -> Signature {
         let text = strip_boilerplate(text);
         let mut a = Analysis::default();
-        a.run(title);
+        a.run(title, usize::MAX);
         a.boundary();
-        a.run(&text);
+        a.run(&text, LEAD_TOKENS);
         let mut terms = a.terms;
         terms.sort_unstable();
         terms.dedup();
@@ -386,6 +400,17 @@ fn folded(word: &str) -> String {
     s
 }
 
+/// [`folded`] into a reused buffer: the analysis runs for every word of every item.
+fn folded_into(word: &str, out: &mut String) {
+    out.clear();
+    if word.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        out.extend(word.bytes().map(|b| b.to_ascii_lowercase() as char));
+    } else {
+        fold_into(word, out);
+    }
+    fold_digraphs(out);
+}
+
 /// CISTEM (Weissweiler & Fraser 2017): strips German inflection without a
 /// dictionary. Hand-written because no maintained crate implements it, and
 /// the Snowball stemmer (rust-stemmers) does not fold "ae"/"oe"/"ue".
@@ -449,7 +474,7 @@ fn cistem(word: &str, noun: bool) -> String {
 }
 
 /// German stop words (the Snowball list) and news filler, in folded form.
-static STOP_WORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+static STOP_WORDS: LazyLock<Set<String>> = LazyLock::new(|| {
     const WORDS: &str = "aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes anderm andern anders auch auf aus bei beim bin bis bist da dabei damit dann der den des dem die das dass daß du dies diese diesem diesen dieser dieses doch dort durch ein eine einem einen einer eines einig einige einigem einigen einiger einiges einmal er ihn ihm es etwas euer eure eurem euren eurer eures für gegen gewesen hab habe haben hat hatte hatten hier hin hinter ich mich mir ihr ihre ihrem ihren ihrer ihres euch im in indem ins ist jede jedem jeden jeder jedes jene jenem jenen jener jenes jetzt kann kein keine keinem keinen keiner keines können könnte machen man manche manchem manchen mancher manches mein meine meinem meinen meiner meines mit muss musste nach nicht nichts noch nun nur ob oder ohne sehr sein seine seinem seinen seiner seines selbst sich sie ihnen sind so solche solchem solchen solcher solches soll sollte sondern sonst über um und uns unsere unserem unseren unser unseres unter viel vom von vor während war waren warst was weg weil weiter welche welchem welchen welcher welches wenn werde werden wie wieder will wir wird wirst wo wollen wollte würde würden zu zum zur zwar zwischen \
         wurde wurden worden sei seien seit gibt geht ab sowie bereits rund etwa mehr neu neue neuen neuer neues neuem heute gestern morgen uhr wegen denn ganz gut erst ersten erste erster beiden \
         sollen sollten können konnte konnten müssen mussten dürfen darf möchte hatte schon immer insgesamt dafür dazu davon darüber darauf daran dadurch hierzu deren dessen denen wer wem wen viele vielen weitere weiteren weiterer weiteres ans aufs durchs übers unters laut sagt sagte erklärt erklärte heißt hieß sowohl bzw ca dr je weiterlesen";
@@ -571,6 +596,8 @@ struct Analysis {
     pending: Option<(String, u8)>,
     /// A day number ("10.") that a following month name makes a date.
     day: Option<u8>,
+    /// The current word, folded.
+    buf: String,
 }
 
 impl Analysis {
@@ -579,8 +606,9 @@ impl Analysis {
         self.day = None;
     }
 
-    fn run(&mut self, s: &str) {
+    fn run(&mut self, s: &str, max_tokens: usize) {
         let tokens = raw_tokens(s);
+        let tokens = &tokens[..tokens.len().min(max_tokens)];
         let mut i = 0;
         while i < tokens.len() {
             let (sep, tok) = &tokens[i];
@@ -642,16 +670,20 @@ impl Analysis {
     }
 
     fn word(&mut self, raw: &str, noun: bool) {
-        let mut w = folded(raw);
-        if let Some(s) = synonym(&w) {
-            w = s.to_string();
-        }
-        if let Some(n) = number_word(&w) {
+        let mut buf = std::mem::take(&mut self.buf);
+        folded_into(raw, &mut buf);
+        self.folded_word(&buf, noun);
+        self.buf = buf;
+    }
+
+    fn folded_word(&mut self, w: &str, noun: bool) {
+        let w = synonym(w).unwrap_or(w);
+        if let Some(n) = number_word(w) {
             self.number(n, false);
             return;
         }
         let day = self.day.take();
-        if let Some(m) = month(&w) {
+        if let Some(m) = month(w) {
             if let Some(d) = day {
                 self.dates.push((d, m));
             }
@@ -659,7 +691,7 @@ impl Analysis {
             self.terms.push(MONTH_TERMS[usize::from(m) - 1].to_string());
             return;
         }
-        if STOP_WORDS.contains(&w) || w.chars().count() < 2 {
+        if w.len() < 2 || STOP_WORDS.contains(w) {
             // "sechs neue Ladesäulen": up to two stop words between a number and its noun.
             if let Some((_, gap)) = &mut self.pending {
                 *gap += 1;
@@ -669,7 +701,7 @@ impl Analysis {
             }
             return;
         }
-        let stem = cistem(&w, noun);
+        let stem = cistem(w, noun);
         if let Some((n, _)) = self.pending.take() {
             if !UNCOMPARED_UNITS.contains(&stem.as_str()) {
                 self.quantities.push((stem.clone(), n));
@@ -723,15 +755,98 @@ pub fn idf(df: usize, n: usize) -> f64 {
     ((1.0 + n as f64) / (1.0 + df as f64)).ln() + 1.0
 }
 
-/// A term is specific when at most a tenth of all items carry it (at least
-/// three, so a story of four reports still has specific terms in a small store).
+/// A term is specific when few items carry it: at most a tenth of a small
+/// store, at most √N items of a large one (N items cover on the order of √N
+/// subjects, as vocabularies grow with √N by Heaps' law, so a word in more
+/// items than that recurs across subjects), and at least three, so that a
+/// story of four reports keeps its specific terms in a small store.
 fn is_specific(df: usize, n: usize) -> bool {
-    df <= (n / 10).max(3)
+    df <= (n / 10).min(n.isqrt()).max(3)
 }
 
 // ---------------------------------------------------------------------------
 // The candidate index.
 // ---------------------------------------------------------------------------
+
+/// Document frequencies whose IDF a query precomputes.
+const IDF_MEMO: usize = 64;
+
+/// Postings looked at for one new item, at most (see `best_story`).
+const PROBE_BUDGET: usize = 4096;
+
+/// One term's items by day. Most terms are rare: a sorted Vec is compact and
+/// fast. A long list moves to a B-tree, so that inserting an item dated in
+/// the middle (a partner's backlog) costs O(log n), not a shift of the list.
+#[derive(Debug)]
+enum Postings {
+    Short(Vec<(i32, i64)>),
+    Long(std::collections::BTreeSet<(i32, i64)>),
+}
+
+impl Default for Postings {
+    fn default() -> Self {
+        Postings::Short(Vec::new())
+    }
+}
+
+const SHORT_POSTINGS: usize = 64;
+
+impl Postings {
+    fn len(&self) -> usize {
+        match self {
+            Postings::Short(v) => v.len(),
+            Postings::Long(b) => b.len(),
+        }
+    }
+
+    fn insert(&mut self, p: (i32, i64)) {
+        match self {
+            Postings::Short(v) if v.len() < SHORT_POSTINGS => {
+                let at = v.partition_point(|x| *x < p);
+                if v.get(at) != Some(&p) {
+                    v.insert(at, p);
+                }
+            }
+            Postings::Short(v) => {
+                let mut b: std::collections::BTreeSet<_> = v.drain(..).collect();
+                b.insert(p);
+                *self = Postings::Long(b);
+            }
+            Postings::Long(b) => {
+                b.insert(p);
+            }
+        }
+    }
+
+    fn remove(&mut self, p: (i32, i64)) {
+        match self {
+            Postings::Short(v) => {
+                if let Ok(at) = v.binary_search(&p) {
+                    v.remove(at);
+                }
+            }
+            Postings::Long(b) => {
+                b.remove(&p);
+            }
+        }
+    }
+
+    /// Calls `f` with every item dated `from..=to`.
+    fn in_window(&self, from: i32, to: i32, mut f: impl FnMut(i64)) {
+        match self {
+            Postings::Short(v) => {
+                let start = v.partition_point(|x| x.0 < from);
+                v[start..]
+                    .iter()
+                    .take_while(|x| x.0 <= to)
+                    .for_each(|x| f(x.1));
+            }
+            Postings::Long(b) => b
+                .range((from, i64::MIN)..=(to, i64::MAX))
+                .for_each(|x| f(x.1)),
+        }
+    }
+}
 
 /// An indexed item.
 #[derive(Debug, Clone)]
@@ -768,12 +883,14 @@ pub struct Match {
 /// Items are keyed by their database row id; stories by theirs.
 #[derive(Debug, Default)]
 pub struct StoryIndex {
-    vocab: HashMap<Box<str>, u32>,
+    vocab: Map<Box<str>, u32>,
     /// Per term id: (day, item) sorted; its length is the term's document frequency.
-    postings: Vec<Vec<(i32, i64)>>,
-    items: HashMap<i64, Entry>,
-    stories: HashMap<i64, Vec<i64>>,
-    sources: HashMap<Box<str>, u32>,
+    postings: Vec<Postings>,
+    /// Per term id: whether it is a number.
+    numeric: Vec<bool>,
+    items: Map<i64, Entry>,
+    stories: Map<i64, Vec<i64>>,
+    sources: Map<Box<str>, u32>,
 }
 
 impl StoryIndex {
@@ -796,7 +913,8 @@ impl StoryIndex {
         }
         let id = self.postings.len() as u32;
         self.vocab.insert(term.into(), id);
-        self.postings.push(Vec::new());
+        self.postings.push(Postings::default());
+        self.numeric.push(term.starts_with('#'));
         id
     }
 
@@ -812,9 +930,7 @@ impl StoryIndex {
         terms.sort_unstable();
         terms.dedup();
         for &t in &terms {
-            let list = &mut self.postings[t as usize];
-            let at = list.partition_point(|p| *p < (day, item));
-            list.insert(at, (day, item));
+            self.postings[t as usize].insert((day, item));
         }
         self.items.insert(
             item,
@@ -836,10 +952,7 @@ impl StoryIndex {
             return;
         };
         for &t in e.terms.iter() {
-            let list = &mut self.postings[t as usize];
-            if let Ok(at) = list.binary_search(&(e.day, item)) {
-                list.remove(at);
-            }
+            self.postings[t as usize].remove((e.day, item));
         }
         if let Some(members) = self.stories.get_mut(&e.story) {
             members.retain(|m| *m != item);
@@ -875,33 +988,70 @@ impl StoryIndex {
             .iter()
             .map(|t| self.vocab.get(t.as_str()).copied())
             .collect();
-        // Candidates: items in the window sharing at least two specific terms.
-        let mut shared_specific: HashMap<i64, u32> = HashMap::new();
-        for &t in ids.iter().flatten() {
-            let list = &self.postings[t as usize];
-            if list.is_empty() || !is_specific(list.len(), n) {
-                continue;
-            }
-            let from = list.partition_point(|p| p.0 < day - window);
-            for &(d, item) in &list[from..] {
-                if d > day + window {
-                    break;
-                }
-                *shared_specific.entry(item).or_default() += 1;
-            }
-        }
-        let weight = |t: Option<u32>| idf(t.map(|t| self.df(t)).unwrap_or(0), n);
-        let own_norm: f64 = ids.iter().map(|&t| weight(t).powi(2)).sum::<f64>().sqrt();
+        // Squared IDF by document frequency, computed once per query for the
+        // rare terms that make up most of every comparison.
+        let small: Vec<f64> = (0..IDF_MEMO).map(|df| idf(df, n).powi(2)).collect();
+        let weight2 = |t: Option<u32>| {
+            let df = t.map(|t| self.df(t)).unwrap_or(0);
+            small.get(df).copied().unwrap_or_else(|| idf(df, n).powi(2))
+        };
+        let weight = |t: Option<u32>| weight2(t).sqrt();
+        let own_norm: f64 = ids.iter().map(|&t| weight2(t)).sum::<f64>().sqrt();
         let mut own: Vec<u32> = ids.iter().flatten().copied().collect();
         own.sort_unstable();
 
+        // Prefix filtering (Bayardo et al. 2007): an item sharing only terms of
+        // the lightest tail cannot reach min_similarity when the tail's weight
+        // is below it (Cauchy-Schwarz), so only the heavier, rarer terms are
+        // looked up; the tail is where the long posting lists of common words
+        // are. The tail is kept to half the threshold, so that the weight a
+        // candidate shares among the looked-up terms bounds its cosine tightly.
+        let mut by_weight: Vec<(u32, f64)> = own.iter().map(|&t| (t, weight(Some(t)))).collect();
+        by_weight.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let (mut tail, mut probe) = (0.0, by_weight.len());
+        while probe > 0 {
+            let w2 = by_weight[probe - 1].1.powi(2);
+            if ((tail + w2).sqrt() / own_norm) >= rules.min_similarity / 2.0 {
+                break;
+            }
+            tail += w2;
+            probe -= 1;
+        }
+        // Candidates: items in the window sharing at least two specific probed
+        // terms, with the weight they share; terms not looked up (the tail and
+        // background words) count as if shared, to bound the cosine from above.
+        // Rarest first, and at most PROBE_BUDGET postings in all: should even
+        // an item's rarest words fill the window (a store of near-identical
+        // texts), further lookups would only find more of the same.
+        let mut unprobed = tail;
+        let mut scanned = 0;
+        let mut candidates: Map<i64, (u32, u32, f64)> = Map::default();
+        for &(t, w) in &by_weight[..probe] {
+            let word = u32::from(!self.numeric[t as usize]);
+            let list = &self.postings[t as usize];
+            if !is_specific(list.len(), n) || scanned >= PROBE_BUDGET {
+                unprobed += w * w;
+                continue;
+            }
+            list.in_window(day - window, day + window, |item| {
+                scanned += 1;
+                let c = candidates.entry(item).or_default();
+                c.0 += 1;
+                c.1 += word;
+                c.2 += w * w;
+            });
+        }
+
         let mut best: Option<Match> = None;
-        for (&item, &count) in &shared_specific {
-            if count < 2 {
+        // Numbers confirm a match but do not make one: at least one of the
+        // shared specific terms is a word (a name, a place, a thing).
+        for (&item, &(count, words, mass)) in &candidates {
+            if count < 2 || words < 1 || (mass + unprobed).sqrt() / own_norm < rules.min_similarity
+            {
                 continue;
             }
             let e = &self.items[&item];
-            if Some(e.source) == own_source || excluded.contains(&e.story) || e.contradicts(sig) {
+            if Some(e.source) == own_source || excluded.contains(&e.story) {
                 continue;
             }
             let (mut dot, mut shared) = (0.0, 0usize);
@@ -911,7 +1061,7 @@ impl StoryIndex {
                     std::cmp::Ordering::Less => i += 1,
                     std::cmp::Ordering::Greater => j += 1,
                     std::cmp::Ordering::Equal => {
-                        dot += weight(Some(own[i])).powi(2);
+                        dot += weight2(Some(own[i]));
                         shared += 1;
                         i += 1;
                         j += 1;
@@ -924,11 +1074,11 @@ impl StoryIndex {
             let other_norm: f64 = e
                 .terms
                 .iter()
-                .map(|&t| weight(Some(t)).powi(2))
+                .map(|&t| weight2(Some(t)))
                 .sum::<f64>()
                 .sqrt();
             let similarity = dot / (own_norm * other_norm);
-            if similarity < rules.min_similarity {
+            if similarity < rules.min_similarity || e.contradicts(sig) {
                 continue;
             }
             let better = best.as_ref().is_none_or(|b| {
@@ -1266,6 +1416,33 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    #[test]
+    fn postings_answer_windows_before_and_after_growing_long() {
+        let mut p = Postings::default();
+        // A backlog arrives newest first, then in the middle.
+        for i in (0..200i64).rev() {
+            p.insert(((i % 50) as i32, i));
+        }
+        p.insert((7, 7));
+        assert!(matches!(p, Postings::Long(_)));
+        assert_eq!(p.len(), 200);
+        let mut seen = Vec::new();
+        p.in_window(10, 11, |i| seen.push(i));
+        seen.sort_unstable();
+        assert_eq!(seen, vec![10, 11, 60, 61, 110, 111, 160, 161]);
+        p.remove((10, 60));
+        let mut again = Vec::new();
+        p.in_window(10, 10, |i| again.push(i));
+        assert_eq!(again.len(), 3);
+        let mut short = Postings::default();
+        short.insert((5, 1));
+        short.insert((3, 2));
+        short.insert((5, 1));
+        let mut s = Vec::new();
+        short.in_window(0, 4, |i| s.push(i));
+        assert_eq!((short.len(), s), (2, vec![2]));
     }
 
     #[test]
