@@ -789,7 +789,7 @@ impl Default for Postings {
     }
 }
 
-const SHORT_POSTINGS: usize = 64;
+const SHORT_POSTINGS: usize = 256;
 
 impl Postings {
     fn len(&self) -> usize {
@@ -1422,20 +1422,23 @@ mod tests {
     fn postings_answer_windows_before_and_after_growing_long() {
         let mut p = Postings::default();
         // A backlog arrives newest first, then in the middle.
-        for i in (0..200i64).rev() {
+        for i in (0..300i64).rev() {
             p.insert(((i % 50) as i32, i));
         }
         p.insert((7, 7));
         assert!(matches!(p, Postings::Long(_)));
-        assert_eq!(p.len(), 200);
+        assert_eq!(p.len(), 300);
         let mut seen = Vec::new();
         p.in_window(10, 11, |i| seen.push(i));
         seen.sort_unstable();
-        assert_eq!(seen, vec![10, 11, 60, 61, 110, 111, 160, 161]);
+        assert_eq!(
+            seen,
+            vec![10, 11, 60, 61, 110, 111, 160, 161, 210, 211, 260, 261]
+        );
         p.remove((10, 60));
         let mut again = Vec::new();
         p.in_window(10, 10, |i| again.push(i));
-        assert_eq!(again.len(), 3);
+        assert_eq!(again.len(), 5);
         let mut short = Postings::default();
         short.insert((5, 1));
         short.insert((3, 2));
