@@ -420,6 +420,41 @@ fn a_second_item_of_a_source_never_joins_its_story() {
 }
 
 #[test]
+fn an_index_sees_what_another_process_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = store_with(dir.path(), &["verein", "zeitung", "radio"]);
+    daemon
+        .ingest(request(
+            "radio",
+            vec![item(
+                "radio",
+                9,
+                "Kleingärten",
+                "Neue Satzung für Kleingärten beschlossen",
+                at(1, 9),
+            )],
+        ))
+        .unwrap();
+    // `fetch --once` beside the running daemon: its own connection to the same file.
+    let once = Store::open(&dir.path().join("test.db")).unwrap();
+    once.set_story_rules(Rules::default());
+    once.ingest(request(
+        "verein",
+        vec![item("verein", 1, PRESS.0, PRESS.1, at(12, 10))],
+    ))
+    .unwrap();
+    // The daemon's index was built before that write; the next report must still find it.
+    daemon
+        .ingest(request(
+            "zeitung",
+            vec![item("zeitung", 1, PAPER.0, PAPER.1, at(13, 6))],
+        ))
+        .unwrap();
+    let stories = daemon.stories(10).unwrap();
+    assert!(stories.iter().any(|s| s.members.len() == 2), "{stories:#?}");
+}
+
+#[test]
 fn matching_off_keeps_every_item_its_own_entry() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with(dir.path(), &["verein", "zeitung", "radio"]);
