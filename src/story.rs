@@ -777,10 +777,14 @@ const PROBE_BUDGET: usize = 4096;
 /// One term's items by day. Most terms are rare: a sorted Vec is compact and
 /// fast. A long list moves to a B-tree, so that inserting an item dated in
 /// the middle (a partner's backlog) costs O(log n), not a shift of the list.
+/// A term in more than [`PROBE_BUDGET`] items is never looked up (it cannot
+/// be specific in a store of fewer than PROBE_BUDGET² ≈ 16 million items),
+/// so only its count is kept.
 #[derive(Debug)]
 enum Postings {
     Short(Vec<(i32, i64)>),
     Long(std::collections::BTreeSet<(i32, i64)>),
+    Count(usize),
 }
 
 impl Default for Postings {
@@ -796,6 +800,7 @@ impl Postings {
         match self {
             Postings::Short(v) => v.len(),
             Postings::Long(b) => b.len(),
+            Postings::Count(n) => *n,
         }
     }
 
@@ -812,9 +817,11 @@ impl Postings {
                 b.insert(p);
                 *self = Postings::Long(b);
             }
-            Postings::Long(b) => {
+            Postings::Long(b) if b.len() < PROBE_BUDGET => {
                 b.insert(p);
             }
+            Postings::Long(b) => *self = Postings::Count(b.len() + usize::from(!b.contains(&p))),
+            Postings::Count(n) => *n += 1,
         }
     }
 
@@ -828,6 +835,7 @@ impl Postings {
             Postings::Long(b) => {
                 b.remove(&p);
             }
+            Postings::Count(n) => *n = n.saturating_sub(1),
         }
     }
 
@@ -844,6 +852,7 @@ impl Postings {
             Postings::Long(b) => b
                 .range((from, i64::MIN)..=(to, i64::MAX))
                 .for_each(|x| f(x.1)),
+            Postings::Count(_) => {}
         }
     }
 }
@@ -1439,6 +1448,14 @@ mod tests {
         let mut again = Vec::new();
         p.in_window(10, 10, |i| again.push(i));
         assert_eq!(again.len(), 5);
+        let mut huge = Postings::default();
+        for i in 0..=PROBE_BUDGET as i64 {
+            huge.insert((0, i));
+        }
+        assert!(matches!(huge, Postings::Count(_)));
+        assert_eq!(huge.len(), PROBE_BUDGET + 1);
+        huge.remove((0, 3));
+        assert_eq!(huge.len(), PROBE_BUDGET);
         let mut short = Postings::default();
         short.insert((5, 1));
         short.insert((3, 2));
