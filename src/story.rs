@@ -482,66 +482,98 @@ static STOP_WORDS: LazyLock<Set<String>> = LazyLock::new(|| {
 });
 
 /// Spelled-out numbers, which German style guides prefer up to twelve.
-fn number_word(w: &str) -> Option<&'static str> {
-    Some(match w {
-        "zwei" => "2",
-        "drei" => "3",
-        "vier" => "4",
-        "funf" => "5",
-        "sechs" => "6",
-        "sieben" => "7",
-        "acht" => "8",
-        "neun" => "9",
-        "zehn" => "10",
-        "elf" => "11",
-        "zwolf" => "12",
-        "zwanzig" => "20",
-        "dreissig" => "30",
-        "vierzig" => "40",
-        "funfzig" => "50",
-        "hundert" => "100",
-        "tausend" => "1000",
-        _ => return None,
-    })
-}
+const NUMBER_WORDS: &[(&str, &str)] = &[
+    ("zwei", "2"),
+    ("drei", "3"),
+    ("vier", "4"),
+    ("funf", "5"),
+    ("sechs", "6"),
+    ("sieben", "7"),
+    ("acht", "8"),
+    ("neun", "9"),
+    ("zehn", "10"),
+    ("elf", "11"),
+    ("zwolf", "12"),
+    ("zwanzig", "20"),
+    ("dreissig", "30"),
+    ("vierzig", "40"),
+    ("funfzig", "50"),
+    ("hundert", "100"),
+    ("tausend", "1000"),
+];
 
 /// Abbreviations and symbols written out, so "Mio." and "Millionen" agree.
-fn synonym(w: &str) -> Option<&'static str> {
-    Some(match w {
-        "mio" => "millionen",
-        "mrd" => "milliarden",
-        "tsd" => "tausend",
-        "mw" => "megawatt",
-        "mwh" => "megawattstunden",
-        "kw" => "kilowatt",
-        "kwh" => "kilowattstunden",
-        "gw" => "gigawatt",
-        "gwh" => "gigawattstunden",
-        "eur" => "euro",
-        "proz" => "prozent",
-        "km" => "kilometer",
-        "ha" => "hektar",
-        _ => return None,
-    })
+const SYNONYMS: &[(&str, &str)] = &[
+    ("mio", "millionen"),
+    ("mrd", "milliarden"),
+    ("tsd", "tausend"),
+    ("mw", "megawatt"),
+    ("mwh", "megawattstunden"),
+    ("kw", "kilowatt"),
+    ("kwh", "kilowattstunden"),
+    ("gw", "gigawatt"),
+    ("gwh", "gigawattstunden"),
+    ("eur", "euro"),
+    ("proz", "prozent"),
+    ("km", "kilometer"),
+    ("ha", "hektar"),
+];
+
+/// Month names and their abbreviations, folded.
+const MONTHS: &[(&str, u8)] = &[
+    ("januar", 1),
+    ("jan", 1),
+    ("janner", 1),
+    ("februar", 2),
+    ("feb", 2),
+    ("marz", 3),
+    ("mar", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("mai", 5),
+    ("juni", 6),
+    ("jun", 6),
+    ("juli", 7),
+    ("jul", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("oktober", 10),
+    ("okt", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("dezember", 12),
+    ("dez", 12),
+];
+
+/// What a folded word is to the analysis, in one lookup per word.
+#[derive(Debug, Clone, Copy)]
+enum Lex {
+    Stop,
+    Synonym(&'static str),
+    Number(&'static str),
+    Month(u8),
 }
 
-fn month(w: &str) -> Option<u8> {
-    Some(match w {
-        "januar" | "jan" | "janner" => 1,
-        "februar" | "feb" => 2,
-        "marz" | "mar" => 3,
-        "april" | "apr" => 4,
-        "mai" => 5,
-        "juni" | "jun" => 6,
-        "juli" | "jul" => 7,
-        "august" | "aug" => 8,
-        "september" | "sep" | "sept" => 9,
-        "oktober" | "okt" => 10,
-        "november" | "nov" => 11,
-        "dezember" | "dez" => 12,
-        _ => return None,
-    })
-}
+static LEXICON: LazyLock<Map<String, Lex>> = LazyLock::new(|| {
+    let mut m: Map<String, Lex> = Map::default();
+    // Later entries win: a synonym before a number word before a month before a stop word.
+    for w in STOP_WORDS.iter() {
+        m.insert(w.clone(), Lex::Stop);
+    }
+    for &(w, n) in MONTHS {
+        m.insert(w.to_string(), Lex::Month(n));
+    }
+    for &(w, n) in NUMBER_WORDS {
+        m.insert(w.to_string(), Lex::Number(n));
+    }
+    for &(w, to) in SYNONYMS {
+        m.insert(w.to_string(), Lex::Synonym(to));
+    }
+    m
+});
 
 /// Stems of units whose numbers are not compared: reports of one news count
 /// durations and times differently ("drei Jahre", "seit 2019", "ab 20 Uhr").
@@ -677,13 +709,18 @@ impl Analysis {
     }
 
     fn folded_word(&mut self, w: &str, noun: bool) {
-        let w = synonym(w).unwrap_or(w);
-        if let Some(n) = number_word(w) {
+        let mut w = w;
+        let mut lex = LEXICON.get(w).copied();
+        if let Some(Lex::Synonym(to)) = lex {
+            w = to;
+            lex = LEXICON.get(w).copied();
+        }
+        if let Some(Lex::Number(n)) = lex {
             self.number(n, false);
             return;
         }
         let day = self.day.take();
-        if let Some(m) = month(w) {
+        if let Some(Lex::Month(m)) = lex {
             if let Some(d) = day {
                 self.dates.push((d, m));
             }
@@ -691,7 +728,7 @@ impl Analysis {
             self.terms.push(MONTH_TERMS[usize::from(m) - 1].to_string());
             return;
         }
-        if w.len() < 2 || STOP_WORDS.contains(w) {
+        if w.len() < 2 || matches!(lex, Some(Lex::Stop)) {
             // "sechs neue Ladesäulen": up to two stop words between a number and its noun.
             if let Some((_, gap)) = &mut self.pending {
                 *gap += 1;
