@@ -366,7 +366,11 @@ fn fold_into(word: &str, out: &mut String) {
 /// "ae", "oe", "ue" written for ä, ö, ü (except "que") become the base vowel,
 /// as Snowball's german2 variant does (not after q or a vowel), so "Goerlitz" and "Görlitz" agree.
 fn fold_digraphs(w: &mut String) {
-    if !(w.contains("ae") || w.contains("oe") || w.contains("ue")) {
+    let digraph = w
+        .as_bytes()
+        .windows(2)
+        .any(|p| p[1] == b'e' && matches!(p[0], b'a' | b'o' | b'u'));
+    if !digraph {
         return;
     }
     let b = w.as_bytes();
@@ -425,14 +429,15 @@ fn cistem(word: &str, noun: bool) -> String {
     }
     let mut s: Vec<u8> = Vec::with_capacity(w.len());
     let mut i = 0;
+    let at = |i: usize| w.get(i).copied().unwrap_or(0);
     while i < w.len() {
-        if w[i..].starts_with(b"sch") {
+        if w[i] == b's' && at(i + 1) == b'c' && at(i + 2) == b'h' {
             s.push(b'$');
             i += 3;
-        } else if w[i..].starts_with(b"ei") {
+        } else if w[i] == b'e' && at(i + 1) == b'i' {
             s.push(b'%');
             i += 2;
-        } else if w[i..].starts_with(b"ie") {
+        } else if w[i] == b'i' && at(i + 1) == b'e' {
             s.push(b'&');
             i += 2;
         } else {
