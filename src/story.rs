@@ -11,8 +11,8 @@
 //! from a German-aware analysis: lower case, umlauts and ß folded (so
 //! "Görlitz", "Goerlitz" and "GÖRLITZ" agree), words split at hyphens and
 //! dashes ("Cottbus–Görlitz"), stop words dropped, inflections stripped by
-//! CISTEM (Weissweiler & Fraser 2017, the best-evaluated rule stemmer for
-//! German), numbers written one way ("6.412" = "6412", "7,8 Mio." = "7.8
+//! CISTEM (Weissweiler & Fraser 2017, the best of the German rule stemmers
+//! in its authors' comparison), numbers written one way ("6.412" = "6412", "7,8 Mio." = "7.8
 //! millionen", "zwölf" = "12", "30-Megawatt" = "30 megawatt").
 //!
 //! Two items are compared by the cosine of their IDF-weighted term sets. IDF
