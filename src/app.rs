@@ -135,6 +135,7 @@ impl App {
 
     pub fn with_store(config: Config, store: Store) -> anyhow::Result<App> {
         store.sync_sources(&config.sources)?;
+        store.set_story_rules(config.stories.clone());
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
         let app = App {
             config: RwLock::new(Arc::new(config)),
@@ -174,6 +175,7 @@ impl App {
     fn apply_config_blocking(&self, config: Config) -> anyhow::Result<()> {
         let old = self.config();
         self.store.sync_sources(&config.sources)?;
+        self.store.set_story_rules(config.stories.clone());
         if old.fetch != config.fetch {
             let fetcher = Fetcher::new(&config.fetch)?;
             *self.fetcher.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fetcher);

@@ -73,6 +73,8 @@ struct RawConfig {
     storage: RawStorage,
     #[serde(default)]
     fetch: RawFetch,
+    #[serde(default)]
+    stories: RawStories,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
     #[serde(default, rename = "rule")]
@@ -115,6 +117,15 @@ struct RawFeed {
 struct RawServer {
     listen: Option<Spanned<String>>,
     cors: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStories {
+    enabled: Option<bool>,
+    window_days: Option<Spanned<i64>>,
+    min_similarity: Option<Spanned<f64>>,
+    min_shared_terms: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,6 +215,8 @@ pub struct Config {
     pub server: ServerSettings,
     pub storage: StorageSettings,
     pub fetch: FetchSettings,
+    /// When items of different sources form one story.
+    pub stories: crate::story::Rules,
     pub sources: Vec<SourceConfig>,
     /// Rules for every source.
     pub rules: Vec<Rule>,
@@ -501,6 +514,7 @@ impl Validator<'_> {
         let server = self.server(raw.server);
         let storage = self.storage(raw.storage);
         let fetch = self.fetch(raw.fetch);
+        let stories = self.stories(raw.stories);
         let sources = self.sources(raw.sources, &fetch.schedule);
         let rules = raw
             .rules
@@ -514,8 +528,41 @@ impl Validator<'_> {
             server,
             storage,
             fetch,
+            stories,
             sources,
             rules,
+        }
+    }
+
+    fn stories(&mut self, raw: RawStories) -> crate::story::Rules {
+        let d = crate::story::Rules::default();
+        let min_similarity = match raw.min_similarity {
+            Some(s) if !(0.05..=1.0).contains(s.get_ref()) => {
+                self.err(
+                    s.span(),
+                    "stories.min_similarity",
+                    "must be between 0.05 and 1.0 (the share of weighted terms two reports have in common)",
+                );
+                d.min_similarity
+            }
+            Some(s) => *s.get_ref(),
+            None => d.min_similarity,
+        };
+        crate::story::Rules {
+            enabled: raw.enabled.unwrap_or(d.enabled),
+            window_days: self.count(
+                raw.window_days,
+                "stories.window_days",
+                0..=30,
+                d.window_days as usize,
+            ) as u32,
+            min_similarity,
+            min_shared_terms: self.count(
+                raw.min_shared_terms,
+                "stories.min_shared_terms",
+                2..=50,
+                d.min_shared_terms,
+            ),
         }
     }
 
@@ -1115,6 +1162,45 @@ mod tests {
         assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(c.fetch.max_redirects, 5);
         assert!(c.sources.is_empty());
+    }
+
+    #[test]
+    fn stories_table_has_defaults_values_and_located_errors() {
+        let d = parse(MINIMAL).unwrap().stories;
+        assert_eq!(d, crate::story::Rules::default());
+        let c = parse(&format!(
+            "{MINIMAL}[stories]\nwindow_days = 2\nmin_similarity = 0.4\nmin_shared_terms = 6\nenabled = false\n"
+        ))
+        .unwrap()
+        .stories;
+        assert_eq!(
+            (
+                c.enabled,
+                c.window_days,
+                c.min_similarity,
+                c.min_shared_terms
+            ),
+            (false, 2, 0.4, 6)
+        );
+        let err = parse(&format!(
+            "{MINIMAL}[stories]\nwindow_days = 90\nmin_similarity = 0.01\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("config.toml:5:15: stories.window_days"),
+            "{err}"
+        );
+        assert!(
+            err.contains("config.toml:6:18: stories.min_similarity"),
+            "{err}"
+        );
+        let unknown = parse(&format!("{MINIMAL}[stories]\nwindow = 3\n")).unwrap_err();
+        assert_eq!(unknown.0[0].key, "stories.window", "{unknown}");
+        assert!(
+            unknown.to_string().contains("did you mean `window_days`"),
+            "{unknown}"
+        );
     }
 
     #[test]

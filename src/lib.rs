@@ -14,6 +14,7 @@
 //! - [`normalize`]: canonical links, clean text, sanitised HTML, field caps.
 //! - [`filter`]: operator rules that keep, drop or tag items.
 //! - [`dedup`]: item identity within a source.
+//! - [`story`]: cross-source story matching (signatures, candidate index).
 //! - [`store`]: the SQLite file; the only module that touches it.
 //! - [`publish`]: Atom, RSS, JSON Feed and HTML rendered to bytes on change.
 //! - [`serve`]: HTTP over the pre-rendered bytes.
@@ -40,5 +41,6 @@ pub mod publish;
 pub mod schedule;
 pub mod serve;
 pub mod store;
+pub mod story;
 pub mod tools;
 pub mod websub;

@@ -17,3 +17,4 @@ mod pages;
 mod polling;
 mod publishing;
 mod serving;
+mod stories;

@@ -6,11 +6,16 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
+use std::collections::HashSet;
+
+use chrono::Datelike;
+
 use super::pages::{PageRecord, save_pages_in};
 use super::sources::{PollRecord, record_poll_in};
 use super::{Result, Store, StoreError, from_ts, to_ts};
 use crate::dedup::{self, Candidate, Existing, Prepared};
 use crate::normalize::Item;
+use crate::story::{self, Signature, StoryIndex};
 
 /// One successful poll with content, to be stored atomically.
 #[derive(Debug, Clone)]
@@ -154,21 +159,60 @@ fn refresh_story(tx: &Transaction, story_id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The story a new item joins: another source's item with the same canonical link, else a new story.
+/// Story matching during one ingest: the index (kept current as items are
+/// written) and the stories this batch already joined or founded — its items
+/// are all of one source, and a story holds at most one item per source.
+pub(super) struct Matching<'a> {
+    pub index: &'a mut StoryIndex,
+    pub rules: &'a story::Rules,
+    pub touched: HashSet<i64>,
+}
+
+/// The Europe/Berlin calendar day of a publication time: the unit of the story window.
+pub(super) fn story_day(published: i64) -> i32 {
+    from_ts(published)
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive()
+        .num_days_from_ce()
+}
+
+/// The story a new item joins: another source's item with the same canonical
+/// link, else the most similar story that admits it (see `story`), else a new story.
 fn story_for_new_item(
     tx: &Transaction,
     source_id: &str,
     p: &Prepared,
     published: i64,
     identity: &str,
+    matching: Option<(&mut Matching, &Signature)>,
 ) -> rusqlite::Result<i64> {
+    let touched = |m: &Option<(&mut Matching, &Signature)>, story: i64| {
+        m.as_ref().is_some_and(|(m, _)| m.touched.contains(&story))
+    };
     if let Some(link_key) = &p.item.link_key {
         let shared: Option<i64> = tx
-            .prepare_cached("SELECT story_id FROM items WHERE link_key = ?1 AND source_id != ?2 ORDER BY published LIMIT 1")?
+            .prepare_cached(
+                "SELECT i.story_id FROM items i WHERE i.link_key = ?1 AND i.source_id != ?2 \
+                 AND NOT EXISTS (SELECT 1 FROM items o WHERE o.story_id = i.story_id AND o.source_id = ?2) \
+                 ORDER BY i.published LIMIT 1",
+            )?
             .query_row(params![link_key, source_id], |r| r.get(0))
             .optional()?;
-        if let Some(story) = shared {
+        if let Some(story) = shared.filter(|s| !touched(&matching, *s)) {
             return Ok(story);
+        }
+    }
+    if let Some((m, sig)) = matching {
+        let day = story_day(published);
+        if let Some(found) = m.index.best_story(source_id, day, sig, m.rules, &m.touched) {
+            tracing::debug!(
+                source = source_id,
+                story = found.story,
+                similar_to = found.item,
+                similarity = found.similarity,
+                "item joins a story"
+            );
+            return Ok(found.story);
         }
     }
     let uid = dedup::stable_uuid(&["story", source_id, identity]);
@@ -184,6 +228,7 @@ fn ingest_one(
     p: &Prepared,
     guids: &std::collections::HashSet<String>,
     at: i64,
+    mut matching: Option<&mut Matching>,
 ) -> Result<(Outcome, i64)> {
     let mut lookup = Lookup { tx, source_id };
     let existing = dedup::find_existing(p, guids, &mut lookup)?;
@@ -193,7 +238,11 @@ fn ingest_one(
         let published = item.published.map(to_ts).unwrap_or(at);
         let updated = item.updated.map(to_ts).unwrap_or(published).max(published);
         let identity = p.identity();
-        let story = story_for_new_item(tx, source_id, p, published, &identity)?;
+        let sig = matching
+            .as_ref()
+            .map(|_| Signature::of(&item.title, &item.text));
+        let with_sig = matching.as_deref_mut().zip(sig.as_ref());
+        let story = story_for_new_item(tx, source_id, p, published, &identity, with_sig)?;
         let mut uid = dedup::stable_uuid(&["item", source_id, &identity]);
         let taken: bool = tx
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)")?
@@ -204,8 +253,8 @@ fn ingest_one(
         }
         tx.prepare_cached(
             "INSERT INTO items (source_id, uid, guid, link, link_key, fingerprint, title, summary_html, content_html, text, \
-                                authors, categories, published, date_from_partner, updated, first_seen, last_seen, content_hash, story_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18)",
+                                authors, categories, published, date_from_partner, updated, first_seen, last_seen, content_hash, story_id, story_sig) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19)",
         )?
         .execute(params![
             source_id,
@@ -225,9 +274,15 @@ fn ingest_one(
             updated,
             at,
             hash,
-            story
+            story,
+            sig.as_ref().map(Signature::encode)
         ])?;
         let new_row = tx.last_insert_rowid();
+        if let (Some(m), Some(sig)) = (matching, &sig) {
+            m.index
+                .insert(new_row, source_id, story, story_day(published), sig);
+            m.touched.insert(story);
+        }
         set_verdict(tx, new_row, item.hidden.as_deref(), &item.tags, None)?;
         refresh_story(tx, story)?;
         return Ok((Outcome::New, new_row));
@@ -253,10 +308,15 @@ fn ingest_one(
         .filter(|u| *u > old_updated)
         .unwrap_or(at)
         .max(published);
+    // An edited item keeps its story (its entry id must not move); only its signature follows the text.
+    let sig = matching
+        .as_ref()
+        .map(|_| Signature::of(&item.title, &item.text));
     tx.prepare_cached(
         "UPDATE items SET guid = ?2, link = ?3, link_key = ?4, fingerprint = ?5, title = ?6, summary_html = ?7, content_html = ?8, \
                           text = ?9, authors = ?10, categories = ?11, published = ?12, \
-                          date_from_partner = (date_from_partner OR ?13), updated = ?14, last_seen = ?15, content_hash = ?16 \
+                          date_from_partner = (date_from_partner OR ?13), updated = ?14, last_seen = ?15, content_hash = ?16, \
+                          story_sig = ?17 \
          WHERE id = ?1",
     )?
     .execute(params![
@@ -275,8 +335,13 @@ fn ingest_one(
         item.published.is_some(),
         updated,
         at,
-        hash
+        hash,
+        sig.as_ref().map(Signature::encode)
     ])?;
+    if let (Some(m), Some(sig)) = (matching, &sig) {
+        m.index
+            .insert(row, source_id, story, story_day(published), sig);
+    }
     refresh_story(tx, story)?;
     Ok((Outcome::Updated, row))
 }
@@ -323,6 +388,7 @@ fn expire(
     at: i64,
     keep_days: Option<u32>,
     keep_items: Option<usize>,
+    mut index: Option<&mut StoryIndex>,
 ) -> Result<usize> {
     if keep_days.is_none() && keep_items.is_none() {
         return Ok(0);
@@ -351,6 +417,9 @@ fn expire(
     for (id, _) in &doomed {
         tx.prepare_cached("DELETE FROM items WHERE id = ?1")?
             .execute([id])?;
+        if let Some(index) = index.as_deref_mut() {
+            index.remove(*id);
+        }
     }
     let mut stories: Vec<i64> = doomed.iter().map(|(_, s)| *s).collect();
     stories.sort_unstable();
@@ -448,53 +517,106 @@ fn item_from_row(r: &rusqlite::Row) -> rusqlite::Result<ItemView> {
     })
 }
 
+/// One poll's items in one transaction; `index` (when matching is on) takes
+/// in every change as it is written.
+fn ingest_in(
+    c: &mut rusqlite::Connection,
+    req: IngestRequest,
+    index: Option<&mut StoryIndex>,
+    rules: &story::Rules,
+) -> Result<IngestReport> {
+    let tx = c.transaction()?;
+    let mut matching = index.map(|index| Matching {
+        index,
+        rules,
+        touched: HashSet::new(),
+    });
+    let unreliable: bool = tx
+        .query_row(
+            "SELECT guids_unreliable FROM sources WHERE id = ?1",
+            [&req.source_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
+    let batch = dedup::prepare(req.items, unreliable);
+    let at = to_ts(req.record.at);
+    let mut report = IngestReport {
+        repeats: batch.repeats,
+        guid_collision: batch.guid_collision,
+        ..Default::default()
+    };
+    let mut in_document = std::collections::HashSet::with_capacity(batch.items.len());
+    for p in &batch.items {
+        let (outcome, row) = ingest_one(
+            &tx,
+            &req.source_id,
+            p,
+            &batch.guids_in_document,
+            at,
+            matching.as_mut(),
+        )?;
+        in_document.insert(row);
+        match outcome {
+            Outcome::New => report.new += 1,
+            Outcome::Updated => report.updated += 1,
+            Outcome::Unchanged => report.unchanged += 1,
+        }
+    }
+    let index = matching.map(|m| m.index);
+    report.expired = expire(
+        &tx,
+        &req.source_id,
+        &in_document,
+        at,
+        req.keep_days,
+        req.keep_items,
+        index,
+    )?;
+    save_pages_in(&tx, &req.source_id, &req.pages, req.record.at)?;
+    record_poll_in(&tx, &req.source_id, &req.record)?;
+    tx.execute(
+        "UPDATE sources SET feed_title = COALESCE(?2, feed_title), home_url = COALESCE(?3, home_url), \
+            guids_unreliable = (guids_unreliable OR ?4), last_new = ?5, last_updated = ?6, \
+            last_change_at = CASE WHEN ?7 THEN ?8 ELSE last_change_at END \
+         WHERE id = ?1",
+        params![
+            req.source_id,
+            req.feed_title,
+            req.home_url,
+            batch.guid_collision,
+            report.new as i64,
+            report.updated as i64,
+            report.changed(),
+            at
+        ],
+    )?;
+    tx.commit()?;
+    Ok(report)
+}
+
 impl Store {
     /// Stores one poll's items and the poll's record in a single transaction.
     pub fn ingest(&self, req: IngestRequest) -> Result<IngestReport> {
         self.with(|c| {
-            let tx = c.transaction()?;
-            let unreliable: bool = tx
-                .query_row("SELECT guids_unreliable FROM sources WHERE id = ?1", [&req.source_id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
-            let batch = dedup::prepare(req.items, unreliable);
-            let at = to_ts(req.record.at);
-            let mut report = IngestReport {
-                repeats: batch.repeats,
-                guid_collision: batch.guid_collision,
-                ..Default::default()
+            let mut stories = self.story_state();
+            let rules = stories.rules.clone();
+            let mut index = if rules.enabled {
+                Some(stories.take_fresh_index(c)?)
+            } else {
+                // Not kept current while matching is off: rebuilt from the database when it is back on.
+                stories.drop_index();
+                None
             };
-            let mut in_document = std::collections::HashSet::with_capacity(batch.items.len());
-            for p in &batch.items {
-                let (outcome, row) = ingest_one(&tx, &req.source_id, p, &batch.guids_in_document, at)?;
-                in_document.insert(row);
-                match outcome {
-                    Outcome::New => report.new += 1,
-                    Outcome::Updated => report.updated += 1,
-                    Outcome::Unchanged => report.unchanged += 1,
+            let result = ingest_in(c, req, index.as_mut(), &rules);
+            match (result, index) {
+                (Ok(report), Some(index)) => {
+                    stories.put_index(c, index)?;
+                    Ok(report)
                 }
+                // A failed transaction rolled back what the index already took in: rebuild it next time.
+                (result, _) => result,
             }
-            report.expired = expire(&tx, &req.source_id, &in_document, at, req.keep_days, req.keep_items)?;
-            save_pages_in(&tx, &req.source_id, &req.pages, req.record.at)?;
-            record_poll_in(&tx, &req.source_id, &req.record)?;
-            tx.execute(
-                "UPDATE sources SET feed_title = COALESCE(?2, feed_title), home_url = COALESCE(?3, home_url), \
-                    guids_unreliable = (guids_unreliable OR ?4), last_new = ?5, last_updated = ?6, \
-                    last_change_at = CASE WHEN ?7 THEN ?8 ELSE last_change_at END \
-                 WHERE id = ?1",
-                params![
-                    req.source_id,
-                    req.feed_title,
-                    req.home_url,
-                    batch.guid_collision,
-                    report.new as i64,
-                    report.updated as i64,
-                    report.changed(),
-                    at
-                ],
-            )?;
-            tx.commit()?;
-            Ok(report)
         })
     }
 

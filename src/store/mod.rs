@@ -7,6 +7,7 @@ mod items;
 mod pages;
 mod schema;
 mod sources;
+mod stories;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -80,6 +81,8 @@ pub struct Store {
 
 struct Inner {
     conn: Mutex<Connection>,
+    /// Taken only while `conn` is held.
+    stories: Mutex<stories::StoryState>,
     path: PathBuf,
 }
 
@@ -120,6 +123,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
+                stories: Mutex::default(),
                 path: path.to_path_buf(),
             }),
         })

@@ -107,6 +107,11 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX item_tags_item ON item_tags (item_id);
     "#,
+    // 4: what story matching compares an item by, computed once when it is stored
+    // (see story.rs); NULL or an older analysis is recomputed from title and text.
+    r#"
+    ALTER TABLE items ADD COLUMN story_sig TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

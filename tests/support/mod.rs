@@ -428,13 +428,29 @@ pub fn source(id: &str, url: String, kind: &'static str) -> TestSource {
     }
 }
 
-/// Config text for tests: loopback allowed, no jitter or spacing, a database in `dir`.
+/// Config text for tests: loopback allowed, no jitter or spacing, a database in
+/// `dir`. Story matching is off, so tests of the other stages see one entry
+/// per item whatever the order of concurrent polls; tests/stories.rs turns it on.
 pub fn config_text(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> String {
+    config_text_with(dir, sources, extra_fetch, "[stories]\nenabled = false\n")
+}
+
+/// Config text with story matching at its defaults.
+pub fn config_text_matching(dir: &Path, sources: &[TestSource]) -> String {
+    config_text_with(dir, sources, "", "")
+}
+
+fn config_text_with(
+    dir: &Path,
+    sources: &[TestSource],
+    extra_fetch: &str,
+    stories: &str,
+) -> String {
     let mut text = format!(
         "[feed]\ntitle = \"Test Lausitz\"\nid = \"urn:uuid:00000000-0000-4000-8000-000000000001\"\npublic_url = \"http://127.0.0.1:8080/\"\nitems = 200\n\
          [server]\nlisten = \"127.0.0.1:0\"\n\
          [storage]\ndatabase = \"{}\"\n\
-         [fetch]\nschedule = \"15m\"\njitter = \"0s\"\nhost_spacing = \"0s\"\nallow_networks = [\"127.0.0.0/8\"]\ntimeout = \"10s\"\n{extra_fetch}\n",
+         [fetch]\nschedule = \"15m\"\njitter = \"0s\"\nhost_spacing = \"0s\"\nallow_networks = [\"127.0.0.0/8\"]\ntimeout = \"10s\"\n{extra_fetch}\n{stories}",
         dir.join("test.db").display()
     );
     for s in sources {
@@ -447,8 +463,16 @@ pub fn config_text(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> Str
 }
 
 pub fn config(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> Config {
+    load_config(dir, config_text(dir, sources, extra_fetch))
+}
+
+/// A test config with story matching on, at its defaults.
+pub fn config_matching(dir: &Path, sources: &[TestSource]) -> Config {
+    load_config(dir, config_text_matching(dir, sources))
+}
+
+fn load_config(dir: &Path, text: String) -> Config {
     let path = dir.join("config.toml");
-    let text = config_text(dir, sources, extra_fetch);
     std::fs::write(&path, &text).unwrap();
     Config::load(&path).unwrap_or_else(|e| panic!("test config invalid: {e}\n{text}"))
 }

@@ -1,0 +1,260 @@
+//! What story matching costs per stored item: ingests the same synthetic
+//! polls (1,000 sources × 100 items, German-like text, one item in twenty
+//! retold by another source) into two fresh databases, once with
+//! `[stories]` off and once on, and prints the difference per item, plus the
+//! analysis alone. The two runs differ only in matching, so fsyncs and
+//! SQLite work cancel out.
+//!
+//! `cargo run --release --example story_cost [SOURCES] [ITEMS_PER_SOURCE]`
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use revierfeed::config::Config;
+use revierfeed::normalize::Item;
+use revierfeed::store::{IngestRequest, PollRecord, Store};
+use revierfeed::story::{Rules, Signature};
+
+/// A small deterministic generator (xorshift), so both runs see the same text.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Roughly Zipf-distributed word index below `n`: a few words are everywhere, most are rare.
+    fn zipf(&mut self, n: usize) -> usize {
+        let u = (self.next() % 1_000_000) as f64 / 1_000_000.0;
+        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
+    }
+}
+
+const STEMS: &[&str] = &[
+    "Lausitz",
+    "Cottbus",
+    "Strukturwandel",
+    "Förderung",
+    "Wasserstoff",
+    "Bahnhof",
+    "Stadtwerke",
+    "Kommune",
+    "Projekt",
+    "Bürgermeisterin",
+    "Hochschule",
+    "Landkreis",
+    "Gemeinde",
+    "Ausbildung",
+    "Energie",
+    "Netz",
+    "Speicher",
+    "Radweg",
+    "Kita",
+    "Schule",
+    "Museum",
+    "Verein",
+    "Tagebau",
+    "See",
+    "Kraftwerk",
+    "Investition",
+    "Arbeitsplätze",
+    "Landtag",
+];
+const FILLER: &[&str] = &[
+    "der", "die", "und", "mit", "für", "in", "auf", "am", "wird", "hat", "eine", "den",
+];
+
+fn word(rng: &mut Rng, vocab: usize) -> String {
+    let i = rng.zipf(vocab);
+    if i < STEMS.len() {
+        STEMS[i].to_string()
+    } else {
+        format!("{}{}", STEMS[i % STEMS.len()], i)
+    }
+}
+
+fn text(rng: &mut Rng, words: usize, vocab: usize) -> String {
+    let mut out = String::new();
+    for k in 0..words {
+        if k > 0 {
+            out.push(' ');
+        }
+        match rng.next() % 10 {
+            0..=3 => out.push_str(FILLER[(rng.next() % FILLER.len() as u64) as usize]),
+            4 => out.push_str(&format!("{} Millionen Euro", rng.next() % 500)),
+            _ => out.push_str(&word(rng, vocab)),
+        }
+    }
+    out
+}
+
+fn polls(
+    sources: usize,
+    per_source: usize,
+    text_words: usize,
+    vocab: usize,
+    hours_apart: i64,
+) -> Vec<(String, Vec<Item>)> {
+    let start: DateTime<Utc> = "2026-01-01T08:00:00Z".parse().expect("literal");
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut out: Vec<(String, Vec<Item>)> = Vec::new();
+    for s in 0..sources {
+        let id = format!("partner-{s}");
+        let mut items = Vec::new();
+        for i in 0..per_source {
+            // Every tenth item of an odd source retells the same-numbered item of
+            // the source before it in other words: a third of its words dropped.
+            let (title, body, day) = if i % 10 == 0 && s % 2 == 1 {
+                let orig: &Item = &out[s - 1].1[i];
+                let kept: Vec<&str> = orig
+                    .text
+                    .split(' ')
+                    .enumerate()
+                    .filter(|(k, _)| k % 3 != 1)
+                    .map(|(_, w)| w)
+                    .collect();
+                (text(&mut rng, 7, vocab), kept.join(" "), i as i64)
+            } else {
+                (
+                    text(&mut rng, 7, vocab),
+                    text(&mut rng, text_words, vocab),
+                    i as i64,
+                )
+            };
+            let published = start
+                + chrono::Duration::hours(day * hours_apart)
+                + chrono::Duration::minutes(s as i64);
+            items.push(Item {
+                guid: Some(format!("{id}-{i}")),
+                link: Some(format!("https://{id}.example/{i}")),
+                link_key: Some(format!("{id}.example/{i}")),
+                title,
+                summary_html: None,
+                content_html: None,
+                text: body,
+                published: Some(published),
+                updated: None,
+                authors: vec![],
+                categories: vec![],
+                hidden: None,
+                tags: vec![],
+            });
+        }
+        out.push((id, items));
+    }
+    out
+}
+
+fn run(polls: &[(String, Vec<Item>)], rules: Rules) -> (Duration, usize) {
+    let dir = tempfile::tempdir_in(if std::path::Path::new("/dev/shm").is_dir() {
+        "/dev/shm"
+    } else {
+        "."
+    })
+    .expect("temp dir");
+    let mut config =
+        String::from("[feed]\ntitle = \"Cost\"\npublic_url = \"http://127.0.0.1:8080/\"\n");
+    for (id, _) in polls {
+        config.push_str(&format!(
+            "[[source]]\nid = \"{id}\"\nurl = \"https://{id}.example/feed\"\nkind = \"feed\"\n"
+        ));
+    }
+    let config = Config::parse(&config, &dir.path().join("config.toml")).expect("valid config");
+    let store = Store::open(&dir.path().join("cost.db")).expect("database");
+    store.sync_sources(&config.sources).expect("sources");
+    store.set_story_rules(rules);
+    let started = Instant::now();
+    for (id, items) in polls {
+        store
+            .ingest(IngestRequest {
+                source_id: id.clone(),
+                items: items.clone(),
+                record: PollRecord {
+                    at: Utc::now(),
+                    status: Some(200),
+                    error: None,
+                    duration_ms: 1,
+                    not_before: None,
+                    validators: None,
+                    moved_to: None,
+                },
+                feed_title: None,
+                home_url: None,
+                keep_days: None,
+                keep_items: None,
+                pages: Vec::new(),
+            })
+            .expect("ingest");
+    }
+    let elapsed = started.elapsed();
+    let stories = store.stories(1_000_000).expect("stories").len();
+    (elapsed, stories)
+}
+
+fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().expect("a number"));
+    let sources = args.next().unwrap_or(1000);
+    let per_source = args.next().unwrap_or(100);
+    let scenarios = [
+        (
+            "news-like: 50,000-word vocabulary, one item a day per source",
+            40,
+            50_000,
+            24,
+        ),
+        ("long texts, otherwise the same", 250, 50_000, 24),
+        (
+            "28-word vocabulary, every item within 4 days (a throughput benchmark's feeds)",
+            45,
+            STEMS.len(),
+            1,
+        ),
+    ];
+    for (name, words, vocab, hours_apart) in scenarios {
+        let polls = polls(sources, per_source, words, vocab, hours_apart);
+        let n = sources * per_source;
+        let chars: usize = polls
+            .iter()
+            .flat_map(|(_, i)| i)
+            .map(|i| i.text.len())
+            .sum::<usize>()
+            / n;
+        let t = Instant::now();
+        for (_, items) in &polls {
+            for i in items {
+                std::hint::black_box(Signature::of(&i.title, &i.text));
+            }
+        }
+        let analysis = t.elapsed();
+        let (off, stories_off) = run(
+            &polls,
+            Rules {
+                enabled: false,
+                ..Rules::default()
+            },
+        );
+        let (on, stories_on) = run(&polls, Rules::default());
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!("{name}: {n} items, text ≈ {chars} bytes");
+        println!("  analysis alone        {:>7.2} µs/item", per(analysis));
+        println!(
+            "  ingest, matching off  {:>7.2} µs/item ({:>7.0} items/s, {stories_off} entries)",
+            per(off),
+            n as f64 / off.as_secs_f64()
+        );
+        println!(
+            "  ingest, matching on   {:>7.2} µs/item ({:>7.0} items/s, {stories_on} entries)",
+            per(on),
+            n as f64 / on.as_secs_f64()
+        );
+        println!(
+            "  matching costs        {:>7.2} µs/item",
+            per(on) - per(off)
+        );
+    }
+}

@@ -1,0 +1,561 @@
+//! Story matching end to end: the sample partners polled through the
+//! in-process server and measured against their answer keys (pairwise
+//! precision and recall of "same story", matched by link), the hand-written
+//! German cases of tests/fixtures/stories, stable story ids while membership
+//! changes, and every member credited in the merged Atom entry.
+//!
+//! The figures: `cargo test --test tests stories -- --nocapture`
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use revierfeed::app::App;
+use revierfeed::config::SourceConfig;
+use revierfeed::normalize::Item;
+use revierfeed::store::{IngestRequest, PollRecord, Store};
+use revierfeed::story::Rules;
+use serde::Deserialize;
+
+use crate::support::{self, PartnerServer};
+
+/// Every sample site polled for the measurement: (site, entry path, kind).
+/// Adding a site is one line here.
+const SITES: &[(&str, &str, &str)] = &[
+    ("revierbote", "/feed/", "feed"),
+    ("strukturagentur", "/aktuelles/atom.xml", "feed"),
+    ("neuwerda", "/aktuelles/rss.php", "feed"),
+    ("th-transfer", "/transfer/aktuelles.rdf", "feed"),
+    ("wendepunkte", "/feed.json", "feed"),
+    ("pro-schiene", "/blog/rss.xml", "feed"),
+    ("qlee", "/aktuelles/neuigkeiten/", "html"),
+    ("mittelstand", "/aktuelles/", "html"),
+    ("lzue", "/presse/", "html"),
+];
+
+/// Pairwise agreement of a clustering with an answer key.
+#[derive(Debug, Default, Clone, Copy)]
+struct Pairs {
+    /// Same story in the key and in the store.
+    both: usize,
+    /// Merged by us, different news in the key.
+    wrong: usize,
+    /// Same story in the key, left apart by us.
+    missed: usize,
+}
+
+impl Pairs {
+    /// Compares "same story" over every pair of items: `key` and `got` map an item to its story.
+    fn of<K: Eq, G: Eq>(items: &[(Option<K>, G)]) -> Pairs {
+        let mut p = Pairs::default();
+        for (i, (ka, ga)) in items.iter().enumerate() {
+            for (kb, gb) in &items[i + 1..] {
+                let same_key = ka.is_some() && ka == kb;
+                match (same_key, ga == gb) {
+                    (true, true) => p.both += 1,
+                    (false, true) => p.wrong += 1,
+                    (true, false) => p.missed += 1,
+                    (false, false) => {}
+                }
+            }
+        }
+        p
+    }
+
+    fn precision(&self) -> f64 {
+        let merged = self.both + self.wrong;
+        if merged == 0 {
+            1.0
+        } else {
+            self.both as f64 / merged as f64
+        }
+    }
+
+    fn recall(&self) -> f64 {
+        let key = self.both + self.missed;
+        if key == 0 {
+            1.0
+        } else {
+            self.both as f64 / key as f64
+        }
+    }
+}
+
+/// Poll orders: membership is decided as items arrive, so each order is its own run.
+fn orders(n: usize) -> Vec<(&'static str, Vec<usize>)> {
+    let forward: Vec<usize> = (0..n).collect();
+    let reverse: Vec<usize> = (0..n).rev().collect();
+    let rotated: Vec<usize> = (0..n).map(|i| (i + n / 2) % n).collect();
+    let interleaved: Vec<usize> = (0..n).step_by(2).chain((1..n).step_by(2)).collect();
+    vec![
+        ("forward", forward),
+        ("reverse", reverse),
+        ("rotated", rotated),
+        ("interleaved", interleaved),
+    ]
+}
+
+/// Polls the sample sites one by one in `order`; returns the app.
+async fn poll_samples(server: &PartnerServer, dir: &std::path::Path, order: &[usize]) -> Arc<App> {
+    let sources: Vec<_> = SITES
+        .iter()
+        .map(|(site, path, kind)| support::source(site, server.url(site, path), kind))
+        .collect();
+    let app = Arc::new(App::new(support::config_matching(dir, &sources)).unwrap());
+    let config = app.config();
+    for &i in order {
+        let source: &SourceConfig = config.source(SITES[i].0).unwrap();
+        let report = app.poll(source, true).await;
+        assert!(
+            matches!(report.outcome, revierfeed::app::PollOutcome::Fetched { .. }),
+            "{}",
+            report.summary()
+        );
+    }
+    app.render().await.unwrap();
+    app
+}
+
+/// Every story's member links, by story uid.
+fn stories_by_link(store: &Store) -> HashMap<String, String> {
+    let mut by_link = HashMap::new();
+    for story in store.stories(1000).unwrap() {
+        for m in &story.members {
+            by_link.insert(m.link.clone().unwrap(), story.uid.clone());
+        }
+    }
+    by_link
+}
+
+#[tokio::test]
+async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
+    let server = PartnerServer::start().await;
+    let mut worst = (1.0f64, 1.0f64);
+    for (name, order) in orders(SITES.len()) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = poll_samples(&server, dir.path(), &order).await;
+        let got = stories_by_link(&app.store);
+        let mut items: Vec<(Option<String>, String)> = Vec::new();
+        let mut feed_items = Vec::new();
+        for (site, _, kind) in SITES {
+            for e in server.expected(site) {
+                let story = got
+                    .get(&e.link)
+                    .unwrap_or_else(|| panic!("{site}: {} is not in any story", e.link));
+                items.push((e.story.clone(), story.clone()));
+                if *kind == "feed" {
+                    feed_items.push((e.story.clone(), story.clone()));
+                }
+            }
+        }
+        let p = Pairs::of(&items);
+        let f = Pairs::of(&feed_items);
+        println!(
+            "stories, feed sites only ({name} order, {} items): precision {:.3}, recall {:.3} ({} of {} same-story pairs merged)",
+            feed_items.len(),
+            f.precision(),
+            f.recall(),
+            f.both,
+            f.both + f.missed
+        );
+        println!(
+            "stories, samples ({name} order, {} items): precision {:.3} ({} of {} merged pairs right), recall {:.3} ({} of {} same-story pairs merged)",
+            items.len(),
+            p.precision(),
+            p.both,
+            p.both + p.wrong,
+            p.recall(),
+            p.both,
+            p.both + p.missed
+        );
+        worst = (worst.0.min(p.precision()), worst.1.min(p.recall()));
+        assert_eq!(p.wrong, 0, "{name} order: unrelated items merged");
+    }
+    println!(
+        "stories, samples: worst precision {:.3}, worst recall {:.3}",
+        worst.0, worst.1
+    );
+    // The floor measured over the orders above (0.750 when written), not a
+    // target: the misses are short teasers sharing fewer than four terms, and
+    // closed compounds ("Haltepunkt"/"Halt") that stems do not split.
+    assert!(worst.1 >= 0.75, "recall {:.3}", worst.1);
+}
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    source: String,
+    published: DateTime<Utc>,
+    title: String,
+    text: String,
+    story: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Cases {
+    item: Vec<Case>,
+}
+
+fn hand_written() -> Vec<Case> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/stories/handwritten.toml");
+    toml::from_str::<Cases>(&std::fs::read_to_string(path).unwrap())
+        .unwrap()
+        .item
+}
+
+fn item(source: &str, n: usize, title: &str, text: &str, published: DateTime<Utc>) -> Item {
+    let link = format!("https://{source}.example/meldung/{n}?utm_source=newsletter");
+    Item {
+        guid: Some(format!("{source}-{n}")),
+        link_key: Some(format!("{source}.example/meldung/{n}")),
+        link: Some(link),
+        title: title.to_string(),
+        summary_html: None,
+        content_html: None,
+        text: text.to_string(),
+        published: Some(published),
+        updated: None,
+        authors: vec![],
+        categories: vec![],
+        hidden: None,
+        tags: vec![],
+    }
+}
+
+fn request(source: &str, items: Vec<Item>) -> IngestRequest {
+    IngestRequest {
+        source_id: source.to_string(),
+        items,
+        record: PollRecord {
+            at: Utc::now(),
+            status: Some(200),
+            error: None,
+            duration_ms: 1,
+            not_before: None,
+            validators: None,
+            moved_to: None,
+        },
+        feed_title: None,
+        home_url: None,
+        keep_days: None,
+        keep_items: None,
+        pages: Vec::new(),
+    }
+}
+
+/// A store with these sources registered and matching at its defaults.
+fn store_with(dir: &std::path::Path, sources: &[&str]) -> Store {
+    let tests: Vec<_> = sources
+        .iter()
+        .map(|s| support::source(s, format!("https://{s}.example/feed"), "feed"))
+        .collect();
+    let config = support::config_matching(dir, &tests);
+    let store = Store::open(&config.database_path()).unwrap();
+    store.sync_sources(&config.sources).unwrap();
+    store.set_story_rules(Rules::default());
+    store
+}
+
+#[test]
+fn hand_written_cross_posts_merge_and_look_alikes_stay_apart() {
+    let cases = hand_written();
+    let mut sources: Vec<&str> = cases.iter().map(|c| c.source.as_str()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let mut worst = (1.0f64, 1.0f64);
+    for (name, order) in orders(sources.len()) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with(dir.path(), &sources);
+        let mut links = Vec::new();
+        for &i in &order {
+            let source = sources[i];
+            let items: Vec<Item> = cases
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.source == source)
+                .map(|(n, c)| item(source, n, &c.title, &c.text, c.published))
+                .collect();
+            store.ingest(request(source, items)).unwrap();
+        }
+        let got = stories_by_link(&store);
+        for (n, c) in cases.iter().enumerate() {
+            let link = item(&c.source, n, "", "", c.published).link.unwrap();
+            links.push((c.story.clone(), got[&link].clone()));
+        }
+        let p = Pairs::of(&links);
+        println!(
+            "stories, hand-written ({name} order, {} items): precision {:.3}, recall {:.3} ({} of {} same-story pairs merged)",
+            links.len(),
+            p.precision(),
+            p.recall(),
+            p.both,
+            p.both + p.missed
+        );
+        assert_eq!(p.wrong, 0, "{name} order: look-alikes merged");
+        worst = (worst.0.min(p.precision()), worst.1.min(p.recall()));
+    }
+    println!(
+        "stories, hand-written: worst precision {:.3}, worst recall {:.3}",
+        worst.0, worst.1
+    );
+    // Measured in every order above (1.000 when written, in a fresh store of
+    // only these items).
+    assert!(worst.1 >= 1.0, "recall {:.3}", worst.1);
+}
+
+fn at(day: u32, hour: u32) -> DateTime<Utc> {
+    format!("2026-05-{day:02}T{hour:02}:00:00Z")
+        .parse()
+        .unwrap()
+}
+
+const PRESS: (&str, &str) = (
+    "Größter Batteriespeicher der Lausitz geht ans Netz",
+    "Am Industriestandort Schwarze Pumpe hat der neue Batteriespeicher mit 100 Megawatt Leistung den Betrieb aufgenommen. Rund 120 Millionen Euro wurden investiert.",
+);
+const PAPER: (&str, &str) = (
+    "Schwarze Pumpe: Speicher in Betrieb",
+    "Der Großbatteriespeicher im Industriepark Schwarze Pumpe ist gestartet. Die Anlage gibt 100 MW ab und hat 120 Mio. Euro gekostet.",
+);
+const RADIO: (&str, &str) = (
+    "Batterie-Riese am Netz",
+    "Spremberg/Schwarze Pumpe. Der neue Batteriespeicher im Industriepark Schwarze Pumpe arbeitet: 100 Megawatt Leistung, 120 Millionen Euro Investition.",
+);
+
+#[test]
+fn a_story_keeps_its_id_while_members_join_and_the_earliest_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &["verein", "zeitung", "radio"]);
+    store
+        .ingest(request(
+            "verein",
+            vec![item("verein", 1, PRESS.0, PRESS.1, at(12, 10))],
+        ))
+        .unwrap();
+    let first = store.stories(10).unwrap();
+    assert_eq!(first.len(), 1);
+    let uid = first[0].uid.clone();
+
+    // A later report joins; an earlier one (a radio flash) joins and leads.
+    store
+        .ingest(request(
+            "zeitung",
+            vec![item("zeitung", 1, PAPER.0, PAPER.1, at(13, 6))],
+        ))
+        .unwrap();
+    store
+        .ingest(request(
+            "radio",
+            vec![item("radio", 1, RADIO.0, RADIO.1, at(12, 8))],
+        ))
+        .unwrap();
+    let stories = store.stories(10).unwrap();
+    assert_eq!(stories.len(), 1, "{stories:#?}");
+    assert_eq!(stories[0].uid, uid, "the entry id never changes");
+    let sources: Vec<&str> = stories[0]
+        .members
+        .iter()
+        .map(|m| m.source_id.as_str())
+        .collect();
+    assert_eq!(sources, ["radio", "verein", "zeitung"], "earliest first");
+    assert_eq!(stories[0].published, at(12, 8));
+
+    // An edit of a member keeps it where it is.
+    let edited = format!("{} Korrigiert: Der Speicher liefert 100 Megawatt.", PAPER.1);
+    store
+        .ingest(request(
+            "zeitung",
+            vec![item("zeitung", 1, PAPER.0, &edited, at(13, 6))],
+        ))
+        .unwrap();
+    let again = store.stories(10).unwrap();
+    assert_eq!(
+        (again.len(), again[0].uid.as_str(), again[0].members.len()),
+        (1, uid.as_str(), 3)
+    );
+}
+
+#[test]
+fn a_second_item_of_a_source_never_joins_its_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &["verein", "zeitung"]);
+    store
+        .ingest(request(
+            "verein",
+            vec![item("verein", 1, PRESS.0, PRESS.1, at(12, 10))],
+        ))
+        .unwrap();
+    // The newspaper reports twice (a teaser and the article): only one joins.
+    store
+        .ingest(request(
+            "zeitung",
+            vec![
+                item("zeitung", 1, PAPER.0, PAPER.1, at(13, 6)),
+                item("zeitung", 2, RADIO.0, RADIO.1, at(13, 7)),
+            ],
+        ))
+        .unwrap();
+    let stories = store.stories(10).unwrap();
+    assert_eq!(stories.len(), 2, "{stories:#?}");
+    for s in &stories {
+        let sources: HashSet<&str> = s.members.iter().map(|m| m.source_id.as_str()).collect();
+        assert_eq!(
+            sources.len(),
+            s.members.len(),
+            "one item per source in {}",
+            s.uid
+        );
+    }
+    // A database opened again (a fresh index built from the stored signatures)
+    // still knows that both stories have an item of the newspaper.
+    drop(store);
+    let store = store_with(dir.path(), &["verein", "zeitung"]);
+    store
+        .ingest(request(
+            "zeitung",
+            vec![item("zeitung", 3, PRESS.0, PRESS.1, at(12, 11))],
+        ))
+        .unwrap();
+    assert_eq!(store.stories(10).unwrap().len(), 3);
+}
+
+#[test]
+fn an_index_sees_what_another_process_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = store_with(dir.path(), &["verein", "zeitung", "radio"]);
+    daemon
+        .ingest(request(
+            "radio",
+            vec![item(
+                "radio",
+                9,
+                "Kleingärten",
+                "Neue Satzung für Kleingärten beschlossen",
+                at(1, 9),
+            )],
+        ))
+        .unwrap();
+    // `fetch --once` beside the running daemon: its own connection to the same file.
+    let once = Store::open(&dir.path().join("test.db")).unwrap();
+    once.set_story_rules(Rules::default());
+    once.ingest(request(
+        "verein",
+        vec![item("verein", 1, PRESS.0, PRESS.1, at(12, 10))],
+    ))
+    .unwrap();
+    // The daemon's index was built before that write; the next report must still find it.
+    daemon
+        .ingest(request(
+            "zeitung",
+            vec![item("zeitung", 1, PAPER.0, PAPER.1, at(13, 6))],
+        ))
+        .unwrap();
+    let stories = daemon.stories(10).unwrap();
+    assert!(stories.iter().any(|s| s.members.len() == 2), "{stories:#?}");
+}
+
+#[test]
+fn matching_off_keeps_every_item_its_own_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &["verein", "zeitung", "radio"]);
+    store.set_story_rules(Rules {
+        enabled: false,
+        ..Rules::default()
+    });
+    store
+        .ingest(request(
+            "verein",
+            vec![item("verein", 1, PRESS.0, PRESS.1, at(12, 10))],
+        ))
+        .unwrap();
+    store
+        .ingest(request(
+            "zeitung",
+            vec![item("zeitung", 1, PAPER.0, PAPER.1, at(13, 6))],
+        ))
+        .unwrap();
+    assert_eq!(store.stories(10).unwrap().len(), 2);
+    // Switched on again, the index is rebuilt from the stored items and the next report joins.
+    store.set_story_rules(Rules::default());
+    store
+        .ingest(request(
+            "radio",
+            vec![item("radio", 1, RADIO.0, RADIO.1, at(12, 9))],
+        ))
+        .unwrap();
+    let stories = store.stories(10).unwrap();
+    assert_eq!(stories.len(), 2);
+    assert!(stories.iter().any(|s| s.members.len() == 2), "{stories:#?}");
+}
+
+#[tokio::test]
+async fn a_merged_story_credits_every_member_in_atom_and_json() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let order: Vec<usize> = (0..SITES.len()).collect();
+    let app = poll_samples(&server, dir.path(), &order).await;
+    let merged: Vec<_> = app
+        .store
+        .stories(1000)
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.members.len() > 1)
+        .collect();
+    assert!(merged.len() >= 5, "{} merged stories", merged.len());
+
+    let atom = support::body_bytes(support::get(&app.router(), "/feed.atom", &[]).await).await;
+    let atom = String::from_utf8(atom).unwrap();
+    let doc = roxmltree::Document::parse(&atom).unwrap();
+    let json = support::body_bytes(support::get(&app.router(), "/feed.json", &[]).await).await;
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    for story in &merged {
+        let entry = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("entry"))
+            .find(|e| {
+                e.children()
+                    .any(|c| c.has_tag_name("id") && c.text() == Some(story.uid.as_str()))
+            })
+            .unwrap_or_else(|| panic!("no Atom entry {}", story.uid));
+        let links: Vec<(String, String)> = entry
+            .children()
+            .filter(|c| c.has_tag_name("link"))
+            .map(|l| {
+                (
+                    l.attribute("rel").unwrap_or("alternate").to_string(),
+                    l.attribute("href").unwrap().to_string(),
+                )
+            })
+            .collect();
+        let lead = story.members[0].link.clone().unwrap();
+        assert!(links.contains(&("alternate".into(), lead)), "{links:?}");
+        for m in &story.members[1..] {
+            let href = m.link.clone().unwrap();
+            assert!(
+                links.contains(&("related".into(), href.clone())),
+                "{href} not credited in {links:?}"
+            );
+        }
+        let item = json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == story.uid.as_str())
+            .unwrap();
+        let credited: Vec<&str> = item["_revierfeed"]["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["url"].as_str().unwrap())
+            .collect();
+        let members: Vec<&str> = story
+            .members
+            .iter()
+            .map(|m| m.link.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            credited, members,
+            "JSON credits every member, earliest first"
+        );
+    }
+}
