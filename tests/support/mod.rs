@@ -432,15 +432,15 @@ pub fn source(id: &str, url: String, kind: &'static str) -> TestSource {
 /// `dir`. Story matching is off, so tests of the other stages see one entry
 /// per item whatever the order of concurrent polls; tests/stories.rs turns it on.
 pub fn config_text(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> String {
-    config_text_with(dir, sources, extra_fetch, "[stories]\nenabled = false\n")
+    config_text_base(dir, sources, extra_fetch, "[stories]\nenabled = false\n")
 }
 
 /// Config text with story matching at its defaults.
 pub fn config_text_matching(dir: &Path, sources: &[TestSource]) -> String {
-    config_text_with(dir, sources, "", "")
+    config_text_base(dir, sources, "", "")
 }
 
-fn config_text_with(
+fn config_text_base(
     dir: &Path,
     sources: &[TestSource],
     extra_fetch: &str,
