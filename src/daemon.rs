@@ -3,7 +3,7 @@
 //! server, config reloads, and a clean shutdown. `run` takes its shutdown
 //! trigger as an argument so tests can stop it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,19 +23,36 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Changes arriving within this window are rendered once.
 const RENDER_DEBOUNCE: Duration = Duration::from_millis(200);
 
-/// Signals the renderer: feeds changed, or only source states.
+/// Signals the renderer what to render: everything (the config changed),
+/// the feeds of the sources whose polls changed items, or only source states.
 #[derive(Default)]
 struct Dirty {
     notify: Notify,
-    feeds: std::sync::atomic::AtomicBool,
+    all: std::sync::atomic::AtomicBool,
+    sources: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Dirty {
-    fn mark(&self, feeds: bool) {
-        if feeds {
-            self.feeds.store(true, std::sync::atomic::Ordering::SeqCst);
+    fn mark_all(&self) {
+        self.all.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// After a poll of `source`; `changed`: it brought new, updated or expired items.
+    fn mark(&self, source: &str, changed: bool) {
+        if changed {
+            self.sources
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(source.to_string());
         }
         self.notify.notify_one();
+    }
+
+    fn take(&self) -> (bool, HashSet<String>) {
+        let all = self.all.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let sources = std::mem::take(&mut *self.sources.lock().unwrap_or_else(|p| p.into_inner()));
+        (all, sources)
     }
 }
 
@@ -151,7 +168,7 @@ async fn source_loop(
                 return;
             }
         };
-        dirty.mark(report.changed());
+        dirty.mark(&source.id, report.changed());
     }
 }
 
@@ -162,9 +179,11 @@ async fn renderer(app: Arc<App>, dirty: Arc<Dirty>, stop: CancellationToken) {
             _ = stop.cancelled() => return,
         }
         tokio::time::sleep(RENDER_DEBOUNCE).await;
-        let feeds = dirty.feeds.swap(false, std::sync::atomic::Ordering::SeqCst);
-        let result = if feeds {
+        let (all, sources) = dirty.take();
+        let result = if all {
             app.render().await
+        } else if !sources.is_empty() {
+            app.render_changed(sources).await
         } else {
             app.render_status().await.map(|()| Vec::new())
         };
@@ -328,6 +347,6 @@ async fn reload(
         return;
     }
     scheduler.reconcile(&app.config());
-    dirty.mark(true);
+    dirty.mark_all();
     tracing::info!(path = %path.display(), "config reloaded");
 }
