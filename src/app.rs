@@ -354,7 +354,9 @@ impl App {
             state: &state,
             now,
         };
-        let read = reader.read().await;
+        // Held until this function returns, i.e. until the document is stored.
+        let mut _document_slot = None;
+        let read = reader.read_holding(&mut _document_slot).await;
         let duration_ms = started.elapsed().as_millis() as i64;
         let mut record = PollRecord {
             at: now,
