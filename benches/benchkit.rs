@@ -488,7 +488,7 @@ fn stagger(config: &Path, interval: i64, spread: i64) -> anyhow::Result<()> {
     for (i, id) in ids.iter().enumerate() {
         let last = now - interval + spread * i as i64 / count;
         tx.execute(
-            "UPDATE sources SET last_attempt_at = ?2, not_before = NULL WHERE id = ?1",
+            "UPDATE sources SET last_attempt_at = ?2, not_before = NULL, consecutive_failures = 0 WHERE id = ?1",
             rusqlite::params![id, last],
         )?;
     }

@@ -184,6 +184,7 @@ big_setup() {
     "$BK" config --sources "$SOURCES" --port $FARM_PORT --database "$d/revierfeed.db" \
         --listen $DAEMON --schedule 15m >"$d/config.toml"
     "$BK" seed "$d/config.toml" --per-source 80 | tee -a "$RESULTS"
+    rm -f "$W/memory.version"
     "$RF" --config "$d/config.toml" fetch --once >"$d/fill.log" 2>&1
     say "big database: $(tail -1 "$d/fill.log"); $(du -h "$d/revierfeed.db" | cut -f1)"
     touch "$d/ready"
@@ -242,7 +243,11 @@ step_serve() {
 step_memory() {
     big_setup
     local d=$W/big
-    "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version 3
+    # Each run slides every feed by two versions: 10 new items per source.
+    local v
+    v=$(($(cat "$W/memory.version" 2>/dev/null || echo 1) + 2))
+    echo $v >"$W/memory.version"
+    "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version $v
     "$BK" stagger "$d/config.toml" --interval 900 --spread 0
     start_daemon "$d/config.toml"
     wait_http "http://$DAEMON/feed.atom" 60
@@ -257,7 +262,7 @@ step_memory() {
         sleep 0.1
     done
     sleep 1
-    say "memory: cycle over $polls sources took $((SECONDS - start)) s; peak sampled VmRSS $peak KiB;" \
+    say "memory: version $v of every feed; cycle over $polls sources took $((SECONDS - start)) s; peak sampled VmRSS $peak KiB;" \
         "VmHWM $(awk '/VmHWM/ {print $2, $3}' /proc/$DPID/status); items $(metric revierfeed_items_stored)"
     wrk -t1 -c64 -d"${WRK_SECS}"s "http://$DAEMON/feed.atom" >/dev/null
     wrk -t1 -c64 -d"${WRK_SECS}"s -H 'Accept-Encoding: gzip' "http://$DAEMON/status" >/dev/null
