@@ -617,3 +617,51 @@ pub fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
         )),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(body: &str) -> Arc<Rendered> {
+        Arc::new(Rendered::new(
+            ATOM_TYPE,
+            body.as_bytes().to_vec(),
+            Utc::now(),
+        ))
+    }
+
+    #[test]
+    fn documents_rendered_on_request_are_kept_until_forgotten() {
+        let site = SiteHandle::default();
+        let g = site.cache_generation();
+        site.keep("/sources/a.atom", file("a"), g);
+        site.keep("/sources/b.atom", file("b"), g);
+        assert!(site.cached("/sources/a.atom").is_some());
+        site.forget(|p| p == "/sources/a.atom");
+        assert!(site.cached("/sources/a.atom").is_none());
+        assert!(site.cached("/sources/b.atom").is_some());
+    }
+
+    #[test]
+    fn a_render_that_raced_a_change_is_not_kept() {
+        let site = SiteHandle::default();
+        let before_poll = site.cache_generation();
+        // A poll changed the source while its feed was being rendered from older data.
+        site.forget(|p| p.starts_with("/sources/a."));
+        site.keep("/sources/a.atom", file("old"), before_poll);
+        assert!(site.cached("/sources/a.atom").is_none());
+    }
+
+    #[test]
+    fn source_feed_paths() {
+        assert_eq!(source_feed_path("/sources/qlee.rss"), Some(("qlee", "rss")));
+        for bad in [
+            "/sources/.atom",
+            "/sources/qlee.xml",
+            "/sources/a/b.atom",
+            "/feed.atom",
+        ] {
+            assert_eq!(source_feed_path(bad), None, "{bad}");
+        }
+    }
+}
