@@ -172,14 +172,32 @@ async fn source_loop(
     }
 }
 
+/// Polls that changed nothing but source states (304s, errors) re-render
+/// the status pages at most this often: with 1,000 sources on a 15-minute
+/// schedule, rendering the 1,000-row pages after every such poll was most
+/// of an idle daemon's CPU time (BENCHMARKS.md). Feed changes never wait.
+const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+
 async fn renderer(app: Arc<App>, dirty: Arc<Dirty>, stop: CancellationToken) {
+    let mut last_status: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = dirty.notify.notified() => {}
             _ = stop.cancelled() => return,
         }
         tokio::time::sleep(RENDER_DEBOUNCE).await;
-        let (all, sources) = dirty.take();
+        let (mut all, mut sources) = dirty.take();
+        if !all && sources.is_empty() {
+            // Only states changed: wait out the status interval, unless feeds change meanwhile.
+            let due = last_status.map_or(tokio::time::Instant::now(), |t| t + STATUS_INTERVAL);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                _ = dirty.notify.notified() => tokio::time::sleep(RENDER_DEBOUNCE).await,
+                _ = stop.cancelled() => return,
+            }
+            (all, sources) = dirty.take();
+        }
+        last_status = Some(tokio::time::Instant::now());
         let result = if all {
             app.render().await
         } else if !sources.is_empty() {
