@@ -2,7 +2,7 @@
 //! and the `App` that holds what every poll and every render shares: the
 //! current config, the store, the HTTP client and the served site.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -206,27 +206,32 @@ impl App {
     pub fn router(self: &Arc<Self>) -> axum::Router {
         let config = self.config();
         let app = self.clone();
-        let archives: serve::ArchiveRenderer =
-            Arc::new(
-                move |page| match publish::render_archive(&app.config(), &app.store, page) {
-                    Ok(doc) => doc,
-                    Err(e) => {
-                        tracing::error!(page, error = %e, "archive document could not be rendered");
-                        None
-                    }
-                },
-            );
+        let on_request: serve::LazyRenderer = Arc::new(move |path| {
+            let config = app.config();
+            let rendered = if let Some(page) = serve::archive_page(path) {
+                publish::render_archive(&config, &app.store, page)
+            } else if let Some((id, ext)) = publish::source_feed_path(path) {
+                publish::render_source_feed(&config, &app.store, id, ext)
+            } else {
+                Ok(None)
+            };
+            rendered.unwrap_or_else(|e| {
+                tracing::error!(path, error = %e, "document could not be rendered");
+                None
+            })
+        });
         serve::router(ServeState::new(
             self.site.clone(),
             feed_max_age(&config),
             config.server.cors,
             self.metrics.clone(),
-            Some(archives),
+            Some(on_request),
         ))
     }
 
-    /// Re-renders every served file from the database (blocking); returns the
-    /// feeds whose content changed.
+    /// Re-renders every served file from the database (blocking) and
+    /// forgets every document rendered on request; returns the feeds kept
+    /// in memory whose content changed.
     pub fn render_blocking(&self) -> anyhow::Result<Vec<String>> {
         let config = self.config();
         let mut site = publish::render_site(&config, &self.store)?;
@@ -236,12 +241,41 @@ impl App {
         }
         self.metrics.renders.inc();
         self.metrics.items_stored.set(self.store.item_count()?);
-        Ok(self.site.replace(site))
+        let changed = self.site.replace(site);
+        self.site.forget(|_| true);
+        Ok(changed)
     }
 
     pub async fn render(self: &Arc<Self>) -> anyhow::Result<Vec<String>> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || app.render_blocking()).await?
+    }
+
+    /// Re-renders after polls changed the items of the `changed` sources
+    /// (same config): their feeds and the archives are rendered afresh on
+    /// their next request. Returns the feeds whose content changed,
+    /// counting every feed of a changed source.
+    pub async fn render_changed(
+        self: &Arc<Self>,
+        changed: HashSet<String>,
+    ) -> anyhow::Result<Vec<String>> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+            let site = publish::render_site(&app.config(), &app.store)?;
+            app.metrics.renders.inc();
+            app.metrics.items_stored.set(app.store.item_count()?);
+            let mut feeds = app.site.replace(site);
+            app.site.forget(|path| {
+                path.starts_with("/archive/")
+                    || publish::source_feed_path(path).is_some_and(|(id, _)| changed.contains(id))
+            });
+            let mut sources: Vec<String> =
+                changed.iter().map(|id| format!("/sources/{id}")).collect();
+            sources.sort();
+            feeds.extend(sources);
+            Ok(feeds)
+        })
+        .await?
     }
 
     /// Re-renders only the status pages (after a poll that changed no items).
@@ -398,7 +432,14 @@ impl App {
             now,
         };
         // Every request has its own deadline; an HTML source makes many, so the poll has one too.
-        let read = match tokio::time::timeout(config.fetch.poll_deadline, reader.read()).await {
+        // The document slot is held until this function returns, i.e. until the document is stored.
+        let mut _document_slot = None;
+        let read = match tokio::time::timeout(
+            config.fetch.poll_deadline,
+            reader.read_holding(&mut _document_slot),
+        )
+        .await
+        {
             Ok(read) => read,
             Err(_) => Err(ReadError::Deadline(config.fetch.poll_deadline)),
         };

@@ -16,7 +16,9 @@ use crate::config::{Config, SourceConfig, SourceKind};
 use crate::extract::discover::{self, FeedLink};
 use crate::extract::html::{self, Article, Listing, ListingEntry, Page};
 use crate::extract::{ExtractError, Extracted, ExtractedItem, charset, feed};
-use crate::fetch::{FetchError, FetchOutcome, Fetcher, ResponseMeta, Validators, Want};
+use crate::fetch::{
+    DocumentSlot, FetchError, FetchOutcome, Fetcher, ResponseMeta, Validators, Want,
+};
 use crate::store::{PageRecord, SourceState, Store, StoreError};
 
 /// A failed article page is not asked again for this long unless its listing entry changes.
@@ -122,6 +124,12 @@ impl Reader<'_> {
     }
 
     pub async fn read(&self) -> Result<Read, ReadError> {
+        self.read_holding(&mut None).await
+    }
+
+    /// `read`, leaving in `slot` the document slot that the poll keeps
+    /// until the document is stored (see `Fetcher::get_document`).
+    pub async fn read_holding(&self, slot: &mut Option<DocumentSlot>) -> Result<Read, ReadError> {
         let url = Url::parse(self.state.poll_url()).unwrap_or_else(|_| self.source.url.clone());
         let plan = self.plan();
         let want = if matches!(plan, Plan::Html) {
@@ -129,7 +137,11 @@ impl Reader<'_> {
         } else {
             Want::Feed
         };
-        let (meta, body) = match self.fetcher.get(&url, &self.state.validators, want).await? {
+        let (meta, body) = match self
+            .fetcher
+            .get_document(&url, &self.state.validators, want, slot)
+            .await?
+        {
             FetchOutcome::NotModified(meta) => return Ok(Read::NotModified(meta)),
             FetchOutcome::Fetched { meta, body } => (meta, body),
         };

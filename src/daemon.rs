@@ -3,7 +3,7 @@
 //! server, config reloads, and a clean shutdown. `run` takes its shutdown
 //! trigger as an argument so tests can stop it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,19 +24,36 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Changes arriving within this window are rendered once.
 const RENDER_DEBOUNCE: Duration = Duration::from_millis(200);
 
-/// Signals the renderer: feeds changed, or only source states.
+/// Signals the renderer what to render: everything (the config changed),
+/// the feeds of the sources whose polls changed items, or only source states.
 #[derive(Default)]
 struct Dirty {
     notify: Notify,
-    feeds: std::sync::atomic::AtomicBool,
+    all: std::sync::atomic::AtomicBool,
+    sources: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Dirty {
-    fn mark(&self, feeds: bool) {
-        if feeds {
-            self.feeds.store(true, std::sync::atomic::Ordering::SeqCst);
+    fn mark_all(&self) {
+        self.all.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.notify.notify_one();
+    }
+
+    /// After a poll of `source`; `changed`: it brought new, updated or expired items.
+    fn mark(&self, source: &str, changed: bool) {
+        if changed {
+            self.sources
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(source.to_string());
         }
         self.notify.notify_one();
+    }
+
+    fn take(&self) -> (bool, HashSet<String>) {
+        let all = self.all.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let sources = std::mem::take(&mut *self.sources.lock().unwrap_or_else(|p| p.into_inner()));
+        (all, sources)
     }
 }
 
@@ -153,20 +170,40 @@ async fn source_loop(
                 return;
             }
         };
-        dirty.mark(report.changed());
+        dirty.mark(&source.id, report.changed());
     }
 }
 
+/// Polls that changed nothing but source states (304s, errors) re-render
+/// the status pages at most this often: with 1,000 sources on a 15-minute
+/// schedule, rendering the 1,000-row pages after every such poll was most
+/// of an idle daemon's CPU time (BENCHMARKS.md). Feed changes never wait.
+const STATUS_INTERVAL: Duration = Duration::from_secs(5);
+
 async fn renderer(app: Arc<App>, dirty: Arc<Dirty>, stop: CancellationToken) {
+    let mut last_status: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = dirty.notify.notified() => {}
             _ = stop.cancelled() => return,
         }
         tokio::time::sleep(RENDER_DEBOUNCE).await;
-        let feeds = dirty.feeds.swap(false, std::sync::atomic::Ordering::SeqCst);
-        let result = if feeds {
+        let (mut all, mut sources) = dirty.take();
+        if !all && sources.is_empty() {
+            // Only states changed: wait out the status interval, unless feeds change meanwhile.
+            let due = last_status.map_or(tokio::time::Instant::now(), |t| t + STATUS_INTERVAL);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                _ = dirty.notify.notified() => tokio::time::sleep(RENDER_DEBOUNCE).await,
+                _ = stop.cancelled() => return,
+            }
+            (all, sources) = dirty.take();
+        }
+        last_status = Some(tokio::time::Instant::now());
+        let result = if all {
             app.render().await
+        } else if !sources.is_empty() {
+            app.render_changed(sources).await
         } else {
             app.render_status().await.map(|()| Vec::new())
         };
@@ -332,6 +369,6 @@ async fn reload(
         return;
     }
     scheduler.reconcile(&app.config());
-    dirty.mark(true);
+    dirty.mark_all();
     tracing::info!(path = %path.display(), "config reloaded");
 }

@@ -276,8 +276,19 @@ pub struct Slot {
     _origin: OwnedSemaphorePermit,
 }
 
+/// Held by a poll from its document's request until the document is
+/// stored (see `Fetcher::get_document`).
+pub struct DocumentSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
 pub struct Gates {
     global: Arc<Semaphore>,
+    /// Polls between their document's request and its storage, at most
+    /// `concurrency`: without this bound, a cycle whose fetches outpace the
+    /// store queued every fetched and parsed document in memory (180 MiB
+    /// for 1,000 sources on loopback, BENCHMARKS.md).
+    documents: Arc<Semaphore>,
     per_origin: usize,
     spacing: Duration,
     origins: Mutex<HashMap<String, Arc<OriginGate>>>,
@@ -291,6 +302,7 @@ impl Gates {
     pub fn new(concurrency: usize, per_origin: usize, spacing: Duration) -> Self {
         Gates {
             global: Arc::new(Semaphore::new(concurrency.max(1))),
+            documents: Arc::new(Semaphore::new(concurrency.max(1))),
             per_origin: per_origin.max(1),
             spacing,
             origins: Mutex::new(HashMap::new()),
@@ -323,8 +335,10 @@ impl Gates {
         }
     }
 
-    /// Waits for a global slot, a slot at `url`'s origin, and the origin's spacing.
-    pub async fn enter(&self, url: &Url) -> Slot {
+    /// Waits for a global slot, a slot at `url`'s origin, and the origin's
+    /// spacing; with `document`, also for a document slot (once per poll),
+    /// taken after the origin's so a poll waiting for a busy partner holds none.
+    pub async fn enter(&self, url: &Url, document: Option<&mut Option<DocumentSlot>>) -> Slot {
         let origin = url.origin().ascii_serialization();
         let gate = {
             let mut map = self.origins.lock().expect("origin map poisoned");
@@ -343,6 +357,16 @@ impl Gates {
             .acquire_owned()
             .await
             .expect("never closed");
+        if let Some(hold) = document.filter(|h| h.is_none()) {
+            *hold = Some(DocumentSlot {
+                _permit: self
+                    .documents
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("never closed"),
+            });
+        }
         let global_permit = self
             .global
             .clone()
@@ -431,10 +455,33 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
     ) -> Result<FetchOutcome, FetchError> {
+        self.get_held(url, validators, want, None).await
+    }
+
+    /// `get` for a poll's document: also takes a document slot into `hold`,
+    /// which the poll keeps until the document is stored, so that at most
+    /// `concurrency` documents are between request and storage.
+    pub async fn get_document(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        want: Want,
+        hold: &mut Option<DocumentSlot>,
+    ) -> Result<FetchOutcome, FetchError> {
+        self.get_held(url, validators, want, Some(hold)).await
+    }
+
+    async fn get_held(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        want: Want,
+        hold: Option<&mut Option<DocumentSlot>>,
+    ) -> Result<FetchOutcome, FetchError> {
         let started = Instant::now();
         match tokio::time::timeout(
             self.limits.timeout,
-            self.get_inner(url, validators, want, started),
+            self.get_inner(url, validators, want, started, hold),
         )
         .await
         {
@@ -449,6 +496,7 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
         started: Instant,
+        mut hold: Option<&mut Option<DocumentSlot>>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut current = url.clone();
         let mut moved_permanently_to = None;
@@ -457,7 +505,7 @@ impl Fetcher {
         loop {
             self.check_literal_host(&current)?;
             self.gates.check_waiting(&current, Utc::now())?;
-            let slot = self.gates.enter(&current).await;
+            let slot = self.gates.enter(&current, hold.as_deref_mut()).await;
             let response = self
                 .client
                 .get(current.clone())

@@ -229,22 +229,44 @@ fn is_block(name: &str) -> bool {
     )
 }
 
+thread_local! {
+    /// The base URL of the fragment being sanitised on this thread (see `SANITIZER`).
+    static SANITIZE_BASE: std::cell::RefCell<Option<Url>> = const { std::cell::RefCell::new(None) };
+
+    /// One sanitiser per thread, built once: building an ammonia::Builder
+    /// (its tag and attribute sets) for every item cost as much as cleaning
+    /// a short fragment (BENCHMARKS.md). Relative URLs are resolved against
+    /// `SANITIZE_BASE`, which `sanitize_html` sets for each call.
+    static SANITIZER: ammonia::Builder<'static> = {
+        let mut b = ammonia::Builder::default();
+        b.add_clean_content_tags([
+            "noscript", "template", "iframe", "object", "embed", "svg", "math", "form", "select",
+            "textarea", "button",
+        ])
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_schemes(["http", "https", "mailto", "tel"].into_iter().collect())
+        .strip_comments(true)
+        .url_relative(ammonia::UrlRelative::Custom(Box::new(resolve_relative)));
+        b
+    };
+}
+
+/// A relative URL in partner HTML, made absolute against this thread's
+/// `SANITIZE_BASE`; without a base it could point anywhere once
+/// republished, so it is dropped.
+fn resolve_relative(url: &str) -> Option<std::borrow::Cow<'_, str>> {
+    SANITIZE_BASE.with(|base| {
+        let base = base.borrow();
+        let joined = base.as_ref()?.join(url).ok()?;
+        Some(std::borrow::Cow::Owned(String::from(joined)))
+    })
+}
+
 /// Safe HTML for republishing; relative URLs made absolute against `base`.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
-    let mut b = ammonia::Builder::default();
-    b.add_clean_content_tags([
-        "noscript", "template", "iframe", "object", "embed", "svg", "math", "form", "select",
-        "textarea", "button",
-    ])
-    .link_rel(Some("noopener noreferrer nofollow"))
-    .url_schemes(["http", "https", "mailto", "tel"].into_iter().collect())
-    .strip_comments(true);
-    match base {
-        Some(base) => b.url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone())),
-        // Without a base, relative URLs could point anywhere once republished.
-        None => b.url_relative(ammonia::UrlRelative::Deny),
-    };
-    b.clean(html).to_string().trim().to_string()
+    SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
+    let clean = SANITIZER.with(|s| s.clean(html).to_string());
+    clean.trim().to_string()
 }
 
 fn truncate_bytes(s: &str, max: usize) -> &str {

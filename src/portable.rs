@@ -54,6 +54,16 @@ pub fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usiz
     let mut written = 0;
     let mut files: Vec<(String, std::sync::Arc<publish::Rendered>)> =
         site.files.into_iter().collect();
+    for source in config.sources.iter().filter(|s| s.enabled) {
+        for ext in ["atom", "rss", "json"] {
+            if let Some(doc) = publish::render_source_feed(config, store, &source.id, ext)? {
+                files.push((
+                    format!("/sources/{}.{ext}", source.id),
+                    std::sync::Arc::new(doc),
+                ));
+            }
+        }
+    }
     let complete = store.max_story_id()? / publish::ARCHIVE_PAGE;
     for page in 1..=complete {
         if let Some(doc) = publish::render_archive(config, store, page)? {

@@ -1,12 +1,12 @@
 //! HTTP for readers and partners: every response comes from pre-rendered
 //! bytes in memory, with strong ETags, Last-Modified, 304s, gzip when asked,
-//! HEAD, and CORS on feeds. Archive documents (rarely read) are rendered on
-//! first request and kept until the data changes. Unknown paths 404; nothing
-//! maps to the file system. `serve` owns the listening socket and bounds what
-//! one client may hold (header time and size, stalled writes, connections).
+//! HEAD, and CORS on feeds. Per-source feeds and archive documents (many,
+//! and rarely read) are rendered on first request and kept until their data
+//! changes. Unknown paths 404; nothing maps to the file system. `serve` owns
+//! the listening socket and bounds what one client may hold (header time and
+//! size, stalled writes, connections).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -27,11 +27,9 @@ use chrono::{DateTime, Utc};
 use crate::metrics::Metrics;
 use crate::publish::{Rendered, SiteHandle};
 
-/// Renders archive document n (blocking); `None` if it does not exist.
-pub type ArchiveRenderer = Arc<dyn Fn(i64) -> Option<Rendered> + Send + Sync>;
-
-/// Archive documents by page, with the site version they were rendered for.
-type ArchiveCache = Arc<Mutex<HashMap<i64, (u64, Arc<Rendered>)>>>;
+/// Renders the document at a path that is not kept in memory (a
+/// per-source feed, an archive document; blocking); `None` if there is none.
+pub type LazyRenderer = Arc<dyn Fn(&str) -> Option<Rendered> + Send + Sync>;
 
 /// What the server needs; cheap to clone.
 #[derive(Clone)]
@@ -41,9 +39,8 @@ pub struct ServeState {
     pub max_age: Duration,
     pub cors: bool,
     pub metrics: Arc<Metrics>,
-    pub archives: Option<ArchiveRenderer>,
-    /// Rendered archive documents with the site version they belong to.
-    pub archive_cache: ArchiveCache,
+    /// Renders per-source feeds and archives on request; they are kept in `site`'s cache.
+    pub on_request: Option<LazyRenderer>,
 }
 
 impl ServeState {
@@ -52,15 +49,14 @@ impl ServeState {
         max_age: Duration,
         cors: bool,
         metrics: Arc<Metrics>,
-        archives: Option<ArchiveRenderer>,
+        on_request: Option<LazyRenderer>,
     ) -> Self {
         ServeState {
             site,
             max_age,
             cors,
             metrics,
-            archives,
-            archive_cache: Arc::default(),
+            on_request,
         }
     }
 }
@@ -241,40 +237,30 @@ fn status(state: &ServeState, code: StatusCode, text: &'static str) -> Response 
 }
 
 /// `/archive/<n>.atom` → n.
-fn archive_page(path: &str) -> Option<i64> {
+pub fn archive_page(path: &str) -> Option<i64> {
     let n = path.strip_prefix("/archive/")?.strip_suffix(".atom")?;
     (!n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
         .then(|| n.parse().ok())
         .flatten()
 }
 
-async fn archive(state: &ServeState, page: i64) -> Option<Arc<Rendered>> {
-    let render = state.archives.clone()?;
-    let version = state.site.version();
-    if let Some((v, file)) = state
-        .archive_cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&page)
-    {
-        if *v == version {
-            return Some(file.clone());
-        }
+/// A document rendered on request: from the cache, or rendered now and kept.
+async fn on_request(state: &ServeState, path: &str) -> Option<Arc<Rendered>> {
+    let render = state.on_request.clone()?;
+    if !(path.starts_with("/archive/") || path.starts_with("/sources/")) {
+        return None;
     }
+    if let Some(file) = state.site.cached(path) {
+        return Some(file);
+    }
+    let generation = state.site.cache_generation();
+    let owned = path.to_string();
     let file = Arc::new(
-        tokio::task::spawn_blocking(move || render(page))
+        tokio::task::spawn_blocking(move || render(&owned))
             .await
             .ok()??,
     );
-    let mut cache = state
-        .archive_cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    // A handful of recent pages; readers walk archives rarely and in order.
-    if cache.len() >= 64 {
-        cache.clear();
-    }
-    cache.insert(page, (version, file.clone()));
+    state.site.keep(path, file.clone(), generation);
     Some(file)
 }
 
@@ -297,10 +283,7 @@ async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Resp
             .filter(|_| path.len() > 1)
     }) {
         Some(f) => Some(f.clone()),
-        None => match archive_page(path) {
-            Some(page) => archive(&state, page).await,
-            None => None,
-        },
+        None => on_request(&state, path).await,
     };
     let Some(file) = found else {
         return status(&state, StatusCode::NOT_FOUND, "not found\n");

@@ -1,6 +1,9 @@
 //! From stored stories and items to the bytes we serve. Feeds are rendered
 //! when data changes, never per request: a `Site` maps each served path to
-//! pre-rendered bytes (plain and gzip) with a strong ETag.
+//! pre-rendered bytes (plain and gzip) with a strong ETag. Per-source feeds
+//! and archive documents are the exception: there are thousands of them and
+//! few are read, so each is rendered on its first request and kept (in the
+//! `SiteHandle`'s bounded cache) until its source's items change.
 
 pub mod atom;
 pub mod html;
@@ -10,7 +13,7 @@ pub mod rss;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -140,15 +143,78 @@ pub struct Site {
     pub feeds: Vec<String>,
 }
 
-/// The current `Site`, swapped atomically after each render.
+/// The current `Site`, swapped atomically after each render, and the
+/// documents rendered on request (per-source feeds, archives).
 #[derive(Clone, Default)]
 pub struct SiteHandle {
     site: Arc<RwLock<Arc<Site>>>,
-    /// Bumped at every replace; caches of derived documents compare it.
+    /// Bumped at every replace.
     version: Arc<std::sync::atomic::AtomicU64>,
+    lazy: Arc<Mutex<LazyCache>>,
+}
+
+/// Bytes kept of documents rendered on request. A per-source feed of 50
+/// entries is ~60 KiB plus its gzip twin; this keeps the few hundred that
+/// readers actually poll without letting 3,000 of them fill the memory.
+const LAZY_CACHE_BYTES: usize = 16 << 20;
+
+#[derive(Default)]
+struct LazyCache {
+    files: HashMap<String, Arc<Rendered>>,
+    bytes: usize,
+    /// Bumped whenever entries are forgotten, so a render that read the
+    /// database before the change is served once but not kept.
+    generation: u64,
 }
 
 impl SiteHandle {
+    /// A document rendered on request earlier and still current.
+    pub fn cached(&self, path: &str) -> Option<Arc<Rendered>> {
+        let cache = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
+        cache.files.get(path).cloned()
+    }
+
+    /// Taken before rendering a document on request; see `keep`.
+    pub fn cache_generation(&self) -> u64 {
+        self.lazy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .generation
+    }
+
+    /// Keeps a document rendered on request, unless the data changed since
+    /// `generation` was taken. Over the byte budget the cache starts afresh.
+    pub fn keep(&self, path: &str, file: Arc<Rendered>, generation: u64) {
+        let mut cache = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.generation != generation {
+            return;
+        }
+        let size = file.body.len() + file.gzip.len();
+        if cache.bytes + size > LAZY_CACHE_BYTES {
+            cache.files.clear();
+            cache.bytes = 0;
+        }
+        cache.bytes += size;
+        if let Some(old) = cache.files.insert(path.to_string(), file) {
+            cache.bytes -= old.body.len() + old.gzip.len();
+        }
+    }
+
+    /// Forgets the documents rendered on request whose path `stale` selects.
+    pub fn forget(&self, stale: impl Fn(&str) -> bool) {
+        let mut cache = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
+        cache.generation += 1;
+        let mut freed = 0;
+        cache.files.retain(|path, f| {
+            let drop = stale(path);
+            if drop {
+                freed += f.body.len() + f.gzip.len();
+            }
+            !drop
+        });
+        cache.bytes -= freed;
+    }
+
     pub fn get(&self) -> Arc<Site> {
         self.site.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -368,7 +434,11 @@ fn doc(
 /// Stories per archive document (RFC 5005); fixed so archive URLs keep their content.
 pub const ARCHIVE_PAGE: i64 = 50;
 
-/// Renders every served file from the database (blocking; call on the blocking pool).
+/// Renders every file kept in memory from the database (blocking; call on
+/// the blocking pool): the merged and per-tag feeds, OPML and the pages.
+/// Per-source feeds are listed in `Site::feeds` but rendered on request
+/// (`render_source_feed`): with 1,000 sources rendering all 3,000 on every
+/// change took seconds and held ~200 MiB (BENCHMARKS.md).
 pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site> {
     let created = store.created_at()?;
     let base = public_base(config);
@@ -398,22 +468,7 @@ pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site>
     add_feed(&mut site, "/feed", &merged);
 
     for source in config.sources.iter().filter(|s| s.enabled) {
-        let entries: Vec<Entry> = store
-            .source_items(&source.id, config.feed.items)?
-            .iter()
-            .map(|i| item_entry(i, config))
-            .collect();
-        let id = crate::dedup::stable_uuid(&["source-feed", &config.feed.id, &source.id]);
-        let mut d = doc(
-            config,
-            id,
-            format!("{} – {}", source.name, config.feed.title),
-            &format!("/sources/{}", source.id),
-            entries,
-            created,
-        );
-        d.author = source.name.clone();
-        add_feed(&mut site, &format!("/sources/{}", source.id), &d);
+        site.feeds.push(format!("/sources/{}", source.id));
     }
     for tag in config.tags() {
         let entries: Vec<Entry> = store
@@ -452,6 +507,49 @@ pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site>
     );
     render_status(config, &states, &mut site);
     Ok(site)
+}
+
+/// `/sources/<id>.<ext>` → (id, ext).
+pub fn source_feed_path(path: &str) -> Option<(&str, &str)> {
+    let (id, ext) = path.strip_prefix("/sources/")?.rsplit_once('.')?;
+    (!id.is_empty() && !id.contains('/') && matches!(ext, "atom" | "rss" | "json"))
+        .then_some((id, ext))
+}
+
+/// One partner's feed in one format (`atom`, `rss` or `json`), or `None`
+/// when no enabled source has that id.
+pub fn render_source_feed(
+    config: &Config,
+    store: &Store,
+    source_id: &str,
+    ext: &str,
+) -> crate::store::Result<Option<Rendered>> {
+    let Some(source) = config.source(source_id).filter(|s| s.enabled) else {
+        return Ok(None);
+    };
+    let created = store.created_at()?;
+    let entries: Vec<Entry> = store
+        .source_items(&source.id, config.feed.items)?
+        .iter()
+        .map(|i| item_entry(i, config))
+        .collect();
+    let id = crate::dedup::stable_uuid(&["source-feed", &config.feed.id, &source.id]);
+    let mut d = doc(
+        config,
+        id,
+        format!("{} – {}", source.name, config.feed.title),
+        &format!("/sources/{}", source.id),
+        entries,
+        created,
+    );
+    d.author = source.name.clone();
+    let (content_type, body) = match ext {
+        "atom" => (ATOM_TYPE, atom::render(&d)),
+        "rss" => (RSS_TYPE, rss::render(&d)),
+        "json" => (JSON_FEED_TYPE, json::render(&d)),
+        _ => return Ok(None),
+    };
+    Ok(Some(Rendered::new(content_type, body, d.updated)))
 }
 
 /// Archive document `page` (1 = oldest) of the merged feed, or `None` if it
@@ -518,4 +616,52 @@ pub fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
             now,
         )),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(body: &str) -> Arc<Rendered> {
+        Arc::new(Rendered::new(
+            ATOM_TYPE,
+            body.as_bytes().to_vec(),
+            Utc::now(),
+        ))
+    }
+
+    #[test]
+    fn documents_rendered_on_request_are_kept_until_forgotten() {
+        let site = SiteHandle::default();
+        let g = site.cache_generation();
+        site.keep("/sources/a.atom", file("a"), g);
+        site.keep("/sources/b.atom", file("b"), g);
+        assert!(site.cached("/sources/a.atom").is_some());
+        site.forget(|p| p == "/sources/a.atom");
+        assert!(site.cached("/sources/a.atom").is_none());
+        assert!(site.cached("/sources/b.atom").is_some());
+    }
+
+    #[test]
+    fn a_render_that_raced_a_change_is_not_kept() {
+        let site = SiteHandle::default();
+        let before_poll = site.cache_generation();
+        // A poll changed the source while its feed was being rendered from older data.
+        site.forget(|p| p.starts_with("/sources/a."));
+        site.keep("/sources/a.atom", file("old"), before_poll);
+        assert!(site.cached("/sources/a.atom").is_none());
+    }
+
+    #[test]
+    fn source_feed_paths() {
+        assert_eq!(source_feed_path("/sources/qlee.rss"), Some(("qlee", "rss")));
+        for bad in [
+            "/sources/.atom",
+            "/sources/qlee.xml",
+            "/sources/a/b.atom",
+            "/feed.atom",
+        ] {
+            assert_eq!(source_feed_path(bad), None, "{bad}");
+        }
+    }
 }

@@ -253,8 +253,9 @@ fn ingest_one(
         }
         tx.prepare_cached(
             "INSERT INTO items (source_id, uid, guid, link, link_key, fingerprint, title, summary_html, content_html, text, \
-                                authors, categories, published, date_from_partner, updated, first_seen, last_seen, content_hash, story_id, story_sig) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19)",
+                                authors, categories, published, date_from_partner, updated, first_seen, last_seen, content_hash, story_id, story_sig, \
+                                hidden, tags) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21)",
         )?
         .execute(params![
             source_id,
@@ -275,7 +276,9 @@ fn ingest_one(
             at,
             hash,
             story,
-            sig.as_ref().map(Signature::encode)
+            sig.as_ref().map(Signature::encode),
+            item.hidden,
+            json(&item.tags)
         ])?;
         let new_row = tx.last_insert_rowid();
         if let (Some(m), Some(sig)) = (matching, &sig) {
@@ -283,7 +286,8 @@ fn ingest_one(
                 .insert(new_row, source_id, story, story_day(published), sig);
             m.touched.insert(story);
         }
-        set_verdict(tx, new_row, item.hidden.as_deref(), &item.tags, None)?;
+        // The verdict goes into the INSERT: a separate UPDATE rewrote every new row.
+        add_tags(tx, new_row, &item.tags)?;
         refresh_story(tx, story)?;
         return Ok((Outcome::New, new_row));
     };
@@ -371,6 +375,13 @@ fn set_verdict(
     if old_tags.is_some() {
         tx.prepare_cached("DELETE FROM item_tags WHERE item_id = ?1")?
             .execute([row])?;
+    }
+    add_tags(tx, row, tags)
+}
+
+fn add_tags(tx: &Transaction, row: i64, tags: &[String]) -> rusqlite::Result<()> {
+    if tags.is_empty() {
+        return Ok(());
     }
     let mut insert =
         tx.prepare_cached("INSERT OR IGNORE INTO item_tags (tag, item_id) VALUES (?1, ?2)")?;
