@@ -5,7 +5,7 @@
 //! analysis alone. The two runs differ only in matching, so fsyncs and
 //! SQLite work cancel out.
 //!
-//! `cargo run --release --example story_cost [SOURCES] [ITEMS_PER_SOURCE]`
+//! `cargo bench --bench story_cost -- [SOURCES] [ITEMS_PER_SOURCE]`
 
 use std::time::{Duration, Instant};
 
@@ -197,6 +197,8 @@ fn run(polls: &[(String, Vec<Item>)], rules: Rules) -> (Duration, usize) {
 fn main() {
     let mut args = std::env::args()
         .skip(1)
+        // `cargo bench` passes `--bench` to every benchmark binary.
+        .filter(|a| !a.starts_with("--"))
         .map(|a| a.parse::<usize>().expect("a number"));
     let sources = args.next().unwrap_or(1000);
     let per_source = args.next().unwrap_or(100);
