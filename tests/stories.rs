@@ -326,14 +326,16 @@ const RADIO: (&str, &str) = (
 fn a_story_keeps_its_id_while_members_join_and_the_earliest_leads() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_with(dir.path(), &["verein", "zeitung", "radio"]);
-    store
-        .ingest(request(
-            "verein",
-            vec![item("verein", 1, PRESS.0, PRESS.1, at(12, 10))],
-        ))
-        .unwrap();
+    // The founding item was edited after publication: the story carries both dates.
+    let mut founding = item("verein", 1, PRESS.0, PRESS.1, at(12, 10));
+    founding.updated = Some(at(12, 11));
+    store.ingest(request("verein", vec![founding])).unwrap();
     let first = store.stories(10).unwrap();
     assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].published, first[0].updated),
+        (at(12, 10), at(12, 11))
+    );
     let uid = first[0].uid.clone();
 
     // A later report joins; an earlier one (a radio flash) joins and leads.
@@ -358,7 +360,11 @@ fn a_story_keeps_its_id_while_members_join_and_the_earliest_leads() {
         .map(|m| m.source_id.as_str())
         .collect();
     assert_eq!(sources, ["radio", "verein", "zeitung"], "earliest first");
-    assert_eq!(stories[0].published, at(12, 8));
+    assert_eq!(
+        (stories[0].published, stories[0].updated),
+        (at(12, 8), at(13, 6)),
+        "earliest publication, latest change of any member"
+    );
 
     // An edit of a member keeps it where it is.
     let edited = format!("{} Korrigiert: Der Speicher liefert 100 Megawatt.", PAPER.1);

@@ -162,6 +162,19 @@ pub fn ingest_document(
     bytes: &[u8],
     at: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
+    let request = prepare_document(source_id, url, bytes, at)?;
+    Ok(store.ingest(request)?.new)
+}
+
+/// Parses and normalises one fetched document into what one poll stores:
+/// the work the daemon does on its blocking threads before it takes the
+/// database connection.
+pub fn prepare_document(
+    source_id: &str,
+    url: &url::Url,
+    bytes: &[u8],
+    at: DateTime<Utc>,
+) -> anyhow::Result<IngestRequest> {
     let extracted = parse_feed(bytes, Some("application/rss+xml"), url, 500)?;
     let limits = FieldLimits::default();
     let items: Vec<_> = extracted
@@ -169,7 +182,7 @@ pub fn ingest_document(
         .iter()
         .filter_map(|raw| normalize_item(raw, at, &limits))
         .collect();
-    let report = store.ingest(IngestRequest {
+    Ok(IngestRequest {
         source_id: source_id.to_string(),
         items,
         record: PollRecord {
@@ -186,8 +199,7 @@ pub fn ingest_document(
         keep_days: None,
         keep_items: None,
         pages: Vec::new(),
-    })?;
-    Ok(report.new)
+    })
 }
 
 /// A feed source as `config.toml` would give it.

@@ -183,9 +183,10 @@ fn story_for_new_item(
     source_id: &str,
     p: &Prepared,
     published: i64,
+    updated: i64,
     identity: &str,
     matching: Option<(&mut Matching, &Signature)>,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<StoryFor> {
     let touched = |m: &Option<(&mut Matching, &Signature)>, story: i64| {
         m.as_ref().is_some_and(|(m, _)| m.touched.contains(&story))
     };
@@ -199,7 +200,7 @@ fn story_for_new_item(
             .query_row(params![link_key, source_id], |r| r.get(0))
             .optional()?;
         if let Some(story) = shared.filter(|s| !touched(&matching, *s)) {
-            return Ok(story);
+            return Ok(StoryFor::Joined(story));
         }
     }
     if let Some((m, sig)) = matching {
@@ -212,14 +213,41 @@ fn story_for_new_item(
                 similarity = found.similarity,
                 "item joins a story"
             );
-            return Ok(found.story);
+            return Ok(StoryFor::Joined(found.story));
         }
     }
     let uid = dedup::stable_uuid(&["story", source_id, identity]);
-    tx.prepare_cached("INSERT INTO stories (uid, published, updated) VALUES (?1, ?2, ?2) ON CONFLICT (uid) DO NOTHING")?
-        .execute(params![uid, published])?;
-    tx.prepare_cached("SELECT id FROM stories WHERE uid = ?1")?
-        .query_row([uid], |r| r.get(0))
+    let founded: Option<i64> = tx
+        .prepare_cached(
+            "INSERT INTO stories (uid, published, updated) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (uid) DO NOTHING RETURNING id",
+        )?
+        .query_row(params![uid, published, updated], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = founded {
+        // Its only member is this item, whose dates it already carries.
+        return Ok(StoryFor::Founded(id));
+    }
+    // The story outlived its item (expired and seen again): it joins it again.
+    Ok(StoryFor::Joined(
+        tx.prepare_cached("SELECT id FROM stories WHERE uid = ?1")?
+            .query_row([uid], |r| r.get(0))?,
+    ))
+}
+
+/// Which story a new item belongs to, and whether the item just founded it.
+#[derive(Clone, Copy)]
+enum StoryFor {
+    Founded(i64),
+    Joined(i64),
+}
+
+impl StoryFor {
+    fn id(self) -> i64 {
+        match self {
+            StoryFor::Founded(id) | StoryFor::Joined(id) => id,
+        }
+    }
 }
 
 fn ingest_one(
@@ -242,7 +270,9 @@ fn ingest_one(
             .as_ref()
             .map(|_| Signature::of(&item.title, &item.text));
         let with_sig = matching.as_deref_mut().zip(sig.as_ref());
-        let story = story_for_new_item(tx, source_id, p, published, &identity, with_sig)?;
+        let story_for =
+            story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
+        let story = story_for.id();
         let mut uid = dedup::stable_uuid(&["item", source_id, &identity]);
         let taken: bool = tx
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)")?
@@ -288,7 +318,9 @@ fn ingest_one(
         }
         // The verdict goes into the INSERT: a separate UPDATE rewrote every new row.
         add_tags(tx, new_row, &item.tags)?;
-        refresh_story(tx, story)?;
+        if let StoryFor::Joined(story) = story_for {
+            refresh_story(tx, story)?;
+        }
         return Ok((Outcome::New, new_row));
     };
     let (old_hash, old_published, old_updated, story, old_hidden, old_tags): (String, i64, i64, i64, Option<String>, String) = tx
@@ -543,11 +575,8 @@ fn ingest_in(
         touched: HashSet::new(),
     });
     let unreliable: bool = tx
-        .query_row(
-            "SELECT guids_unreliable FROM sources WHERE id = ?1",
-            [&req.source_id],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT guids_unreliable FROM sources WHERE id = ?1")?
+        .query_row([&req.source_id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))?;
     let batch = dedup::prepare(req.items, unreliable);
@@ -586,12 +615,13 @@ fn ingest_in(
     )?;
     save_pages_in(&tx, &req.source_id, &req.pages, req.record.at)?;
     record_poll_in(&tx, &req.source_id, &req.record)?;
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE sources SET feed_title = COALESCE(?2, feed_title), home_url = COALESCE(?3, home_url), \
             guids_unreliable = (guids_unreliable OR ?4), last_new = ?5, last_updated = ?6, \
             last_change_at = CASE WHEN ?7 THEN ?8 ELSE last_change_at END \
          WHERE id = ?1",
-        params![
+    )?
+    .execute(params![
             req.source_id,
             req.feed_title,
             req.home_url,
@@ -600,8 +630,7 @@ fn ingest_in(
             report.updated as i64,
             report.changed(),
             at
-        ],
-    )?;
+    ])?;
     tx.commit()?;
     Ok(report)
 }

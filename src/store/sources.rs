@@ -187,7 +187,7 @@ impl Store {
 
 pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRecord) -> Result<()> {
     let failed = rec.error.is_some();
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE sources SET \
             last_attempt_at = ?2, last_status = ?3, last_error = ?4, last_duration_ms = ?5, not_before = ?6, polls = polls + 1, \
             consecutive_failures = CASE WHEN ?7 THEN consecutive_failures + 1 ELSE 0 END, \
@@ -195,7 +195,8 @@ pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRec
             last_new = CASE WHEN ?7 THEN last_new ELSE 0 END, \
             last_updated = CASE WHEN ?7 THEN last_updated ELSE 0 END \
          WHERE id = ?1",
-        params![
+        )?
+        .execute(params![
             id,
             to_ts(rec.at),
             rec.status,
@@ -203,19 +204,14 @@ pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRec
             rec.duration_ms,
             rec.not_before.map(to_ts),
             failed
-        ],
-    )?;
+        ])?;
     if let Some(v) = &rec.validators {
-        tx.execute(
-            "UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1",
-            params![id, v.etag, v.last_modified],
-        )?;
+        tx.prepare_cached("UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1")?
+            .execute(params![id, v.etag, v.last_modified])?;
     }
     if let Some(url) = &rec.moved_to {
-        tx.execute(
-            "UPDATE sources SET fetch_url = ?2 WHERE id = ?1",
-            params![id, url],
-        )?;
+        tx.prepare_cached("UPDATE sources SET fetch_url = ?2 WHERE id = ?1")?
+            .execute(params![id, url])?;
     }
     Ok(())
 }
