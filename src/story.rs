@@ -822,11 +822,31 @@ const PROBE_BUDGET: usize = 4096;
 /// A term in more than [`PROBE_BUDGET`] items is never looked up (it cannot
 /// be specific in a store of fewer than PROBE_BUDGET² ≈ 16 million items),
 /// so only its count is kept.
+///
+/// A posting (day, item) is packed into 8 bytes, ordered by day then item:
+/// the index holds every stored item's terms, and 16-byte tuples were most
+/// of its memory. Items are SQLite row ids, which stay below 2³² here.
 #[derive(Debug)]
 enum Postings {
-    Short(Vec<(i32, i64)>),
-    Long(std::collections::BTreeSet<(i32, i64)>),
+    Short(Vec<u64>),
+    Long(std::collections::BTreeSet<u64>),
     Count(usize),
+}
+
+/// Packs (day, item) so that integer order is (day, item) order; `None` for
+/// an item id that does not fit (never indexed).
+fn pack(day: i32, item: i64) -> Option<u64> {
+    let item = u32::try_from(item).ok()?;
+    // Flipping the sign bit maps i32 order onto u32 order.
+    Some((u64::from(day as u32 ^ 0x8000_0000) << 32) | u64::from(item))
+}
+
+fn unpack_item(p: u64) -> i64 {
+    i64::from(p as u32)
+}
+
+fn day_start(day: i32) -> u64 {
+    u64::from(day as u32 ^ 0x8000_0000) << 32
 }
 
 impl Default for Postings {
@@ -846,7 +866,8 @@ impl Postings {
         }
     }
 
-    fn insert(&mut self, p: (i32, i64)) {
+    fn insert(&mut self, (day, item): (i32, i64)) {
+        let Some(p) = pack(day, item) else { return };
         match self {
             Postings::Short(v) if v.len() < SHORT_POSTINGS => {
                 let at = v.partition_point(|x| *x < p);
@@ -867,7 +888,8 @@ impl Postings {
         }
     }
 
-    fn remove(&mut self, p: (i32, i64)) {
+    fn remove(&mut self, (day, item): (i32, i64)) {
+        let Some(p) = pack(day, item) else { return };
         match self {
             Postings::Short(v) => {
                 if let Ok(at) = v.binary_search(&p) {
@@ -883,18 +905,26 @@ impl Postings {
 
     /// Calls `f` with every item dated `from..=to`.
     fn in_window(&self, from: i32, to: i32, mut f: impl FnMut(i64)) {
+        let (first, after) = (day_start(from), day_start(to.saturating_add(1)));
         match self {
             Postings::Short(v) => {
-                let start = v.partition_point(|x| x.0 < from);
+                let start = v.partition_point(|x| *x < first);
                 v[start..]
                     .iter()
-                    .take_while(|x| x.0 <= to)
-                    .for_each(|x| f(x.1));
+                    .take_while(|x| **x < after || to == i32::MAX)
+                    .for_each(|x| f(unpack_item(*x)));
             }
-            Postings::Long(b) => b
-                .range((from, i64::MIN)..=(to, i64::MAX))
-                .for_each(|x| f(x.1)),
+            Postings::Long(b) if to == i32::MAX => {
+                b.range(first..).for_each(|x| f(unpack_item(*x)))
+            }
+            Postings::Long(b) => b.range(first..after).for_each(|x| f(unpack_item(*x))),
             Postings::Count(_) => {}
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        if let Postings::Short(v) = self {
+            v.shrink_to_fit();
         }
     }
 }
@@ -1011,6 +1041,17 @@ impl StoryIndex {
                 self.stories.remove(&e.story);
             }
         }
+    }
+
+    /// Gives back what growing one item at a time over-allocated: after a bulk load.
+    pub fn shrink_to_fit(&mut self) {
+        self.postings.iter_mut().for_each(Postings::shrink_to_fit);
+        self.postings.shrink_to_fit();
+        self.numeric.shrink_to_fit();
+        self.items.shrink_to_fit();
+        self.stories
+            .values_mut()
+            .for_each(|members| members.shrink_to_fit());
     }
 
     /// The story of an indexed item.
@@ -1505,6 +1546,31 @@ mod tests {
         let mut s = Vec::new();
         short.in_window(0, 4, |i| s.push(i));
         assert_eq!((short.len(), s), (2, vec![2]));
+    }
+
+    #[test]
+    fn packed_postings_keep_day_order_across_zero_and_skip_ids_beyond_u32() {
+        let mut p = Postings::default();
+        for (day, item) in [
+            (3, 1),
+            (-2, 9),
+            (0, 4),
+            (-2, 2),
+            (i32::MAX, 5),
+            (i32::MIN, 6),
+        ] {
+            p.insert((day, item));
+        }
+        p.insert((1, i64::from(u32::MAX) + 1));
+        p.insert((1, -1));
+        assert_eq!(p.len(), 6, "ids that do not fit are not indexed");
+        let mut seen = Vec::new();
+        p.in_window(-2, 0, |i| seen.push(i));
+        assert_eq!(seen, vec![2, 9, 4]);
+        let mut edges = Vec::new();
+        p.in_window(i32::MIN, i32::MIN, |i| edges.push(i));
+        p.in_window(4, i32::MAX, |i| edges.push(i));
+        assert_eq!(edges, vec![6, 5]);
     }
 
     #[test]

@@ -39,7 +39,14 @@ need() { command -v "$1" >/dev/null || { echo "missing $1: apt-get install $2" >
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null || true
+    if [ -f "$W/nginx.pid" ]; then
+        local pid
+        pid=$(cat "$W/nginx.pid")
+        kill "$pid" 2>/dev/null || true
+        # Gone before the next run looks for it (a dying master still answers kill -0).
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        rm -f "$W/nginx.pid"
+    fi
 }
 trap cleanup EXIT
 
@@ -184,10 +191,18 @@ big_setup() {
     "$BK" config --sources "$SOURCES" --port $FARM_PORT --database "$d/revierfeed.db" \
         --listen $DAEMON --schedule 15m >"$d/config.toml"
     "$BK" seed "$d/config.toml" --per-source 80 | tee -a "$RESULTS"
-    rm -f "$W/memory.version"
     "$RF" --config "$d/config.toml" fetch --once >"$d/fill.log" 2>&1
     say "big database: $(tail -1 "$d/fill.log"); $(du -h "$d/revierfeed.db" | cut -f1)"
+    sqlite3 "$d/revierfeed.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+    cp "$d/revierfeed.db" "$d/base.db"
     touch "$d/ready"
+}
+
+# Puts the big database back to 100,000 items, as big_setup left it.
+big_reset() {
+    local d=$W/big
+    rm -f "$d/revierfeed.db-wal" "$d/revierfeed.db-shm"
+    cp "$d/base.db" "$d/revierfeed.db"
 }
 
 step_startup() {
@@ -243,10 +258,9 @@ step_serve() {
 step_memory() {
     big_setup
     local d=$W/big
-    # Each run slides every feed by two versions: 10 new items per source.
-    local v
-    v=$(($(cat "$W/memory.version" 2>/dev/null || echo 1) + 2))
-    echo $v >"$W/memory.version"
+    # From the 100,000 items of version 1, version 3 of every feed brings 10 new items per source.
+    big_reset
+    local v=3
     "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version $v
     "$BK" stagger "$d/config.toml" --interval 900 --spread 0
     start_daemon "$d/config.toml"

@@ -86,6 +86,7 @@ fn load(c: &mut Connection) -> Result<StoryIndex> {
         }
         tx.commit()?;
     }
+    index.shrink_to_fit();
     tracing::debug!(
         items = index.len(),
         computed = stale.len(),
