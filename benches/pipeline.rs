@@ -113,6 +113,24 @@ fn normalize(c: &mut Criterion) {
             .unwrap_or_default();
         b.iter(|| revierfeed::normalize::sanitize_html(&html, Some(&feed_url(7))))
     });
+    // What story matching analyses per new item (title and lead), off the database.
+    let items: Vec<_> = extracted
+        .items
+        .iter()
+        .filter_map(|raw| normalize_item(raw, now, &limits))
+        .collect();
+    g.bench_function("story_signature", |b| {
+        b.iter(|| {
+            items
+                .iter()
+                .map(|i| {
+                    revierfeed::story::Signature::of(&i.title, &i.text)
+                        .terms
+                        .len()
+                })
+                .sum::<usize>()
+        })
+    });
     g.finish();
 }
 

@@ -36,7 +36,8 @@ pub type LazyRenderer = Arc<dyn Fn(&str) -> Option<Rendered> + Send + Sync>;
 pub struct ServeState {
     pub site: SiteHandle,
     /// Cache-Control max-age for feeds: about the time until the next poll could change them.
-    pub max_age: Duration,
+    /// `Cache-Control` of every file, from the configured max age.
+    pub cache_control: HeaderValue,
     pub cors: bool,
     pub metrics: Arc<Metrics>,
     /// Renders per-source feeds and archives on request; they are kept in `site`'s cache.
@@ -53,7 +54,8 @@ impl ServeState {
     ) -> Self {
         ServeState {
             site,
-            max_age,
+            cache_control: HeaderValue::try_from(format!("public, max-age={}", max_age.as_secs()))
+                .expect("digits are valid header text"),
             cors,
             metrics,
             on_request,
@@ -288,66 +290,67 @@ async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Resp
     let Some(file) = found else {
         return status(&state, StatusCode::NOT_FOUND, "not found\n");
     };
-    let headers = req.headers();
-    let gzip = accepts_gzip(headers);
+    let request_headers = req.headers();
+    let gzip = accepts_gzip(request_headers);
     let is_html = file.content_type.starts_with("text/html");
-    let mut builder = Response::builder()
-        .header(header::CONTENT_TYPE, file.content_type)
-        .header(
-            header::ETAG,
-            if gzip {
-                file.gzip_etag()
-            } else {
-                file.etag.clone()
-            },
-        )
-        .header(
-            header::LAST_MODIFIED,
-            httpdate::fmt_http_date(file.last_modified.into()),
-        )
-        .header(header::VARY, "Accept-Encoding")
-        .header(
-            header::CACHE_CONTROL,
-            format!("public, max-age={}", state.max_age.as_secs()),
-        )
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    // Built from values made once (per render, per server): see `ValidatorHeaders`.
+    let mut headers = HeaderMap::with_capacity(10);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
+    let validators = &file.headers;
+    headers.insert(
+        header::ETAG,
+        if gzip {
+            validators.gzip_etag.clone()
+        } else {
+            validators.etag.clone()
+        },
+    );
+    headers.insert(header::LAST_MODIFIED, validators.last_modified.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    headers.insert(header::CACHE_CONTROL, state.cache_control.clone());
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if state.cors && !is_html {
-        builder = builder.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-    }
-    if is_html {
-        builder = builder.header(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
         );
     }
-    let fresh = match etag_matches(headers, &file) {
+    if is_html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    let fresh = match etag_matches(request_headers, &file) {
         Some(matched) => matched,
-        None => not_modified_since(headers, file.last_modified),
+        None => not_modified_since(request_headers, file.last_modified()),
     };
     if fresh {
         state.metrics.served(304);
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .expect("valid response");
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     state.metrics.served(200);
     let body = if gzip {
-        builder = builder.header(header::CONTENT_ENCODING, "gzip");
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         file.gzip.clone()
     } else {
         file.body.clone()
     };
-    builder = builder.header(header::CONTENT_LENGTH, body.len());
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     let body = if req.method() == Method::HEAD {
         Body::empty()
     } else {
         Body::from(body)
     };
-    builder
-        .status(StatusCode::OK)
-        .body(body)
-        .expect("valid response")
+    (StatusCode::OK, headers, body).into_response()
 }
 
 #[cfg(test)]

@@ -133,12 +133,12 @@ step_poll() {
     start_nginx
     local d=$W/poll
     rm -rf "$d" && mkdir -p "$d"
-    "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version 1
+    farm_version 1
     "$BK" config --sources "$SOURCES" --port $FARM_PORT --database "$d/revierfeed.db" >"$d/config.toml"
     "$BK" origins --sources "$SOURCES" | awk -v port=$FARM_PORT '{print "http://" $1 ":" port "/feeds/" NR-1 ".xml"}' >"$d/urls"
     printf 'reload-threads 8\nshow-read-feeds yes\n' >"$d/newsboat.conf"
     for cycle in 1 2 3; do
-        [ $cycle = 2 ] && "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version 2
+        [ $cycle = 2 ] && farm_version 2
         timed "$d/rf.$cycle" "$RF" --config "$d/config.toml" fetch --once >"$d/rf.$cycle.log" 2>&1 ||
             { echo "fetch --once failed, see $d/rf.$cycle.log" >&2; exit 1; }
         timed "$d/nb.$cycle" env HOME="$d" XDG_CONFIG_HOME="$d" XDG_DATA_HOME="$d" \
@@ -155,7 +155,7 @@ step_poll() {
 
 # --- latency: every answer 50 ms late; the cycle should approach 1000 × 50 ms / concurrency.
 step_latency() {
-    [ -f "$W/farm/feeds/0.xml" ] || "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version 1
+    farm_version 1
     "$BK" serve "$W/farm" --port $LAT_PORT --sources "$SOURCES" --latency-ms 50 --max-secs 600 >"$W/latency-farm.log" 2>&1 &
     local farm=$!
     PIDS+=("$farm")
@@ -187,7 +187,7 @@ big_setup() {
     local d=$W/big
     [ -f "$d/ready" ] && return
     rm -rf "$d" && mkdir -p "$d"
-    "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version 1
+    farm_version 1
     "$BK" config --sources "$SOURCES" --port $FARM_PORT --database "$d/revierfeed.db" \
         --listen $DAEMON --schedule 15m >"$d/config.toml"
     "$BK" seed "$d/config.toml" --per-source 80 | tee -a "$RESULTS"
@@ -198,15 +198,37 @@ big_setup() {
     touch "$d/ready"
 }
 
-# Puts the big database back to 100,000 items, as big_setup left it.
+# Puts the big database back to 100,000 items, as big_setup left it, and the
+# farm to the feeds it was filled from; then sets when sources are next due:
+# `big_reset SPREAD` spreads them over the next SPREAD seconds (0: due now),
+# `big_reset never` makes none due within the step (last polled just now).
 big_reset() {
     local d=$W/big
     rm -f "$d/revierfeed.db-wal" "$d/revierfeed.db-shm"
     cp "$d/base.db" "$d/revierfeed.db"
+    farm_version 1
+    case $1 in
+    never) "$BK" stagger "$d/config.toml" --interval 0 --spread 0 >/dev/null ;;
+    *) "$BK" stagger "$d/config.toml" --interval 900 --spread "$1" ;;
+    esac
+}
+
+# Serves version V of every partner feed. Each version is written once, to
+# its own directory, and the farm points at it: files keep their mtimes, so
+# nginx's ETags stay what the base database stored, and its polls get 304s.
+farm_version() {
+    local dir=$W/farm-v$1
+    [ -f "$dir/feeds/0.xml" ] || "$BK" gen "$dir" --feeds "$SOURCES" --items 20 --version "$1"
+    [ "$(readlink "$W/farm/feeds" 2>/dev/null)" = "$dir/feeds" ] && return
+    mkdir -p "$W/farm"
+    rm -rf "$W/farm/feeds"
+    ln -s "$dir/feeds" "$W/farm/feeds"
+    sleep 1.1 # nginx's open_file_cache_valid
 }
 
 step_startup() {
     big_setup
+    big_reset never
     local d=$W/big times=()
     for _ in $(seq 5); do
         local t0 t1
@@ -224,6 +246,7 @@ rps() { awk '/Requests\/sec/ {print $2}'; }
 
 step_serve() {
     big_setup
+    big_reset never
     local d=$W/big
     start_daemon "$d/config.toml"
     wait_http "http://$DAEMON/feed.atom" 60
@@ -259,10 +282,9 @@ step_memory() {
     big_setup
     local d=$W/big
     # From the 100,000 items of version 1, version 3 of every feed brings 10 new items per source.
-    big_reset
+    big_reset 0
     local v=3
-    "$BK" gen "$W/farm" --feeds "$SOURCES" --items 20 --version $v
-    "$BK" stagger "$d/config.toml" --interval 900 --spread 0
+    farm_version $v
     start_daemon "$d/config.toml"
     wait_http "http://$DAEMON/feed.atom" 60
     local start=$SECONDS peak=0 polls=0 renders
@@ -288,7 +310,7 @@ step_memory() {
 step_idle() {
     big_setup
     local d=$W/big secs=${IDLE_SECS:-600}
-    "$BK" stagger "$d/config.toml" --interval 900 --spread 900
+    big_reset 900
     start_daemon "$d/config.toml"
     wait_http "http://$DAEMON/feed.atom" 60
     sleep 2

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, RwLock};
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -102,7 +103,18 @@ pub struct Rendered {
     pub gzip: Bytes,
     /// Strong ETag of `body` (quoted); the gzip variant appends `-gz`.
     pub etag: String,
-    pub last_modified: DateTime<Utc>,
+    /// Private: it changes only together with its header form (`set_last_modified`).
+    last_modified: DateTime<Utc>,
+    /// The validators as response headers, made once per render: formatting
+    /// them per request was a measurable part of answering a 304.
+    pub(crate) headers: ValidatorHeaders,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidatorHeaders {
+    pub etag: HeaderValue,
+    pub gzip_etag: HeaderValue,
+    pub last_modified: HeaderValue,
 }
 
 impl Rendered {
@@ -119,19 +131,37 @@ impl Rendered {
         );
         gz.write_all(&body).expect("writing to a Vec cannot fail");
         let gzip = gz.finish().expect("writing to a Vec cannot fail");
+        // HTTP dates have whole seconds.
+        let last_modified =
+            DateTime::from_timestamp(last_modified.timestamp(), 0).unwrap_or_default();
+        let header = |v: String| {
+            HeaderValue::try_from(v).expect("hex digits and a date are valid header text")
+        };
+        let headers = ValidatorHeaders {
+            etag: header(etag.clone()),
+            gzip_etag: header(format!("{}-gz\"", etag.trim_end_matches('"'))),
+            last_modified: header(httpdate::fmt_http_date(last_modified.into())),
+        };
         Rendered {
             content_type,
             body: Bytes::from(body),
             gzip: Bytes::from(gzip),
             etag,
-            // HTTP dates have whole seconds.
-            last_modified: DateTime::from_timestamp(last_modified.timestamp(), 0)
-                .unwrap_or_default(),
+            last_modified,
+            headers,
         }
     }
 
-    pub fn gzip_etag(&self) -> String {
-        format!("{}-gz\"", self.etag.trim_end_matches('"'))
+    pub fn last_modified(&self) -> DateTime<Utc> {
+        self.last_modified
+    }
+
+    /// Moves Last-Modified (whole seconds), in both its forms.
+    pub fn set_last_modified(&mut self, at: DateTime<Utc>) {
+        self.last_modified = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or_default();
+        self.headers.last_modified =
+            HeaderValue::try_from(httpdate::fmt_http_date(self.last_modified.into()))
+                .expect("a date is valid header text");
     }
 }
 
@@ -235,8 +265,9 @@ impl SiteHandle {
                 Some(old) if old.etag == file.etag => *file = old.clone(),
                 Some(old) => {
                     if file.last_modified <= old.last_modified {
-                        Arc::make_mut(file).last_modified =
-                            now.max(old.last_modified + chrono::Duration::seconds(1));
+                        Arc::make_mut(file).set_last_modified(
+                            now.max(old.last_modified() + chrono::Duration::seconds(1)),
+                        );
                     }
                     changed.push(path.clone());
                 }
