@@ -212,6 +212,11 @@ impl App {
                 publish::render_archive(&config, &app.store, page)
             } else if let Some((id, ext)) = publish::source_feed_path(path) {
                 publish::render_source_feed(&config, &app.store, id, ext)
+            } else if publish::is_status_path(path) {
+                app.source_states_blocking().map(|states| {
+                    app.count_failing(&states);
+                    publish::status_document(&config, &states, path)
+                })
             } else {
                 Ok(None)
             };
@@ -234,11 +239,8 @@ impl App {
     /// in memory whose content changed.
     pub fn render_blocking(&self) -> anyhow::Result<Vec<String>> {
         let config = self.config();
-        let mut site = publish::render_site(&config, &self.store)?;
-        if !self.unrecorded().is_empty() {
-            let states = self.source_states_blocking()?;
-            publish::render_status(&config, &states, &mut site);
-        }
+        let site = publish::render_site(&config, &self.store)?;
+        self.count_failing(&self.source_states_blocking()?);
         self.metrics.renders.inc();
         self.metrics.items_stored.set(self.store.item_count()?);
         let changed = self.site.replace(site);
@@ -262,11 +264,13 @@ impl App {
         let app = self.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
             let site = publish::render_site(&app.config(), &app.store)?;
+            app.count_failing(&app.source_states_blocking()?);
             app.metrics.renders.inc();
             app.metrics.items_stored.set(app.store.item_count()?);
             let mut feeds = app.site.replace(site);
             app.site.forget(|path| {
                 path.starts_with("/archive/")
+                    || publish::is_status_path(path)
                     || publish::source_feed_path(path).is_some_and(|(id, _)| changed.contains(id))
             });
             let mut sources: Vec<String> =
@@ -278,20 +282,23 @@ impl App {
         .await?
     }
 
-    /// Re-renders only the status pages (after a poll that changed no items).
-    pub async fn render_status(self: &Arc<Self>) -> anyhow::Result<()> {
+    /// After polls that changed no items, only source states: the status
+    /// pages are rendered afresh on their next request (rendering them after
+    /// every such poll was most of an idle daemon's CPU time).
+    pub async fn states_changed(self: &Arc<Self>) -> anyhow::Result<()> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let states = app.source_states_blocking()?;
-            let mut site = (*app.site.get()).clone();
-            publish::render_status(&app.config(), &states, &mut site);
-            app.metrics
-                .sources_failing
-                .set(states.iter().filter(|s| s.last_error.is_some()).count() as i64);
-            app.site.replace(site);
+            app.count_failing(&app.source_states_blocking()?);
+            app.site.forget(publish::is_status_path);
             Ok(())
         })
         .await?
+    }
+
+    fn count_failing(&self, states: &[SourceState]) {
+        self.metrics
+            .sources_failing
+            .set(states.iter().filter(|s| s.last_error.is_some()).count() as i64);
     }
 
     fn unrecorded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Unrecorded>> {

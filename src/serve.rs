@@ -249,7 +249,7 @@ pub fn archive_page(path: &str) -> Option<i64> {
 /// A document rendered on request: from the cache, or rendered now and kept.
 async fn on_request(state: &ServeState, path: &str) -> Option<Arc<Rendered>> {
     let render = state.on_request.clone()?;
-    if !(path.starts_with("/archive/") || path.starts_with("/sources/")) {
+    if !crate::publish::rendered_on_request(path) {
         return None;
     }
     if let Some(file) = state.site.cached(path) {

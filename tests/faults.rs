@@ -25,7 +25,7 @@ fn app(config: Config) -> Arc<App> {
 
 /// One source's row of /status.json, through the router.
 async fn status_row(app: &Arc<App>, id: &str) -> Value {
-    app.render_status().await.unwrap();
+    app.states_changed().await.unwrap();
     let body = support::body_bytes(support::get(&app.router(), "/status.json", &[]).await).await;
     status_row_in(&body, id)
 }

@@ -178,6 +178,33 @@ async fn per_source_feeds_status_health_and_unknown_paths() {
             .iter()
             .all(|s| s["ok"] == true && s["http_status"] == 200)
     );
+
+    // Rendered on request and kept until source states change.
+    let etag = |r: &axum::response::Response| r.headers()["etag"].to_str().unwrap().to_string();
+    let first = etag(&get(&router, "/status.json", &[]).await);
+    assert_eq!(
+        first,
+        etag(&get(&router, "/status.json", &[]).await),
+        "kept between requests"
+    );
+    app.poll_all(false, |_| {}).await;
+    assert_eq!(
+        first,
+        etag(&get(&router, "/status.json", &[]).await),
+        "until told"
+    );
+    app.states_changed().await.unwrap();
+    let after = get(&router, "/status.json", &[]).await;
+    assert_ne!(first, etag(&after), "the polls' new times are shown");
+    let json: serde_json::Value = serde_json::from_slice(&body_bytes(after).await).unwrap();
+    assert!(
+        json["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["http_status"] == 304)
+    );
+
     for path in [
         "/nope",
         "/feed.xml",

@@ -536,8 +536,37 @@ pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site>
             merged.updated,
         )),
     );
-    render_status(config, &states, &mut site);
     Ok(site)
+}
+
+/// The status pages: rendered on request from the current source states
+/// (see `status_document`), not kept in the site, because states change
+/// with every poll and the pages are rarely read.
+pub fn is_status_path(path: &str) -> bool {
+    matches!(path, "/status" | "/status.json")
+}
+
+/// Paths rendered when first requested and cached until their data changes.
+pub fn rendered_on_request(path: &str) -> bool {
+    path.starts_with("/archive/") || path.starts_with("/sources/") || is_status_path(path)
+}
+
+/// One status page (`/status` or `/status.json`) for these source states.
+pub fn status_document(config: &Config, states: &[SourceState], path: &str) -> Option<Rendered> {
+    let now = Utc::now();
+    match path {
+        "/status" => Some(Rendered::new(
+            HTML_TYPE,
+            html::status(config, states, now).into_bytes(),
+            now,
+        )),
+        "/status.json" => Some(Rendered::new(
+            JSON_TYPE,
+            html::status_json(config, states, now),
+            now,
+        )),
+        _ => None,
+    }
 }
 
 /// `/sources/<id>.<ext>` → (id, ext).
@@ -628,25 +657,13 @@ pub fn render_archive(
     Ok(Some(Rendered::new(ATOM_TYPE, atom::render(&d), d.updated)))
 }
 
-/// Current states of all sources, for the status page after a poll.
+/// Both status pages for these source states, into `site` (for `export`).
 pub fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
-    let now = Utc::now();
-    site.files.insert(
-        "/status".into(),
-        Arc::new(Rendered::new(
-            HTML_TYPE,
-            html::status(config, states, now).into_bytes(),
-            now,
-        )),
-    );
-    site.files.insert(
-        "/status.json".into(),
-        Arc::new(Rendered::new(
-            JSON_TYPE,
-            html::status_json(config, states, now),
-            now,
-        )),
-    );
+    for path in ["/status", "/status.json"] {
+        if let Some(doc) = status_document(config, states, path) {
+            site.files.insert(path.into(), Arc::new(doc));
+        }
+    }
 }
 
 #[cfg(test)]
