@@ -175,7 +175,16 @@ fn print_report(report: Result<String, String>) -> anyhow::Result<ExitCode> {
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     limit_malloc_arenas();
-    Ok(tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // The async threads only move bytes (answers are pre-rendered, parsing and
+    // SQLite run on the blocking threads), so half the cores serve them; on 2
+    // cores one event loop answered 304s 10–20 % faster than two that woke
+    // each other (BENCHMARKS.md). TOKIO_WORKER_THREADS overrides it.
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        builder.worker_threads((cores / 2).max(1));
+    }
+    Ok(builder
         .enable_all()
         // Blocking work here is SQLite behind one connection, parsing and
         // rendering: more threads than a few only wait for the connection.
