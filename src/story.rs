@@ -905,19 +905,21 @@ impl Postings {
 
     /// Calls `f` with every item dated `from..=to`.
     fn in_window(&self, from: i32, to: i32, mut f: impl FnMut(i64)) {
-        let (first, after) = (day_start(from), day_start(to.saturating_add(1)));
+        let first = day_start(from);
+        // The first posting past the window; none past the last day there is.
+        let after = to.checked_add(1).map(day_start);
         match self {
             Postings::Short(v) => {
                 let start = v.partition_point(|x| *x < first);
                 v[start..]
                     .iter()
-                    .take_while(|x| **x < after || to == i32::MAX)
+                    .take_while(|x| after.is_none_or(|a| **x < a))
                     .for_each(|x| f(unpack_item(*x)));
             }
-            Postings::Long(b) if to == i32::MAX => {
-                b.range(first..).for_each(|x| f(unpack_item(*x)))
-            }
-            Postings::Long(b) => b.range(first..after).for_each(|x| f(unpack_item(*x))),
+            Postings::Long(b) => match after {
+                Some(a) => b.range(first..a).for_each(|x| f(unpack_item(*x))),
+                None => b.range(first..).for_each(|x| f(unpack_item(*x))),
+            },
             Postings::Count(_) => {}
         }
     }

@@ -329,7 +329,7 @@ fn ingest_one(
         )?
         .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
     if old_hidden != item.hidden || old_tags != json(&item.tags) {
-        set_verdict(tx, row, item.hidden.as_deref(), &item.tags, Some(&old_tags))?;
+        set_verdict(tx, row, item.hidden.as_deref(), &item.tags, &old_tags)?;
     }
     if old_hash == hash {
         tx.prepare_cached("UPDATE items SET last_seen = ?2 WHERE id = ?1")?
@@ -389,25 +389,23 @@ enum Outcome {
 }
 
 /// Stores what the operator's rules decided: the hidden reason and the tags
-/// (also in `item_tags`, which per-tag feeds query). `old_tags` is the stored
-/// JSON, `None` for a new item.
+/// (also in `item_tags`, which per-tag feeds query) for a stored item whose
+/// stored tags are `old_tags` (JSON). New items get theirs in their INSERT.
 fn set_verdict(
     tx: &Transaction,
     row: i64,
     hidden: Option<&str>,
     tags: &[String],
-    old_tags: Option<&str>,
+    old_tags: &str,
 ) -> rusqlite::Result<()> {
     let tags_json = json(tags);
     tx.prepare_cached("UPDATE items SET hidden = ?2, tags = ?3 WHERE id = ?1")?
         .execute(params![row, hidden, tags_json])?;
-    if old_tags == Some(tags_json.as_str()) {
+    if old_tags == tags_json {
         return Ok(());
     }
-    if old_tags.is_some() {
-        tx.prepare_cached("DELETE FROM item_tags WHERE item_id = ?1")?
-            .execute([row])?;
-    }
+    tx.prepare_cached("DELETE FROM item_tags WHERE item_id = ?1")?
+        .execute([row])?;
     add_tags(tx, row, tags)
 }
 
@@ -746,7 +744,7 @@ impl Store {
             for (row, source, item, hidden, tags) in rows {
                 let v = judge(&source, &item);
                 if v.hidden != hidden || json(&v.tags) != tags {
-                    set_verdict(&tx, row, v.hidden.as_deref(), &v.tags, Some(&tags))?;
+                    set_verdict(&tx, row, v.hidden.as_deref(), &v.tags, &tags)?;
                     changed += 1;
                 }
             }
