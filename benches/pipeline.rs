@@ -205,7 +205,10 @@ fn render_and_serve(c: &mut Criterion) {
     let mut g = c.benchmark_group("render");
     g.sample_size(10);
     g.bench_function("site_1000_sources", |b| {
-        b.iter(|| revierfeed::publish::render_site(&config, &store).expect("rendered"))
+        b.iter(|| {
+            let states = store.source_states().expect("states");
+            revierfeed::publish::render_site(&config, &store, &states).expect("rendered")
+        })
     });
     g.finish();
 

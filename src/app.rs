@@ -238,14 +238,21 @@ impl App {
     /// forgets every document rendered on request; returns the feeds kept
     /// in memory whose content changed.
     pub fn render_blocking(&self) -> anyhow::Result<Vec<String>> {
-        let config = self.config();
-        let site = publish::render_site(&config, &self.store)?;
-        self.count_failing(&self.source_states_blocking()?);
-        self.metrics.renders.inc();
-        self.metrics.items_stored.set(self.store.item_count()?);
-        let changed = self.site.replace(site);
+        let changed = self.render_kept()?;
         self.site.forget(|_| true);
         Ok(changed)
+    }
+
+    /// Renders the files kept in memory and puts them in place (blocking);
+    /// returns the feeds whose bytes changed. The caller forgets what was
+    /// rendered on request and is now stale.
+    fn render_kept(&self) -> anyhow::Result<Vec<String>> {
+        let states = self.source_states_blocking()?;
+        let site = publish::render_site(&self.config(), &self.store, &states)?;
+        self.count_failing(&states);
+        self.metrics.renders.inc();
+        self.metrics.items_stored.set(self.store.item_count()?);
+        Ok(self.site.replace(site))
     }
 
     pub async fn render(self: &Arc<Self>) -> anyhow::Result<Vec<String>> {
@@ -263,11 +270,7 @@ impl App {
     ) -> anyhow::Result<Vec<String>> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-            let site = publish::render_site(&app.config(), &app.store)?;
-            app.count_failing(&app.source_states_blocking()?);
-            app.metrics.renders.inc();
-            app.metrics.items_stored.set(app.store.item_count()?);
-            let mut feeds = app.site.replace(site);
+            let mut feeds = app.render_kept()?;
             app.site.forget(|path| {
                 path.starts_with("/archive/")
                     || publish::is_status_path(path)

@@ -50,8 +50,9 @@ pub fn export_name(path: &str) -> Option<PathBuf> {
 /// Renders everything from the database and writes it below `dir`, with
 /// `.gz` twins for nginx's gzip_static. Returns the number of files written.
 pub fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usize> {
-    let mut site: Site = publish::render_site(config, store)?;
-    publish::render_status(config, &store.source_states()?, &mut site);
+    let states = store.source_states()?;
+    let mut site: Site = publish::render_site(config, store, &states)?;
+    publish::render_status(config, &states, &mut site);
     let mut written = 0;
     let mut files: Vec<(String, std::sync::Arc<publish::Rendered>)> =
         site.files.into_iter().collect();

@@ -470,7 +470,12 @@ pub const ARCHIVE_PAGE: i64 = 50;
 /// Per-source feeds are listed in `Site::feeds` but rendered on request
 /// (`render_source_feed`): with 1,000 sources rendering all 3,000 on every
 /// change took seconds and held ~200 MiB (BENCHMARKS.md).
-pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site> {
+/// `states` are the sources' current states (for the OPML list).
+pub fn render_site(
+    config: &Config,
+    store: &Store,
+    states: &[SourceState],
+) -> crate::store::Result<Site> {
     let created = store.created_at()?;
     let base = public_base(config);
     let mut site = Site::default();
@@ -519,12 +524,11 @@ pub fn render_site(config: &Config, store: &Store) -> crate::store::Result<Site>
         add_feed(&mut site, &format!("/tags/{tag}"), &d);
     }
 
-    let states = store.source_states()?;
     site.files.insert(
         "/sources.opml".into(),
         Arc::new(Rendered::new(
             OPML_TYPE,
-            opml::render(config, &states),
+            opml::render(config, states),
             created,
         )),
     );
