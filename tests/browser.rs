@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use revierfeed::app::App;
 
+use crate::support::daemon::InProcessDaemon;
 use crate::support::{self, PartnerServer};
 
 /// The Chromium binary, installing Debian's package if this machine has none.
@@ -88,18 +89,8 @@ async fn news_page_and_status_page_in_headless_chromium() {
         "feed",
     ));
     let app = Arc::new(App::new(support::config(dir.path(), &sources, "")).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
-    let daemon = tokio::spawn(revierfeed::daemon::run(
-        app.clone(),
-        listener,
-        reload_rx,
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = InProcessDaemon::start(app.clone()).await;
+    let base = daemon.base.clone();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !reqwest::get(format!("{base}/status.json"))
         .await
@@ -192,6 +183,5 @@ async fn news_page_and_status_page_in_headless_chromium() {
         );
     }
 
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
 }

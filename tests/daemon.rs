@@ -7,22 +7,8 @@ use std::time::{Duration, Instant};
 
 use revierfeed::app::App;
 
+use crate::support::daemon::{InProcessDaemon, wait_for};
 use crate::support::{self, PartnerServer};
-
-async fn wait_for(url: &str, until: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = reqwest::get(url).await {
-            if let Ok(text) = r.text().await {
-                if until(&text) {
-                    return text;
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {url}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polls_serves_and_stops_on_request() {
@@ -36,18 +22,8 @@ async fn polls_serves_and_stops_on_request() {
         "feed",
     ));
     let app = Arc::new(App::new(support::config(dir.path(), &sources, "")).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
-    let daemon = tokio::spawn(revierfeed::daemon::run(
-        app.clone(),
-        listener,
-        reload_rx,
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = InProcessDaemon::start(app.clone()).await;
+    let base = daemon.base.clone();
     let feed = wait_for(&format!("{base}/feed.json"), |t| {
         t.matches("\"id\": \"urn:uuid:").count() == 89
     })
@@ -66,12 +42,7 @@ async fn polls_serves_and_stops_on_request() {
         200
     );
 
-    stop_tx.send(()).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(10), daemon).await;
-    assert!(
-        matches!(ended, Ok(Ok(Ok(())))),
-        "daemon must stop cleanly: {ended:?}"
-    );
+    daemon.stop().await;
     assert_eq!(app.store.integrity_check().unwrap(), Ok(()));
 }
 
@@ -144,19 +115,10 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
     );
     let path = config.path.clone();
     let app = Arc::new(App::new(config).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
     let _watcher = revierfeed::daemon::watch_config(&path, reload_tx).unwrap();
-    let daemon = tokio::spawn(revierfeed::daemon::run(
-        app.clone(),
-        listener,
-        reload_rx,
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = InProcessDaemon::with_reloads(app.clone(), reload_rx).await;
+    let base = daemon.base.clone();
     wait_for(&format!("{base}/feed.json"), |t| {
         t.matches("\"id\": \"urn:uuid:").count() == 15
     })
@@ -200,6 +162,5 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
     assert!(!status.contains("\"neuwerda\""), "{status}");
     assert_eq!(app.store.item_count().unwrap(), 25);
 
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
 }

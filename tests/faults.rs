@@ -16,6 +16,7 @@ use revierfeed::app::{App, PollOutcome};
 use revierfeed::config::Config;
 use serde_json::Value;
 
+use crate::support::daemon::{InProcessDaemon, wait_for};
 use crate::support::hostile::{Fault, HostileServer, gzip_bomb, rss, small_feed};
 use crate::support::{self, logs};
 
@@ -126,18 +127,8 @@ async fn the_daemon_keeps_serving_and_polling_while_partners_misbehave() {
         ],
     );
     let app = app(config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
-    let daemon = tokio::spawn(revierfeed::daemon::run(
-        app.clone(),
-        listener,
-        reload_rx,
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = InProcessDaemon::start(app.clone()).await;
+    let base = daemon.base.clone();
     let entries = |t: &str| t.matches("\"id\": \"urn:uuid:").count();
     let all = 3 + 3 * faults.len();
     wait_for(&format!("{base}/feed.json"), |t| entries(t) == all).await;
@@ -198,29 +189,7 @@ async fn the_daemon_keeps_serving_and_polling_while_partners_misbehave() {
     })
     .await;
 
-    stop_tx.send(()).unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(10), daemon).await;
-    assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
-}
-
-async fn wait_for(url: &str, until: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = String::new();
-    loop {
-        if let Ok(r) = reqwest::get(url).await {
-            if let Ok(text) = r.text().await {
-                if until(&text) {
-                    return text;
-                }
-                last = text;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {url}; last answer:\n{last}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    daemon.stop().await;
 }
 
 #[tokio::test]
@@ -894,18 +863,8 @@ async fn a_locked_or_full_database_fails_polls_plainly_and_the_feeds_stay() {
         .with(|c| Ok(c.busy_timeout(Duration::from_millis(200))?))
         .unwrap();
     let app = Arc::new(App::with_store(config, store).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
-    let daemon = tokio::spawn(revierfeed::daemon::run(
-        app.clone(),
-        listener,
-        reload_rx,
-        async {
-            let _ = stop_rx.await;
-        },
-    ));
+    let daemon = InProcessDaemon::start(app.clone()).await;
+    let base = daemon.base.clone();
     let entries = |t: &str| t.matches("\"id\": \"urn:uuid:").count();
     wait_for(&format!("{base}/feed.json"), |t| entries(t) >= 2).await;
 
@@ -1004,8 +963,7 @@ async fn a_locked_or_full_database_fails_polls_plainly_and_the_feeds_stay() {
     assert!(app.store.item_count().unwrap() > stuck);
     assert_eq!(app.store.integrity_check().unwrap(), Ok(()));
 
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use revierfeed::app::App;
 use revierfeed::config::Config;
 
+use crate::support::daemon::InProcessDaemon;
 use crate::support::{self, PartnerServer, body_bytes, get};
 
 fn feed_sources_text(server: &PartnerServer, dir: &std::path::Path, extra_top: &str) -> String {
@@ -298,12 +299,7 @@ async fn changed_feeds_are_pushed_to_the_hub() {
         "{atom}"
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
-    let daemon = tokio::spawn(revierfeed::daemon::run(app, listener, reload_rx, async {
-        let _ = stop_rx.await;
-    }));
+    let daemon = InProcessDaemon::start(app).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let got = pings.lock().unwrap().clone();
@@ -328,6 +324,5 @@ async fn changed_feeds_are_pushed_to_the_hub() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop_tx.send(()).unwrap();
-    daemon.await.unwrap().unwrap();
+    daemon.stop().await;
 }

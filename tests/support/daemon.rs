@@ -1,0 +1,77 @@
+//! The daemon's `run` inside a test, on a loopback port: started, polled
+//! through its HTTP base URL, and stopped on request with a clean end checked.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use revierfeed::app::App;
+use revierfeed::daemon::ReloadRequests;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub struct InProcessDaemon {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+    /// Kept open so the daemon never sees its reload channel closed.
+    _reloads: Option<mpsc::Sender<()>>,
+}
+
+impl InProcessDaemon {
+    /// Starts the daemon with a reload channel nobody sends on.
+    pub async fn start(app: Arc<App>) -> InProcessDaemon {
+        let (reload_tx, reload_rx) = mpsc::channel(1);
+        let mut daemon = Self::with_reloads(app, reload_rx).await;
+        daemon._reloads = Some(reload_tx);
+        daemon
+    }
+
+    /// Starts the daemon taking reload requests from `reloads`.
+    pub async fn with_reloads(app: Arc<App>, reloads: ReloadRequests) -> InProcessDaemon {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(revierfeed::daemon::run(app, listener, reloads, async {
+            let _ = stopped.await;
+        }));
+        InProcessDaemon {
+            base,
+            stop,
+            task,
+            _reloads: None,
+        }
+    }
+
+    /// Asks the daemon to stop; it must end cleanly within 10 s.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        assert!(
+            matches!(ended, Ok(Ok(Ok(())))),
+            "daemon must stop cleanly: {ended:?}"
+        );
+    }
+}
+
+/// GETs `url` every 100 ms until `until` accepts the body (20 s at most),
+/// and returns that body.
+pub async fn wait_for(url: &str, until: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    loop {
+        if let Ok(r) = reqwest::get(url).await {
+            if let Ok(text) = r.text().await {
+                if until(&text) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {url}; last answer:\n{last}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
