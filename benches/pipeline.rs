@@ -17,7 +17,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use revierfeed::config::Config;
 use revierfeed::extract::feed::parse_feed;
 use revierfeed::normalize::{FieldLimits, Item, normalize_item};
-use revierfeed::store::{IngestRequest, PollRecord, Store};
+use revierfeed::store::{IngestRequest, Store};
 
 use common::{feed_xml, ingest_document, origin};
 
@@ -55,24 +55,7 @@ fn normalized(n: usize, first: usize) -> Vec<Item> {
 }
 
 fn request(source: usize, items: Vec<Item>) -> IngestRequest {
-    IngestRequest {
-        source_id: format!("partner-{source}"),
-        items,
-        record: PollRecord {
-            at: Utc::now(),
-            status: Some(200),
-            error: None,
-            duration_ms: 1,
-            not_before: None,
-            validators: None,
-            moved_to: None,
-        },
-        feed_title: None,
-        home_url: None,
-        keep_days: None,
-        keep_items: None,
-        pages: Vec::new(),
-    }
+    common::ingest_request(&format!("partner-{source}"), items, Utc::now())
 }
 
 fn parse(c: &mut Criterion) {

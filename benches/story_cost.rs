@@ -7,12 +7,14 @@
 //!
 //! `cargo bench --bench story_cost -- [SOURCES] [ITEMS_PER_SOURCE]`
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use revierfeed::config::Config;
 use revierfeed::normalize::Item;
-use revierfeed::store::{IngestRequest, PollRecord, Store};
+use revierfeed::store::Store;
 use revierfeed::story::{Rules, Signature};
 
 /// A small deterministic generator (xorshift), so both runs see the same text.
@@ -169,24 +171,7 @@ fn run(polls: &[(String, Vec<Item>)], rules: Rules) -> (Duration, usize) {
     let started = Instant::now();
     for (id, items) in polls {
         store
-            .ingest(IngestRequest {
-                source_id: id.clone(),
-                items: items.clone(),
-                record: PollRecord {
-                    at: Utc::now(),
-                    status: Some(200),
-                    error: None,
-                    duration_ms: 1,
-                    not_before: None,
-                    validators: None,
-                    moved_to: None,
-                },
-                feed_title: None,
-                home_url: None,
-                keep_days: None,
-                keep_items: None,
-                pages: Vec::new(),
-            })
+            .ingest(common::ingest_request(id, items.clone(), Utc::now()))
             .expect("ingest");
     }
     let elapsed = started.elapsed();

@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use revierfeed::config::{Config, SourceConfig};
 use revierfeed::extract::feed::parse_feed;
-use revierfeed::normalize::{FieldLimits, normalize_item};
+use revierfeed::normalize::{FieldLimits, Item, normalize_item};
 use revierfeed::store::{IngestRequest, PollRecord, Store};
 
 // ---------------------------------------------------------------------------
@@ -182,7 +182,15 @@ pub fn prepare_document(
         .iter()
         .filter_map(|raw| normalize_item(raw, at, &limits))
         .collect();
-    Ok(IngestRequest {
+    let mut request = ingest_request(source_id, items, at);
+    request.feed_title = extracted.title;
+    Ok(request)
+}
+
+/// One poll's items as the store takes them: a plain 200, no validators,
+/// no retention limits.
+pub fn ingest_request(source_id: &str, items: Vec<Item>, at: DateTime<Utc>) -> IngestRequest {
+    IngestRequest {
         source_id: source_id.to_string(),
         items,
         record: PollRecord {
@@ -194,12 +202,12 @@ pub fn prepare_document(
             validators: None,
             moved_to: None,
         },
-        feed_title: extracted.title,
+        feed_title: None,
         home_url: None,
         keep_days: None,
         keep_items: None,
         pages: Vec::new(),
-    })
+    }
 }
 
 /// A feed source as `config.toml` would give it.
