@@ -28,19 +28,19 @@ use crate::metrics::Metrics;
 use crate::publish::{Rendered, SiteHandle};
 
 /// Renders the document at a path that is not kept in memory (a
-/// per-source feed, an archive document; blocking); `None` if there is none.
+/// per-source feed, an archive document, a status page; blocking); `None` if there is none.
 pub type LazyRenderer = Arc<dyn Fn(&str) -> Option<Rendered> + Send + Sync>;
 
 /// What the server needs; cheap to clone.
 #[derive(Clone)]
 pub struct ServeState {
     pub site: SiteHandle,
-    /// Cache-Control max-age for feeds: about the time until the next poll could change them.
-    /// `Cache-Control` of every file, from the configured max age.
+    /// `Cache-Control` of every file: its max-age is about the time until the
+    /// next poll could change the feeds.
     pub cache_control: HeaderValue,
     pub cors: bool,
     pub metrics: Arc<Metrics>,
-    /// Renders per-source feeds and archives on request; they are kept in `site`'s cache.
+    /// Renders per-source feeds, archives and status pages on request; they are kept in `site`'s cache.
     pub on_request: Option<LazyRenderer>,
 }
 

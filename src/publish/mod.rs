@@ -131,16 +131,13 @@ impl Rendered {
         );
         gz.write_all(&body).expect("writing to a Vec cannot fail");
         let gzip = gz.finish().expect("writing to a Vec cannot fail");
-        // HTTP dates have whole seconds.
-        let last_modified =
-            DateTime::from_timestamp(last_modified.timestamp(), 0).unwrap_or_default();
-        let header = |v: String| {
-            HeaderValue::try_from(v).expect("hex digits and a date are valid header text")
-        };
+        let (last_modified, last_modified_header) = http_date(last_modified);
+        let header =
+            |v: String| HeaderValue::try_from(v).expect("hex digits are valid header text");
         let headers = ValidatorHeaders {
             etag: header(etag.clone()),
             gzip_etag: header(format!("{}-gz\"", etag.trim_end_matches('"'))),
-            last_modified: header(httpdate::fmt_http_date(last_modified.into())),
+            last_modified: last_modified_header,
         };
         Rendered {
             content_type,
@@ -158,11 +155,16 @@ impl Rendered {
 
     /// Moves Last-Modified (whole seconds), in both its forms.
     pub fn set_last_modified(&mut self, at: DateTime<Utc>) {
-        self.last_modified = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or_default();
-        self.headers.last_modified =
-            HeaderValue::try_from(httpdate::fmt_http_date(self.last_modified.into()))
-                .expect("a date is valid header text");
+        (self.last_modified, self.headers.last_modified) = http_date(at);
     }
+}
+
+/// `at` in whole seconds (all HTTP dates have), and as a header value.
+fn http_date(at: DateTime<Utc>) -> (DateTime<Utc>, HeaderValue) {
+    let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or_default();
+    let header = HeaderValue::try_from(httpdate::fmt_http_date(at.into()))
+        .expect("an HTTP date is valid header text");
+    (at, header)
 }
 
 /// Every served file, by URL path.
