@@ -365,7 +365,7 @@ fn load(path: &Path) -> anyhow::Result<Config> {
 fn seed(config: &Path, per_source: usize, first: usize) -> anyhow::Result<()> {
     let config = load(config)?;
     let store = Store::open(&config.database_path())?;
-    store.sync_sources(&config.sources)?;
+    store.sync_sources(&config.registrations())?;
     let started = Instant::now();
     // A day ago: the daemon's schedule decides when these sources are polled next.
     let at = Utc::now() - chrono::Duration::days(1);
@@ -442,7 +442,12 @@ fn ingest(dir: &Path, feeds: usize, items: usize, runs: usize) -> anyhow::Result
             .iter()
             .map(|(id, url, _)| source_config(id, url))
             .collect();
-        store.sync_sources(&sources)?;
+        store.sync_sources(
+            &sources
+                .iter()
+                .map(revierfeed::config::SourceConfig::registration)
+                .collect::<Vec<_>>(),
+        )?;
         let at = Utc::now();
         let (t, c) = (Instant::now(), thread_cpu());
         let mut new = 0;
@@ -460,7 +465,12 @@ fn ingest(dir: &Path, feeds: usize, items: usize, runs: usize) -> anyhow::Result
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
         let store = Store::open(&db)?;
-        store.sync_sources(&sources)?;
+        store.sync_sources(
+            &sources
+                .iter()
+                .map(revierfeed::config::SourceConfig::registration)
+                .collect::<Vec<_>>(),
+        )?;
         let (t, c) = (Instant::now(), process_cpu());
         let new = pipelined(&store, &docs, at)?;
         overlapped_secs.push(t.elapsed().as_secs_f64());

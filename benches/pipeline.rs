@@ -16,7 +16,8 @@ use chrono::Utc;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use revierfeed::config::Config;
 use revierfeed::extract::feed::parse_feed;
-use revierfeed::normalize::{FieldLimits, Item, normalize_item};
+use revierfeed::model::Item;
+use revierfeed::normalize::{FieldLimits, normalize_item};
 use revierfeed::store::{IngestRequest, Store};
 
 use common::{feed_xml, ingest_document, origin};
@@ -124,7 +125,9 @@ fn ingest(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = config(SOURCES, dir.path());
     let store = Store::open(&config.database_path()).expect("database");
-    store.sync_sources(&config.sources).expect("sources");
+    store
+        .sync_sources(&config.registrations())
+        .expect("sources");
     let next = AtomicUsize::new(0);
     let mut g = c.benchmark_group("ingest");
     g.throughput(Throughput::Elements(ITEMS as u64));
@@ -181,7 +184,9 @@ fn render_and_serve(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = config(SOURCES, dir.path());
     let store = Store::open(&config.database_path()).expect("database");
-    store.sync_sources(&config.sources).expect("sources");
+    store
+        .sync_sources(&config.registrations())
+        .expect("sources");
     for n in 0..SOURCES {
         store.ingest(request(n, normalized(n, 0))).expect("seeded");
     }

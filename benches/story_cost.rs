@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use revierfeed::config::Config;
-use revierfeed::normalize::Item;
+use revierfeed::model::Item;
 use revierfeed::store::Store;
 use revierfeed::story::{Rules, Signature};
 
@@ -166,7 +166,9 @@ fn run(polls: &[(String, Vec<Item>)], rules: Rules) -> (Duration, usize) {
     }
     let config = Config::parse(&config, &dir.path().join("config.toml")).expect("valid config");
     let store = Store::open(&dir.path().join("cost.db")).expect("database");
-    store.sync_sources(&config.sources).expect("sources");
+    store
+        .sync_sources(&config.registrations())
+        .expect("sources");
     store.set_story_rules(rules);
     let started = Instant::now();
     for (id, items) in polls {

@@ -15,6 +15,7 @@ use crate::crawl::{Document, Read, ReadError, Reader};
 use crate::fetch::{Fetcher, ResponseMeta};
 use crate::filter;
 use crate::metrics::{ItemLabels, Metrics, PollLabels};
+use crate::model::{Item, Resolution, ResolvedKind};
 use crate::normalize::{self, FieldLimits};
 use crate::publish::{self, SiteHandle};
 use crate::serve::{self, ServeState};
@@ -99,9 +100,9 @@ pub struct Preview {
     /// The feed's or site's own name.
     pub title: Option<String>,
     pub notes: Vec<String>,
-    pub resolution: Option<String>,
+    pub resolution: Option<Resolution>,
     pub final_url: String,
-    pub items: Vec<normalize::Item>,
+    pub items: Vec<Item>,
 }
 
 pub struct App {
@@ -134,7 +135,7 @@ impl App {
     }
 
     pub fn with_store(config: Config, store: Store) -> anyhow::Result<App> {
-        store.sync_sources(&config.sources)?;
+        store.sync_sources(&config.registrations())?;
         store.set_story_rules(config.stories.clone());
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
         let app = App {
@@ -174,7 +175,7 @@ impl App {
 
     fn apply_config_blocking(&self, config: Config) -> anyhow::Result<()> {
         let old = self.config();
-        self.store.sync_sources(&config.sources)?;
+        self.store.sync_sources(&config.registrations())?;
         self.store.set_story_rules(config.stories.clone());
         if old.fetch != config.fetch {
             let fetcher = Fetcher::new(&config.fetch)?;
@@ -188,7 +189,7 @@ impl App {
     /// Judges every stored item again when the rules or tags differ from the
     /// ones the stored verdicts were made with (remembered in the database).
     fn rejudge_if_rules_changed(&self, config: &Config) -> anyhow::Result<()> {
-        let fingerprint = filter::fingerprint(config);
+        let fingerprint = config.rules_fingerprint();
         if self.store.meta("rules")?.as_deref() == Some(fingerprint.as_str()) {
             return Ok(());
         }
@@ -465,7 +466,7 @@ impl App {
         };
         match read {
             Err(e) => {
-                if e.invalidates_discovery() && state.resolved_kind.as_deref() == Some("feed") {
+                if e.invalidates_discovery() && state.resolved_kind == Some(ResolvedKind::Feed) {
                     tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
                     let (store, id) = (self.store.clone(), id.clone());
                     let _ = store
@@ -497,7 +498,7 @@ impl App {
             Ok(Read::Document(doc)) => {
                 log_move(&id, &doc.meta);
                 if let Some(r) = &doc.resolution {
-                    tracing::info!(source = %id, kind = r.kind, "{}", r.how);
+                    tracing::info!(source = %id, kind = r.kind.as_str(), "{}", r.how);
                     let (store, sid, r) = (self.store.clone(), id.clone(), r.clone());
                     let stored = store
                         .call(move |s| {
@@ -596,7 +597,7 @@ impl App {
                 Ok(Preview {
                     title: doc.extracted.title.clone(),
                     notes: doc.notes.clone(),
-                    resolution: doc.resolution.as_ref().map(|r| r.how.clone()),
+                    resolution: doc.resolution.clone(),
                     final_url: doc.meta.final_url.to_string(),
                     items,
                 })
@@ -682,7 +683,7 @@ fn store_document(
             .extracted
             .title
             .as_deref()
-            .map(|t| normalize::truncate_chars(t, 200)),
+            .map(|t| crate::text::truncate_chars(t, 200)),
         home_url: doc
             .extracted
             .home
@@ -705,14 +706,14 @@ fn describe_store_error(e: &StoreError) -> String {
 }
 
 /// What the operator's rules say about an item of `source_id`.
-fn judge(config: &Config, source_id: &str, item: &normalize::Item) -> filter::Verdict {
+fn judge(config: &Config, source_id: &str, item: &Item) -> filter::Verdict {
     match config.source(source_id) {
         Some(s) => filter::judge(item, &s.tags, &config.rules, &s.rules),
         None => filter::judge(item, &[], &config.rules, &[]),
     }
 }
 
-fn apply_rules(config: &Config, source_id: &str, mut item: normalize::Item) -> normalize::Item {
+fn apply_rules(config: &Config, source_id: &str, mut item: Item) -> Item {
     let v = judge(config, source_id, &item);
     if let Some(why) = &v.hidden {
         tracing::debug!(source = %source_id, title = %item.title, "hidden: {why}");

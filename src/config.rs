@@ -14,6 +14,7 @@ use toml::Spanned;
 use url::Url;
 
 use crate::filter::{self, Action, Field, Rule};
+use crate::model::{Registration, SourceKind};
 use crate::schedule::Schedule;
 
 /// One problem in a config file, located precisely enough to jump to it.
@@ -310,23 +311,6 @@ pub const DEFAULT_USER_AGENT: &str = concat!(
     " (+https://github.com/revierfeed/revierfeed)"
 );
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SourceKind {
-    Feed,
-    Html,
-    Auto,
-}
-
-impl SourceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Feed => "feed",
-            SourceKind::Html => "html",
-            SourceKind::Auto => "auto",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceConfig {
     pub id: String,
@@ -345,7 +329,38 @@ pub struct SourceConfig {
     pub rules: Vec<Rule>,
 }
 
+impl SourceConfig {
+    /// What the store keeps of this source.
+    pub fn registration(&self) -> Registration<'_> {
+        Registration {
+            id: &self.id,
+            name: &self.name,
+            kind: self.kind,
+            url: &self.url,
+        }
+    }
+}
+
 impl Config {
+    /// Changes whenever the rules or tags that decide verdicts change.
+    pub fn rules_fingerprint(&self) -> String {
+        filter::fingerprint(
+            &self.rules,
+            self.sources
+                .iter()
+                .map(|s| (s.id.as_str(), s.tags.as_slice(), s.rules.as_slice())),
+        )
+    }
+
+    /// The enabled sources as the store registers them.
+    pub fn registrations(&self) -> Vec<Registration<'_>> {
+        self.sources
+            .iter()
+            .filter(|s| s.enabled)
+            .map(SourceConfig::registration)
+            .collect()
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {

@@ -12,30 +12,19 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::extract::discover::{self, FeedLink};
 use crate::extract::html::{self, Article, Listing, ListingEntry, Page};
-use crate::extract::{ExtractError, Extracted, ExtractedItem, charset, feed};
-use crate::fetch::{
-    DocumentSlot, FetchError, FetchOutcome, Fetcher, ResponseMeta, Validators, Want,
-};
+use crate::extract::{ExtractError, Extracted, charset, feed};
+use crate::fetch::{DocumentSlot, FetchError, FetchOutcome, Fetcher, ResponseMeta, Want};
+use crate::model::{ExtractedItem, Validators};
+use crate::model::{Resolution, ResolvedKind, SourceKind};
 use crate::store::{PageRecord, SourceState, Store, StoreError};
 
 /// A failed article page is not asked again for this long unless its listing entry changes.
 const RETRY_FAILED_PAGE_AFTER: chrono::Duration = chrono::Duration::hours(24);
 /// Feeds a page announces that are tried before giving up on discovery.
 const MAX_ANNOUNCED_FEEDS: usize = 4;
-
-/// What a source turned out to be, to be remembered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resolution {
-    /// "feed" or "html".
-    pub kind: &'static str,
-    /// The feed's URL when it differs from the configured one.
-    pub fetch_url: Option<Url>,
-    /// For the status page and the log.
-    pub how: String,
-}
 
 /// A document read from a source, ready to normalise and store.
 #[derive(Debug)]
@@ -115,10 +104,10 @@ async fn blocking<T: Send + 'static>(
 
 impl Reader<'_> {
     fn plan(&self) -> Plan {
-        match (self.source.kind, self.state.resolved_kind.as_deref()) {
+        match (self.source.kind, self.state.resolved_kind) {
             (SourceKind::Html, _) => Plan::Html,
-            (_, Some("feed")) => Plan::Feed,
-            (SourceKind::Auto, Some("html")) => Plan::Html,
+            (_, Some(ResolvedKind::Feed)) => Plan::Feed,
+            (SourceKind::Auto, Some(ResolvedKind::Html)) => Plan::Html,
             _ => Plan::Discover,
         }
     }
@@ -183,7 +172,7 @@ impl Reader<'_> {
                     meta,
                     body,
                     Some(Resolution {
-                        kind: "feed",
+                        kind: ResolvedKind::Feed,
                         fetch_url: None,
                         how,
                     }),
@@ -224,7 +213,7 @@ impl Reader<'_> {
                 continue;
             }
             let resolution = Resolution {
-                kind: "feed",
+                kind: ResolvedKind::Feed,
                 fetch_url: Some(fm.final_url.clone()),
                 how,
             };
@@ -243,7 +232,7 @@ impl Reader<'_> {
             meta,
             body,
             Some(Resolution {
-                kind: "html",
+                kind: ResolvedKind::Html,
                 fetch_url: None,
                 how,
             }),

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::normalize::Item;
+use crate::model::Item;
 
 /// An item with what this document lets us trust about it.
 #[derive(Debug, Clone)]
@@ -178,29 +178,6 @@ pub fn find_existing<E: Existing>(
     Ok(None)
 }
 
-/// A permanent entry id: a UUID (RFC 9562 version 8) derived from `parts`,
-/// valid as an Atom id and the same whenever the same item is seen again.
-pub fn stable_uuid(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&h.finalize()[..16]);
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let x = hex::encode(b);
-    format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,14 +332,5 @@ mod tests {
             find_existing(&batch.items[1], &batch.guids_in_document, &mut mem),
             Ok(None)
         );
-    }
-
-    #[test]
-    fn stable_uuid_is_deterministic_and_well_formed() {
-        let a = stable_uuid(&["item", "qlee", "guid:1"]);
-        assert_eq!(a, stable_uuid(&["item", "qlee", "guid:1"]));
-        assert_ne!(a, stable_uuid(&["item", "qlee", "guid:2"]));
-        assert_eq!(a.len(), "urn:uuid:".len() + 36);
-        assert_eq!(&a[23..24], "8");
     }
 }

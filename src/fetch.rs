@@ -22,13 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::FetchSettings;
-
-/// What the previous successful poll told us, sent back as If-None-Match / If-Modified-Since.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-}
+use crate::model::Validators;
 
 /// Facts about a response that the scheduler and the store keep.
 #[derive(Debug, Clone)]

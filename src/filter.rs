@@ -6,7 +6,7 @@
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::normalize::Item;
+use crate::model::Item;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,9 +135,13 @@ fn field_name(f: Field) -> &'static str {
     }
 }
 
-/// A digest of everything that decides verdicts (rules and source tags), so a
-/// changed config can be detected even across restarts.
-pub fn fingerprint(config: &crate::config::Config) -> String {
+/// A digest of everything that decides verdicts (the global rules, and each
+/// source's id, tags and rules), so a changed config can be detected even
+/// across restarts.
+pub fn fingerprint<'a>(
+    global: &[Rule],
+    sources: impl IntoIterator<Item = (&'a str, &'a [String], &'a [Rule])>,
+) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     let rule = |h: &mut Sha256, r: &Rule| {
@@ -153,12 +157,12 @@ pub fn fingerprint(config: &crate::config::Config) -> String {
             h.update([0]);
         }
     };
-    for r in &config.rules {
+    for r in global {
         rule(&mut h, r);
     }
-    for s in &config.sources {
-        h.update(format!("source|{}|{:?}|", s.id, s.tags).as_bytes());
-        for r in &s.rules {
+    for (id, tags, own) in sources {
+        h.update(format!("source|{id}|{tags:?}|").as_bytes());
+        for r in own {
             rule(&mut h, r);
         }
     }

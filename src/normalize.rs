@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use url::Url;
 
-use crate::extract::{ExtractedItem, Fragment};
+use crate::model::{ExtractedItem, Fragment, Item};
+use crate::text::{collapse_whitespace, truncate_chars};
 
 /// Caps on partner-controlled fields, in characters (bytes for HTML).
 #[derive(Debug, Clone, Copy)]
@@ -38,29 +39,6 @@ impl Default for FieldLimits {
             link_bytes: 2048,
         }
     }
-}
-
-/// An item ready for identity matching and storage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    pub guid: Option<String>,
-    /// The article link as republished: tracking parameters and fragment removed.
-    pub link: Option<String>,
-    /// The link without its scheme, for matching (http and https are the same article).
-    pub link_key: Option<String>,
-    pub title: String,
-    pub summary_html: Option<String>,
-    pub content_html: Option<String>,
-    /// Plain text of summary or content, for teasers and story matching.
-    pub text: String,
-    pub published: Option<DateTime<Utc>>,
-    pub updated: Option<DateTime<Utc>>,
-    pub authors: Vec<String>,
-    pub categories: Vec<String>,
-    /// Set by `filter`: why the operator's rules hide the item (`None`: shown).
-    pub hidden: Option<String>,
-    /// Set by `filter`: the source's and matching rules' tags.
-    pub tags: Vec<String>,
 }
 
 /// Query parameters that only track the reader and never select content.
@@ -141,20 +119,6 @@ pub fn clean_text(fragment: &Fragment) -> String {
         fragment.text.clone()
     };
     collapse_whitespace(&text)
-}
-
-pub fn collapse_whitespace(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split(|c: char| c.is_whitespace() || c.is_control() || c == '\u{200b}') {
-        if word.is_empty() {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
 }
 
 /// Visible text of an HTML fragment; script, style and similar are dropped,
@@ -278,19 +242,6 @@ fn truncate_bytes(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-/// Shortens to at most `max` characters at a word boundary, marking the cut with "…".
-pub fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
-    let at_word = match cut.rfind(' ') {
-        Some(i) if i > max / 2 => &cut[..i],
-        _ => cut.as_str(),
-    };
-    format!("{}…", at_word.trim_end_matches([' ', ',', ';', ':', '-']))
 }
 
 /// A title for an item that has none: its first sentence, or its first words.

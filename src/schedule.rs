@@ -10,6 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Berlin;
 
+use crate::model::PollHistory;
+
 /// How often a source is polled.
 #[derive(Clone)]
 pub enum Schedule {
@@ -125,15 +127,6 @@ impl Schedule {
             }
         }
     }
-}
-
-/// What the scheduler remembers about a source between polls (stored in SQLite).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PollHistory {
-    pub last_attempt: Option<DateTime<Utc>>,
-    pub consecutive_failures: u32,
-    /// The partner asked not to be polled before this (Retry-After, max-age, TTL).
-    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// Stable per-source offset in `[0, min(max_jitter, interval/4))`, so sources

@@ -10,13 +10,15 @@ use chrono_tz::Europe::Berlin;
 use url::Url;
 
 use crate::app::{App, Preview};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::extract::charset;
 use crate::extract::discover::{self, feed_links};
 use crate::extract::html::Page;
-use crate::fetch::{FetchOutcome, Fetcher, Validators, Want};
-use crate::normalize::truncate_chars;
+use crate::fetch::{FetchOutcome, Fetcher, Want};
+use crate::model::Validators;
+use crate::model::{Resolution, ResolvedKind, SourceKind};
 use crate::store::Store;
+use crate::text::truncate_chars;
 
 /// A source id suggested from a URL: "https://www.qlee.eu/aktuelles/" → "qlee".
 pub fn suggest_id(url: &Url) -> String {
@@ -104,7 +106,7 @@ pub async fn discover(config: &Config, url: &Url) -> Result<String, String> {
     let id = suggest_id(url);
     let preview = read(config, ad_hoc_source(config, &id, url, SourceKind::Auto)).await?;
     let _ = writeln!(out, "\nHow revierfeed reads it:");
-    if let Some(how) = &preview.resolution {
+    if let Some(Resolution { how, .. }) = &preview.resolution {
         let _ = writeln!(out, "  {how}");
     }
     for note in &preview.notes {
@@ -123,8 +125,8 @@ pub async fn discover(config: &Config, url: &Url) -> Result<String, String> {
     }
     let is_feed = preview
         .resolution
-        .as_deref()
-        .is_some_and(|h| h.starts_with("feed") || h.contains("is a feed"));
+        .as_ref()
+        .is_some_and(|r| r.kind == ResolvedKind::Feed);
     let poll_url = if is_feed {
         preview.final_url.clone()
     } else {
@@ -171,7 +173,7 @@ pub async fn preview(config: &Config, target: &str) -> Result<String, String> {
         preview.final_url,
         source.kind.as_str()
     );
-    if let Some(how) = &preview.resolution {
+    if let Some(Resolution { how, .. }) = &preview.resolution {
         let _ = writeln!(out, "  {how}");
     }
     for note in &preview.notes {

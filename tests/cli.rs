@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-use revierfeed::config::{Config, SourceKind};
+use revierfeed::config::Config;
+use revierfeed::model::SourceKind;
 
 use crate::support::{self, PartnerServer};
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use revierfeed::app::{App, PollOutcome};
+use revierfeed::model::ResolvedKind;
 use revierfeed::store::ItemView;
 
 use crate::support::{self, PartnerServer, TestSource};
@@ -146,7 +147,7 @@ async fn homepages_lead_to_their_feeds() {
     for site in sites {
         assert_site_items(&server, site, &app.store.source_items(site, 500).unwrap());
         let state = app.store.source_state(site).unwrap().unwrap();
-        assert_eq!(state.resolved_kind.as_deref(), Some("feed"), "{site}");
+        assert_eq!(state.resolved_kind, Some(ResolvedKind::Feed), "{site}");
         assert!(
             state
                 .discovery
@@ -205,7 +206,7 @@ async fn auto_falls_back_to_the_listing_when_no_feed_exists() {
         &app.store.source_items("mittelstand", 500).unwrap(),
     );
     let state = app.store.source_state("mittelstand").unwrap().unwrap();
-    assert_eq!(state.resolved_kind.as_deref(), Some("html"));
+    assert_eq!(state.resolved_kind, Some(ResolvedKind::Html));
     assert!(state.discovery.unwrap().contains("no feed found"));
     // Discovery tried the common feed paths (at the site root) once; the next poll does not.
     assert_eq!(server.hits_raw("/feed/").other, 1);

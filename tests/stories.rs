@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use revierfeed::app::App;
 use revierfeed::config::SourceConfig;
-use revierfeed::normalize::Item;
+use revierfeed::model::Item;
 use revierfeed::store::{IngestRequest, PollRecord, Store};
 use revierfeed::story::Rules;
 use serde::Deserialize;
@@ -251,7 +251,7 @@ fn store_with(dir: &std::path::Path, sources: &[&str]) -> Store {
         .collect();
     let config = support::config_matching(dir, &tests);
     let store = Store::open(&config.database_path()).unwrap();
-    store.sync_sources(&config.sources).unwrap();
+    store.sync_sources(&config.registrations()).unwrap();
     store.set_story_rules(Rules::default());
     store
 }

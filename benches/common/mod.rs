@@ -10,7 +10,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use revierfeed::config::{Config, SourceConfig};
 use revierfeed::extract::feed::parse_feed;
-use revierfeed::normalize::{FieldLimits, Item, normalize_item};
+use revierfeed::model::Item;
+use revierfeed::normalize::{FieldLimits, normalize_item};
 use revierfeed::store::{IngestRequest, PollRecord, Store};
 
 // ---------------------------------------------------------------------------

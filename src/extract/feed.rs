@@ -6,7 +6,8 @@ use feed_rs::model::{Entry, Feed, Link, Text};
 use url::Url;
 
 use super::dates::parse_timestamp;
-use super::{ExtractError, Extracted, ExtractedItem, Fragment, charset};
+use super::{ExtractError, Extracted, charset};
+use crate::model::{ExtractedItem, Fragment};
 
 /// Parses a feed document fetched from `url`.
 pub fn parse_feed(

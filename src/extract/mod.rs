@@ -8,48 +8,9 @@ pub mod discover;
 pub mod feed;
 pub mod html;
 
-use chrono::{DateTime, Utc};
 use url::Url;
 
-/// A piece of partner text that may be HTML.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fragment {
-    pub text: String,
-    pub is_html: bool,
-}
-
-impl Fragment {
-    pub fn html(text: impl Into<String>) -> Self {
-        Fragment {
-            text: text.into(),
-            is_html: true,
-        }
-    }
-    pub fn plain(text: impl Into<String>) -> Self {
-        Fragment {
-            text: text.into(),
-            is_html: false,
-        }
-    }
-}
-
-/// One item as the partner published it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExtractedItem {
-    /// The partner's own id (RSS guid, Atom id, JSON Feed id), if it gave one.
-    pub guid: Option<String>,
-    /// The article link, already absolute.
-    pub link: Option<Url>,
-    pub title: Option<Fragment>,
-    pub summary: Option<Fragment>,
-    pub content: Option<Fragment>,
-    pub published: Option<DateTime<Utc>>,
-    pub updated: Option<DateTime<Utc>>,
-    pub authors: Vec<String>,
-    pub categories: Vec<String>,
-    /// Base for relative URLs inside summary and content.
-    pub base: Option<Url>,
-}
+use crate::model::ExtractedItem;
 
 /// A parsed partner document.
 #[derive(Debug, Clone, Default, PartialEq)]

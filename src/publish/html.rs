@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::FeedDoc;
 use crate::config::Config;
+use crate::model::ResolvedKind;
 use crate::schedule;
 use crate::store::SourceState;
 
@@ -190,8 +191,8 @@ pub fn statuses<'a>(
             SourceStatus {
                 id: &s.id,
                 name: &s.name,
-                kind: &s.kind,
-                resolved_kind: s.resolved_kind.as_deref(),
+                kind: s.kind.as_str(),
+                resolved_kind: s.resolved_kind.map(ResolvedKind::as_str),
                 discovery: s.discovery.as_deref(),
                 url: s.poll_url(),
                 ok: s.last_error.is_none(),

@@ -344,7 +344,7 @@ fn body_html(item: &ItemView) -> String {
 }
 
 fn teaser(item: &ItemView) -> Option<String> {
-    Some(crate::normalize::truncate_chars(&item.text, 400)).filter(|t| !t.is_empty())
+    Some(crate::text::truncate_chars(&item.text, 400)).filter(|t| !t.is_empty())
 }
 
 /// A merged-feed entry for a story, crediting every member.
@@ -514,7 +514,7 @@ pub fn render_site(
             .iter()
             .map(|s| story_entry(s, config))
             .collect();
-        let id = crate::dedup::stable_uuid(&["tag-feed", &config.feed.id, &tag]);
+        let id = crate::model::stable_uuid(&["tag-feed", &config.feed.id, &tag]);
         let d = doc(
             config,
             id,
@@ -599,7 +599,7 @@ pub fn render_source_feed(
         .iter()
         .map(|i| item_entry(i, config))
         .collect();
-    let id = crate::dedup::stable_uuid(&["source-feed", &config.feed.id, &source.id]);
+    let id = crate::model::stable_uuid(&["source-feed", &config.feed.id, &source.id]);
     let mut d = doc(
         config,
         id,
@@ -634,7 +634,7 @@ pub fn render_archive(
     let base = public_base(config);
     let stories = store.stories_by_id_range((page - 1) * ARCHIVE_PAGE + 1, page * ARCHIVE_PAGE)?;
     let entries: Vec<Entry> = stories.iter().map(|s| story_entry(s, config)).collect();
-    let id = crate::dedup::stable_uuid(&["archive", &config.feed.id, &page.to_string()]);
+    let id = crate::model::stable_uuid(&["archive", &config.feed.id, &page.to_string()]);
     let mut d = doc(
         config,
         id,

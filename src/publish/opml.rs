@@ -5,6 +5,7 @@
 
 use super::public_base;
 use crate::config::Config;
+use crate::model::{ResolvedKind, SourceKind};
 use crate::store::SourceState;
 
 fn attr(s: &str) -> String {
@@ -27,8 +28,9 @@ pub fn render(config: &Config, states: &[SourceState]) -> Vec<u8> {
     out.push_str("  <docs>http://opml.org/spec2.opml</docs>\n</head>\n<body>\n");
     for source in config.sources.iter().filter(|s| s.enabled) {
         let state = states.iter().find(|s| s.id == source.id);
-        let is_feed =
-            state.is_some_and(|s| s.kind == "feed" || s.resolved_kind.as_deref() == Some("feed"));
+        let is_feed = state.is_some_and(|s| {
+            s.kind == SourceKind::Feed || s.resolved_kind == Some(ResolvedKind::Feed)
+        });
         let xml_url = match state {
             Some(s) if is_feed => s.poll_url().to_string(),
             _ => format!("{base}/sources/{}.atom", source.id),

@@ -14,7 +14,7 @@ use super::pages::{PageRecord, save_pages_in};
 use super::sources::{PollRecord, record_poll_in};
 use super::{Result, Store, StoreError, from_ts, to_ts};
 use crate::dedup::{self, Candidate, Existing, Prepared};
-use crate::normalize::Item;
+use crate::model::{Item, stable_uuid};
 use crate::story::{self, Signature, StoryIndex};
 
 /// One successful poll with content, to be stored atomically.
@@ -216,7 +216,7 @@ fn story_for_new_item(
             return Ok(StoryFor::Joined(found.story));
         }
     }
-    let uid = dedup::stable_uuid(&["story", source_id, identity]);
+    let uid = stable_uuid(&["story", source_id, identity]);
     let founded: Option<i64> = tx
         .prepare_cached(
             "INSERT INTO stories (uid, published, updated) VALUES (?1, ?2, ?3) \
@@ -273,13 +273,13 @@ fn ingest_one(
         let story_for =
             story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
         let story = story_for.id();
-        let mut uid = dedup::stable_uuid(&["item", source_id, &identity]);
+        let mut uid = stable_uuid(&["item", source_id, &identity]);
         let taken: bool = tx
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)")?
             .query_row([&uid], |r| r.get(0))?;
         if taken {
             // Only when a stored item's identity changed under it; keep both, distinctly.
-            uid = dedup::stable_uuid(&["item", source_id, &identity, &at.to_string(), &hash]);
+            uid = stable_uuid(&["item", source_id, &identity, &at.to_string(), &hash]);
         }
         tx.prepare_cached(
             "INSERT INTO items (source_id, uid, guid, link, link_key, fingerprint, title, summary_html, content_html, text, \

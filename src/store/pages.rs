@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params};
 
 use super::{Result, Store, from_ts, to_ts};
-use crate::fetch::Validators;
+use crate::model::{ResolvedKind, Validators};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageRecord {
@@ -60,7 +60,7 @@ impl Store {
     pub fn set_resolution(
         &self,
         source_id: &str,
-        resolved_kind: Option<&str>,
+        resolved_kind: Option<ResolvedKind>,
         discovery: Option<&str>,
         fetch_url: Option<&str>,
     ) -> Result<()> {
@@ -70,7 +70,12 @@ impl Store {
                     etag = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN etag END, \
                     last_modified = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN last_modified END \
                  WHERE id = ?1",
-                params![source_id, resolved_kind, discovery, fetch_url],
+                params![
+                    source_id,
+                    resolved_kind.map(ResolvedKind::as_str),
+                    discovery,
+                    fetch_url
+                ],
             )?;
             Ok(())
         })

@@ -6,9 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, Store, from_ts, to_ts};
-use crate::config::SourceConfig;
-use crate::fetch::Validators;
-use crate::schedule::PollHistory;
+use crate::model::{PollHistory, Registration, ResolvedKind, SourceKind, Validators};
 
 /// Everything stored about one source.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +14,7 @@ pub struct SourceState {
     pub id: String,
     pub active: bool,
     pub name: String,
-    pub kind: String,
+    pub kind: SourceKind,
     pub config_url: String,
     pub fetch_url: Option<String>,
     pub feed_title: Option<String>,
@@ -33,8 +31,8 @@ pub struct SourceState {
     pub guids_unreliable: bool,
     pub polls: i64,
     pub item_count: i64,
-    /// For kind "auto" (and feeds found on a page): "feed" or "html" once discovered.
-    pub resolved_kind: Option<String>,
+    /// For kind "auto" (and feeds found on a page): what it turned out to be.
+    pub resolved_kind: Option<ResolvedKind>,
     /// How the source's kind and URL were discovered, for the status page.
     pub discovery: Option<String>,
 }
@@ -71,7 +69,7 @@ fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
         id: r.get(0)?,
         active: r.get(1)?,
         name: r.get(2)?,
-        kind: r.get(3)?,
+        kind: SourceKind::parse(&r.get::<_, String>(3)?).unwrap_or(SourceKind::Auto),
         config_url: r.get(4)?,
         fetch_url: r.get(5)?,
         feed_title: r.get(6)?,
@@ -95,7 +93,10 @@ fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
         guids_unreliable: r.get(20)?,
         polls: r.get(21)?,
         item_count: r.get(22)?,
-        resolved_kind: r.get(23)?,
+        resolved_kind: r
+            .get::<_, Option<String>>(23)?
+            .as_deref()
+            .and_then(ResolvedKind::parse),
         discovery: r.get(24)?,
     })
 }
@@ -103,11 +104,11 @@ fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
 impl Store {
     /// Makes the table match the config: new sources added, removed ones
     /// marked inactive (their items stay), a changed URL restarts its validators.
-    pub fn sync_sources(&self, sources: &[SourceConfig]) -> Result<()> {
+    pub fn sync_sources(&self, sources: &[Registration]) -> Result<()> {
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute("UPDATE sources SET active = 0", [])?;
-            for s in sources.iter().filter(|s| s.enabled) {
+            for s in sources {
                 let old_url: Option<String> = tx
                     .query_row("SELECT config_url FROM sources WHERE id = ?1", [&s.id], |r| r.get(0))
                     .optional()?;

@@ -21,7 +21,7 @@ use url::Url;
 
 use super::{Page, is_generic_link_text, same_site, sel, structured, text_of};
 use crate::extract::dates::{berlin_day, berlin_local, find_date, parse_timestamp};
-use crate::normalize::truncate_chars;
+use crate::text::truncate_chars;
 
 /// One entry as the listing shows it.
 #[derive(Debug, Clone, PartialEq)]

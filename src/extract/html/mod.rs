@@ -16,8 +16,8 @@ use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{ExtractedItem, Fragment};
-use crate::normalize::collapse_whitespace;
+use crate::model::{ExtractedItem, Fragment};
+use crate::text::collapse_whitespace;
 
 pub use article::{Article, parse_article};
 pub use listing::{Listing, ListingEntry, Selectors, parse_listing};

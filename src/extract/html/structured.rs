@@ -84,9 +84,7 @@ fn types(v: &Value) -> Vec<&str> {
 
 fn string(v: Option<&Value>) -> Option<String> {
     match v? {
-        Value::String(s) => {
-            Some(crate::normalize::collapse_whitespace(s)).filter(|s| !s.is_empty())
-        }
+        Value::String(s) => Some(crate::text::collapse_whitespace(s)).filter(|s| !s.is_empty()),
         Value::Array(a) => a.iter().find_map(|x| string(Some(x))),
         Value::Object(o) => string(o.get("@value").or_else(|| o.get("name"))),
         Value::Number(n) => Some(n.to_string()),
@@ -178,7 +176,7 @@ pub fn itemprop(scope: &ElementRef, prop: &str) -> Option<String> {
     let v = el.value();
     v.attr("content")
         .or_else(|| v.attr("datetime"))
-        .map(crate::normalize::collapse_whitespace)
+        .map(crate::text::collapse_whitespace)
         .or_else(|| {
             // An author is usually a Person scope with a name inside.
             el.select(&sel("[itemprop~=name]"))
@@ -200,7 +198,7 @@ pub fn meta(doc: &Html, key: &str) -> Option<String> {
                 .is_some_and(|k| k.eq_ignore_ascii_case(key))
         })
         .and_then(|m| m.value().attr("content"))
-        .map(crate::normalize::collapse_whitespace)
+        .map(crate::text::collapse_whitespace)
         .filter(|s| !s.is_empty())
 }
 

@@ -1,0 +1,197 @@
+//! The types every stage shares, so that no stage imports another to name
+//! its input: items as extracted and as normalised, the source kinds, what
+//! a poll remembers (validators, history) and the permanent ids we mint.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+/// A piece of partner text that may be HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment {
+    pub text: String,
+    pub is_html: bool,
+}
+
+impl Fragment {
+    pub fn html(text: impl Into<String>) -> Self {
+        Fragment {
+            text: text.into(),
+            is_html: true,
+        }
+    }
+    pub fn plain(text: impl Into<String>) -> Self {
+        Fragment {
+            text: text.into(),
+            is_html: false,
+        }
+    }
+}
+
+/// One item as the partner published it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExtractedItem {
+    /// The partner's own id (RSS guid, Atom id, JSON Feed id), if it gave one.
+    pub guid: Option<String>,
+    /// The article link, already absolute.
+    pub link: Option<Url>,
+    pub title: Option<Fragment>,
+    pub summary: Option<Fragment>,
+    pub content: Option<Fragment>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    /// Base for relative URLs inside summary and content.
+    pub base: Option<Url>,
+}
+
+/// An item ready for identity matching and storage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub guid: Option<String>,
+    /// The article link as republished: tracking parameters and fragment removed.
+    pub link: Option<String>,
+    /// The link without its scheme, for matching (http and https are the same article).
+    pub link_key: Option<String>,
+    pub title: String,
+    pub summary_html: Option<String>,
+    pub content_html: Option<String>,
+    /// Plain text of summary or content, for teasers and story matching.
+    pub text: String,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    /// Set by `filter`: why the operator's rules hide the item (`None`: shown).
+    pub hidden: Option<String>,
+    /// Set by `filter`: the source's and matching rules' tags.
+    pub tags: Vec<String>,
+}
+
+/// What the operator configured a source as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    Feed,
+    Html,
+    Auto,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Html => "html",
+            SourceKind::Auto => "auto",
+        }
+    }
+
+    /// Reads the stored or configured word; `None` for anything else.
+    pub fn parse(text: &str) -> Option<SourceKind> {
+        match text {
+            "feed" => Some(SourceKind::Feed),
+            "html" => Some(SourceKind::Html),
+            "auto" => Some(SourceKind::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// What a source turned out to be: `kind = "auto"` and feeds given by a
+/// homepage are resolved by discovery, and the result is remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResolvedKind {
+    Feed,
+    Html,
+}
+
+impl ResolvedKind {
+    /// As stored in the `sources.resolved_kind` column and shown on /status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResolvedKind::Feed => "feed",
+            ResolvedKind::Html => "html",
+        }
+    }
+
+    /// Reads the stored column; anything else is "not resolved yet".
+    pub fn parse(text: &str) -> Option<ResolvedKind> {
+        match text {
+            "feed" => Some(ResolvedKind::Feed),
+            "html" => Some(ResolvedKind::Html),
+            _ => None,
+        }
+    }
+}
+
+/// What discovery found a source to be, to be remembered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolution {
+    pub kind: ResolvedKind,
+    /// The feed's URL when it differs from the configured one.
+    pub fetch_url: Option<Url>,
+    /// For the status page and the log.
+    pub how: String,
+}
+
+/// A configured source as the store registers it.
+#[derive(Debug, Clone, Copy)]
+pub struct Registration<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub kind: SourceKind,
+    pub url: &'a Url,
+}
+
+/// What the previous successful poll told us, sent back as If-None-Match / If-Modified-Since.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What the scheduler remembers about a source between polls (stored in SQLite).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PollHistory {
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    /// The partner asked not to be polled before this (Retry-After, max-age, TTL).
+    pub not_before: Option<DateTime<Utc>>,
+}
+
+/// A permanent entry id: a UUID (RFC 9562 version 8) derived from `parts`,
+/// valid as an Atom id and the same whenever the same item is seen again.
+pub fn stable_uuid(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h.finalize()[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex::encode(b);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_uuid_is_deterministic_and_well_formed() {
+        let a = stable_uuid(&["item", "qlee", "guid:1"]);
+        assert_eq!(a, stable_uuid(&["item", "qlee", "guid:1"]));
+        assert_ne!(a, stable_uuid(&["item", "qlee", "guid:2"]));
+        assert_eq!(a.len(), "urn:uuid:".len() + 36);
+        assert_eq!(&a[23..24], "8");
+    }
+}
