@@ -12,7 +12,6 @@ use chrono::Utc;
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::metrics::Metrics;
-use crate::model::Item;
 use crate::publish::{self, SiteHandle};
 use crate::serve::{self, ServeState};
 use crate::store::{PollRecord, SourceState, Store, StoreError};
@@ -113,7 +112,7 @@ impl App {
         }
         let changed = self
             .store
-            .rejudge(|source, item| judge(config, source, item))?;
+            .rejudge(|source, item| config.judge(source, item))?;
         self.store.set_meta("rules", &fingerprint)?;
         if changed > 0 {
             tracing::info!(changed, "rules or tags changed; stored items judged again");
@@ -291,14 +290,6 @@ impl App {
     /// The database took a poll of `id` (with its items): nothing to lay over any more.
     pub(crate) fn recorded(&self, id: &str) {
         self.unrecorded().remove(id);
-    }
-}
-
-/// What the operator's rules say about an item of `source_id`.
-pub(crate) fn judge(config: &Config, source_id: &str, item: &Item) -> crate::filter::Verdict {
-    match config.source(source_id) {
-        Some(s) => crate::filter::judge(item, &s.tags, &config.rules, &s.rules),
-        None => crate::filter::judge(item, &[], &config.rules, &[]),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Operator rules that keep, drop or tag items, so a general regional source
 //! can be narrowed to the structural change and items can be grouped for
 //! per-tag feeds. Rules never delete: an item they hide stays stored with the
-//! reason, and a changed config re-judges every item.
+//! reason, and a changed config re-judges every item. A written rule is
+//! validated here (`Rule::new`); the config only says where it stands.
 
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,7 @@ pub enum Field {
     Category,
 }
 
-pub const ALL_FIELDS: &[Field] = &[
+const ALL_FIELDS: &[Field] = &[
     Field::Title,
     Field::Summary,
     Field::Content,
@@ -64,9 +65,124 @@ impl PartialEq for Rule {
     }
 }
 
+/// A rule as the operator wrote it. Errors point into these lists by index,
+/// so the caller can say where in its file the bad value stands.
+pub(crate) struct RuleSpec<'a> {
+    pub name: String,
+    pub action: &'a str,
+    pub keywords: &'a [String],
+    pub regexes: Vec<&'a str>,
+    /// Empty: every field.
+    pub fields: Vec<&'a str>,
+    pub tags: Vec<&'a str>,
+}
+
+/// Why a written rule is not a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RuleError {
+    #[error("`{0}` is not an action; use \"keep\", \"drop\" or \"tag\"")]
+    UnknownAction(String),
+    #[error("not a regular expression: {message}")]
+    BadRegex { index: usize, message: String },
+    #[error("a rule needs `keywords` or `regex`")]
+    NothingToMatch,
+    #[error("`{name}` is not a field; use title, summary, content, author or category")]
+    UnknownField { index: usize, name: String },
+    #[error("tag `{tag}` must be 1–64 lower-case letters, digits, '-' or '_'")]
+    BadTag { index: usize, tag: String },
+    #[error("a rule with action = \"tag\" needs `tags`")]
+    TagWithoutTags,
+}
+
+impl Action {
+    fn parse(text: &str) -> Option<Action> {
+        match text {
+            "keep" => Some(Action::Keep),
+            "drop" => Some(Action::Drop),
+            "tag" => Some(Action::Tag),
+            _ => None,
+        }
+    }
+}
+
+impl Rule {
+    /// Validates a written rule. Every problem is reported, not just the
+    /// first, so an operator fixes a rule in one go; an unknown action ends
+    /// the check because nothing else can be judged without it.
+    pub(crate) fn new(spec: RuleSpec<'_>) -> Result<Rule, Vec<RuleError>> {
+        let Some(action) = Action::parse(spec.action) else {
+            return Err(vec![RuleError::UnknownAction(spec.action.to_string())]);
+        };
+        let mut errors = Vec::new();
+        let mut regexes = Vec::new();
+        for (index, pattern) in spec.regexes.iter().enumerate() {
+            match compile_regex(pattern) {
+                Ok(re) => regexes.push(re),
+                Err(message) => errors.push(RuleError::BadRegex { index, message }),
+            }
+        }
+        let keywords: Vec<String> = spec
+            .keywords
+            .iter()
+            .map(|k| k.trim().to_lowercase())
+            .filter(|k| !k.is_empty())
+            .collect();
+        // A broken regex already says what is wrong; "needs a regex" would only add noise.
+        if keywords.is_empty() && regexes.is_empty() && errors.is_empty() {
+            errors.push(RuleError::NothingToMatch);
+        }
+        let mut fields = Vec::new();
+        for (index, name) in spec.fields.iter().enumerate() {
+            match ALL_FIELDS.iter().find(|f| field_name(**f) == *name) {
+                Some(f) => fields.push(*f),
+                None => errors.push(RuleError::UnknownField {
+                    index,
+                    name: name.to_string(),
+                }),
+            }
+        }
+        if fields.is_empty() {
+            fields = ALL_FIELDS.to_vec();
+        }
+        let mut tags = Vec::new();
+        for (index, tag) in spec.tags.iter().enumerate() {
+            if valid_tag(tag) {
+                tags.push(tag.to_string());
+            } else {
+                errors.push(RuleError::BadTag {
+                    index,
+                    tag: tag.to_string(),
+                });
+            }
+        }
+        if action == Action::Tag && tags.is_empty() && errors.is_empty() {
+            errors.push(RuleError::TagWithoutTags);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Rule {
+            name: spec.name,
+            action,
+            keywords,
+            regexes,
+            fields,
+            tags,
+        })
+    }
+}
+
+/// Whether `tag` can name a tag: it appears in feed URLs (`/tags/<tag>.atom`).
+pub(crate) fn valid_tag(tag: &str) -> bool {
+    (1..=64).contains(&tag.len())
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// Compiles a rule's regex: case-insensitive, with a size limit so a config
 /// typo can't make matching explode.
-pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+fn compile_regex(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
         .size_limit(1 << 20)
@@ -303,6 +419,37 @@ mod tests {
             .hidden,
             None
         );
+    }
+
+    #[test]
+    fn a_written_rule_reports_every_problem_with_its_position() {
+        let spec = |action, regexes, fields, tags| RuleSpec {
+            name: "r".into(),
+            action,
+            keywords: &[],
+            regexes,
+            fields,
+            tags,
+        };
+        assert_eq!(
+            Rule::new(spec("hide", vec![], vec![], vec![])).unwrap_err(),
+            vec![RuleError::UnknownAction("hide".into())]
+        );
+        let errors =
+            Rule::new(spec("tag", vec!["ok", "(x"], vec!["titel"], vec!["A b"])).unwrap_err();
+        assert!(
+            matches!(
+                errors.as_slice(),
+                [
+                    RuleError::BadRegex { index: 1, .. },
+                    RuleError::UnknownField { index: 0, .. },
+                    RuleError::BadTag { index: 0, .. }
+                ]
+            ),
+            "{errors:?}"
+        );
+        let rule = Rule::new(spec("keep", vec!["lausitz"], vec![], vec![])).unwrap();
+        assert_eq!(rule.fields, ALL_FIELDS);
     }
 
     #[test]

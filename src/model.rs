@@ -88,6 +88,9 @@ impl SourceKind {
         }
     }
 
+    /// Every kind, for messages that list the valid words.
+    pub const ALL: [SourceKind; 3] = [SourceKind::Feed, SourceKind::Html, SourceKind::Auto];
+
     /// Reads the stored or configured word; `None` for anything else.
     pub fn parse(text: &str) -> Option<SourceKind> {
         match text {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::app::{App, describe_store_error, judge};
+use crate::app::{App, describe_store_error};
 use crate::config::{Config, SourceConfig};
 use crate::extract::Extracted;
 use crate::fetch::ResponseMeta;
@@ -391,7 +391,7 @@ fn prepare_items(
         .iter()
         .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
         .map(|mut item| {
-            let verdict = judge(config, source_id, &item);
+            let verdict = config.judge(source_id, &item);
             if let Some(why) = &verdict.hidden {
                 tracing::debug!(source = %source_id, title = %item.title, "hidden: {why}");
             }

@@ -107,7 +107,7 @@ fn tag_from(name: &str) -> Option<String> {
         }
     }
     let t: String = t.trim_matches('-').chars().take(64).collect();
-    crate::config::valid_tag(&t).then_some(t)
+    crate::filter::valid_tag(&t).then_some(t)
 }
 
 /// Appends `[[source]]` blocks for the OPML's feeds that are not configured

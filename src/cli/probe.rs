@@ -38,19 +38,7 @@ pub(super) fn ad_hoc_source(
     url: &Url,
     kind: SourceKind,
 ) -> SourceConfig {
-    SourceConfig {
-        id: id.to_string(),
-        name: id.to_string(),
-        url: url.clone(),
-        kind,
-        schedule: config.fetch.schedule.clone(),
-        tags: Vec::new(),
-        homepage: None,
-        enabled: true,
-        selectors: None,
-        follow_articles: true,
-        rules: Vec::new(),
-    }
+    SourceConfig::new(id, url.clone(), kind, config.fetch.schedule.clone())
 }
 
 /// Reads `source` through the real pipeline with a throwaway in-memory

@@ -26,9 +26,12 @@ pub struct Selectors {
     pub author: Option<String>,
     /// Applied to article pages: the element holding the article body.
     pub content: Option<String>,
+    /// `content`, parsed once when the config is validated; article pages use this.
+    pub content_selector: Option<FieldSelector>,
 }
 
 /// A selector field split into the CSS part and an optional attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldSelector {
     pub css: Selector,
     pub attr: Option<String>,

@@ -1,0 +1,323 @@
+//! config.toml: the validated `Config` the rest of the daemon uses, and
+//! `Config::load`/`parse` to get one. The file shape an operator writes is in
+//! `raw`, the checks that turn it into settings in `validate`, located errors
+//! in `error`. Every default is written once, here, next to its setting.
+
+mod error;
+mod raw;
+mod validate;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use url::Url;
+
+pub use error::{ConfigError, ConfigErrors};
+
+use crate::filter::{self, Rule, Verdict};
+use crate::model::{Item, Registration, SourceKind};
+use crate::schedule::Schedule;
+
+/// The whole validated configuration. Cheap to clone behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from; relative paths inside resolve against its directory.
+    pub path: PathBuf,
+    /// `[feed]`: what the merged feed says about itself.
+    pub feed: FeedSettings,
+    /// `[server]`: where the feeds are served.
+    pub server: ServerSettings,
+    /// `[storage]`: the database and how long items stay.
+    pub storage: StorageSettings,
+    /// `[fetch]`: how partners are polled.
+    pub fetch: FetchSettings,
+    /// When items of different sources form one story.
+    pub stories: crate::story::Rules,
+    /// `[[source]]`: one per partner, in file order.
+    pub sources: Vec<SourceConfig>,
+    /// Rules for every source.
+    pub rules: Vec<Rule>,
+}
+
+/// `[feed]`: title, ids and size of the served feeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSettings {
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// Atom feed id; ids of entries are derived from its authority.
+    pub id: String,
+    /// Public base URL, always ending in `/`.
+    pub public_url: Url,
+    pub language: String,
+    /// Entries per served feed.
+    pub items: usize,
+    /// Feed-level author, for entries whose partner names none.
+    pub author: String,
+    /// WebSub hubs the feeds advertise and that are pinged when a feed changes.
+    pub hubs: Vec<Url>,
+}
+
+impl FeedSettings {
+    /// `language` when the file names none.
+    pub const DEFAULT_LANGUAGE: &str = "de";
+    /// `items` when the file names none.
+    pub const DEFAULT_ITEMS: usize = 50;
+    /// `author` when the file names none.
+    pub const DEFAULT_AUTHOR: &str = "revierfeed";
+}
+
+/// `[server]`: the HTTP listener.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    /// Whether feeds carry `Access-Control-Allow-Origin: *`.
+    pub cors: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+            cors: true,
+        }
+    }
+}
+
+/// `[storage]`: the SQLite file and how long items are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageSettings {
+    /// As written; `Config::database_path` anchors a relative path.
+    pub database: PathBuf,
+    /// Items older than this (and no longer in their source's feed) are deleted.
+    pub keep_days: Option<u32>,
+    /// At most this many items per source are kept (newest first).
+    pub keep_items_per_source: Option<usize>,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            database: PathBuf::from("revierfeed.db"),
+            keep_days: None,
+            keep_items_per_source: None,
+        }
+    }
+}
+
+/// `[fetch]`: schedule, limits and politeness of every request to a partner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchSettings {
+    /// Default schedule of sources that name none.
+    pub schedule: Schedule,
+    pub user_agent: String,
+    /// Deadline for one request, redirects and body included.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Bytes read from the wire per response, at most.
+    pub max_body_bytes: u64,
+    /// Bytes after gzip/brotli decompression, at most.
+    pub max_decompressed_bytes: u64,
+    /// Items taken from one document per poll.
+    pub max_items: usize,
+    pub max_redirects: usize,
+    /// Requests in flight over all partners.
+    pub concurrency: usize,
+    /// Requests in flight to one origin.
+    pub per_host: usize,
+    /// How far sources sharing a schedule are spread.
+    pub jitter: Duration,
+    /// Minimum time between two requests to one origin.
+    pub host_spacing: Duration,
+    /// Longest wait between retries of a failing source.
+    pub max_backoff: Duration,
+    /// Upper bound on how long a partner's Cache-Control/TTL may stretch its interval.
+    pub max_interval: Duration,
+    /// Non-public networks that may be connected to nonetheless.
+    pub allow_networks: Vec<IpNet>,
+    /// Listing pages read on a new HTML source's first poll (backfill).
+    pub backfill_pages: usize,
+    /// Article pages fetched per poll of an HTML source, at most.
+    pub article_pages: usize,
+    /// Deadline for a whole poll (an HTML source makes many requests).
+    pub poll_deadline: Duration,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            schedule: Schedule::parse("*/15 * * * *").expect("valid default"),
+            user_agent: DEFAULT_USER_AGENT.into(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_decompressed_bytes: 50 * 1024 * 1024,
+            max_items: 500,
+            max_redirects: 5,
+            concurrency: 16,
+            per_host: 2,
+            jitter: Duration::from_secs(60),
+            host_spacing: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(6 * 3600),
+            max_interval: Duration::from_secs(24 * 3600),
+            allow_networks: Vec::new(),
+            backfill_pages: 3,
+            article_pages: 30,
+            poll_deadline: Duration::from_secs(300),
+        }
+    }
+}
+
+const DEFAULT_USER_AGENT: &str = concat!(
+    "revierfeed/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/revierfeed/revierfeed)"
+);
+
+/// One `[[source]]`: a partner and how to read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    /// Stable short name; appears in URLs and the database.
+    pub id: String,
+    /// Display name, credited in entries.
+    pub name: String,
+    pub url: Url,
+    pub kind: SourceKind,
+    pub schedule: Schedule,
+    pub tags: Vec<String>,
+    /// The partner's website, when the operator names it.
+    pub homepage: Option<Url>,
+    /// `false` keeps the source's items but stops polling it.
+    pub enabled: bool,
+    /// Operator selectors for HTML listings; `None` means automatic.
+    pub selectors: Option<crate::extract::html::Selectors>,
+    /// Whether article pages of an HTML source are fetched (else the listing alone).
+    pub follow_articles: bool,
+    /// Rules for this source only (besides the global ones).
+    pub rules: Vec<Rule>,
+}
+
+impl SourceConfig {
+    /// A source with every optional key at its default, as if its
+    /// `[[source]]` named only id, url, kind and schedule.
+    pub(crate) fn new(id: &str, url: Url, kind: SourceKind, schedule: Schedule) -> SourceConfig {
+        SourceConfig {
+            id: id.to_string(),
+            name: id.to_string(),
+            url,
+            kind,
+            schedule,
+            tags: Vec::new(),
+            homepage: None,
+            enabled: true,
+            selectors: None,
+            follow_articles: true,
+            rules: Vec::new(),
+        }
+    }
+
+    /// What the store keeps of this source.
+    pub fn registration(&self) -> Registration<'_> {
+        Registration {
+            id: &self.id,
+            name: &self.name,
+            kind: self.kind,
+            url: &self.url,
+        }
+    }
+}
+
+impl Config {
+    /// What the operator's rules (global, and the source's own) say about
+    /// an item of `source_id`, with the source's tags.
+    pub fn judge(&self, source_id: &str, item: &Item) -> Verdict {
+        match self.source(source_id) {
+            Some(s) => filter::judge(item, &s.tags, &self.rules, &s.rules),
+            None => filter::judge(item, &[], &self.rules, &[]),
+        }
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| error::unreadable(path, &e))?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates config text; `path` names the file in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        let locator = error::Locator { text, file: path };
+        let raw: raw::RawConfig =
+            toml::from_str(text).map_err(|e| ConfigErrors(vec![locator.toml_error(&e)]))?;
+        validate::config(raw, locator)
+    }
+
+    /// Changes whenever the rules or tags that decide verdicts change.
+    pub(crate) fn rules_fingerprint(&self) -> String {
+        filter::fingerprint(
+            &self.rules,
+            self.sources
+                .iter()
+                .map(|s| (s.id.as_str(), s.tags.as_slice(), s.rules.as_slice())),
+        )
+    }
+
+    /// The enabled sources as the store registers them.
+    pub fn registrations(&self) -> Vec<Registration<'_>> {
+        self.sources
+            .iter()
+            .filter(|s| s.enabled)
+            .map(SourceConfig::registration)
+            .collect()
+    }
+
+    /// The database path with a relative path anchored at the config file's directory.
+    pub fn database_path(&self) -> PathBuf {
+        let db = &self.storage.database;
+        if db.is_absolute() {
+            db.clone()
+        } else {
+            self.path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|dir| dir.join(db))
+                .unwrap_or_else(|| db.clone())
+        }
+    }
+
+    /// The source with this id, enabled or not.
+    pub fn source(&self, id: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// Every tag the config can give (source tags and rule tags), sorted: one feed each.
+    pub(crate) fn tags(&self) -> Vec<String> {
+        let mut tags: Vec<String> = self
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .flat_map(|s| {
+                s.tags
+                    .iter()
+                    .chain(s.rules.iter().flat_map(|r| r.tags.iter()))
+            })
+            .chain(self.rules.iter().flat_map(|r| r.tags.iter()))
+            .cloned()
+            .collect();
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+}
+
+/// Whether `id` can name a source: it appears in URLs and the database.
+pub(crate) fn valid_source_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-')
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+//! Config parsing and validation: defaults, located errors, rules and selectors.
+
+use super::*;
+use crate::extract::html::listing::FieldSelector;
+
+fn parse(text: &str) -> Result<Config, ConfigErrors> {
+    Config::parse(text, Path::new("config.toml"))
+}
+
+const MINIMAL: &str = "[feed]\ntitle = \"T\"\npublic_url = \"http://127.0.0.1:8080\"\n";
+
+#[test]
+fn minimal_config_gets_defaults() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.feed.public_url.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(c.feed.items, 50);
+    assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.fetch.max_redirects, 5);
+    assert!(c.sources.is_empty());
+}
+
+#[test]
+fn stories_table_has_defaults_values_and_located_errors() {
+    let d = parse(MINIMAL).unwrap().stories;
+    assert_eq!(d, crate::story::Rules::default());
+    let c = parse(&format!(
+        "{MINIMAL}[stories]\nwindow_days = 2\nmin_similarity = 0.4\nmin_shared_terms = 6\nenabled = false\n"
+    ))
+    .unwrap()
+    .stories;
+    assert_eq!(
+        (
+            c.enabled,
+            c.window_days,
+            c.min_similarity,
+            c.min_shared_terms
+        ),
+        (false, 2, 0.4, 6)
+    );
+    let err = parse(&format!(
+        "{MINIMAL}[stories]\nwindow_days = 90\nmin_similarity = 0.01\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("config.toml:5:15: stories.window_days"),
+        "{err}"
+    );
+    assert!(
+        err.contains("config.toml:6:18: stories.min_similarity"),
+        "{err}"
+    );
+    let unknown = parse(&format!("{MINIMAL}[stories]\nwindow = 3\n")).unwrap_err();
+    assert_eq!(unknown.0[0].key, "stories.window", "{unknown}");
+    assert!(
+        unknown.to_string().contains("did you mean `window_days`"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn unknown_key_names_line_column_and_suggests() {
+    let text = format!("{MINIMAL}[fetch]\nshedule = \"1h\"\n");
+    let err = parse(&text).unwrap_err();
+    let e = &err.0[0];
+    assert_eq!((e.line, e.column), (5, 1), "{e}");
+    assert_eq!(e.key, "fetch.shedule");
+    assert!(e.message.contains("did you mean `schedule`"), "{e}");
+}
+
+#[test]
+fn validation_errors_point_at_the_value() {
+    let text = format!(
+        "{MINIMAL}[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nschedule = \"every tuesday\"\n\n[[source]]\nid = \"a\"\nurl = \"ftp://x\"\n"
+    );
+    let err = parse(&text).unwrap_err();
+    let rendered = err.to_string();
+    assert!(
+        rendered.contains("config.toml:7:12: source[0].schedule"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("config.toml:10:6: source[1].id: duplicate source id `a`"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("config.toml:11:7: source[1].url"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn selectors_are_checked_where_they_are_written() {
+    let text = format!(
+        "{MINIMAL}[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\nkind = \"html\"\n[source.selectors]\nitem = \"div.news\"\ndate = \"span::nope\"\nlink = \"a@href\"\n"
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("config.toml:10:8: source[0].selectors.date"),
+        "{err}"
+    );
+    let ok = text.replace("span::nope", "span.date");
+    let c = parse(&ok).unwrap();
+    let s = c.sources[0].selectors.as_ref().unwrap();
+    assert_eq!(
+        (s.item.as_str(), s.link.as_deref()),
+        ("div.news", Some("a@href"))
+    );
+}
+
+#[test]
+fn rules_are_validated_in_place() {
+    let text = format!(
+        "{MINIMAL}[[rule]]\naction = \"keep\"\nkeywords = [\"Lausitz\"]\ntags = [\"lausitz\"]\n[[rule]]\naction = \"drop\"\nregex = [\"(unclosed\"]\n[[rule]]\naction = \"hide\"\n"
+    );
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(
+        err.contains("config.toml:10:10: rule[1].regex: not a regular expression: unclosed group"),
+        "{err}"
+    );
+    assert!(
+        err.contains("config.toml:12:10: rule[2].action: `hide` is not an action"),
+        "{err}"
+    );
+    let ok = format!(
+        "{MINIMAL}[[rule]]\naction = \"keep\"\nkeywords = [\"Lausitz\"]\ntags = [\"lausitz\"]\n[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\ntags = [\"magazin\"]\n[[source.rule]]\naction = \"tag\"\nkeywords = [\"Wasserstoff\"]\ntags = [\"wasserstoff\"]\n"
+    );
+    let c = parse(&ok).unwrap();
+    assert_eq!(c.rules[0].keywords, vec!["lausitz"]);
+    assert_eq!(c.sources[0].rules[0].name, "source[0].rule[0]");
+    assert_eq!(c.tags(), vec!["lausitz", "magazin", "wasserstoff"]);
+}
+
+#[test]
+fn database_path_is_relative_to_the_config_file() {
+    let mut c = parse(MINIMAL).unwrap();
+    c.path = PathBuf::from("/etc/revierfeed/config.toml");
+    assert_eq!(
+        c.database_path(),
+        PathBuf::from("/etc/revierfeed/revierfeed.db")
+    );
+}
+
+#[test]
+fn allow_networks_accepts_cidr_and_plain_addresses() {
+    let text = format!("{MINIMAL}[fetch]\nallow_networks = [\"127.0.0.0/8\", \"::1\"]\n");
+    let c = parse(&text).unwrap();
+    assert_eq!(c.fetch.allow_networks.len(), 2);
+    let bad = format!("{MINIMAL}[fetch]\nallow_networks = [\"localhost\"]\n");
+    assert!(
+        parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("fetch.allow_networks")
+    );
+}
+
+#[test]
+fn omitted_keys_take_the_defaults_written_with_the_settings() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.server, ServerSettings::default());
+    assert_eq!(c.storage, StorageSettings::default());
+    assert_eq!(c.fetch, FetchSettings::default());
+    assert_eq!(
+        (
+            c.feed.language.as_str(),
+            c.feed.items,
+            c.feed.author.as_str()
+        ),
+        (
+            FeedSettings::DEFAULT_LANGUAGE,
+            FeedSettings::DEFAULT_ITEMS,
+            FeedSettings::DEFAULT_AUTHOR
+        )
+    );
+    let with_source = format!("{MINIMAL}[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\n");
+    let source = &parse(&with_source).unwrap().sources[0];
+    let defaults = SourceConfig::new(
+        "s",
+        source.url.clone(),
+        SourceKind::Auto,
+        c.fetch.schedule.clone(),
+    );
+    assert_eq!(source, &defaults);
+}
+
+#[test]
+fn an_unknown_kind_lists_every_kind() {
+    let text =
+        format!("{MINIMAL}[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\nkind = \"rest\"\n");
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "config.toml:7:8: source[0].kind: `rest` is not a kind; use \"feed\", \"html\" or \"auto\""
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_content_selector_is_parsed_once_here() {
+    let text = format!(
+        "{MINIMAL}[[source]]\nid = \"s\"\nurl = \"https://x.example/\"\nkind = \"html\"\n[source.selectors]\nitem = \"div.news\"\ncontent = \"article .body\"\n"
+    );
+    let c = parse(&text).unwrap();
+    let s = c.sources[0].selectors.as_ref().unwrap();
+    assert_eq!(
+        s.content_selector,
+        Some(FieldSelector::parse("article .body").unwrap())
+    );
+    let bad = text.replace("article .body", "article::nope");
+    let err = parse(&bad).unwrap_err().to_string();
+    assert!(err.contains("source[0].selectors.content"), "{err}");
+}
