@@ -88,6 +88,7 @@ impl Format {
         }
     }
 
+    /// `doc` written in this format.
     pub(crate) fn render(self, doc: &FeedDoc) -> Vec<u8> {
         match self {
             Format::Atom => atom::render(doc),
@@ -96,6 +97,7 @@ impl Format {
         }
     }
 
+    /// The format whose feed paths end in `.ext`.
     pub(crate) fn from_extension(ext: &str) -> Option<Format> {
         Format::ALL.into_iter().find(|f| f.extension() == ext)
     }
