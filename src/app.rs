@@ -123,32 +123,12 @@ impl App {
     /// The HTTP router over the served site.
     pub fn router(self: &Arc<Self>) -> axum::Router {
         let config = self.config();
-        let app = self.clone();
-        let on_request: serve::LazyRenderer = Arc::new(move |path| {
-            let config = app.config();
-            let rendered = if let Some(page) = serve::archive_page(path) {
-                publish::render_archive(&config, &app.store, page)
-            } else if let Some((id, ext)) = publish::source_feed_path(path) {
-                publish::render_source_feed(&config, &app.store, id, ext)
-            } else if publish::is_status_path(path) {
-                app.source_states_blocking().map(|states| {
-                    app.count_failing(&states);
-                    publish::status_document(&config, &states, path)
-                })
-            } else {
-                Ok(None)
-            };
-            rendered.unwrap_or_else(|e| {
-                tracing::error!(path, error = %e, "document could not be rendered");
-                None
-            })
-        });
         serve::router(ServeState::new(
             self.site.clone(),
             feed_max_age(&config),
             config.server.cors,
             self.metrics.clone(),
-            Some(on_request),
+            Some(self.clone()),
         ))
     }
 
@@ -298,6 +278,20 @@ pub(crate) fn describe_store_error(e: &StoreError) -> String {
     match e.advice() {
         Some(advice) => format!("{e} ({advice})"),
         None => e.to_string(),
+    }
+}
+
+impl serve::OnRequest for App {
+    fn render(&self, path: &str) -> Option<publish::Rendered> {
+        let states = || {
+            let states = self.source_states_blocking()?;
+            self.count_failing(&states);
+            Ok(states)
+        };
+        publish::render_on_request(&self.config(), &self.store, path, states).unwrap_or_else(|e| {
+            tracing::error!(path, error = %e, "document could not be rendered");
+            None
+        })
     }
 }
 

@@ -27,30 +27,39 @@ use chrono::{DateTime, Utc};
 use crate::metrics::Metrics;
 use crate::publish::{Rendered, SiteHandle};
 
-/// Renders the document at a path that is not kept in memory (a
-/// per-source feed, an archive document, a status page; blocking); `None` if there is none.
-pub type LazyRenderer = Arc<dyn Fn(&str) -> Option<Rendered> + Send + Sync>;
+/// Renders the documents not kept in memory (per-source feeds, archive
+/// documents, status pages) when they are requested. The app implements
+/// it: it holds the current config and the store, and a status page also
+/// updates its metrics. The server only caches what it returns.
+pub trait OnRequest: Send + Sync {
+    /// The document at `path`, or `None` if there is none. Blocking (it
+    /// reads the database): the server calls it on the blocking pool.
+    fn render(&self, path: &str) -> Option<Rendered>;
+}
 
 /// What the server needs; cheap to clone.
 #[derive(Clone)]
 pub struct ServeState {
-    pub site: SiteHandle,
+    site: SiteHandle,
     /// `Cache-Control` of every file: its max-age is about the time until the
     /// next poll could change the feeds.
-    pub cache_control: HeaderValue,
-    pub cors: bool,
-    pub metrics: Arc<Metrics>,
+    cache_control: HeaderValue,
+    /// Whether feeds carry `Access-Control-Allow-Origin: *`.
+    cors: bool,
+    metrics: Arc<Metrics>,
     /// Renders per-source feeds, archives and status pages on request; they are kept in `site`'s cache.
-    pub on_request: Option<LazyRenderer>,
+    on_request: Option<Arc<dyn OnRequest>>,
 }
 
 impl ServeState {
+    /// `max_age` becomes every file's `Cache-Control`; without `on_request`
+    /// only the files kept in `site` are served.
     pub fn new(
         site: SiteHandle,
         max_age: Duration,
         cors: bool,
         metrics: Arc<Metrics>,
-        on_request: Option<LazyRenderer>,
+        on_request: Option<Arc<dyn OnRequest>>,
     ) -> Self {
         ServeState {
             site,
@@ -78,6 +87,7 @@ pub struct ClientLimits {
     pub write_timeout: Duration,
     /// Largest request line plus headers; more is answered with 431.
     pub max_header_bytes: usize,
+    /// Most header fields in one request.
     pub max_headers: usize,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
@@ -171,6 +181,7 @@ pub async fn serve(
     }
 }
 
+/// Every route: `/healthz`, `/metrics`, and the site's files for any other path.
 pub fn router(state: ServeState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
@@ -238,17 +249,9 @@ fn status(state: &ServeState, code: StatusCode, text: &'static str) -> Response 
     (code, text).into_response()
 }
 
-/// `/archive/<n>.atom` → n.
-pub fn archive_page(path: &str) -> Option<i64> {
-    let n = path.strip_prefix("/archive/")?.strip_suffix(".atom")?;
-    (!n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| n.parse().ok())
-        .flatten()
-}
-
 /// A document rendered on request: from the cache, or rendered now and kept.
 async fn on_request(state: &ServeState, path: &str) -> Option<Arc<Rendered>> {
-    let render = state.on_request.clone()?;
+    let renderer = state.on_request.clone()?;
     if !crate::publish::rendered_on_request(path) {
         return None;
     }
@@ -258,7 +261,7 @@ async fn on_request(state: &ServeState, path: &str) -> Option<Arc<Rendered>> {
     let generation = state.site.cache_generation();
     let owned = path.to_string();
     let file = Arc::new(
-        tokio::task::spawn_blocking(move || render(&owned))
+        tokio::task::spawn_blocking(move || renderer.render(&owned))
             .await
             .ok()??,
     );
@@ -351,23 +354,4 @@ async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Resp
         Body::from(body)
     };
     (StatusCode::OK, headers, body).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn archive_paths() {
-        assert_eq!(archive_page("/archive/12.atom"), Some(12));
-        for bad in [
-            "/archive/.atom",
-            "/archive/1x.atom",
-            "/archive/12.rss",
-            "/archive/9999999999.atom",
-            "/archive/-1.atom",
-        ] {
-            assert_eq!(archive_page(bad), None, "{bad}");
-        }
-    }
 }

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::publish::Format;
+
 /// A client for hub pings; one per daemon.
-pub struct Publisher {
+pub(crate) struct Publisher {
     client: reqwest::Client,
     hubs: Vec<Url>,
 }
 
 impl Publisher {
-    pub fn new(hubs: Vec<Url>, user_agent: &str) -> anyhow::Result<Publisher> {
+    pub(crate) fn new(hubs: Vec<Url>, user_agent: &str) -> anyhow::Result<Publisher> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .user_agent(user_agent)
@@ -25,7 +27,7 @@ impl Publisher {
     }
 
     /// Pings every hub for every changed feed URL; failures are logged, never fatal.
-    pub async fn publish(&self, feed_urls: &[String]) {
+    pub(crate) async fn publish(&self, feed_urls: &[String]) {
         for hub in &self.hubs {
             for topic in feed_urls {
                 let form = [("hub.mode", "publish"), ("hub.url", topic.as_str())];
@@ -61,10 +63,10 @@ fn serde_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
         .finish()
 }
 
-/// The public URLs of changed feeds (`/feed` → `…/feed.atom`, `.rss`, `.json`).
-pub fn topics(public_base: &str, feeds: &[String]) -> Vec<String> {
+/// The public URLs of changed feeds, in every format (`/feed` → `…/feed.atom`, …).
+pub(crate) fn topics(public_base: &str, feeds: &[String]) -> Vec<String> {
     feeds
         .iter()
-        .flat_map(|f| ["atom", "rss", "json"].map(|ext| format!("{public_base}{f}.{ext}")))
+        .flat_map(|f| Format::ALL.map(|format| format.path(&format!("{public_base}{f}"))))
         .collect()
 }

@@ -68,10 +68,10 @@ fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usize> {
     let mut files: Vec<(String, std::sync::Arc<publish::Rendered>)> =
         site.files.into_iter().collect();
     for source in config.sources.iter().filter(|s| s.enabled) {
-        for ext in ["atom", "rss", "json"] {
-            if let Some(doc) = publish::render_source_feed(config, store, &source.id, ext)? {
+        for format in publish::Format::ALL {
+            if let Some(doc) = publish::render_source_feed(config, store, &source.id, format)? {
                 files.push((
-                    format!("/sources/{}.{ext}", source.id),
+                    format.path(&format!("/sources/{}", source.id)),
                     std::sync::Arc::new(doc),
                 ));
             }
@@ -80,7 +80,7 @@ fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usize> {
     let complete = store.max_story_id()? / publish::ARCHIVE_PAGE;
     for page in 1..=complete {
         if let Some(doc) = publish::render_archive(config, store, page)? {
-            files.push((format!("/archive/{page}.atom"), std::sync::Arc::new(doc)));
+            files.push((publish::archive_path(page), std::sync::Arc::new(doc)));
         }
     }
     for (path, file) in files {

@@ -11,7 +11,8 @@ use atom_syndication::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{Credit, Entry, FeedDoc};
+use super::Format;
+use super::entries::{Credit, Entry, FeedDoc};
 
 fn date(t: DateTime<Utc>) -> FixedDateTime {
     t.fixed_offset()
@@ -92,18 +93,15 @@ fn entry(e: &Entry, tags_base: &str) -> AtomEntry {
 /// RFC 5005 feed history namespace.
 const FH: &str = "http://purl.org/syndication/history/1.0";
 
-pub fn render(doc: &FeedDoc) -> Vec<u8> {
+/// `doc` as an Atom feed document.
+pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
+    let atom = Format::Atom.media_type();
     let mut links = vec![
-        link(
-            &doc.self_url("atom"),
-            "self",
-            Some("application/atom+xml"),
-            None,
-        ),
+        link(&doc.self_url(Format::Atom), "self", Some(atom), None),
         link(&doc.home_url, "alternate", Some("text/html"), None),
     ];
     links.extend(doc.links.iter().map(|l| {
-        let mime = (l.rel != "hub").then_some("application/atom+xml");
+        let mime = (l.rel != "hub").then_some(atom);
         link(&l.href, l.rel, mime, None)
     }));
     let mut namespaces = BTreeMap::new();

@@ -8,11 +8,17 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Berlin;
 use serde::Serialize;
 
-use super::FeedDoc;
+use super::Format;
+use super::entries::FeedDoc;
 use crate::config::Config;
 use crate::model::ResolvedKind;
 use crate::schedule;
 use crate::store::SourceState;
+
+/// The `Content-Type` of both pages.
+pub(crate) const HTML_TYPE: &str = "text/html; charset=utf-8";
+/// The `Content-Type` of `/status.json`.
+pub(crate) const STATUS_JSON_TYPE: &str = "application/json";
 
 fn esc(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
@@ -47,20 +53,16 @@ fn page(title: &str, lang: &str, head_extra: &str, body: &str) -> String {
 }
 
 /// The merged news as a page.
-pub fn index(config: &Config, merged: &FeedDoc) -> String {
+pub(crate) fn index(config: &Config, merged: &FeedDoc) -> String {
     let base = config.feed.public_url.as_str().trim_end_matches('/');
-    let feeds = [
-        ("Atom", "feed.atom", "application/atom+xml"),
-        ("RSS", "feed.rss", "application/rss+xml"),
-        ("JSON Feed", "feed.json", "application/feed+json"),
-    ];
-    let head: String = feeds
+    let head: String = Format::ALL
         .iter()
-        .map(|(name, path, ty)| {
+        .map(|format| {
             format!(
-                "<link rel=\"alternate\" type=\"{ty}\" title=\"{}\" href=\"{}\">",
-                attr(&format!("{} ({name})", config.feed.title)),
-                attr(&format!("{base}/{path}"))
+                "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
+                format.media_type(),
+                attr(&format!("{} ({})", config.feed.title, format.name())),
+                attr(&format.path(&format!("{base}/feed")))
             )
         })
         .collect();
@@ -69,10 +71,11 @@ pub fn index(config: &Config, merged: &FeedDoc) -> String {
         body.push_str(&format!("<p>{}</p>", esc(sub)));
     }
     body.push_str("<nav>Abonnieren: ");
-    for (name, path, _) in feeds {
+    for format in Format::ALL {
         body.push_str(&format!(
-            "<a href=\"{}\">{name}</a>",
-            attr(&format!("{base}/{path}"))
+            "<a href=\"{}\">{}</a>",
+            attr(&format.path(&format!("{base}/feed"))),
+            format.name()
         ));
     }
     body.push_str(&format!(
@@ -111,7 +114,7 @@ pub fn index(config: &Config, merged: &FeedDoc) -> String {
                 .map(|t| {
                     format!(
                         "<a href=\"{}\">#{}</a>",
-                        attr(&format!("{base}/tags/{t}.atom")),
+                        attr(&Format::Atom.path(&format!("{base}/tags/{t}"))),
                         esc(t)
                     )
                 })
@@ -120,13 +123,16 @@ pub fn index(config: &Config, merged: &FeedDoc) -> String {
         }
         body.push_str("</article>");
     }
-    body.push_str("</main><footer><h2>Feeds</h2><p>Jede Quelle und jedes Thema hat eigene Feeds (Atom, RSS, JSON Feed).</p><h3>Quellen</h3><ul>");
+    let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+    body.push_str(&format!(
+        "</main><footer><h2>Feeds</h2><p>Jede Quelle und jedes Thema hat eigene Feeds ({}).</p><h3>Quellen</h3><ul>",
+        names.join(", ")
+    ));
     for s in config.sources.iter().filter(|s| s.enabled) {
         body.push_str(&format!(
-            "<li>{} – <a href=\"{b}/sources/{id}.atom\">Atom</a> <a href=\"{b}/sources/{id}.rss\">RSS</a> <a href=\"{b}/sources/{id}.json\">JSON</a></li>",
+            "<li>{} – {}</li>",
             esc(&s.name),
-            b = attr(base),
-            id = attr(&s.id)
+            feed_links(&format!("{base}/sources/{}", s.id))
         ));
     }
     body.push_str("</ul>");
@@ -135,10 +141,9 @@ pub fn index(config: &Config, merged: &FeedDoc) -> String {
         body.push_str("<h3>Themen</h3><ul>");
         for t in tags {
             body.push_str(&format!(
-                "<li>#{} – <a href=\"{b}/tags/{t}.atom\">Atom</a> <a href=\"{b}/tags/{t}.rss\">RSS</a> <a href=\"{b}/tags/{t}.json\">JSON</a></li>",
+                "<li>#{} – {}</li>",
                 esc(&t),
-                b = attr(base),
-                t = attr(&t)
+                feed_links(&format!("{base}/tags/{t}"))
             ));
         }
         body.push_str("</ul>");
@@ -147,29 +152,44 @@ pub fn index(config: &Config, merged: &FeedDoc) -> String {
     page(&config.feed.title, &config.feed.language, &head, &body)
 }
 
-/// One row of the status page and of `/status.json`.
-#[derive(Debug, Serialize)]
-pub struct SourceStatus<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub kind: &'a str,
-    /// What kind "auto" turned out to be.
-    pub resolved_kind: Option<&'a str>,
-    /// How the feed or listing was found.
-    pub discovery: Option<&'a str>,
-    pub url: &'a str,
-    pub ok: bool,
-    pub last_poll: Option<DateTime<Utc>>,
-    pub last_success: Option<DateTime<Utc>>,
-    pub http_status: Option<u16>,
-    pub items: i64,
-    pub last_new: i64,
-    pub next_poll: Option<DateTime<Utc>>,
-    pub consecutive_failures: u32,
-    pub last_error: Option<&'a str>,
+/// One link per format to the feed at `url_base` (a URL without extension).
+fn feed_links(url_base: &str) -> String {
+    Format::ALL
+        .iter()
+        .map(|format| {
+            format!(
+                "<a href=\"{}\">{}</a>",
+                attr(&format.path(url_base)),
+                format.short_name()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-pub fn statuses<'a>(
+/// One row of the status page and of `/status.json`.
+#[derive(Debug, Serialize)]
+struct SourceStatus<'a> {
+    id: &'a str,
+    name: &'a str,
+    kind: &'a str,
+    /// What kind "auto" turned out to be.
+    resolved_kind: Option<&'a str>,
+    /// How the feed or listing was found.
+    discovery: Option<&'a str>,
+    url: &'a str,
+    ok: bool,
+    last_poll: Option<DateTime<Utc>>,
+    last_success: Option<DateTime<Utc>>,
+    http_status: Option<u16>,
+    items: i64,
+    last_new: i64,
+    next_poll: Option<DateTime<Utc>>,
+    consecutive_failures: u32,
+    last_error: Option<&'a str>,
+}
+
+fn statuses<'a>(
     config: &'a Config,
     states: &'a [SourceState],
     now: DateTime<Utc>,
@@ -209,7 +229,8 @@ pub fn statuses<'a>(
         .collect()
 }
 
-pub fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> String {
+/// The operator's page: failing sources first.
+pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> String {
     let mut rows = statuses(config, states, now);
     // Failing sources first: that is what an operator opens this page for.
     rows.sort_by_key(|r| r.ok);
@@ -254,7 +275,8 @@ pub fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> St
     )
 }
 
-pub fn status_json(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> Vec<u8> {
+/// The status rows for scripts.
+pub(crate) fn status_json(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> Vec<u8> {
     #[derive(Serialize)]
     struct Status<'a> {
         generated: DateTime<Utc>,

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Credit, Entry, FeedDoc};
+use super::Format;
+use super::entries::{Credit, Entry, FeedDoc};
 
 #[derive(Serialize)]
 struct JsonFeed<'a> {
@@ -109,12 +110,13 @@ fn item(e: &Entry) -> JsonItem<'_> {
     }
 }
 
-pub fn render(doc: &FeedDoc) -> Vec<u8> {
+/// `doc` as a JSON Feed 1.1 document.
+pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &doc.title,
         home_page_url: &doc.home_url,
-        feed_url: doc.self_url("json"),
+        feed_url: doc.self_url(Format::Json),
         description: doc.subtitle.as_deref(),
         language: &doc.language,
         authors: vec![Author { name: &doc.author }],

@@ -4,425 +4,118 @@
 //! and archive documents are the exception: there are thousands of them and
 //! few are read, so each is rendered on its first request and kept (in the
 //! `SiteHandle`'s bounded cache) until its source's items change.
+//!
+//! This file owns what is published where: the feed formats (`Format`), the
+//! served paths, and which documents a render makes. `entries` turns stories
+//! and items into format-independent feeds, `site` holds the rendered bytes;
+//! `atom`, `rss` and `json` write one feed each, `opml` and `html` the
+//! documents that are not feeds.
 
-pub mod atom;
-pub mod html;
-pub mod json;
-pub mod opml;
-pub mod rss;
+mod atom;
+mod entries;
+mod html;
+mod json;
+mod opml;
+mod rss;
+mod site;
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
-use axum::http::HeaderValue;
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+use chrono::Utc;
+
+pub use site::{Rendered, Site, SiteHandle};
 
 use crate::config::Config;
-use crate::store::{ItemView, SourceState, Store, StoryView};
+use crate::store::{SourceState, Store};
+use entries::{DocLink, Entry, FeedDoc, feed_doc, item_entry, story_entry};
 
-/// A partner as credited in an entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Credit {
-    pub source_id: String,
-    pub name: String,
-    /// The feed or page we poll.
-    pub feed_url: String,
-    /// The partner's website.
-    pub home_url: Option<String>,
-    /// This partner's own link to the article.
-    pub link: Option<String>,
-    pub published: DateTime<Utc>,
+/// A format every feed (merged, per tag, per source) is offered in. Adding
+/// one takes its renderer file and a variant here; every list of formats
+/// (rendering, served paths, WebSub topics, `export`, the HTML links)
+/// iterates `Format::ALL`. OPML and the HTML pages are not formats: each is
+/// one document made from other data, not another rendering of every feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Format {
+    Atom,
+    Rss,
+    Json,
 }
 
-/// One entry, independent of the output format.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub id: String,
-    pub title: String,
-    pub link: Option<String>,
-    pub published: DateTime<Utc>,
-    pub updated: DateTime<Utc>,
-    pub authors: Vec<String>,
-    /// The partners' own categories.
-    pub categories: Vec<String>,
-    /// The operator's tags (each has its own feed).
-    pub tags: Vec<String>,
-    /// Plain-text teaser.
-    pub summary: Option<String>,
-    /// Sanitised HTML, with the sources credited at the end.
-    pub content_html: String,
-    /// The original publication (the earliest one for a story).
-    pub origin: Credit,
-    /// Further partners that published the same news.
-    pub also: Vec<Credit>,
-}
+impl Format {
+    /// In the order the HTML page offers them.
+    pub(crate) const ALL: [Format; 3] = [Format::Atom, Format::Rss, Format::Json];
 
-/// One feed, independent of the output format.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedDoc {
-    pub id: String,
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub language: String,
-    pub author: String,
-    /// Public URL without extension, e.g. `https://host/feed`; formats append `.atom` etc.
-    pub self_base: String,
-    /// The HTML page for humans.
-    pub home_url: String,
-    pub updated: DateTime<Utc>,
-    pub entries: Vec<Entry>,
-    /// Further links: RFC 5005 archive navigation, WebSub hubs.
-    pub links: Vec<DocLink>,
-    /// An RFC 5005 archive document (`<fh:archive/>`), which never changes.
-    pub archive: bool,
-    /// Base of tag feed URLs, used as the category scheme for tags.
-    pub tags_base: String,
-}
-
-/// A feed-level link such as `rel="prev-archive"` or `rel="hub"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocLink {
-    pub rel: &'static str,
-    pub href: String,
-}
-
-impl FeedDoc {
-    pub fn self_url(&self, ext: &str) -> String {
-        format!("{}.{ext}", self.self_base)
-    }
-}
-
-/// Bytes ready to send, in both encodings, with their validators.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    pub content_type: &'static str,
-    pub body: Bytes,
-    pub gzip: Bytes,
-    /// Strong ETag of `body` (quoted); the gzip variant appends `-gz`.
-    pub etag: String,
-    /// Private: it changes only together with its header form (`set_last_modified`).
-    last_modified: DateTime<Utc>,
-    /// The validators as response headers, made once per render: formatting
-    /// them per request was a measurable part of answering a 304.
-    pub(crate) headers: ValidatorHeaders,
-}
-
-#[derive(Debug, Clone)]
-pub struct ValidatorHeaders {
-    pub etag: HeaderValue,
-    pub gzip_etag: HeaderValue,
-    pub last_modified: HeaderValue,
-}
-
-impl Rendered {
-    pub fn new(
-        content_type: &'static str,
-        body: Vec<u8>,
-        last_modified: DateTime<Utc>,
-    ) -> Rendered {
-        let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(body.len() / 3),
-            flate2::Compression::default(),
-        );
-        gz.write_all(&body).expect("writing to a Vec cannot fail");
-        let gzip = gz.finish().expect("writing to a Vec cannot fail");
-        let (last_modified, last_modified_header) = http_date(last_modified);
-        let header =
-            |v: String| HeaderValue::try_from(v).expect("hex digits are valid header text");
-        let headers = ValidatorHeaders {
-            etag: header(etag.clone()),
-            gzip_etag: header(format!("{}-gz\"", etag.trim_end_matches('"'))),
-            last_modified: last_modified_header,
-        };
-        Rendered {
-            content_type,
-            body: Bytes::from(body),
-            gzip: Bytes::from(gzip),
-            etag,
-            last_modified,
-            headers,
+    /// The file extension of this format's feed paths.
+    pub(crate) fn extension(self) -> &'static str {
+        match self {
+            Format::Atom => "atom",
+            Format::Rss => "rss",
+            Format::Json => "json",
         }
     }
 
-    pub fn last_modified(&self) -> DateTime<Utc> {
-        self.last_modified
-    }
-
-    /// Moves Last-Modified (whole seconds), in both its forms.
-    pub fn set_last_modified(&mut self, at: DateTime<Utc>) {
-        (self.last_modified, self.headers.last_modified) = http_date(at);
-    }
-}
-
-/// `at` in whole seconds (all HTTP dates have), and as a header value.
-fn http_date(at: DateTime<Utc>) -> (DateTime<Utc>, HeaderValue) {
-    let at = DateTime::from_timestamp(at.timestamp(), 0).unwrap_or_default();
-    let header = HeaderValue::try_from(httpdate::fmt_http_date(at.into()))
-        .expect("an HTTP date is valid header text");
-    (at, header)
-}
-
-/// Every served file, by URL path.
-#[derive(Debug, Clone, Default)]
-pub struct Site {
-    pub files: HashMap<String, Arc<Rendered>>,
-    /// Feed paths without extension (`/feed`, `/sources/x`, `/tags/y`), for WebSub and `export`.
-    pub feeds: Vec<String>,
-}
-
-/// The current `Site`, swapped atomically after each render, and the
-/// documents rendered on request (per-source feeds, archives).
-#[derive(Clone, Default)]
-pub struct SiteHandle {
-    site: Arc<RwLock<Arc<Site>>>,
-    /// Bumped at every replace.
-    version: Arc<std::sync::atomic::AtomicU64>,
-    lazy: Arc<Mutex<LazyCache>>,
-}
-
-/// Bytes kept of documents rendered on request. A per-source feed of 50
-/// entries is ~60 KiB plus its gzip twin; this keeps the few hundred that
-/// readers actually poll without letting 3,000 of them fill the memory.
-const LAZY_CACHE_BYTES: usize = 16 << 20;
-
-#[derive(Default)]
-struct LazyCache {
-    files: HashMap<String, Arc<Rendered>>,
-    bytes: usize,
-    /// Bumped whenever entries are forgotten, so a render that read the
-    /// database before the change is served once but not kept.
-    generation: u64,
-}
-
-impl SiteHandle {
-    /// A document rendered on request earlier and still current.
-    pub fn cached(&self, path: &str) -> Option<Arc<Rendered>> {
-        let cache = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
-        cache.files.get(path).cloned()
-    }
-
-    /// Taken before rendering a document on request; see `keep`.
-    pub fn cache_generation(&self) -> u64 {
-        self.lazy
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .generation
-    }
-
-    /// Keeps a document rendered on request, unless the data changed since
-    /// `generation` was taken. Over the byte budget the cache starts afresh.
-    pub fn keep(&self, path: &str, file: Arc<Rendered>, generation: u64) {
-        let mut cache = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.generation != generation {
-            return;
-        }
-        let size = file.body.len() + file.gzip.len();
-        if cache.bytes + size > LAZY_CACHE_BYTES {
-            cache.files.clear();
-            cache.bytes = 0;
-        }
-        cache.bytes += size;
-        if let Some(old) = cache.files.insert(path.to_string(), file) {
-            cache.bytes -= old.body.len() + old.gzip.len();
+    /// The `Content-Type` served.
+    pub(crate) fn content_type(self) -> &'static str {
+        match self {
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
         }
     }
 
-    /// Forgets the documents rendered on request whose path `stale` selects.
-    pub fn forget(&self, stale: impl Fn(&str) -> bool) {
-        let mut cache = self.lazy.lock().unwrap_or_else(|p| p.into_inner());
-        cache.generation += 1;
-        let mut freed = 0;
-        cache.files.retain(|path, f| {
-            let drop = stale(path);
-            if drop {
-                freed += f.body.len() + f.gzip.len();
-            }
-            !drop
-        });
-        cache.bytes -= freed;
+    /// The media type without parameters, as in `<link type="…">`.
+    pub(crate) fn media_type(self) -> &'static str {
+        let content_type = self.content_type();
+        content_type
+            .split_once(';')
+            .map_or(content_type, |(media, _)| media)
     }
 
-    pub fn get(&self) -> Arc<Site> {
-        self.site.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn version(&self) -> u64 {
-        self.version.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Replaces the site and returns the feeds (paths without extension)
-    /// whose bytes changed. A file whose bytes changed but whose dates did
-    /// not gets a later Last-Modified, so If-Modified-Since never hides a change.
-    pub fn replace(&self, mut next: Site) -> Vec<String> {
-        let mut guard = self.site.write().unwrap_or_else(|p| p.into_inner());
-        let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
-        let mut changed = Vec::new();
-        for (path, file) in next.files.iter_mut() {
-            match guard.files.get(path) {
-                Some(old) if old.etag == file.etag => *file = old.clone(),
-                Some(old) => {
-                    if file.last_modified <= old.last_modified {
-                        Arc::make_mut(file).set_last_modified(
-                            now.max(old.last_modified() + chrono::Duration::seconds(1)),
-                        );
-                    }
-                    changed.push(path.clone());
-                }
-                None => changed.push(path.clone()),
-            }
+    /// The format's name for readers ("JSON Feed").
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Atom => "Atom",
+            Format::Rss => "RSS",
+            Format::Json => "JSON Feed",
         }
-        let feeds = next
-            .feeds
-            .iter()
-            .filter(|f| {
-                ["atom", "rss", "json"]
-                    .iter()
-                    .any(|ext| changed.contains(&format!("{f}.{ext}")))
-            })
-            .cloned()
-            .collect();
-        *guard = Arc::new(next);
-        self.version
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        feeds
     }
-}
 
-pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
-pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
-pub const JSON_FEED_TYPE: &str = "application/feed+json; charset=utf-8";
-pub const HTML_TYPE: &str = "text/html; charset=utf-8";
-pub const JSON_TYPE: &str = "application/json";
-pub const OPML_TYPE: &str = "text/x-opml; charset=utf-8";
-
-fn credit(item: &ItemView, config: &Config) -> Credit {
-    let configured = config.source(&item.source_id);
-    Credit {
-        source_id: item.source_id.clone(),
-        name: configured
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| item.source_name.clone()),
-        feed_url: item.source_url.clone(),
-        home_url: configured
-            .and_then(|s| s.homepage.as_ref().map(|u| u.to_string()))
-            .or_else(|| item.source_home.clone()),
-        link: item.link.clone(),
-        published: item.published,
-    }
-}
-
-fn credits_html(origin: &Credit, also: &[Credit]) -> String {
-    let link = |c: &Credit| {
-        let name = html_escape::encode_text(&c.name);
-        match c.link.as_deref().or(c.home_url.as_deref()) {
-            Some(href) => format!(
-                "<a href=\"{}\">{name}</a>",
-                html_escape::encode_double_quoted_attribute(href)
-            ),
-            None => name.into_owned(),
+    /// The name in a compact list of links ("JSON").
+    pub(crate) fn short_name(self) -> &'static str {
+        match self {
+            Format::Json => "JSON",
+            other => other.name(),
         }
-    };
-    let mut out = format!("<p class=\"revierfeed-sources\">Quelle: {}", link(origin));
-    if !also.is_empty() {
-        out.push_str(" · Auch berichtet von: ");
-        out.push_str(&also.iter().map(link).collect::<Vec<_>>().join(", "));
     }
-    out.push_str("</p>");
-    out
-}
 
-fn body_html(item: &ItemView) -> String {
-    item.content_html
-        .clone()
-        .or_else(|| item.summary_html.clone())
-        .unwrap_or_else(|| format!("<p>{}</p>", html_escape::encode_text(&item.text)))
-}
-
-fn teaser(item: &ItemView) -> Option<String> {
-    Some(crate::text::truncate_chars(&item.text, 400)).filter(|t| !t.is_empty())
-}
-
-/// A merged-feed entry for a story, crediting every member.
-pub fn story_entry(story: &StoryView, config: &Config) -> Entry {
-    let lead = story.lead();
-    let origin = credit(lead, config);
-    let also: Vec<Credit> = story.members[1..]
-        .iter()
-        .map(|m| credit(m, config))
-        .collect();
-    let union = |f: fn(&ItemView) -> &Vec<String>| {
-        let mut out: Vec<String> = Vec::new();
-        for c in story.members.iter().flat_map(|m| f(m).iter()) {
-            if !out.contains(c) {
-                out.push(c.clone());
-            }
+    /// `doc` written in this format.
+    pub(crate) fn render(self, doc: &FeedDoc) -> Vec<u8> {
+        match self {
+            Format::Atom => atom::render(doc),
+            Format::Rss => rss::render(doc),
+            Format::Json => json::render(doc),
         }
-        out
-    };
-    Entry {
-        id: story.uid.clone(),
-        title: lead.title.clone(),
-        link: lead.link.clone(),
-        published: story.published,
-        updated: story.updated.max(story.published),
-        authors: lead.authors.clone(),
-        categories: union(|m| &m.categories),
-        tags: union(|m| &m.tags),
-        summary: teaser(lead),
-        content_html: format!("{}\n{}", body_html(lead), credits_html(&origin, &also)),
-        origin,
-        also,
+    }
+
+    /// The format whose feed paths end in `.ext`.
+    pub(crate) fn from_extension(ext: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.extension() == ext)
+    }
+
+    /// `base` (a path or URL without extension) in this format.
+    pub(crate) fn path(self, base: &str) -> String {
+        format!("{base}.{}", self.extension())
     }
 }
 
-/// A per-source entry for one item.
-pub fn item_entry(item: &ItemView, config: &Config) -> Entry {
-    let origin = credit(item, config);
-    Entry {
-        id: item.uid.clone(),
-        title: item.title.clone(),
-        link: item.link.clone(),
-        published: item.published,
-        updated: item.updated.max(item.published),
-        authors: item.authors.clone(),
-        categories: item.categories.clone(),
-        tags: item.tags.clone(),
-        summary: teaser(item),
-        content_html: format!("{}\n{}", body_html(item), credits_html(&origin, &[])),
-        origin,
-        also: Vec::new(),
-    }
-}
+/// RFC 5005 defines archived feeds for Atom only.
+const ARCHIVE_FORMAT: Format = Format::Atom;
 
-fn doc_updated(entries: &[Entry], fallback: DateTime<Utc>) -> DateTime<Utc> {
-    entries.iter().map(|e| e.updated).max().unwrap_or(fallback)
-}
-
-/// Adds one feed in all three formats under `base_path` (e.g. `/feed`).
-fn add_feed(site: &mut Site, base_path: &str, doc: &FeedDoc) {
-    let updated = doc.updated;
-    site.files.insert(
-        format!("{base_path}.atom"),
-        Arc::new(Rendered::new(ATOM_TYPE, atom::render(doc), updated)),
-    );
-    site.files.insert(
-        format!("{base_path}.rss"),
-        Arc::new(Rendered::new(RSS_TYPE, rss::render(doc), updated)),
-    );
-    site.files.insert(
-        format!("{base_path}.json"),
-        Arc::new(Rendered::new(JSON_FEED_TYPE, json::render(doc), updated)),
-    );
-    site.feeds.push(base_path.to_string());
-}
+/// Stories per archive document (RFC 5005); fixed so archive URLs keep their content.
+pub(crate) const ARCHIVE_PAGE: i64 = 50;
 
 /// The public base URL without a trailing slash.
-pub fn public_base(config: &Config) -> String {
+pub(crate) fn public_base(config: &Config) -> String {
     config
         .feed
         .public_url
@@ -431,41 +124,55 @@ pub fn public_base(config: &Config) -> String {
         .to_string()
 }
 
-fn doc(
-    config: &Config,
-    id: String,
-    title: String,
-    self_path: &str,
-    entries: Vec<Entry>,
-    created: DateTime<Utc>,
-) -> FeedDoc {
-    let base = public_base(config);
-    FeedDoc {
-        id,
-        subtitle: None,
-        language: config.feed.language.clone(),
-        author: config.feed.author.clone(),
-        self_base: format!("{base}{self_path}"),
-        home_url: format!("{base}/"),
-        updated: doc_updated(&entries, created),
-        entries,
-        links: config
-            .feed
-            .hubs
-            .iter()
-            .map(|h| DocLink {
-                rel: "hub",
-                href: h.to_string(),
-            })
-            .collect(),
-        archive: false,
-        tags_base: format!("{base}/tags/"),
-        title,
-    }
+/// The path of archive document `page`.
+pub(crate) fn archive_path(page: i64) -> String {
+    ARCHIVE_FORMAT.path(&format!("/archive/{page}"))
 }
 
-/// Stories per archive document (RFC 5005); fixed so archive URLs keep their content.
-pub const ARCHIVE_PAGE: i64 = 50;
+/// `/archive/<n>.atom` → n.
+pub(crate) fn archive_page(path: &str) -> Option<i64> {
+    let n = path
+        .strip_prefix("/archive/")?
+        .strip_suffix(ARCHIVE_FORMAT.extension())?
+        .strip_suffix('.')?;
+    (!n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+/// `/sources/<id>.<ext>` → (id, format).
+pub(crate) fn source_feed_path(path: &str) -> Option<(&str, Format)> {
+    let (id, ext) = path.strip_prefix("/sources/")?.rsplit_once('.')?;
+    let format = Format::from_extension(ext)?;
+    (!id.is_empty() && !id.contains('/')).then_some((id, format))
+}
+
+/// The status pages: rendered on request from the current source states
+/// (see `status_document`), not kept in the site, because states change
+/// with every poll and the pages are rarely read.
+pub(crate) fn is_status_path(path: &str) -> bool {
+    matches!(path, "/status" | "/status.json")
+}
+
+/// Paths rendered when first requested and cached until their data changes.
+pub(crate) fn rendered_on_request(path: &str) -> bool {
+    path.starts_with("/archive/") || path.starts_with("/sources/") || is_status_path(path)
+}
+
+/// Adds one feed in every format under `base_path` (e.g. `/feed`).
+fn add_feed(site: &mut Site, base_path: &str, doc: &FeedDoc) {
+    for format in Format::ALL {
+        site.files.insert(
+            format.path(base_path),
+            Arc::new(Rendered::new(
+                format.content_type(),
+                format.render(doc),
+                doc.updated,
+            )),
+        );
+    }
+    site.feeds.push(base_path.to_string());
+}
 
 /// Renders every file kept in memory from the database (blocking; call on
 /// the blocking pool): the merged and per-tag feeds, OPML and the pages.
@@ -487,7 +194,7 @@ pub fn render_site(
         .iter()
         .map(|s| story_entry(s, config))
         .collect();
-    let mut merged = doc(
+    let mut merged = feed_doc(
         config,
         config.feed.id.clone(),
         config.feed.title.clone(),
@@ -500,7 +207,7 @@ pub fn render_site(
     if complete_archives > 0 {
         merged.links.push(DocLink {
             rel: "prev-archive",
-            href: format!("{base}/archive/{complete_archives}.atom"),
+            href: format!("{base}{}", archive_path(complete_archives)),
         });
     }
     add_feed(&mut site, "/feed", &merged);
@@ -515,7 +222,7 @@ pub fn render_site(
             .map(|s| story_entry(s, config))
             .collect();
         let id = crate::model::stable_uuid(&["tag-feed", &config.feed.id, &tag]);
-        let d = doc(
+        let d = feed_doc(
             config,
             id,
             format!("{} – {tag}", config.feed.title),
@@ -529,7 +236,7 @@ pub fn render_site(
     site.files.insert(
         "/sources.opml".into(),
         Arc::new(Rendered::new(
-            OPML_TYPE,
+            opml::OPML_TYPE,
             opml::render(config, states),
             created,
         )),
@@ -537,7 +244,7 @@ pub fn render_site(
     site.files.insert(
         "/".into(),
         Arc::new(Rendered::new(
-            HTML_TYPE,
+            html::HTML_TYPE,
             html::index(config, &merged).into_bytes(),
             merged.updated,
         )),
@@ -545,29 +252,37 @@ pub fn render_site(
     Ok(site)
 }
 
-/// The status pages: rendered on request from the current source states
-/// (see `status_document`), not kept in the site, because states change
-/// with every poll and the pages are rarely read.
-pub fn is_status_path(path: &str) -> bool {
-    matches!(path, "/status" | "/status.json")
-}
-
-/// Paths rendered when first requested and cached until their data changes.
-pub fn rendered_on_request(path: &str) -> bool {
-    path.starts_with("/archive/") || path.starts_with("/sources/") || is_status_path(path)
+/// Renders a document that is not kept in memory (blocking): a per-source
+/// feed, an archive document or a status page; `None` when `path` names
+/// none. `states` is read only for a status page.
+pub(crate) fn render_on_request(
+    config: &Config,
+    store: &Store,
+    path: &str,
+    states: impl FnOnce() -> crate::store::Result<Vec<SourceState>>,
+) -> crate::store::Result<Option<Rendered>> {
+    if let Some(page) = archive_page(path) {
+        render_archive(config, store, page)
+    } else if let Some((id, format)) = source_feed_path(path) {
+        render_source_feed(config, store, id, format)
+    } else if is_status_path(path) {
+        Ok(status_document(config, &states()?, path))
+    } else {
+        Ok(None)
+    }
 }
 
 /// One status page (`/status` or `/status.json`) for these source states.
-pub fn status_document(config: &Config, states: &[SourceState], path: &str) -> Option<Rendered> {
+fn status_document(config: &Config, states: &[SourceState], path: &str) -> Option<Rendered> {
     let now = Utc::now();
     match path {
         "/status" => Some(Rendered::new(
-            HTML_TYPE,
+            html::HTML_TYPE,
             html::status(config, states, now).into_bytes(),
             now,
         )),
         "/status.json" => Some(Rendered::new(
-            JSON_TYPE,
+            html::STATUS_JSON_TYPE,
             html::status_json(config, states, now),
             now,
         )),
@@ -575,20 +290,13 @@ pub fn status_document(config: &Config, states: &[SourceState], path: &str) -> O
     }
 }
 
-/// `/sources/<id>.<ext>` → (id, ext).
-pub fn source_feed_path(path: &str) -> Option<(&str, &str)> {
-    let (id, ext) = path.strip_prefix("/sources/")?.rsplit_once('.')?;
-    (!id.is_empty() && !id.contains('/') && matches!(ext, "atom" | "rss" | "json"))
-        .then_some((id, ext))
-}
-
-/// One partner's feed in one format (`atom`, `rss` or `json`), or `None`
-/// when no enabled source has that id.
-pub fn render_source_feed(
+/// One partner's feed in one format, or `None` when no enabled source has
+/// that id.
+pub(crate) fn render_source_feed(
     config: &Config,
     store: &Store,
     source_id: &str,
-    ext: &str,
+    format: Format,
 ) -> crate::store::Result<Option<Rendered>> {
     let Some(source) = config.source(source_id).filter(|s| s.enabled) else {
         return Ok(None);
@@ -600,7 +308,7 @@ pub fn render_source_feed(
         .map(|i| item_entry(i, config))
         .collect();
     let id = crate::model::stable_uuid(&["source-feed", &config.feed.id, &source.id]);
-    let mut d = doc(
+    let mut d = feed_doc(
         config,
         id,
         format!("{} – {}", source.name, config.feed.title),
@@ -609,19 +317,17 @@ pub fn render_source_feed(
         created,
     );
     d.author = source.name.clone();
-    let (content_type, body) = match ext {
-        "atom" => (ATOM_TYPE, atom::render(&d)),
-        "rss" => (RSS_TYPE, rss::render(&d)),
-        "json" => (JSON_FEED_TYPE, json::render(&d)),
-        _ => return Ok(None),
-    };
-    Ok(Some(Rendered::new(content_type, body, d.updated)))
+    Ok(Some(Rendered::new(
+        format.content_type(),
+        format.render(&d),
+        d.updated,
+    )))
 }
 
 /// Archive document `page` (1 = oldest) of the merged feed, or `None` if it
 /// does not exist yet. Page n holds the stories with ids in ((n-1)·50, n·50]:
 /// id ranges never move, so an archive document keeps its entries.
-pub fn render_archive(
+pub(crate) fn render_archive(
     config: &Config,
     store: &Store,
     page: i64,
@@ -635,7 +341,7 @@ pub fn render_archive(
     let stories = store.stories_by_id_range((page - 1) * ARCHIVE_PAGE + 1, page * ARCHIVE_PAGE)?;
     let entries: Vec<Entry> = stories.iter().map(|s| story_entry(s, config)).collect();
     let id = crate::model::stable_uuid(&["archive", &config.feed.id, &page.to_string()]);
-    let mut d = doc(
+    let mut d = feed_doc(
         config,
         id,
         format!("{} – Archiv {page}", config.feed.title),
@@ -646,25 +352,29 @@ pub fn render_archive(
     d.archive = true;
     d.links = vec![DocLink {
         rel: "current",
-        href: format!("{base}/feed.atom"),
+        href: ARCHIVE_FORMAT.path(&format!("{base}/feed")),
     }];
     if page > 1 {
         d.links.push(DocLink {
             rel: "prev-archive",
-            href: format!("{base}/archive/{}.atom", page - 1),
+            href: format!("{base}{}", archive_path(page - 1)),
         });
     }
     if page < complete {
         d.links.push(DocLink {
             rel: "next-archive",
-            href: format!("{base}/archive/{}.atom", page + 1),
+            href: format!("{base}{}", archive_path(page + 1)),
         });
     }
-    Ok(Some(Rendered::new(ATOM_TYPE, atom::render(&d), d.updated)))
+    Ok(Some(Rendered::new(
+        ARCHIVE_FORMAT.content_type(),
+        ARCHIVE_FORMAT.render(&d),
+        d.updated,
+    )))
 }
 
 /// Both status pages for these source states, into `site` (for `export`).
-pub fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
+pub(crate) fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
     for path in ["/status", "/status.json"] {
         if let Some(doc) = status_document(config, states, path) {
             site.files.insert(path.into(), Arc::new(doc));
@@ -676,39 +386,12 @@ pub fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
 mod tests {
     use super::*;
 
-    fn file(body: &str) -> Arc<Rendered> {
-        Arc::new(Rendered::new(
-            ATOM_TYPE,
-            body.as_bytes().to_vec(),
-            Utc::now(),
-        ))
-    }
-
-    #[test]
-    fn documents_rendered_on_request_are_kept_until_forgotten() {
-        let site = SiteHandle::default();
-        let g = site.cache_generation();
-        site.keep("/sources/a.atom", file("a"), g);
-        site.keep("/sources/b.atom", file("b"), g);
-        assert!(site.cached("/sources/a.atom").is_some());
-        site.forget(|p| p == "/sources/a.atom");
-        assert!(site.cached("/sources/a.atom").is_none());
-        assert!(site.cached("/sources/b.atom").is_some());
-    }
-
-    #[test]
-    fn a_render_that_raced_a_change_is_not_kept() {
-        let site = SiteHandle::default();
-        let before_poll = site.cache_generation();
-        // A poll changed the source while its feed was being rendered from older data.
-        site.forget(|p| p.starts_with("/sources/a."));
-        site.keep("/sources/a.atom", file("old"), before_poll);
-        assert!(site.cached("/sources/a.atom").is_none());
-    }
-
     #[test]
     fn source_feed_paths() {
-        assert_eq!(source_feed_path("/sources/qlee.rss"), Some(("qlee", "rss")));
+        assert_eq!(
+            source_feed_path("/sources/qlee.rss"),
+            Some(("qlee", Format::Rss))
+        );
         for bad in [
             "/sources/.atom",
             "/sources/qlee.xml",
@@ -716,6 +399,20 @@ mod tests {
             "/feed.atom",
         ] {
             assert_eq!(source_feed_path(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn archive_paths() {
+        assert_eq!(archive_page("/archive/12.atom"), Some(12));
+        for bad in [
+            "/archive/.atom",
+            "/archive/1x.atom",
+            "/archive/12.rss",
+            "/archive/9999999999.atom",
+            "/archive/-1.atom",
+        ] {
+            assert_eq!(archive_page(bad), None, "{bad}");
         }
     }
 }

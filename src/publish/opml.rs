@@ -3,7 +3,7 @@
 //! feed is listed with that feed; one without gets our per-source feed.
 //! Written by hand: a flat list of outlines needs no XML library.
 
-use super::public_base;
+use super::{Format, public_base};
 use crate::config::Config;
 use crate::model::{ResolvedKind, SourceKind};
 use crate::store::SourceState;
@@ -12,7 +12,11 @@ fn attr(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
-pub fn render(config: &Config, states: &[SourceState]) -> Vec<u8> {
+/// The `Content-Type` of `/sources.opml`.
+pub(crate) const OPML_TYPE: &str = "text/x-opml; charset=utf-8";
+
+/// The OPML list of every enabled partner.
+pub(crate) fn render(config: &Config, states: &[SourceState]) -> Vec<u8> {
     let base = public_base(config);
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n<head>\n",
@@ -33,7 +37,8 @@ pub fn render(config: &Config, states: &[SourceState]) -> Vec<u8> {
         });
         let xml_url = match state {
             Some(s) if is_feed => s.poll_url().to_string(),
-            _ => format!("{base}/sources/{}.atom", source.id),
+            // Atom: the one format every feed reader that imports OPML reads.
+            _ => Format::Atom.path(&format!("{base}/sources/{}", source.id)),
         };
         let html_url = source
             .homepage

@@ -8,7 +8,8 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item, Source};
 
-use super::{Entry, FeedDoc};
+use super::Format;
+use super::entries::{Entry, FeedDoc};
 
 fn date(t: DateTime<Utc>) -> String {
     t.to_rfc2822()
@@ -48,7 +49,8 @@ fn item(e: &Entry, tags_base: &str) -> Item {
     }
 }
 
-pub fn render(doc: &FeedDoc) -> Vec<u8> {
+/// `doc` as an RSS 2.0 channel.
+pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
     let mut namespaces = BTreeMap::new();
     namespaces.insert(
         "atom".to_string(),
@@ -68,9 +70,9 @@ pub fn render(doc: &FeedDoc) -> Vec<u8> {
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         atom_ext: Some(AtomExtension {
             links: std::iter::once(Link {
-                href: doc.self_url("rss"),
+                href: doc.self_url(Format::Rss),
                 rel: "self".into(),
-                mime_type: Some("application/rss+xml".into()),
+                mime_type: Some(Format::Rss.media_type().into()),
                 ..Default::default()
             })
             .chain(doc.links.iter().filter(|l| l.rel == "hub").map(|l| Link {

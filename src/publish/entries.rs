@@ -1,0 +1,220 @@
+//! What a feed says before any format writes it: stories and items become
+//! `Entry`s that credit every partner that published them, and entries
+//! become a `FeedDoc` with its ids, links and dates.
+
+use chrono::{DateTime, Utc};
+
+use super::{Format, public_base};
+use crate::config::Config;
+use crate::store::{ItemView, StoryView};
+
+/// A partner as credited in an entry.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Credit {
+    pub(crate) source_id: String,
+    pub(crate) name: String,
+    /// The feed or page we poll.
+    pub(crate) feed_url: String,
+    /// The partner's website.
+    pub(crate) home_url: Option<String>,
+    /// This partner's own link to the article.
+    pub(crate) link: Option<String>,
+    pub(crate) published: DateTime<Utc>,
+}
+
+/// One entry, independent of the output format.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entry {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) link: Option<String>,
+    pub(crate) published: DateTime<Utc>,
+    pub(crate) updated: DateTime<Utc>,
+    pub(crate) authors: Vec<String>,
+    /// The partners' own categories.
+    pub(crate) categories: Vec<String>,
+    /// The operator's tags (each has its own feed).
+    pub(crate) tags: Vec<String>,
+    /// Plain-text teaser.
+    pub(crate) summary: Option<String>,
+    /// Sanitised HTML, with the sources credited at the end.
+    pub(crate) content_html: String,
+    /// The original publication (the earliest one for a story).
+    pub(crate) origin: Credit,
+    /// Further partners that published the same news.
+    pub(crate) also: Vec<Credit>,
+}
+
+/// One feed, independent of the output format.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FeedDoc {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) subtitle: Option<String>,
+    pub(crate) language: String,
+    pub(crate) author: String,
+    /// Public URL without extension, e.g. `https://host/feed`; each format appends its own.
+    pub(crate) self_base: String,
+    /// The HTML page for humans.
+    pub(crate) home_url: String,
+    pub(crate) updated: DateTime<Utc>,
+    pub(crate) entries: Vec<Entry>,
+    /// Further links: RFC 5005 archive navigation, WebSub hubs.
+    pub(crate) links: Vec<DocLink>,
+    /// An RFC 5005 archive document (`<fh:archive/>`), which never changes.
+    pub(crate) archive: bool,
+    /// Base of tag feed URLs, used as the category scheme for tags.
+    pub(crate) tags_base: String,
+}
+
+/// A feed-level link such as `rel="prev-archive"` or `rel="hub"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocLink {
+    pub(crate) rel: &'static str,
+    pub(crate) href: String,
+}
+
+impl FeedDoc {
+    /// This document's public URL in `format`.
+    pub(crate) fn self_url(&self, format: Format) -> String {
+        format.path(&self.self_base)
+    }
+}
+
+fn credit(item: &ItemView, config: &Config) -> Credit {
+    let configured = config.source(&item.source_id);
+    Credit {
+        source_id: item.source_id.clone(),
+        name: configured
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| item.source_name.clone()),
+        feed_url: item.source_url.clone(),
+        home_url: configured
+            .and_then(|s| s.homepage.as_ref().map(|u| u.to_string()))
+            .or_else(|| item.source_home.clone()),
+        link: item.link.clone(),
+        published: item.published,
+    }
+}
+
+fn credits_html(origin: &Credit, also: &[Credit]) -> String {
+    let link = |c: &Credit| {
+        let name = html_escape::encode_text(&c.name);
+        match c.link.as_deref().or(c.home_url.as_deref()) {
+            Some(href) => format!(
+                "<a href=\"{}\">{name}</a>",
+                html_escape::encode_double_quoted_attribute(href)
+            ),
+            None => name.into_owned(),
+        }
+    };
+    let mut out = format!("<p class=\"revierfeed-sources\">Quelle: {}", link(origin));
+    if !also.is_empty() {
+        out.push_str(" · Auch berichtet von: ");
+        out.push_str(&also.iter().map(link).collect::<Vec<_>>().join(", "));
+    }
+    out.push_str("</p>");
+    out
+}
+
+fn body_html(item: &ItemView) -> String {
+    item.content_html
+        .clone()
+        .or_else(|| item.summary_html.clone())
+        .unwrap_or_else(|| format!("<p>{}</p>", html_escape::encode_text(&item.text)))
+}
+
+fn teaser(item: &ItemView) -> Option<String> {
+    Some(crate::text::truncate_chars(&item.text, 400)).filter(|t| !t.is_empty())
+}
+
+/// A merged-feed entry for a story, crediting every member.
+pub(crate) fn story_entry(story: &StoryView, config: &Config) -> Entry {
+    let lead = story.lead();
+    let origin = credit(lead, config);
+    let also: Vec<Credit> = story.members[1..]
+        .iter()
+        .map(|m| credit(m, config))
+        .collect();
+    let union = |f: fn(&ItemView) -> &Vec<String>| {
+        let mut out: Vec<String> = Vec::new();
+        for c in story.members.iter().flat_map(|m| f(m).iter()) {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        }
+        out
+    };
+    Entry {
+        id: story.uid.clone(),
+        title: lead.title.clone(),
+        link: lead.link.clone(),
+        published: story.published,
+        updated: story.updated.max(story.published),
+        authors: lead.authors.clone(),
+        categories: union(|m| &m.categories),
+        tags: union(|m| &m.tags),
+        summary: teaser(lead),
+        content_html: format!("{}\n{}", body_html(lead), credits_html(&origin, &also)),
+        origin,
+        also,
+    }
+}
+
+/// A per-source entry for one item.
+pub(crate) fn item_entry(item: &ItemView, config: &Config) -> Entry {
+    let origin = credit(item, config);
+    Entry {
+        id: item.uid.clone(),
+        title: item.title.clone(),
+        link: item.link.clone(),
+        published: item.published,
+        updated: item.updated.max(item.published),
+        authors: item.authors.clone(),
+        categories: item.categories.clone(),
+        tags: item.tags.clone(),
+        summary: teaser(item),
+        content_html: format!("{}\n{}", body_html(item), credits_html(&origin, &[])),
+        origin,
+        also: Vec::new(),
+    }
+}
+
+fn doc_updated(entries: &[Entry], fallback: DateTime<Utc>) -> DateTime<Utc> {
+    entries.iter().map(|e| e.updated).max().unwrap_or(fallback)
+}
+
+/// A feed of `entries` served under `self_path` (e.g. `/tags/x`), with the
+/// site's language, author and hubs; `created` dates an empty feed.
+pub(crate) fn feed_doc(
+    config: &Config,
+    id: String,
+    title: String,
+    self_path: &str,
+    entries: Vec<Entry>,
+    created: DateTime<Utc>,
+) -> FeedDoc {
+    let base = public_base(config);
+    FeedDoc {
+        id,
+        subtitle: None,
+        language: config.feed.language.clone(),
+        author: config.feed.author.clone(),
+        self_base: format!("{base}{self_path}"),
+        home_url: format!("{base}/"),
+        updated: doc_updated(&entries, created),
+        entries,
+        links: config
+            .feed
+            .hubs
+            .iter()
+            .map(|h| DocLink {
+                rel: "hub",
+                href: h.to_string(),
+            })
+            .collect(),
+        archive: false,
+        tags_base: format!("{base}/tags/"),
+        title,
+    }
+}
