@@ -17,9 +17,9 @@ use crate::extract::discover::{self, FeedLink};
 use crate::extract::html::{self, Article, Listing, ListingEntry, Page};
 use crate::extract::{ExtractError, Extracted, charset, feed};
 use crate::fetch::{DocumentSlot, FetchError, FetchOutcome, Fetcher, ResponseMeta, Want};
-use crate::model::{ExtractedItem, Validators};
+use crate::model::{ExtractedItem, PageRecord, Validators};
 use crate::model::{Resolution, ResolvedKind, SourceKind};
-use crate::store::{PageRecord, SourceState, Store, StoreError};
+use crate::store::{SourceState, Store, StoreError};
 
 /// A failed article page is not asked again for this long unless its listing entry changes.
 const RETRY_FAILED_PAGE_AFTER: chrono::Duration = chrono::Duration::hours(24);
