@@ -302,3 +302,111 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use url::Url;
+
+    use super::*;
+    use crate::model::{Registration, SourceKind};
+
+    fn store_with(sources: &[&str], rules: story::Rules) -> Store {
+        let store = Store::open_in_memory().unwrap();
+        let urls: Vec<Url> = sources
+            .iter()
+            .map(|s| Url::parse(&format!("https://{s}.example/feed")).unwrap())
+            .collect();
+        let registrations: Vec<Registration> = sources
+            .iter()
+            .zip(&urls)
+            .map(|(id, url)| Registration {
+                id,
+                name: id,
+                kind: SourceKind::Feed,
+                url,
+            })
+            .collect();
+        store.sync_sources(&registrations).unwrap();
+        store.set_story_rules(rules);
+        store
+    }
+
+    fn report(
+        source: &str,
+        link_key: &str,
+        title: &str,
+        published: DateTime<Utc>,
+    ) -> IngestRequest {
+        let item = Item {
+            guid: Some(format!("{source}:{title}")),
+            link: Some(format!("https://{link_key}")),
+            link_key: Some(link_key.to_string()),
+            title: title.to_string(),
+            summary_html: None,
+            content_html: None,
+            text: String::new(),
+            published: Some(published),
+            updated: None,
+            authors: vec![],
+            categories: vec![],
+            hidden: None,
+            tags: vec![],
+        };
+        IngestRequest {
+            source_id: source.to_string(),
+            items: vec![item],
+            record: PollRecord {
+                at: published,
+                status: Some(200),
+                error: None,
+                duration_ms: 1,
+                not_before: None,
+                validators: None,
+                moved_to: None,
+            },
+            feed_title: None,
+            home_url: None,
+            keep_days: None,
+            keep_items: None,
+            pages: Vec::new(),
+        }
+    }
+
+    fn stories_of(store: &Store) -> Vec<i64> {
+        store
+            .with(|c| {
+                let mut stmt = c.prepare("SELECT story_id FROM items ORDER BY id")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn the_same_canonical_link_is_one_story_whether_matching_is_on_or_off() {
+        for enabled in [true, false] {
+            let rules = story::Rules {
+                enabled,
+                ..story::Rules::default()
+            };
+            let store = store_with(&["verein", "zeitung", "radio"], rules);
+            let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+            // Titles with nothing in common: only the link can join them.
+            for (source, title) in [("verein", "Eins"), ("zeitung", "Zwei"), ("radio", "Drei")] {
+                let done = store
+                    .ingest(report(source, "lr.example/meldung/7", title, day))
+                    .unwrap();
+                assert_eq!(done.new, 1);
+            }
+            let stories = stories_of(&store);
+            assert_eq!(stories.len(), 3);
+            assert!(stories.iter().all(|s| *s == stories[0]), "{stories:?}");
+            // Another link founds a story of its own.
+            store
+                .ingest(report("zeitung", "lr.example/meldung/8", "Vier", day))
+                .unwrap();
+            assert_ne!(stories_of(&store)[3], stories[0]);
+        }
+    }
+}
