@@ -1,12 +1,11 @@
 //! The types every stage shares, so that no stage imports another to name
 //! its input: items as extracted and as normalised, the source kinds, what
-//! a poll remembers (validators, history) and the permanent ids we mint.
+//! a poll remembers (validators, history, article pages read) and the
+//! permanent ids we mint.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
-
-pub use crate::store::PageRecord; // TEMP until the store split lands
 
 /// A piece of partner text that may be HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +152,21 @@ pub struct Registration<'a> {
 pub struct Validators {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+}
+
+/// A cached article page of an HTML source: what the reader produced when it
+/// last read the page, kept so that an unchanged listing entry costs no
+/// request and a changed one a conditional request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRecord {
+    pub url: String,
+    /// The listing entry's fingerprint when the page was read.
+    pub fingerprint: String,
+    pub validators: Validators,
+    pub status: Option<u16>,
+    pub fetched_at: DateTime<Utc>,
+    /// Extracted article as JSON; `None` when the page could not be read.
+    pub article: Option<String>,
 }
 
 /// What the scheduler remembers about a source between polls (stored in SQLite).

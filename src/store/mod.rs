@@ -2,12 +2,21 @@
 //! migrations, and the blocking `Store` handle. Only this module touches
 //! SQLite; callers on the async runtime go through `Store::call`, which runs
 //! the work on tokio's blocking pool.
+//!
+//! One file per table (`sources`, `items`, `stories`, `pages`, `meta`);
+//! `ingest` is the one transaction that spans them for a poll, `story_index`
+//! the in-memory cache of the stored story signatures, `schema` the
+//! migrations. Story membership is decided in `story`; here it is looked up
+//! and persisted.
 
+mod ingest;
 mod items;
+mod meta;
 mod pages;
 mod schema;
 mod sources;
 mod stories;
+mod story_index;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,10 +24,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
-pub use items::{IngestReport, IngestRequest, ItemView, StoryView};
-pub use pages::PageRecord;
+pub use ingest::{IngestReport, IngestRequest};
+pub use items::ItemView;
 pub use sources::{PollRecord, SourceState};
+pub use stories::StoryView;
 
+/// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {path}: {source}")]
@@ -42,7 +53,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// What an operator should know about a transient failure; `None` for others.
-    pub fn advice(&self) -> Option<&'static str> {
+    pub(crate) fn advice(&self) -> Option<&'static str> {
         match self {
             StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => match e.code {
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => Some(
@@ -56,21 +67,9 @@ impl StoreError {
             _ => None,
         }
     }
-
-    /// The database is locked by another process or the disk is full: retry later, keep serving.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            StoreError::Sql(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseBusy
-                    | rusqlite::ErrorCode::DatabaseLocked
-                    | rusqlite::ErrorCode::DiskFull
-            ),
-            _ => false,
-        }
-    }
 }
 
+/// What every store operation returns.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Shared handle to the database. Cloning is cheap.
@@ -82,7 +81,7 @@ pub struct Store {
 struct Inner {
     conn: Mutex<Connection>,
     /// Taken only while `conn` is held.
-    stories: Mutex<stories::StoryState>,
+    stories: Mutex<story_index::StoryState>,
     path: PathBuf,
 }
 
@@ -136,6 +135,7 @@ impl Store {
         })
     }
 
+    /// The database file (`:memory:` for an in-memory one).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }

@@ -8,26 +8,18 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Transaction, params};
 
 use super::{Result, Store, from_ts, to_ts};
-use crate::model::{ResolvedKind, Validators};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct PageRecord {
-    pub url: String,
-    /// The listing entry's fingerprint when the page was read.
-    pub fingerprint: String,
-    pub validators: Validators,
-    pub status: Option<u16>,
-    pub fetched_at: DateTime<Utc>,
-    /// Extracted article as JSON; `None` when the page could not be read.
-    pub article: Option<String>,
-}
+use crate::model::{PageRecord, Validators};
 
 /// Pages unseen for this long and no longer linked by any item are forgotten.
 const FORGET_AFTER_DAYS: i64 = 90;
 
 impl Store {
     /// The remembered pages of a source among `urls`.
-    pub fn pages(&self, source_id: &str, urls: &[String]) -> Result<HashMap<String, PageRecord>> {
+    pub(crate) fn pages(
+        &self,
+        source_id: &str,
+        urls: &[String],
+    ) -> Result<HashMap<String, PageRecord>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT url, fingerprint, etag, last_modified, status, fetched_at, article FROM pages WHERE source_id = ?1 AND url = ?2",
@@ -53,31 +45,6 @@ impl Store {
                 }
             }
             Ok(out)
-        })
-    }
-
-    /// Remembers what a source of kind "auto" turned out to be, and where its feed is.
-    pub fn set_resolution(
-        &self,
-        source_id: &str,
-        resolved_kind: Option<ResolvedKind>,
-        discovery: Option<&str>,
-        fetch_url: Option<&str>,
-    ) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE sources SET resolved_kind = ?2, discovery = ?3, fetch_url = ?4, \
-                    etag = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN etag END, \
-                    last_modified = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN last_modified END \
-                 WHERE id = ?1",
-                params![
-                    source_id,
-                    resolved_kind.map(ResolvedKind::as_str),
-                    discovery,
-                    fetch_url
-                ],
-            )?;
-            Ok(())
         })
     }
 }

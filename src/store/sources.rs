@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Result, Store, from_ts, to_ts};
+use super::ingest::IngestReport;
+use super::{Result, Store, StoreError, from_ts, to_ts};
 use crate::model::{PollHistory, Registration, ResolvedKind, SourceKind, Validators};
 
 /// Everything stored about one source.
@@ -144,6 +145,7 @@ impl Store {
         })
     }
 
+    /// Everything stored about one source, active or not; `None` for an unknown id.
     pub fn source_state(&self, id: &str) -> Result<Option<SourceState>> {
         self.with(|c| {
             let mut stmt =
@@ -163,6 +165,31 @@ impl Store {
         })
     }
 
+    /// Remembers what a source of kind "auto" turned out to be, and where its feed is.
+    pub(crate) fn set_resolution(
+        &self,
+        source_id: &str,
+        resolved_kind: Option<ResolvedKind>,
+        discovery: Option<&str>,
+        fetch_url: Option<&str>,
+    ) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE sources SET resolved_kind = ?2, discovery = ?3, fetch_url = ?4, \
+                    etag = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN etag END, \
+                    last_modified = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN last_modified END \
+                 WHERE id = ?1",
+                params![
+                    source_id,
+                    resolved_kind.map(ResolvedKind::as_str),
+                    discovery,
+                    fetch_url
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
     /// A poll that ended without new content: 304, or an error.
     ///
     /// Committed without waiting for the disk (`synchronous = NORMAL` for
@@ -171,7 +198,7 @@ impl Store {
     /// 304 made a cycle over 1,000 unchanged sources wait ~2 s on the disk
     /// (BENCHMARKS.md). WAL keeps the file consistent either way, and the
     /// next durable commit (an ingest) or checkpoint makes it durable too.
-    pub fn record_poll(&self, id: &str, rec: &PollRecord) -> Result<()> {
+    pub(crate) fn record_poll(&self, id: &str, rec: &PollRecord) -> Result<()> {
         self.with(|c| {
             c.pragma_update(None, "synchronous", "NORMAL")?;
             let result = (|| -> Result<()> {
@@ -214,5 +241,42 @@ pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRec
         tx.prepare_cached("UPDATE sources SET fetch_url = ?2 WHERE id = ?1")?
             .execute(params![id, url])?;
     }
+    Ok(())
+}
+
+/// Whether the source's GUIDs proved unreliable (see `dedup`).
+pub(super) fn guids_unreliable_in(tx: &rusqlite::Transaction, id: &str) -> Result<bool> {
+    tx.prepare_cached("SELECT guids_unreliable FROM sources WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::Sql(rusqlite::Error::QueryReturnedNoRows))
+}
+
+/// What an ingest tells the source's row besides its poll record: the
+/// partner's own title and home page, and what changed.
+pub(super) fn record_ingest_in(
+    tx: &rusqlite::Transaction,
+    id: &str,
+    feed_title: Option<&str>,
+    home_url: Option<&str>,
+    report: &IngestReport,
+    at: i64,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE sources SET feed_title = COALESCE(?2, feed_title), home_url = COALESCE(?3, home_url), \
+            guids_unreliable = (guids_unreliable OR ?4), last_new = ?5, last_updated = ?6, \
+            last_change_at = CASE WHEN ?7 THEN ?8 ELSE last_change_at END \
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        feed_title,
+        home_url,
+        report.guid_collision,
+        report.new as i64,
+        report.updated as i64,
+        report.changed(),
+        at
+    ])?;
     Ok(())
 }

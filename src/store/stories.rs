@@ -1,108 +1,183 @@
-//! The in-memory story index and where it comes from: the `story_sig` column
-//! of the items table. The index is a cache of that column; it is built on
-//! first use, kept current by this connection's own writes, and rebuilt when
-//! another connection (a `fetch --once` beside the daemon) has written to the
-//! file, as `PRAGMA data_version` tells. Signatures missing or of an older
-//! analysis are computed once from the stored title and text.
+//! The `stories` table: founding a story, keeping its dates those of its
+//! members, finding the story of another source's copy of a link, and the
+//! stories read back for the merged feeds.
 
-use std::sync::MutexGuard;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
 
-use rusqlite::{Connection, params};
-
-use super::items::story_day;
+use super::items::{ITEM_COLUMNS, ItemView, item_from_row};
 use super::{Result, Store};
-use crate::story::{Rules, Signature, StoryIndex};
 
-/// The matching rules and the index, behind the store's lock.
-#[derive(Debug, Default)]
-pub(crate) struct StoryState {
-    pub rules: Rules,
-    index: Option<(StoryIndex, i64)>,
+/// One entry of the merged feed: the same news from one or more sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryView {
+    pub uid: String,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Earliest publication first: `members[0]` leads.
+    pub members: Vec<ItemView>,
 }
 
-fn data_version(c: &Connection) -> rusqlite::Result<i64> {
-    c.query_row("PRAGMA data_version", [], |r| r.get(0))
+impl StoryView {
+    pub(crate) fn lead(&self) -> &ItemView {
+        &self.members[0]
+    }
 }
 
-impl StoryState {
-    /// The index, current with the database; the caller puts it back with
-    /// [`put_index`](Self::put_index) after a successful write.
-    pub fn take_fresh_index(&mut self, c: &mut Connection) -> Result<StoryIndex> {
-        let version = data_version(c)?;
-        match self.index.take() {
-            Some((index, seen)) if seen == version => Ok(index),
-            _ => load(c),
+/// Founds the story `uid`, dated by its first item; `None` when a story of
+/// that uid exists already.
+pub(super) fn found(
+    tx: &Transaction,
+    uid: &str,
+    published: i64,
+    updated: i64,
+) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(
+        "INSERT INTO stories (uid, published, updated) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (uid) DO NOTHING RETURNING id",
+    )?
+    .query_row(params![uid, published, updated], |r| r.get(0))
+    .optional()
+}
+
+pub(super) fn id_of(tx: &Transaction, uid: &str) -> rusqlite::Result<i64> {
+    tx.prepare_cached("SELECT id FROM stories WHERE uid = ?1")?
+        .query_row([uid], |r| r.get(0))
+}
+
+/// The story of the earliest item of another source with canonical link
+/// `link_key`, among stories that hold no item of `source_id` yet.
+pub(super) fn by_link(
+    tx: &Transaction,
+    link_key: &str,
+    source_id: &str,
+) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(
+        "SELECT i.story_id FROM items i WHERE i.link_key = ?1 AND i.source_id != ?2 \
+         AND NOT EXISTS (SELECT 1 FROM items o WHERE o.story_id = i.story_id AND o.source_id = ?2) \
+         ORDER BY i.published LIMIT 1",
+    )?
+    .query_row(params![link_key, source_id], |r| r.get(0))
+    .optional()
+}
+
+/// Dates a story by its members: the earliest publication, the latest change.
+pub(super) fn refresh(tx: &Transaction, story_id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE stories SET published = (SELECT MIN(published) FROM items WHERE story_id = ?1), \
+                            updated = (SELECT MAX(updated) FROM items WHERE story_id = ?1) \
+         WHERE id = ?1 AND EXISTS (SELECT 1 FROM items WHERE story_id = ?1)",
+    )?
+    .execute([story_id])?;
+    Ok(())
+}
+
+/// Deletes a story whose last member was deleted.
+pub(super) fn delete_if_empty(tx: &Transaction, story_id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM stories WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM items WHERE story_id = ?1)")?
+        .execute([story_id])?;
+    Ok(())
+}
+
+/// Stories picked by `head_sql` (`?1` limit, `?2` offset, `?3` the optional
+/// argument), each with its shown members from active sources; stories left
+/// without such members are skipped and more are read.
+fn stories_from(
+    c: &rusqlite::Connection,
+    head_sql: &str,
+    extra: &[&dyn rusqlite::ToSql],
+    limit: usize,
+) -> Result<Vec<StoryView>> {
+    let mut out = Vec::with_capacity(limit);
+    let mut offset = 0i64;
+    let page = (limit as i64 * 2).max(16);
+    let mut head = c.prepare_cached(head_sql)?;
+    let mut members = c.prepare_cached(&format!(
+        "SELECT {ITEM_COLUMNS} FROM items i JOIN sources s ON s.id = i.source_id \
+         WHERE i.story_id = ?1 AND s.active = 1 AND i.hidden IS NULL ORDER BY i.published, i.id"
+    ))?;
+    while out.len() < limit {
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&page, &offset];
+        args.extend_from_slice(extra);
+        let heads: Vec<(i64, String)> = head
+            .query_map(args.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if heads.is_empty() {
+            break;
         }
-    }
-
-    pub fn put_index(&mut self, c: &Connection, index: StoryIndex) -> Result<()> {
-        // Our own commits leave data_version unchanged, so this is the value the next use compares with.
-        self.index = Some((index, data_version(c)?));
-        Ok(())
-    }
-
-    pub fn drop_index(&mut self) {
-        self.index = None;
-    }
-}
-
-/// Builds the index from every stored item's signature.
-fn load(c: &mut Connection) -> Result<StoryIndex> {
-    let started = std::time::Instant::now();
-    let mut index = StoryIndex::default();
-    let mut stale: Vec<i64> = Vec::new();
-    {
-        let mut stmt =
-            c.prepare("SELECT id, source_id, story_id, published, story_sig FROM items")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let sig: Option<String> = r.get(4)?;
-            match sig.as_deref().and_then(Signature::decode) {
-                Some(sig) => {
-                    let source: String = r.get(1)?;
-                    index.insert(id, &source, r.get(2)?, story_day(r.get(3)?), &sig);
-                }
-                None => stale.push(id),
+        offset += heads.len() as i64;
+        for (id, uid) in heads {
+            let items: Vec<ItemView> = members
+                .query_map([id], item_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            if items.is_empty() {
+                continue;
+            }
+            // Dates over shown members only, so a hidden or removed source doesn't date the entry.
+            let published = items.iter().map(|i| i.published).min().unwrap_or_default();
+            let updated = items.iter().map(|i| i.updated).max().unwrap_or_default();
+            out.push(StoryView {
+                uid,
+                published,
+                updated,
+                members: items,
+            });
+            if out.len() == limit {
+                break;
             }
         }
     }
-    if !stale.is_empty() {
-        let tx = c.transaction()?;
-        {
-            let mut read = tx.prepare(
-                "SELECT source_id, story_id, published, title, text FROM items WHERE id = ?1",
-            )?;
-            let mut write = tx.prepare("UPDATE items SET story_sig = ?2 WHERE id = ?1")?;
-            for id in &stale {
-                let (source, story, published, title, text): (String, i64, i64, String, String) =
-                    read.query_row([id], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })?;
-                let sig = Signature::of(&title, &text);
-                write.execute(params![id, sig.encode()])?;
-                index.insert(*id, &source, story, story_day(published), &sig);
-            }
-        }
-        tx.commit()?;
-    }
-    index.shrink_to_fit();
-    tracing::debug!(
-        items = index.len(),
-        computed = stale.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "story index built"
-    );
-    Ok(index)
+    out.sort_by(|a, b| {
+        b.published
+            .cmp(&a.published)
+            .then_with(|| b.uid.cmp(&a.uid))
+    });
+    Ok(out)
 }
 
 impl Store {
-    pub(crate) fn story_state(&self) -> MutexGuard<'_, StoryState> {
-        self.inner.stories.lock().unwrap_or_else(|p| p.into_inner())
+    /// The newest stories with at least one shown member from an active source.
+    pub fn stories(&self, limit: usize) -> Result<Vec<StoryView>> {
+        self.with(|c| {
+            stories_from(
+                c,
+                "SELECT id, uid FROM stories ORDER BY published DESC, id DESC LIMIT ?1 OFFSET ?2",
+                &[],
+                limit,
+            )
+        })
     }
 
-    /// The rules new items are matched into stories by (`[stories]` in the config).
-    pub fn set_story_rules(&self, rules: Rules) {
-        self.story_state().rules = rules;
+    /// Highest story id: archive pages are ranges of story ids.
+    pub(crate) fn max_story_id(&self) -> Result<i64> {
+        self.with(
+            |c| Ok(c.query_row("SELECT COALESCE(MAX(id), 0) FROM stories", [], |r| r.get(0))?),
+        )
+    }
+
+    /// The stories with ids in `first..=last` that still have shown members, newest first.
+    pub(crate) fn stories_by_id_range(&self, first: i64, last: i64) -> Result<Vec<StoryView>> {
+        self.with(|c| {
+            let span = (last - first + 1).max(0) as usize;
+            stories_from(
+                c,
+                "SELECT id, uid FROM stories WHERE id BETWEEN ?3 AND ?4 ORDER BY id LIMIT ?1 OFFSET ?2",
+                &[&first, &last],
+                span,
+            )
+        })
+    }
+
+    /// The newest stories with a shown member carrying `tag`.
+    pub(crate) fn tag_stories(&self, tag: &str, limit: usize) -> Result<Vec<StoryView>> {
+        self.with(|c| {
+            stories_from(
+                c,
+                "SELECT DISTINCT s.id, s.uid FROM item_tags t JOIN items i ON i.id = t.item_id JOIN stories s ON s.id = i.story_id \
+                 WHERE t.tag = ?3 AND i.hidden IS NULL ORDER BY s.published DESC, s.id DESC LIMIT ?1 OFFSET ?2",
+                &[&tag],
+                limit,
+            )
+        })
     }
 }

@@ -1,0 +1,475 @@
+//! The in-memory candidate index: every stored item's signature by term
+//! and day, and the search for the most similar story a new item may join.
+
+use std::collections::HashSet;
+
+use super::postings::Postings;
+use super::{Map, PROBE_BUDGET, Rules, Signature, contradicts, idf, is_specific};
+
+/// Document frequencies whose IDF a query precomputes.
+const IDF_MEMO: usize = 64;
+
+/// An indexed item.
+#[derive(Debug, Clone)]
+struct Entry {
+    source: u32,
+    story: i64,
+    day: i32,
+    /// Term ids, sorted.
+    terms: Box<[u32]>,
+    sig_dates: Box<[(u8, u8)]>,
+    sig_quantities: Box<[(String, String)]>,
+}
+
+impl Entry {
+    fn contradicts(&self, sig: &Signature) -> bool {
+        contradicts(&self.sig_dates, &self.sig_quantities, sig)
+    }
+}
+
+/// The story a new item should join.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Match {
+    pub(crate) story: i64,
+    /// The member it resembles most.
+    pub(crate) item: i64,
+    pub(crate) similarity: f64,
+    pub(crate) shared_terms: usize,
+}
+
+/// Every stored item's signature, by term and day, for finding candidates.
+/// Items are keyed by their database row id; stories by theirs.
+#[derive(Debug, Default)]
+pub(crate) struct StoryIndex {
+    vocab: Map<Box<str>, u32>,
+    /// Per term id: (day, item) sorted; its length is the term's document frequency.
+    postings: Vec<Postings>,
+    /// Per term id: whether it is a number.
+    numeric: Vec<bool>,
+    items: Map<i64, Entry>,
+    stories: Map<i64, Vec<i64>>,
+    sources: Map<Box<str>, u32>,
+}
+
+impl StoryIndex {
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn source_id(&mut self, source: &str) -> u32 {
+        let next = self.sources.len() as u32;
+        *self.sources.entry(source.into()).or_insert(next)
+    }
+
+    fn term_id(&mut self, term: &str) -> u32 {
+        if let Some(&id) = self.vocab.get(term) {
+            return id;
+        }
+        let id = self.postings.len() as u32;
+        self.vocab.insert(term.into(), id);
+        self.postings.push(Postings::default());
+        self.numeric.push(term.starts_with('#'));
+        id
+    }
+
+    fn df(&self, term: u32) -> usize {
+        self.postings[term as usize].len()
+    }
+
+    /// Adds (or replaces) an item.
+    pub(crate) fn insert(
+        &mut self,
+        item: i64,
+        source: &str,
+        story: i64,
+        day: i32,
+        sig: &Signature,
+    ) {
+        self.remove(item);
+        let source = self.source_id(source);
+        let mut terms: Vec<u32> = sig.terms.iter().map(|t| self.term_id(t)).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        for &t in &terms {
+            self.postings[t as usize].insert((day, item));
+        }
+        self.items.insert(
+            item,
+            Entry {
+                source,
+                story,
+                day,
+                terms: terms.into(),
+                sig_dates: sig.dates.clone().into(),
+                sig_quantities: sig.quantities.clone().into(),
+            },
+        );
+        self.stories.entry(story).or_default().push(item);
+    }
+
+    /// Forgets an item (deleted, or about to be re-inserted).
+    pub(crate) fn remove(&mut self, item: i64) {
+        let Some(e) = self.items.remove(&item) else {
+            return;
+        };
+        for &t in e.terms.iter() {
+            self.postings[t as usize].remove((e.day, item));
+        }
+        if let Some(members) = self.stories.get_mut(&e.story) {
+            members.retain(|m| *m != item);
+            if members.is_empty() {
+                self.stories.remove(&e.story);
+            }
+        }
+    }
+
+    /// Gives back what growing one item at a time over-allocated: after a bulk load.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.postings.iter_mut().for_each(Postings::shrink_to_fit);
+        self.postings.shrink_to_fit();
+        self.numeric.shrink_to_fit();
+        self.items.shrink_to_fit();
+        self.stories
+            .values_mut()
+            .for_each(|members| members.shrink_to_fit());
+    }
+
+    /// The story of an indexed item (the tests' view: the store reads it from the database).
+    #[cfg(test)]
+    fn story_of(&self, item: i64) -> Option<i64> {
+        self.items.get(&item).map(|e| e.story)
+    }
+
+    /// The most similar story that a new item of `source`, dated `day`, may
+    /// join under `rules`; stories in `excluded` are skipped.
+    pub(crate) fn best_story(
+        &self,
+        source: &str,
+        day: i32,
+        sig: &Signature,
+        rules: &Rules,
+        excluded: &HashSet<i64>,
+    ) -> Option<Match> {
+        if !rules.enabled || self.is_empty() {
+            return None;
+        }
+        let n = self.items.len();
+        let own_source = self.sources.get(source).copied();
+        let window = rules.window_days as i32;
+        let ids: Vec<Option<u32>> = sig
+            .terms
+            .iter()
+            .map(|t| self.vocab.get(t.as_str()).copied())
+            .collect();
+        // Squared IDF by document frequency, computed once per query for the
+        // rare terms that make up most of every comparison.
+        let small: Vec<f64> = (0..IDF_MEMO).map(|df| idf(df, n).powi(2)).collect();
+        let weight2 = |t: Option<u32>| {
+            let df = t.map(|t| self.df(t)).unwrap_or(0);
+            small.get(df).copied().unwrap_or_else(|| idf(df, n).powi(2))
+        };
+        let weight = |t: Option<u32>| weight2(t).sqrt();
+        let own_norm: f64 = ids.iter().map(|&t| weight2(t)).sum::<f64>().sqrt();
+        let mut own: Vec<u32> = ids.iter().flatten().copied().collect();
+        own.sort_unstable();
+
+        // Prefix filtering (Bayardo et al. 2007): an item sharing only terms of
+        // the lightest tail cannot reach min_similarity when the tail's weight
+        // is below it (Cauchy-Schwarz), so only the heavier, rarer terms are
+        // looked up; the tail is where the long posting lists of common words
+        // are. The tail is kept to half the threshold, so that the weight a
+        // candidate shares among the looked-up terms bounds its cosine tightly.
+        let mut by_weight: Vec<(u32, f64)> = own.iter().map(|&t| (t, weight(Some(t)))).collect();
+        by_weight.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let (mut tail, mut probe) = (0.0, by_weight.len());
+        while probe > 0 {
+            let w2 = by_weight[probe - 1].1.powi(2);
+            if ((tail + w2).sqrt() / own_norm) >= rules.min_similarity / 2.0 {
+                break;
+            }
+            tail += w2;
+            probe -= 1;
+        }
+        // Candidates: items in the window sharing at least two specific probed
+        // terms, with the weight they share; terms not looked up (the tail and
+        // background words) count as if shared, to bound the cosine from above.
+        // Rarest first, and at most PROBE_BUDGET postings in all: should even
+        // an item's rarest words fill the window (a store of near-identical
+        // texts), further lookups would only find more of the same.
+        let mut unprobed = tail;
+        let mut scanned = 0;
+        let mut candidates: Map<i64, (u32, u32, f64)> = Map::default();
+        for &(t, w) in &by_weight[..probe] {
+            let word = u32::from(!self.numeric[t as usize]);
+            let list = &self.postings[t as usize];
+            if !is_specific(list.len(), n) || scanned >= PROBE_BUDGET {
+                unprobed += w * w;
+                continue;
+            }
+            list.in_window(day - window, day + window, |item| {
+                scanned += 1;
+                let c = candidates.entry(item).or_default();
+                c.0 += 1;
+                c.1 += word;
+                c.2 += w * w;
+            });
+        }
+
+        let mut best: Option<Match> = None;
+        // Numbers confirm a match but do not make one: at least one of the
+        // shared specific terms is a word (a name, a place, a thing).
+        for (&item, &(count, words, mass)) in &candidates {
+            if count < 2 || words < 1 || (mass + unprobed).sqrt() / own_norm < rules.min_similarity
+            {
+                continue;
+            }
+            let e = &self.items[&item];
+            if Some(e.source) == own_source || excluded.contains(&e.story) {
+                continue;
+            }
+            let (mut dot, mut shared) = (0.0, 0usize);
+            let (mut i, mut j) = (0, 0);
+            while i < own.len() && j < e.terms.len() {
+                match own[i].cmp(&e.terms[j]) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        dot += weight2(Some(own[i]));
+                        shared += 1;
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+            if shared < rules.min_shared_terms {
+                continue;
+            }
+            let other_norm: f64 = e
+                .terms
+                .iter()
+                .map(|&t| weight2(Some(t)))
+                .sum::<f64>()
+                .sqrt();
+            let similarity = dot / (own_norm * other_norm);
+            if similarity < rules.min_similarity || e.contradicts(sig) {
+                continue;
+            }
+            let better = best.as_ref().is_none_or(|b| {
+                similarity > b.similarity
+                    || (similarity == b.similarity && (e.story, item) < (b.story, b.item))
+            });
+            if better && self.story_admits(e.story, own_source, day, sig, window) {
+                best = Some(Match {
+                    story: e.story,
+                    item,
+                    similarity,
+                    shared_terms: shared,
+                });
+            }
+        }
+        best
+    }
+
+    /// A story admits a new item when it has no item of the same source,
+    /// stays within the window and no member contradicts the new item.
+    fn story_admits(
+        &self,
+        story: i64,
+        source: Option<u32>,
+        day: i32,
+        sig: &Signature,
+        window: i32,
+    ) -> bool {
+        let Some(members) = self.stories.get(&story) else {
+            return false;
+        };
+        let (mut lo, mut hi) = (day, day);
+        for m in members {
+            let e = &self.items[m];
+            if Some(e.source) == source || e.contradicts(sig) {
+                return false;
+            }
+            lo = lo.min(e.day);
+            hi = hi.max(e.day);
+        }
+        hi - lo <= window
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn background(ix: &mut StoryIndex, from: i64) {
+        // Thirty unrelated items make "lausitz" background, as in a real store.
+        for i in 0..30 {
+            let sig = Signature::of(
+                &format!("Meldung {i} aus der Lausitz"),
+                &format!("Thema{i} Ort{i} Sache{i} Lausitz"),
+            );
+            ix.insert(
+                from + i,
+                &format!("bg{}", i % 5),
+                from + i,
+                100 + (i as i32 % 40),
+                &sig,
+            );
+        }
+    }
+
+    const A_TITLE: &str = "Größter Batteriespeicher der Lausitz geht ans Netz";
+    const A_TEXT: &str = "In Schwarze Pumpe hat der Batteriespeicher mit 100 Megawatt den Betrieb aufgenommen. 120 Millionen Euro wurden investiert.";
+    const B_TITLE: &str = "Schwarze Pumpe: Großbatteriespeicher in Betrieb";
+    const B_TEXT: &str = "Der Batteriespeicher in Schwarze Pumpe ist gestartet: 100 MW Leistung, 120 Mio. Euro Kosten.";
+
+    #[test]
+    fn a_cross_post_joins_and_the_same_source_never_does() {
+        let mut ix = StoryIndex::default();
+        background(&mut ix, 1000);
+        let rules = Rules::default();
+        ix.insert(1, "verein", 10, 120, &Signature::of(A_TITLE, A_TEXT));
+        let b = Signature::of(B_TITLE, B_TEXT);
+        let m = ix
+            .best_story("zeitung", 121, &b, &rules, &HashSet::new())
+            .expect("cross-post matches");
+        assert_eq!((m.story, m.item), (10, 1));
+        assert!(m.similarity >= rules.min_similarity, "{m:?}");
+        assert_eq!(
+            ix.best_story("verein", 121, &b, &rules, &HashSet::new()),
+            None,
+            "same source"
+        );
+        assert_eq!(
+            ix.best_story("zeitung", 121 + 5, &b, &rules, &HashSet::new()),
+            None,
+            "outside the window"
+        );
+        let excluded: HashSet<i64> = [10].into();
+        assert_eq!(
+            ix.best_story("zeitung", 121, &b, &rules, &excluded),
+            None,
+            "story already taken by this batch"
+        );
+        let off = Rules {
+            enabled: false,
+            ..Rules::default()
+        };
+        assert_eq!(
+            ix.best_story("zeitung", 121, &b, &off, &HashSet::new()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_story_with_an_item_of_the_source_is_closed_to_it() {
+        let mut ix = StoryIndex::default();
+        background(&mut ix, 1000);
+        ix.insert(1, "verein", 10, 120, &Signature::of(A_TITLE, A_TEXT));
+        ix.insert(
+            2,
+            "zeitung",
+            10,
+            120,
+            &Signature::of("Anderes", "Ganz andere Nachricht über Kleingärten"),
+        );
+        let b = Signature::of(B_TITLE, B_TEXT);
+        assert_eq!(
+            ix.best_story("zeitung", 121, &b, &Rules::default(), &HashSet::new()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_story_stays_within_its_window() {
+        let mut ix = StoryIndex::default();
+        background(&mut ix, 1000);
+        ix.insert(1, "verein", 10, 120, &Signature::of(A_TITLE, A_TEXT));
+        ix.insert(2, "radio", 10, 123, &Signature::of(B_TITLE, B_TEXT));
+        // Within 4 days of the radio item but 5 after the first report.
+        let late = Signature::of(
+            "Batteriespeicher Schwarze Pumpe am Netz",
+            "100 Megawatt, 120 Millionen Euro, Batteriespeicher in Betrieb.",
+        );
+        assert_eq!(
+            ix.best_story("zeitung", 125, &late, &Rules::default(), &HashSet::new()),
+            None
+        );
+        assert!(
+            ix.best_story("zeitung", 124, &late, &Rules::default(), &HashSet::new())
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn an_item_like_two_stories_joins_only_the_closer_one() {
+        let mut ix = StoryIndex::default();
+        background(&mut ix, 1000);
+        ix.insert(1, "verein", 10, 120, &Signature::of(A_TITLE, A_TEXT));
+        ix.insert(2, "radio", 20, 120, &Signature::of("Batteriespeicher Schwarze Pumpe", "Der Batteriespeicher mit 100 Megawatt in Schwarze Pumpe kostet 120 Millionen Euro und speichert Windstrom."));
+        let m = ix
+            .best_story(
+                "zeitung",
+                120,
+                &Signature::of(B_TITLE, B_TEXT),
+                &Rules::default(),
+                &HashSet::new(),
+            )
+            .unwrap();
+        assert!(m.story == 10 || m.story == 20);
+        // The index never moves the other story's item.
+        assert_eq!(ix.story_of(1), Some(10));
+        assert_eq!(ix.story_of(2), Some(20));
+    }
+
+    #[test]
+    fn contradicting_numbers_or_dates_keep_look_alikes_apart() {
+        let mut ix = StoryIndex::default();
+        background(&mut ix, 1000);
+        ix.insert(1, "forst", 10, 120, &Signature::of("Sechs neue Ladesäulen in Forst", "Die Stadtwerke haben sechs neue Ladesäulen mit je 22 Kilowatt in Betrieb genommen. Geladen wird mit Ökostrom, bezahlt per Karte oder App."));
+        let guben = Signature::of(
+            "Vier neue Ladesäulen in Guben",
+            "Vier neue Ladesäulen mit je 22 Kilowatt haben die Stadtwerke in Betrieb genommen. Geladen wird mit Ökostrom, bezahlt per Karte oder App.",
+        );
+        assert_eq!(
+            ix.best_story("guben", 121, &guben, &Rules::default(), &HashSet::new()),
+            None
+        );
+        let forst_again = Signature::of(
+            "Forst: sechs Ladesäulen eröffnet",
+            "Sechs Ladesäulen mit je 22 Kilowatt haben die Stadtwerke in Betrieb genommen, Ökostrom, Karte oder App.",
+        );
+        assert!(
+            ix.best_story(
+                "zeitung",
+                121,
+                &forst_again,
+                &Rules::default(),
+                &HashSet::new()
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn removing_items_updates_frequencies_and_stories() {
+        let mut ix = StoryIndex::default();
+        ix.insert(1, "a", 10, 1, &Signature::of("Kleinmühlen Petition", ""));
+        ix.insert(2, "b", 10, 1, &Signature::of("Kleinmühlen Halt", ""));
+        let t = ix.vocab["kleinmuhl"];
+        assert_eq!(ix.df(t), 2);
+        ix.remove(1);
+        assert_eq!(ix.df(t), 1);
+        assert_eq!(ix.stories[&10], vec![2]);
+        ix.remove(2);
+        assert!(ix.stories.is_empty() && ix.is_empty());
+        // Re-inserting replaces.
+        ix.insert(3, "a", 11, 1, &Signature::of("X Y Z", ""));
+        ix.insert(3, "a", 12, 2, &Signature::of("X Y Z", ""));
+        assert_eq!(ix.len(), 1);
+        assert_eq!(ix.story_of(3), Some(12));
+    }
+}

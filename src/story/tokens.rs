@@ -1,0 +1,130 @@
+//! The first step of the analysis: text split into words, numbers and
+//! currency/percent signs, each with what separated it from the one before.
+//! German number spellings ("12 500", "6.412", "7,8") stay one token.
+
+/// What separated a token from the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Sep {
+    /// Nothing: "30er", "4.000t".
+    None,
+    Space,
+    /// Hyphen or dash: "30-Megawatt", "Cottbus–Görlitz".
+    Hyphen,
+    /// Punctuation or a line break: numbers don't bind across it.
+    Punct,
+}
+
+#[derive(Debug)]
+pub(super) enum Raw<'a> {
+    Word(&'a str),
+    /// Digits with their separators as written, and whether a '.' followed.
+    Number(&'a str, bool),
+    Symbol(&'static str),
+}
+
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{a0}' | '\u{202f}' | '\u{2009}')
+}
+
+fn is_hyphen(c: char) -> bool {
+    matches!(c, '-' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−')
+}
+
+/// Splits text into words, numbers and currency/percent signs, noting the separator before each.
+pub(super) fn raw_tokens(s: &str) -> Vec<(Sep, Raw<'_>)> {
+    let mut out = Vec::new();
+    let mut sep = Sep::Punct;
+    let mut it = s.char_indices().peekable();
+    while let Some(&(i, c)) = it.peek() {
+        if c.is_alphabetic() {
+            let mut end = i;
+            while let Some(&(j, d)) = it.peek() {
+                if d.is_alphanumeric() {
+                    end = j + d.len_utf8();
+                    it.next();
+                } else {
+                    break;
+                }
+            }
+            out.push((sep, Raw::Word(&s[i..end])));
+            sep = Sep::None;
+        } else if c.is_ascii_digit() {
+            let end = number_end(s, i);
+            let dot = s[end..].starts_with('.')
+                && !s[end + 1..].starts_with(|d: char| d.is_ascii_digit());
+            out.push((sep, Raw::Number(&s[i..end], dot)));
+            // An ordinal's dot ("10. Juni") belongs to the number, not to the sentence.
+            let consumed = end + usize::from(dot);
+            while it.peek().is_some_and(|&(j, _)| j < consumed) {
+                it.next();
+            }
+            sep = Sep::None;
+        } else {
+            it.next();
+            match c {
+                '€' => {
+                    out.push((sep, Raw::Symbol("euro")));
+                    sep = Sep::None;
+                }
+                '%' => {
+                    out.push((sep, Raw::Symbol("prozent")));
+                    sep = Sep::None;
+                }
+                c if is_space(c) && c != '\n' => sep = sep.max(Sep::Space),
+                c if is_hyphen(c) => sep = sep.max(Sep::Hyphen),
+                _ => sep = Sep::Punct,
+            }
+        }
+    }
+    out
+}
+
+/// End of a number starting at `start`: digits, '.'/',' between digits, and
+/// a space before exactly three digits after a group of at most three
+/// ("12 500"), the German thousands separator of DIN 5008.
+fn number_end(s: &str, start: usize) -> usize {
+    let b = s.as_bytes();
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut end = digits(start);
+    let first_group = end - start;
+    let mut grouped_by_space = false;
+    loop {
+        if end + 1 < b.len()
+            && matches!(b[end], b'.' | b',')
+            && b[end + 1].is_ascii_digit()
+            && !grouped_by_space
+        {
+            end = digits(end + 1);
+            continue;
+        }
+        if first_group <= 3 && end == digits(start) || grouped_by_space {
+            // A space (plain, no-break or thin) followed by exactly three digits.
+            let rest = &s[end..];
+            let space_len = rest
+                .chars()
+                .next()
+                .filter(|c| matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}'))
+                .map(char::len_utf8);
+            if let Some(l) = space_len {
+                let g = end + l;
+                let ge = digits(g);
+                let next_is_sep = ge >= b.len()
+                    || !(b[ge].is_ascii_digit()
+                        || (matches!(b[ge], b'.' | b',')
+                            && ge + 1 < b.len()
+                            && b[ge + 1].is_ascii_digit()));
+                if ge - g == 3 && next_is_sep {
+                    end = ge;
+                    grouped_by_space = true;
+                    continue;
+                }
+            }
+        }
+        return end;
+    }
+}
