@@ -33,28 +33,28 @@
 //! - [`cli`]: one file per command.
 
 pub mod model;
-pub mod text;
+pub(crate) mod text;
 
 pub mod config;
 pub mod schedule;
 
-pub mod fetch;
-pub mod read;
+pub(crate) mod fetch;
+pub(crate) mod read;
 
 pub mod extract;
 pub mod normalize;
 
-pub mod dedup;
-pub mod filter;
+pub(crate) mod dedup;
+pub(crate) mod filter;
 pub mod story;
 
 pub mod store;
 
 pub mod publish;
 pub mod serve;
-pub mod websub;
+pub(crate) mod websub;
 
-pub mod metrics;
+pub(crate) mod metrics;
 
 pub mod app;
 pub mod pipeline;
