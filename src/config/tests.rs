@@ -103,8 +103,8 @@ fn selectors_are_checked_where_they_are_written() {
     let c = parse(&ok).unwrap();
     let s = c.sources[0].selectors.as_ref().unwrap();
     assert_eq!(
-        (s.item.as_str(), s.link.as_deref()),
-        ("div.news", Some("a@href"))
+        (s.item_css.as_str(), s.link.as_ref()),
+        ("div.news", Some(&FieldSelector::parse("a@href").unwrap()))
     );
 }
 
@@ -205,7 +205,7 @@ fn the_content_selector_is_parsed_once_here() {
     let c = parse(&text).unwrap();
     let s = c.sources[0].selectors.as_ref().unwrap();
     assert_eq!(
-        s.content_selector,
+        s.content,
         Some(FieldSelector::parse("article .body").unwrap())
     );
     let bad = text.replace("article .body", "article::nope");

@@ -260,7 +260,7 @@ impl Reader<'_> {
                     .source
                     .selectors
                     .as_ref()
-                    .and_then(|s| s.content_selector.clone());
+                    .and_then(|s| s.content.clone());
                 let article = blocking(move || {
                     let text = charset::decode_html(&body, meta.content_type.as_deref());
                     html::parse_article(&Page::parse(&text, &meta.final_url), content.as_ref())

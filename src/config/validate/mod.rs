@@ -444,10 +444,11 @@ impl Validator<'_> {
                 .enumerate()
                 .filter_map(|(j, r)| self.rule(r, &key(&format!("rule[{j}]"))))
                 .collect();
+            let has_selectors = raw.selectors.is_some();
             let selectors = raw
                 .selectors
-                .map(|sel| self.selectors(sel, &key("selectors")));
-            if selectors.is_some() && kind == SourceKind::Feed {
+                .and_then(|sel| self.selectors(sel, &key("selectors")));
+            if has_selectors && kind == SourceKind::Feed {
                 self.err(
                     raw.id.span(),
                     &key("selectors"),
@@ -473,55 +474,45 @@ impl Validator<'_> {
 
     /// Each selector is parsed here, once; the parsed `content` selector is
     /// kept so the article reader never parses it again.
-    fn selectors(&mut self, raw: RawSelectors, key: &str) -> Selectors {
-        if scraper::Selector::parse(raw.item.get_ref()).is_err() {
-            self.err(
-                raw.item.span(),
-                &format!("{key}.item"),
-                format!("`{}` is not a valid CSS selector", raw.item.get_ref()),
-            );
-        }
-        let mut check = |v: &Option<Spanned<String>>, name: &str| -> Option<FieldSelector> {
+    /// Selectors are validated by their owner (`extract::html::listing`);
+    /// here each error gets its place in the file. `None` if any is invalid.
+    fn selectors(&mut self, raw: RawSelectors, key: &str) -> Option<Selectors> {
+        let item = Selectors::new(raw.item.get_ref())
+            .map_err(|e| self.err(raw.item.span(), &format!("{key}.item"), e))
+            .ok();
+        let mut valid = item.is_some();
+        let mut field = |v: &Option<Spanned<String>>, name: &str| -> Option<FieldSelector> {
             let v = v.as_ref()?;
             FieldSelector::parse(v.get_ref())
-                .map_err(|e| self.err(v.span(), &format!("{key}.{name}"), e))
+                .map_err(|e| {
+                    valid = false;
+                    self.err(v.span(), &format!("{key}.{name}"), e)
+                })
                 .ok()
         };
-        for (value, name) in [
-            (&raw.title, "title"),
-            (&raw.link, "link"),
-            (&raw.date, "date"),
-            (&raw.summary, "summary"),
-            (&raw.author, "author"),
-        ] {
-            check(value, name);
-        }
-        let content_selector = check(&raw.content, "content");
+        let title = field(&raw.title, "title");
+        let link = field(&raw.link, "link");
+        let date = field(&raw.date, "date");
+        let summary = field(&raw.summary, "summary");
+        let author = field(&raw.author, "author");
+        let content = field(&raw.content, "content");
         if let Some(f) = &raw.date_format {
-            // A format with no date field would silently never match.
-            if !["%d", "%e", "%j", "%D", "%F", "%x", "%s", "%+"]
-                .iter()
-                .any(|d| f.get_ref().contains(d))
-            {
-                self.err(
-                    f.span(),
-                    &format!("{key}.date_format"),
-                    "must contain a day (e.g. \"%d.%m.%Y\"; chrono strftime syntax)",
-                );
+            if let Err(e) = Selectors::check_date_format(f.get_ref()) {
+                valid = false;
+                self.err(f.span(), &format!("{key}.date_format"), e);
             }
         }
-        let text = |v: Option<Spanned<String>>| v.map(Spanned::into_inner);
-        Selectors {
-            item: raw.item.into_inner(),
-            title: text(raw.title),
-            link: text(raw.link),
-            date: text(raw.date),
-            date_format: text(raw.date_format),
-            summary: text(raw.summary),
-            author: text(raw.author),
-            content: text(raw.content),
-            content_selector,
-        }
+        Some(Selectors {
+            title,
+            link,
+            date,
+            date_format: raw.date_format.map(Spanned::into_inner),
+            summary,
+            author,
+            content,
+            ..item?
+        })
+        .filter(|_| valid)
     }
 }
 

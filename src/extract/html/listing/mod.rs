@@ -59,7 +59,7 @@ pub fn parse_listing(page: &Page, selectors: Option<&Selectors>) -> Listing {
         return Listing {
             method: format!(
                 "selectors (item = \"{}\"): {} entries",
-                s.item,
+                s.item_css,
                 entries.len()
             ),
             entries,

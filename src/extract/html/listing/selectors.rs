@@ -13,21 +13,58 @@ use crate::extract::dates::{berlin_day, berlin_local, find_date, parse_timestamp
 use crate::extract::html::{Page, sel, text_of};
 use crate::text::truncate_chars;
 
-/// Operator-written CSS selectors; `sel@attr` takes an attribute instead of the text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Operator-written CSS selectors, parsed once when the config is validated
+/// (with [`Selectors::new`], [`FieldSelector::parse`] and
+/// [`Selectors::check_date_format`]); `sel@attr` takes an attribute instead of the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selectors {
-    pub item: String,
-    pub title: Option<String>,
-    pub link: Option<String>,
-    pub date: Option<String>,
+    /// One match per news entry.
+    pub item: Selector,
+    /// `item` as the operator wrote it, for notes and `preview`.
+    pub item_css: String,
+    pub title: Option<FieldSelector>,
+    pub link: Option<FieldSelector>,
+    pub date: Option<FieldSelector>,
     /// chrono format such as "%d.%m.%Y" for dates the automatic parser can't read.
     pub date_format: Option<String>,
-    pub summary: Option<String>,
-    pub author: Option<String>,
+    pub summary: Option<FieldSelector>,
+    pub author: Option<FieldSelector>,
     /// Applied to article pages: the element holding the article body.
-    pub content: Option<String>,
-    /// `content`, parsed once when the config is validated; article pages use this.
-    pub content_selector: Option<FieldSelector>,
+    pub content: Option<FieldSelector>,
+}
+
+impl Selectors {
+    /// Selectors with only the required `item`; every other field is read automatically.
+    pub fn new(item_css: &str) -> Result<Selectors, String> {
+        Ok(Selectors {
+            item: Selectors::parse_item(item_css)?,
+            item_css: item_css.to_string(),
+            title: None,
+            link: None,
+            date: None,
+            date_format: None,
+            summary: None,
+            author: None,
+            content: None,
+        })
+    }
+
+    /// Parses the `item` selector; the error names the problem.
+    fn parse_item(spec: &str) -> Result<Selector, String> {
+        Selector::parse(spec).map_err(|_| format!("`{spec}` is not a valid CSS selector"))
+    }
+
+    /// A format with no date field would silently never match.
+    pub fn check_date_format(format: &str) -> Result<(), String> {
+        if ["%d", "%e", "%j", "%D", "%F", "%x", "%s", "%+"]
+            .iter()
+            .any(|d| format.contains(d))
+        {
+            Ok(())
+        } else {
+            Err("must contain a day (e.g. \"%d.%m.%Y\"; chrono strftime syntax)".into())
+        }
+    }
 }
 
 /// A selector field split into the CSS part and an optional attribute.
@@ -75,20 +112,11 @@ impl FieldSelector {
 
 /// The entries the operator's selectors pick out, one per `item` match with a link.
 pub(super) fn with_selectors(page: &Page, s: &Selectors) -> Vec<ListingEntry> {
-    let Ok(item) = Selector::parse(&s.item) else {
-        return vec![];
-    };
-    let field = |spec: &Option<String>| spec.as_deref().and_then(|x| FieldSelector::parse(x).ok());
-    let (title_sel, link_sel, date_sel, summary_sel, author_sel) = (
-        field(&s.title),
-        field(&s.link),
-        field(&s.date),
-        field(&s.summary),
-        field(&s.author),
-    );
+    let (title_sel, link_sel, date_sel, summary_sel, author_sel) =
+        (&s.title, &s.link, &s.date, &s.summary, &s.author);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for block in page.doc.select(&item) {
+    for block in page.doc.select(&s.item) {
         let nodes = [block];
         let link = match &link_sel {
             Some(f) => f.value(&block).and_then(|(v, is_attr)| {
@@ -175,13 +203,13 @@ mod tests {
     #[test]
     fn selectors_override_the_guess() {
         let html = r#"<ul class="x"><li class="n"><span class="d">2026-03-02</span><b>Titel eins</b><a href="/1">mehr</a></li><li class="n"><span class="d">2026-03-01</span><b>Titel zwei</b><a href="/2">mehr</a></li></ul>"#;
+        let field = |spec: &str| Some(FieldSelector::parse(spec).unwrap());
         let s = Selectors {
-            item: "li.n".into(),
-            title: Some("b".into()),
-            link: Some("a@href".into()),
-            date: Some("span.d".into()),
+            title: field("b"),
+            link: field("a@href"),
+            date: field("span.d"),
             date_format: Some("%Y-%m-%d".into()),
-            ..Default::default()
+            ..Selectors::new("li.n").unwrap()
         };
         let l = parse_listing(&page(html, "https://x.example/"), Some(&s));
         assert_eq!(l.entries.len(), 2);
