@@ -12,6 +12,7 @@ mod cms;
 mod crash;
 mod daemon;
 mod faults;
+mod feedparser_corpus;
 mod feeds;
 mod pages;
 mod polling;
