@@ -1,48 +1,63 @@
 //! revierfeed: polls the news of Lausitz partner projects and serves them as
 //! one merged feed.
 //!
-//! Data flows through one module per stage:
+//! # Layout
+//!
+//! One module per stage, in data-flow order; a stage takes plain data and
+//! returns plain data, and lower modules never import higher ones:
 //!
 //! ```text
-//! config ─► schedule ─► fetch ─► extract ─► normalize ─► dedup ─► store ─► publish ─► serve
+//! config ─► schedule ─► fetch ─► read ─► extract ─► normalize ─► filter ─► dedup ─► story ─► store ─► publish ─► serve
+//!                                 └──────────── pipeline (one source, top to bottom) ─────────────┘
 //! ```
 //!
+//! - [`model`]: the types every stage shares (items, source kinds, validators, ids).
+//! - [`text`]: plain-text helpers for partner text.
 //! - [`config`]: config.toml, validated, with file:line:col errors.
 //! - [`schedule`]: cron/interval schedules, jitter, backoff, partner-requested waits.
 //! - [`fetch`]: the only network client (conditional GET, limits, SSRF guard).
+//! - [`read`]: one source over the network, whatever it is (feed, discovery, listing and article pages).
 //! - [`extract`]: feeds (feed-rs), HTML news pages and German dates into raw items.
 //! - [`normalize`]: canonical links, clean text, sanitised HTML, field caps.
 //! - [`filter`]: operator rules that keep, drop or tag items.
 //! - [`dedup`]: item identity within a source.
-//! - [`story`]: cross-source story matching (signatures, candidate index).
+//! - [`story`]: cross-source story matching (analysis, candidate index).
 //! - [`store`]: the SQLite file; the only module that touches it.
-//! - [`publish`]: Atom, RSS, JSON Feed and HTML rendered to bytes on change.
+//! - [`publish`]: Atom, RSS, JSON Feed, OPML and HTML rendered to bytes on change.
 //! - [`serve`]: HTTP over the pre-rendered bytes.
-//! - [`app`]: one poll end to end, and the state polls and renders share.
-//! - [`crawl`]: reading one source: feeds, discovery, HTML listings and article pages.
-//! - [`daemon`]: the scheduler tasks, renderer, server and shutdown.
-//! - [`tools`]: `discover` and `preview` for operators.
-//! - [`portable`]: `export` of the served files, `import-opml` into the config.
 //! - [`websub`]: pinging hubs when a feed changes.
 //! - [`metrics`]: Prometheus counters.
+//! - [`app`]: the state polls, renders and the server share.
+//! - [`pipeline`]: `refresh_source()`: read → extract → normalize → rules → store.
+//! - [`daemon`]: the scheduler tasks, renderer, reloads and shutdown.
+//! - [`cli`]: one file per command.
+
+pub mod model;
+pub mod text;
+
+pub mod config;
+pub mod schedule;
+
+pub mod fetch;
+pub mod read;
+
+pub mod extract;
+pub mod normalize;
+
+pub mod dedup;
+pub mod filter;
+pub mod story;
+
+pub mod store;
+
+pub mod publish;
+pub mod serve;
+pub mod websub;
+
+pub mod metrics;
 
 pub mod app;
-pub mod config;
-pub mod crawl;
+pub mod pipeline;
+
+pub mod cli;
 pub mod daemon;
-pub mod dedup;
-pub mod extract;
-pub mod fetch;
-pub mod filter;
-pub mod metrics;
-pub mod model;
-pub mod normalize;
-pub mod portable;
-pub mod publish;
-pub mod schedule;
-pub mod serve;
-pub mod store;
-pub mod story;
-pub mod text;
-pub mod tools;
-pub mod websub;

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+pub use crate::store::PageRecord; // TEMP until the store split lands
+
 /// A piece of partner text that may be HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragment {

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use revierfeed::app::{App, PollOutcome};
+use revierfeed::app::App;
+use revierfeed::pipeline::{self, PollOutcome};
 
 use crate::support::{self, Override, PartnerServer};
 
@@ -40,7 +41,7 @@ async fn a_broken_partner_keeps_its_items_and_harms_no_one() {
             ),
         ];
         let app = Arc::new(App::new(support::config(dir.path(), &sources, "")).unwrap());
-        app.poll_all(true, |_| {}).await;
+        pipeline::refresh_all(&app, true, |_| {}).await;
         app.render().await.unwrap();
         let before = feed_rs::parser::parse(
             &support::body_bytes(support::get(&app.router(), "/feed.atom", &[]).await).await[..],
@@ -50,7 +51,7 @@ async fn a_broken_partner_keeps_its_items_and_harms_no_one() {
 
         server.set("pro-schiene", "/blog/rss.xml", fault);
         server.clear("neuwerda", "/aktuelles/rss.php");
-        let reports = app.poll_all(true, |_| {}).await;
+        let reports = pipeline::refresh_all(&app, true, |_| {}).await;
         let broken = reports
             .iter()
             .find(|r| r.source_id == "pro-schiene")

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use revierfeed::app::{App, PollOutcome};
+use revierfeed::app::App;
 use revierfeed::config::Config;
+use revierfeed::pipeline::{self, PollOutcome};
 use serde_json::Value;
 
 use crate::support::daemon::{InProcessDaemon, wait_for};
@@ -42,7 +43,7 @@ fn status_row_in(status_json: &[u8], id: &str) -> Value {
         .clone()
 }
 
-fn failed(report: &revierfeed::app::PollReport) -> &str {
+fn failed(report: &revierfeed::pipeline::PollReport) -> &str {
     match &report.outcome {
         PollOutcome::Failed { error, .. } => error,
         other => panic!("{}: expected a failure, got {other:?}", report.source_id),
@@ -210,7 +211,7 @@ async fn server_errors_back_off_to_a_cap_and_recover() {
     for id in ids {
         server.set(&format!("/{id}"), Fault::feed(small_feed(id, 2)));
     }
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     for (id, code) in ids.iter().zip([500, 502, 503]) {
         server.set(&format!("/{id}"), Fault::status(code, &[]));
     }
@@ -219,7 +220,7 @@ async fn server_errors_back_off_to_a_cap_and_recover() {
         let source = config.source(id).unwrap();
         let mut waits = Vec::new();
         for _ in 0..4 {
-            let report = app.poll(source, true).await;
+            let report = pipeline::refresh_source(&app, source, true).await;
             assert!(failed(&report).starts_with("HTTP 50"), "{report:?}");
             let s = app.store.source_state(id).unwrap().unwrap();
             let last = s.history.last_attempt.unwrap();
@@ -242,7 +243,7 @@ async fn server_errors_back_off_to_a_cap_and_recover() {
     assert_named(&app, "b-502", "HTTP 502", 2).await;
     // The next success resets the backoff and brings the new item.
     server.set("/b-502", Fault::feed(small_feed("b-502", 3)));
-    app.poll(config.source("b-502").unwrap(), true).await;
+    pipeline::refresh_source(&app, config.source("b-502").unwrap(), true).await;
     let s = app.store.source_state("b-502").unwrap().unwrap();
     assert_eq!(
         (s.history.consecutive_failures, s.last_error, s.item_count),
@@ -270,7 +271,7 @@ async fn retry_after_as_an_http_date_holds_back_every_source_on_that_host() {
         config.source("ra-busy").unwrap(),
         config.source("ra-sibling").unwrap(),
     );
-    let first = app.poll(busy, true).await;
+    let first = pipeline::refresh_source(&app, busy, true).await;
     assert!(failed(&first).contains("HTTP 503 (partner asks to wait until"));
     let state = app.store.source_state("ra-busy").unwrap().unwrap();
     let asked: chrono::DateTime<chrono::Utc> = httpdate::parse_http_date(&date).unwrap().into();
@@ -286,12 +287,12 @@ async fn retry_after_as_an_http_date_holds_back_every_source_on_that_host() {
     assert!(next >= asked, "the scheduler waits for the partner's date");
 
     // Until then no request reaches that host: not for this source, not for another one on it.
-    let again = app.poll(busy, true).await;
+    let again = pipeline::refresh_source(&app, busy, true).await;
     assert!(
         matches!(again.outcome, PollOutcome::Deferred { .. }),
         "{again:?}"
     );
-    let other = app.poll(sibling, true).await;
+    let other = pipeline::refresh_source(&app, sibling, true).await;
     assert!(
         failed(&other).contains("asked (Retry-After) that no request reach it before"),
         "{other:?}"
@@ -310,7 +311,7 @@ async fn retry_after_as_an_http_date_holds_back_every_source_on_that_host() {
     server.set("/busy", Fault::feed(small_feed("ra-busy", 2)));
     let config = app.config();
     for id in ["ra-busy", "ra-sibling"] {
-        let r = app.poll(config.source(id).unwrap(), true).await;
+        let r = pipeline::refresh_source(&app, config.source(id).unwrap(), true).await;
         assert!(matches!(r.outcome, PollOutcome::Fetched { .. }), "{r:?}");
     }
     assert_eq!((server.hits("/busy"), server.hits("/sibling")), (2, 1));
@@ -334,7 +335,7 @@ async fn redirects_and_names_leading_to_refused_addresses_are_refused_before_con
         &sources,
         &[("allow_networks", "[\"127.0.0.1/32\"]")],
     ));
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     partner.set(
         "/ok",
         Fault::Redirect {
@@ -349,7 +350,7 @@ async fn redirects_and_names_leading_to_refused_addresses_are_refused_before_con
             location: "http://169.254.169.254/latest/meta-data/".into(),
         },
     );
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     let literal = failed(&reports[0]);
     assert!(
         literal.contains("refused to connect to 127.0.0.2") && literal.contains("loopback"),
@@ -388,7 +389,7 @@ async fn redirects_and_names_leading_to_refused_addresses_are_refused_before_con
         &[support::source("rd-name", partner2.url("/by-name"), "feed")],
         &[("allow_networks", "[\"127.0.0.2/32\"]")],
     ));
-    let reports = app2.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app2, true, |_| {}).await;
     let by_name = failed(&reports[0]);
     assert!(
         by_name.contains("refused to connect") && by_name.contains("(localhost): loopback"),
@@ -421,11 +422,11 @@ async fn oversized_bodies_stop_at_the_limit() {
     for id in ids {
         server.set(&format!("/{id}"), Fault::feed(small_feed(id, 2)));
     }
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     let config = app.config();
 
     server.set("/ob-huge", Fault::Huge { len: 64 << 20 });
-    let r = app.poll(config.source("ob-huge").unwrap(), true).await;
+    let r = pipeline::refresh_source(&app, config.source("ob-huge").unwrap(), true).await;
     assert!(failed(&r).contains("response body larger than the limit of 10485760 bytes"));
     assert_named(
         &app,
@@ -437,7 +438,7 @@ async fn oversized_bodies_stop_at_the_limit() {
 
     let sent_before = server.streamed_bytes();
     server.set("/ob-endless", Fault::Endless);
-    let r = app.poll(config.source("ob-endless").unwrap(), true).await;
+    let r = pipeline::refresh_source(&app, config.source("ob-endless").unwrap(), true).await;
     assert!(
         failed(&r).contains("response body larger than the limit"),
         "{r:?}"
@@ -466,7 +467,7 @@ async fn oversized_bodies_stop_at_the_limit() {
             body: Bytes::from(gzip_bomb(1 << 30)),
         },
     );
-    let r = app.poll(config.source("ob-bomb").unwrap(), true).await;
+    let r = pipeline::refresh_source(&app, config.source("ob-bomb").unwrap(), true).await;
     assert!(
         failed(&r).contains("decompressed body larger than the limit of 52428800 bytes"),
         "{r:?}"
@@ -512,7 +513,7 @@ async fn entity_bombs_and_external_entities_expand_nothing() {
         &[support::source("xe-bomb", server.url("/feed"), "feed")],
         "",
     ));
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     assert!(
         matches!(&reports[0].outcome, PollOutcome::Fetched { report, .. } if report.new == 2),
         "{:?}",
@@ -595,7 +596,7 @@ async fn unreadable_documents_record_a_parse_error_and_invent_no_items() {
     for (id, ..) in &cases {
         server.set(&format!("/{id}"), Fault::feed(small_feed(id, 3)));
     }
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     for (id, body, content_type, _) in &cases {
         server.set(
             &format!("/{id}"),
@@ -606,7 +607,7 @@ async fn unreadable_documents_record_a_parse_error_and_invent_no_items() {
             },
         );
     }
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     for (id, _, _, message) in &cases {
         let r = reports.iter().find(|r| r.source_id == *id).unwrap();
         assert!(failed(r).contains(message), "{id}: {}", failed(r));
@@ -655,7 +656,7 @@ async fn huge_feeds_and_fields_are_capped() {
         ],
         "",
     ));
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     match &reports[0].outcome {
         PollOutcome::Fetched { report, skipped } => {
             assert_eq!(
@@ -781,7 +782,7 @@ async fn active_content_never_reaches_a_reader() {
         &[support::source("xss", server.url("/feed"), "feed")],
         "",
     ));
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     assert!(matches!(&reports[0].outcome, PollOutcome::Fetched { report, .. } if report.new == 3));
     app.render().await.unwrap();
     let texts = served_texts(&app, "xss").await;
@@ -1003,7 +1004,7 @@ async fn an_html_source_with_hanging_article_pages_is_stopped_by_the_poll_deadli
     );
     let app = Arc::new(App::new(config).unwrap());
     let started = Instant::now();
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     match &reports[0].outcome {
         PollOutcome::Failed { error, .. } => {
             assert!(error.contains("fetch.poll_deadline"), "{error}")
@@ -1048,7 +1049,7 @@ async fn a_gzip_body_of_several_members_is_read_whole() {
         ))
         .unwrap(),
     );
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     match &reports[0].outcome {
         PollOutcome::Fetched { report, .. } => assert_eq!(report.new, 4),
         other => panic!("{other:?}"),

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use revierfeed::app::{App, PollOutcome};
+use revierfeed::app::App;
+use revierfeed::pipeline::{self, PollOutcome};
 
 use crate::support::{self, FEED_SITES, PartnerServer};
 
@@ -57,7 +58,7 @@ async fn every_expected_item_of_every_feed_site_is_served_exactly_once() {
         .unwrap(),
     );
     let started = chrono::Utc::now();
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     for r in &reports {
         assert!(
             matches!(r.outcome, PollOutcome::Fetched { .. }),
@@ -136,7 +137,7 @@ async fn republished_content_is_sanitised_and_absolute() {
         "feed",
     )];
     let app = Arc::new(App::new(support::config(dir.path(), &sources, "")).unwrap());
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     app.render().await.unwrap();
     let seen = merged_items(&app).await;
     let origin = format!("{}/revierbote", server.base);
@@ -169,7 +170,7 @@ async fn items_are_stored_per_source_without_duplicates() {
         ))
         .unwrap(),
     );
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     let counts: HashMap<String, i64> = app
         .store
         .source_states()

@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use revierfeed::app::{App, PollOutcome};
+use revierfeed::app::App;
 use revierfeed::model::ResolvedKind;
+use revierfeed::pipeline::{self, PollOutcome};
 use revierfeed::store::ItemView;
 
 use crate::support::{self, PartnerServer, TestSource};
@@ -73,11 +74,11 @@ async fn poll_sources(
 ) -> (
     Arc<App>,
     tempfile::TempDir,
-    Vec<revierfeed::app::PollReport>,
+    Vec<revierfeed::pipeline::PollReport>,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let app = Arc::new(App::new(support::config(dir.path(), &sources, extra)).unwrap());
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     (app, dir, reports)
 }
 
@@ -166,7 +167,7 @@ async fn homepages_lead_to_their_feeds() {
     );
     // From now on the feed is polled directly, conditionally.
     server.reset_hits();
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     assert_eq!(server.hits("revierbote", "/").ok, 0);
     assert_eq!(server.hits("revierbote", "/feed/").not_modified, 1);
     app.render().await.unwrap();
@@ -210,7 +211,7 @@ async fn auto_falls_back_to_the_listing_when_no_feed_exists() {
     assert!(state.discovery.unwrap().contains("no feed found"));
     // Discovery tried the common feed paths (at the site root) once; the next poll does not.
     assert_eq!(server.hits_raw("/feed/").other, 1);
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     assert_eq!(server.hits_raw("/feed/").other, 1);
 }
 
@@ -229,7 +230,7 @@ async fn a_second_poll_costs_only_conditional_requests() {
         "article pages are read once"
     );
     server.reset_hits();
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     assert!(
         reports
             .iter()
@@ -272,7 +273,7 @@ async fn a_second_poll_costs_only_conditional_requests() {
         },
     );
     server.reset_hits();
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     let qlee = reports.iter().find(|r| r.source_id == "qlee").unwrap();
     match &qlee.outcome {
         PollOutcome::Fetched { report, .. } => {
@@ -322,7 +323,7 @@ async fn operator_selectors_replace_the_automatic_reading() {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, text).unwrap();
     let app = Arc::new(App::new(revierfeed::config::Config::load(&path).unwrap()).unwrap());
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     assert!(
         matches!(reports[0].outcome, PollOutcome::Fetched { .. }),
         "{}",

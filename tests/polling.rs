@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use revierfeed::app::{App, PollOutcome};
+use revierfeed::app::App;
 use revierfeed::config::Config;
+use revierfeed::pipeline::{self, PollOutcome};
 
 use crate::support::{self, FEED_SITES, Override, PartnerServer};
 
@@ -22,8 +23,8 @@ async fn second_poll_is_conditional_and_costs_no_parsing() {
         &support::feed_sources(&server),
         "",
     ));
-    app.poll_all(true, |_| {}).await;
-    let second = app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
+    let second = pipeline::refresh_all(&app, true, |_| {}).await;
     for (site, path) in FEED_SITES {
         let r = second.iter().find(|r| r.source_id == *site).unwrap();
         assert_eq!(r.outcome, PollOutcome::NotModified, "{}", r.summary());
@@ -54,7 +55,7 @@ async fn three_polls_and_a_restart_lose_nothing_and_duplicate_nothing() {
     {
         let app = app(cfg.clone());
         for _ in 0..3 {
-            app.poll_all(true, |_| {}).await;
+            pipeline::refresh_all(&app, true, |_| {}).await;
         }
         assert_eq!(app.store.item_count().unwrap(), total);
         uids_before = app
@@ -74,7 +75,7 @@ async fn three_polls_and_a_restart_lose_nothing_and_duplicate_nothing() {
             Ok(())
         })
         .unwrap();
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     for r in &reports {
         match &r.outcome {
             PollOutcome::Fetched { report, .. } => {
@@ -108,7 +109,7 @@ async fn a_changed_title_is_an_update_not_a_new_item() {
         "feed",
     )];
     let app = app(support::config(dir.path(), &sources, ""));
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     let before = app.store.source_items("pro-schiene", 100).unwrap();
     let raw = std::fs::read_to_string(support::fixtures().join("pro-schiene/pages/blog/rss.xml"))
         .unwrap();
@@ -126,7 +127,7 @@ async fn a_changed_title_is_an_update_not_a_new_item() {
             body: edited.into_bytes(),
         },
     );
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     match &reports[0].outcome {
         PollOutcome::Fetched { report, .. } => assert_eq!((report.new, report.updated), (0, 1)),
         other => panic!("{other:?}"),
@@ -156,7 +157,7 @@ async fn shared_guids_stay_two_items_over_many_polls() {
     )];
     let app = app(support::config(dir.path(), &sources, ""));
     for _ in 0..2 {
-        app.poll_all(true, |_| {}).await;
+        pipeline::refresh_all(&app, true, |_| {}).await;
         server.reset_hits();
         app.store
             .with(|c| Ok(c.execute("UPDATE sources SET etag = NULL, last_modified = NULL", [])?))
@@ -200,7 +201,7 @@ async fn permanent_redirects_move_the_source_and_temporary_ones_do_not() {
         },
     );
     let app = app(support::config(dir.path(), &sources, ""));
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     assert!(
         reports
             .iter()
@@ -215,7 +216,7 @@ async fn permanent_redirects_move_the_source_and_temporary_ones_do_not() {
     let visiting = app.store.source_state("visiting").unwrap().unwrap();
     assert_eq!(visiting.poll_url(), server.url("pro-schiene", "/temp"));
     // The next poll goes straight to the new address.
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     assert_eq!(server.hits("neuwerda", "/old-feed").other, 1);
 }
 
@@ -244,7 +245,7 @@ async fn redirect_loops_end_with_an_error() {
         &[support::source("loop", server.url("loop", "/a"), "feed")],
         "",
     ));
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     match &reports[0].outcome {
         PollOutcome::Failed { error, .. } => {
             assert!(error.contains("more than 5 redirects"), "{error}")
@@ -283,7 +284,7 @@ async fn private_addresses_are_refused_unless_allowed() {
     let path = dir.path().join("strict.toml");
     std::fs::write(&path, text).unwrap();
     let app = app(Config::load(&path).unwrap());
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     for r in &reports {
         match &r.outcome {
             PollOutcome::Failed { error, .. } => {
@@ -335,7 +336,7 @@ async fn retry_after_is_honoured_and_failures_back_off() {
         support::source("down", other_host.url("down", "/feed"), "feed"),
     ];
     let app = app(support::config(dir.path(), &sources, ""));
-    let first = app.poll_all(true, |_| {}).await;
+    let first = pipeline::refresh_all(&app, true, |_| {}).await;
     assert!(matches!(
         first[0].outcome,
         PollOutcome::Failed {
@@ -350,7 +351,7 @@ async fn retry_after_is_honoured_and_failures_back_off() {
         "{wait}"
     );
     // Asked again: no request reaches the partner before the time it gave.
-    let second = app.poll_all(true, |_| {}).await;
+    let second = pipeline::refresh_all(&app, true, |_| {}).await;
     assert!(
         matches!(second[0].outcome, PollOutcome::Deferred { .. }),
         "{:?}",
@@ -373,7 +374,7 @@ async fn retry_after_is_honoured_and_failures_back_off() {
             last,
         );
         delays.push((next - last).num_seconds());
-        app.poll(down_cfg, true).await;
+        pipeline::refresh_source(&app, down_cfg, true).await;
     }
     // Two failures so far (two poll_all rounds): two intervals, then four, then eight.
     assert_eq!(delays, vec![1800, 3600, 7200]);
@@ -390,7 +391,7 @@ async fn retry_after_is_honoured_and_failures_back_off() {
                 .unwrap(),
         },
     );
-    app.poll(down_cfg, true).await;
+    pipeline::refresh_source(&app, down_cfg, true).await;
     let s = app.store.source_state("down").unwrap().unwrap();
     assert_eq!((s.history.consecutive_failures, s.last_error), (0, None));
 }
@@ -410,7 +411,7 @@ async fn bodies_beyond_the_limit_are_not_read() {
         &sources,
         "max_body = \"8 KiB\"\nmax_decompressed = \"16 KiB\"",
     ));
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     match &reports[0].outcome {
         PollOutcome::Failed { error, .. } => {
             assert!(error.contains("larger than the limit"), "{error}")
@@ -441,7 +442,7 @@ async fn retention_removes_only_old_items_that_left_the_feed() {
     let path = dir.path().join("config.toml");
     std::fs::write(&path, text).unwrap();
     let app = app(Config::load(&path).unwrap());
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     // Everything is still in the partner's feed: nothing expires, however old or many.
     assert_eq!(
         app.store.source_items("pro-schiene", 100).unwrap().len(),
@@ -462,7 +463,7 @@ async fn retention_removes_only_old_items_that_left_the_feed() {
             body: short.into_bytes(),
         },
     );
-    let reports = app.poll_all(true, |_| {}).await;
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
     match &reports[0].outcome {
         PollOutcome::Fetched { report, .. } => {
             assert_eq!(report.expired, 7, "{}", reports[0].summary())

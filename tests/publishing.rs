@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use revierfeed::app::App;
 use revierfeed::config::Config;
+use revierfeed::pipeline;
 
 use crate::support::daemon::InProcessDaemon;
 use crate::support::{self, PartnerServer, body_bytes, get};
@@ -53,7 +54,7 @@ async fn rules_hide_and_tag_items_and_a_config_change_rejudges_them() {
     let keep = "[[source.rule]]\nname = \"nur Petition\"\naction = \"keep\"\nkeywords = [\"Petition\", \"Kleinmühlen\"]\nfields = [\"title\"]\n";
     text.push_str(keep);
     let app = Arc::new(App::new(load(dir.path(), &text)).unwrap());
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     app.render().await.unwrap();
 
     let merged = titles(&entries(&app, "/feed.atom").await);
@@ -138,7 +139,7 @@ async fn archives_walk_back_through_all_history() {
     }
     let text = support::config_text(dir.path(), &sources, "").replace("items = 200", "items = 20");
     let app = Arc::new(App::new(load(dir.path(), &text)).unwrap());
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     app.render().await.unwrap();
     let total = app.store.stories(1000).unwrap().len();
     assert!(total > 100, "{total}");
@@ -211,7 +212,7 @@ async fn opml_cors_caching_and_metrics() {
         ))
         .unwrap(),
     );
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     app.render().await.unwrap();
     let router = app.router();
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use revierfeed::app::App;
+use revierfeed::pipeline;
 
 use crate::support::{self, PartnerServer, body_bytes, get};
 
@@ -19,7 +20,7 @@ async fn polled_app() -> (Arc<App>, PartnerServer, tempfile::TempDir) {
         ))
         .unwrap(),
     );
-    app.poll_all(true, |_| {}).await;
+    pipeline::refresh_all(&app, true, |_| {}).await;
     app.render().await.unwrap();
     (app, server, dir)
 }
@@ -187,7 +188,7 @@ async fn per_source_feeds_status_health_and_unknown_paths() {
         etag(&get(&router, "/status.json", &[]).await),
         "kept between requests"
     );
-    app.poll_all(false, |_| {}).await;
+    pipeline::refresh_all(&app, false, |_| {}).await;
     assert_eq!(
         first,
         etag(&get(&router, "/status.json", &[]).await),

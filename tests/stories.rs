@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use revierfeed::app::App;
 use revierfeed::config::SourceConfig;
 use revierfeed::model::Item;
+use revierfeed::pipeline;
 use revierfeed::store::{IngestRequest, PollRecord, Store};
 use revierfeed::story::Rules;
 use serde::Deserialize;
@@ -105,9 +106,12 @@ async fn poll_samples(server: &PartnerServer, dir: &std::path::Path, order: &[us
     let config = app.config();
     for &i in order {
         let source: &SourceConfig = config.source(SITES[i].0).unwrap();
-        let report = app.poll(source, true).await;
+        let report = pipeline::refresh_source(&app, source, true).await;
         assert!(
-            matches!(report.outcome, revierfeed::app::PollOutcome::Fetched { .. }),
+            matches!(
+                report.outcome,
+                revierfeed::pipeline::PollOutcome::Fetched { .. }
+            ),
             "{}",
             report.summary()
         );

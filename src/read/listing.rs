@@ -1,245 +1,43 @@
-//! Reading one source over the network, whatever it is: a feed; a page that
-//! announces a feed (discovery, for kind "auto" or a feed given by its
-//! homepage); or an HTML news listing with its further pages (backfill on the
-//! first poll only) and its article pages, each fetched once and then only
-//! when the listing entry changes, conditionally, within a per-poll budget.
-//! Returns plain data; `app` stores it.
+//! HTML sources: the news listing with its further pages, then the article
+//! pages behind its entries — each fetched once and afterwards only when its
+//! entry on the listing changes, conditionally, within a per-poll budget.
 
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::config::{Config, SourceConfig};
-use crate::extract::discover::{self, FeedLink};
+use super::{Document, Read, ReadError, Reader, blocking};
 use crate::extract::html::{self, Article, Listing, ListingEntry, Page};
-use crate::extract::{ExtractError, Extracted, charset, feed};
-use crate::fetch::{DocumentSlot, FetchError, FetchOutcome, Fetcher, ResponseMeta, Want};
-use crate::model::{ExtractedItem, Validators};
-use crate::model::{Resolution, ResolvedKind, SourceKind};
-use crate::store::{PageRecord, SourceState, Store, StoreError};
+use crate::extract::{ExtractError, Extracted, charset};
+use crate::fetch::{FetchOutcome, ResponseMeta, Want};
+use crate::model::{ExtractedItem, PageRecord, Resolution, Validators};
 
 /// A failed article page is not asked again for this long unless its listing entry changes.
 const RETRY_FAILED_PAGE_AFTER: chrono::Duration = chrono::Duration::hours(24);
-/// Feeds a page announces that are tried before giving up on discovery.
-const MAX_ANNOUNCED_FEEDS: usize = 4;
 
-/// A document read from a source, ready to normalise and store.
+/// A listing read, its article pages not yet.
 #[derive(Debug)]
-pub struct Document {
+pub struct ListingRead {
     /// Response of the polled URL (its validators are stored for the next poll).
     pub meta: ResponseMeta,
-    pub extracted: Extracted,
-    /// Article pages read or confirmed in this poll.
-    pub pages: Vec<PageRecord>,
-    pub resolution: Option<Resolution>,
-    /// What was done, for `preview`, `discover` and debug logs.
-    pub notes: Vec<String>,
+    site_name: Option<String>,
+    /// Entries beyond `fetch.max_items`.
+    skipped: usize,
+    entries: Vec<ListingEntry>,
+    resolution: Option<Resolution>,
+    notes: Vec<String>,
 }
 
-// One value per poll, moved once: boxing would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub enum Read {
-    NotModified(ResponseMeta),
-    Document(Document),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error(transparent)]
-    Extract(#[from] ExtractError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Task(String),
-    #[error("the whole poll took longer than {0:?} (fetch.poll_deadline); stopped")]
-    Deadline(std::time::Duration),
-}
-
-impl ReadError {
-    /// The remembered feed URL no longer leads to a feed: discover again next time.
-    pub fn invalidates_discovery(&self) -> bool {
-        matches!(
-            self,
-            ReadError::Fetch(FetchError::Status {
-                status: 404 | 410,
-                ..
-            })
-        ) || matches!(
-            self,
-            ReadError::Extract(ExtractError::HtmlNotFeed | ExtractError::NotAFeed(_))
-        )
+impl ListingRead {
+    /// The article pages whose stored state [`Reader::read_articles`] needs.
+    pub fn page_urls(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.link.to_string()).collect()
     }
-}
-
-/// Everything a read needs.
-pub struct Reader<'a> {
-    pub fetcher: &'a Fetcher,
-    pub store: &'a Store,
-    pub config: &'a Config,
-    pub source: &'a SourceConfig,
-    pub state: &'a SourceState,
-    pub now: DateTime<Utc>,
-}
-
-enum Plan {
-    Feed,
-    Html,
-    /// Kind "feed" given a page, or kind "auto" not yet decided.
-    Discover,
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ReadError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ReadError::Task(format!("parsing task failed: {e}")))
 }
 
 impl Reader<'_> {
-    fn plan(&self) -> Plan {
-        match (self.source.kind, self.state.resolved_kind) {
-            (SourceKind::Html, _) => Plan::Html,
-            (_, Some(ResolvedKind::Feed)) => Plan::Feed,
-            (SourceKind::Auto, Some(ResolvedKind::Html)) => Plan::Html,
-            _ => Plan::Discover,
-        }
-    }
-
-    pub async fn read(&self) -> Result<Read, ReadError> {
-        self.read_holding(&mut None).await
-    }
-
-    /// `read`, leaving in `slot` the document slot that the poll keeps
-    /// until the document is stored (see `Fetcher::get_document`).
-    pub async fn read_holding(&self, slot: &mut Option<DocumentSlot>) -> Result<Read, ReadError> {
-        let url = Url::parse(self.state.poll_url()).unwrap_or_else(|_| self.source.url.clone());
-        let plan = self.plan();
-        let want = if matches!(plan, Plan::Html) {
-            Want::Page
-        } else {
-            Want::Feed
-        };
-        let (meta, body) = match self
-            .fetcher
-            .get_document(&url, &self.state.validators, want, slot)
-            .await?
-        {
-            FetchOutcome::NotModified(meta) => return Ok(Read::NotModified(meta)),
-            FetchOutcome::Fetched { meta, body } => (meta, body),
-        };
-        let doc = match plan {
-            Plan::Feed => self.feed_document(meta, body, None).await?,
-            Plan::Html => self.html_document(meta, body, None).await?,
-            Plan::Discover => self.discover(meta, body).await?,
-        };
-        Ok(Read::Document(doc))
-    }
-
-    async fn feed_document(
-        &self,
-        meta: ResponseMeta,
-        body: Bytes,
-        resolution: Option<Resolution>,
-    ) -> Result<Document, ReadError> {
-        let max_items = self.config.fetch.max_items;
-        let (m, b) = (meta.clone(), body);
-        let extracted = blocking(move || {
-            feed::parse_feed(&b, m.content_type.as_deref(), &m.final_url, max_items)
-        })
-        .await??;
-        Ok(Document {
-            notes: vec![format!("feed: {} items", extracted.items.len())],
-            meta,
-            extracted,
-            pages: Vec::new(),
-            resolution,
-        })
-    }
-
-    /// The configured URL is not (or no longer) known to be a feed: find out.
-    async fn discover(&self, meta: ResponseMeta, body: Bytes) -> Result<Document, ReadError> {
-        if discover::looks_like_feed(&body, meta.content_type.as_deref()) {
-            let how = "the configured URL is a feed".to_string();
-            return self
-                .feed_document(
-                    meta,
-                    body,
-                    Some(Resolution {
-                        kind: ResolvedKind::Feed,
-                        fetch_url: None,
-                        how,
-                    }),
-                )
-                .await;
-        }
-        let (m, b) = (meta.clone(), body.clone());
-        let announced = blocking(move || {
-            let text = charset::decode_html(&b, m.content_type.as_deref());
-            discover::feed_links(&Page::parse(&text, &m.final_url))
-        })
-        .await?;
-        let mut candidates: Vec<(Url, String)> = announced
-            .into_iter()
-            .take(MAX_ANNOUNCED_FEEDS)
-            .map(|FeedLink { url, .. }| {
-                let how = format!("feed {url} announced by the page {}", meta.final_url);
-                (url, how)
-            })
-            .collect();
-        if self.source.kind == SourceKind::Auto {
-            for url in discover::common_feed_urls(&meta.final_url) {
-                if !candidates.iter().any(|(c, _)| *c == url) {
-                    let how = format!("feed found at the common path {url}");
-                    candidates.push((url, how));
-                }
-            }
-        }
-        for (url, how) in candidates {
-            let Ok(FetchOutcome::Fetched { meta: fm, body: fb }) = self
-                .fetcher
-                .get(&url, &Validators::default(), Want::Feed)
-                .await
-            else {
-                continue;
-            };
-            if !discover::looks_like_feed(&fb, fm.content_type.as_deref()) {
-                continue;
-            }
-            let resolution = Resolution {
-                kind: ResolvedKind::Feed,
-                fetch_url: Some(fm.final_url.clone()),
-                how,
-            };
-            if let Ok(doc) = self.feed_document(fm, fb, Some(resolution)).await {
-                return Ok(doc);
-            }
-        }
-        if self.source.kind != SourceKind::Auto {
-            return Err(ExtractError::HtmlNotFeed.into());
-        }
-        let how = format!(
-            "no feed found at {}; reading it as a news listing page",
-            meta.final_url
-        );
-        self.html_document(
-            meta,
-            body,
-            Some(Resolution {
-                kind: ResolvedKind::Html,
-                fetch_url: None,
-                how,
-            }),
-        )
-        .await
-    }
-
     async fn parse_listing(&self, meta: &ResponseMeta, body: Bytes) -> Result<Listing, ReadError> {
         let selectors = self.source.selectors.clone();
         let (ct, url) = (meta.content_type.clone(), meta.final_url.clone());
@@ -250,13 +48,14 @@ impl Reader<'_> {
         .await
     }
 
-    /// A news listing: its pages (backfill on the first poll), then the article pages.
-    async fn html_document(
+    /// A news listing and its further pages (backfill on the first poll);
+    /// its article pages are read by [`Reader::read_articles`].
+    pub(super) async fn html_listing(
         &self,
         meta: ResponseMeta,
         body: Bytes,
         resolution: Option<Resolution>,
-    ) -> Result<Document, ReadError> {
+    ) -> Result<Read, ReadError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(ExtractError::Empty.into());
         }
@@ -265,8 +64,8 @@ impl Reader<'_> {
         let site_name = first.site_name.clone();
         let mut entries = first.entries;
         let mut next = first.next_page;
-        let backfill = if self.state.last_success_at.is_none() {
-            self.config.fetch.backfill_pages
+        let backfill = if self.remembered.first_poll {
+            self.settings.backfill_pages
         } else {
             1
         };
@@ -301,7 +100,7 @@ impl Reader<'_> {
             }
         }
         let total = entries.len();
-        entries.truncate(self.config.fetch.max_items);
+        entries.truncate(self.settings.max_items);
         if entries.is_empty() {
             return Err(ExtractError::NoEntries(format!(
                 "no news entries found on the page {} (add [source.selectors] if it has news)",
@@ -309,7 +108,32 @@ impl Reader<'_> {
             ))
             .into());
         }
-        let (items, pages, fetched, reused) = self.articles(&entries).await?;
+        Ok(Read::Listing(ListingRead {
+            meta,
+            site_name,
+            skipped: total - entries.len(),
+            entries,
+            resolution,
+            notes,
+        }))
+    }
+
+    /// The article pages of a listing, read only where the entry changed
+    /// since `cache` (the stored pages of [`ListingRead::page_urls`]) saw it.
+    pub async fn read_articles(
+        &self,
+        listing: ListingRead,
+        cache: HashMap<String, PageRecord>,
+    ) -> Result<Document, ReadError> {
+        let ListingRead {
+            meta,
+            site_name,
+            skipped,
+            entries,
+            resolution,
+            mut notes,
+        } = listing;
+        let (items, pages, fetched, reused) = self.articles(&entries, cache).await?;
         notes.push(format!(
             "{} entries; {fetched} article pages requested, {reused} unchanged ones reused",
             entries.len()
@@ -319,7 +143,7 @@ impl Reader<'_> {
             extracted: Extracted {
                 title: site_name,
                 home: None,
-                skipped: total - entries.len(),
+                skipped,
                 items,
                 ttl_minutes: None,
             },
@@ -333,12 +157,10 @@ impl Reader<'_> {
     async fn articles(
         &self,
         entries: &[ListingEntry],
+        cache: HashMap<String, PageRecord>,
     ) -> Result<(Vec<ExtractedItem>, Vec<PageRecord>, usize, usize), ReadError> {
-        let urls: Vec<String> = entries.iter().map(|e| e.link.to_string()).collect();
-        let (store, id) = (self.store.clone(), self.source.id.clone());
-        let cache: HashMap<String, PageRecord> = store.call(move |s| s.pages(&id, &urls)).await?;
         let mut budget = if self.source.follow_articles {
-            self.config.fetch.article_pages
+            self.settings.article_pages
         } else {
             0
         };
@@ -374,7 +196,7 @@ impl Reader<'_> {
             .map(|(entry, cached, fetch)| self.item_for(entry, cached, fetch))
             .collect();
         let results: Vec<(ExtractedItem, Option<PageRecord>)> = futures_util::stream::iter(pending)
-            .buffered(self.config.fetch.per_host.max(1))
+            .buffered(self.settings.per_host.max(1))
             .collect::<Vec<_>>()
             .await
             .into_iter()

@@ -1,94 +1,43 @@
-//! Moving things in and out of revierfeed: `export` writes every served file
-//! to a directory (so nginx or a CDN can serve the feeds), `import-opml`
-//! adds the feeds of an OPML file to config.toml. Both write atomically
-//! (temporary file, then rename), so a reader or the daemon never sees half a file.
+//! `revierfeed import-opml FILE`: a `[[source]]` block for every feed of an
+//! OPML file that is not configured yet (folders become tags). The new config
+//! is validated before it replaces the old one, atomically.
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
+use std::process::ExitCode;
 
 use url::Url;
 
+use super::export::write_atomically;
+use super::{Error, toml_string};
 use crate::config::{Config, valid_source_id};
-use crate::publish::{self, Site};
-use crate::store::Store;
 
-/// Writes `bytes` to `path` via a temporary file in the same directory and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-
-/// The file a served path is exported to: `/` → `index.html`, `/status` → `status.html`.
-/// `None` for anything that could leave the directory.
-pub fn export_name(path: &str) -> Option<PathBuf> {
-    let rel = match path {
-        "/" => "index.html".to_string(),
-        p if !p.contains('.') => format!("{}.html", p.trim_start_matches('/')),
-        p => p.trim_start_matches('/').to_string(),
-    };
-    let candidate = PathBuf::from(&rel);
-    let safe = !rel.is_empty()
-        && candidate
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
-    safe.then_some(candidate)
-}
-
-/// Renders everything from the database and writes it below `dir`, with
-/// `.gz` twins for nginx's gzip_static. Returns the number of files written.
-pub fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usize> {
-    let states = store.source_states()?;
-    let mut site: Site = publish::render_site(config, store, &states)?;
-    publish::render_status(config, &states, &mut site);
-    let mut written = 0;
-    let mut files: Vec<(String, std::sync::Arc<publish::Rendered>)> =
-        site.files.into_iter().collect();
-    for source in config.sources.iter().filter(|s| s.enabled) {
-        for ext in ["atom", "rss", "json"] {
-            if let Some(doc) = publish::render_source_feed(config, store, &source.id, ext)? {
-                files.push((
-                    format!("/sources/{}.{ext}", source.id),
-                    std::sync::Arc::new(doc),
-                ));
-            }
-        }
+/// Runs the command.
+pub(super) fn run(config_path: &Path, file: &Path) -> Result<ExitCode, Error> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let added = import_opml(config_path, &text).map_err(Error::Opml)?;
+    if added.is_empty() {
+        println!(
+            "nothing to add: every feed of {} is configured already",
+            file.display()
+        );
+    } else {
+        println!(
+            "{} sources added to {}: {}",
+            added.len(),
+            config_path.display(),
+            added.join(", ")
+        );
     }
-    let complete = store.max_story_id()? / publish::ARCHIVE_PAGE;
-    for page in 1..=complete {
-        if let Some(doc) = publish::render_archive(config, store, page)? {
-            files.push((format!("/archive/{page}.atom"), std::sync::Arc::new(doc)));
-        }
-    }
-    for (path, file) in files {
-        let Some(rel) = export_name(&path) else {
-            anyhow::bail!("refusing to export the path {path}");
-        };
-        let target = dir.join(&rel);
-        write_atomically(&target, &file.body)?;
-        let mut gz = target.clone().into_os_string();
-        gz.push(".gz");
-        write_atomically(Path::new(&gz), &file.gzip)?;
-        written += 1;
-    }
-    Ok(written)
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One feed found in an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpmlFeed {
+struct OpmlFeed {
     pub title: String,
     pub xml_url: Url,
     pub html_url: Option<Url>,
@@ -97,7 +46,7 @@ pub struct OpmlFeed {
 }
 
 /// Every outline with an `xmlUrl` in an OPML document, folders included.
-pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
+fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
     let doc = roxmltree::Document::parse(text).map_err(|e| format!("not an OPML file: {e}"))?;
     let mut out = Vec::new();
     for node in doc.descendants().filter(|n| n.has_tag_name("outline")) {
@@ -164,7 +113,7 @@ fn tag_from(name: &str) -> Option<String> {
 /// Appends `[[source]]` blocks for the OPML's feeds that are not configured
 /// yet. The new file is validated before it replaces the old one. Returns the
 /// added ids.
-pub fn import_opml(config_path: &Path, opml_text: &str) -> Result<Vec<String>, String> {
+fn import_opml(config_path: &Path, opml_text: &str) -> Result<Vec<String>, String> {
     let feeds = parse_opml(opml_text)?;
     let current_text = std::fs::read_to_string(config_path)
         .map_err(|e| format!("{}: {e}", config_path.display()))?;
@@ -183,7 +132,7 @@ pub fn import_opml(config_path: &Path, opml_text: &str) -> Result<Vec<String>, S
         }
         let base = {
             let from_title = tag_from(&feed.title).filter(|t| valid_source_id(t) && t.len() <= 40);
-            from_title.unwrap_or_else(|| crate::tools::suggest_id(&feed.xml_url))
+            from_title.unwrap_or_else(|| super::probe::suggest_id(&feed.xml_url))
         };
         let mut id = base.clone();
         let mut n = 2;
@@ -197,16 +146,16 @@ pub fn import_opml(config_path: &Path, opml_text: &str) -> Result<Vec<String>, S
         } else {
             feed.title.clone()
         };
-        text.push_str(&format!("\n[[source]]\n# imported from OPML\nid = \"{id}\"\nname = {}\nurl = {}\nkind = \"feed\"\n", toml_str(&name), toml_str(feed.xml_url.as_str())));
+        text.push_str(&format!("\n[[source]]\n# imported from OPML\nid = \"{id}\"\nname = {}\nurl = {}\nkind = \"feed\"\n", toml_string(&name), toml_string(feed.xml_url.as_str())));
         if let Some(h) = &feed.html_url {
-            text.push_str(&format!("homepage = {}\n", toml_str(h.as_str())));
+            text.push_str(&format!("homepage = {}\n", toml_string(h.as_str())));
         }
         let tags: Vec<String> = feed.folders.iter().filter_map(|f| tag_from(f)).collect();
         if !tags.is_empty() {
             text.push_str(&format!(
                 "tags = [{}]\n",
                 tags.iter()
-                    .map(|t| toml_str(t))
+                    .map(|t| toml_string(t))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -224,35 +173,9 @@ pub fn import_opml(config_path: &Path, opml_text: &str) -> Result<Vec<String>, S
     Ok(added)
 }
 
-fn toml_str(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn export_names_stay_inside_the_directory() {
-        assert_eq!(export_name("/"), Some(PathBuf::from("index.html")));
-        assert_eq!(export_name("/status"), Some(PathBuf::from("status.html")));
-        assert_eq!(
-            export_name("/sources/qlee.atom"),
-            Some(PathBuf::from("sources/qlee.atom"))
-        );
-        for evil in ["/../etc/passwd", "/sources/../../x.atom", "//etc/x.atom"] {
-            let name = export_name(evil);
-            assert!(
-                name.is_none()
-                    || name
-                        .unwrap()
-                        .components()
-                        .all(|c| matches!(c, Component::Normal(_))),
-                "{evil}"
-            );
-        }
-        assert_eq!(export_name("/../x.atom"), None);
-    }
 
     #[test]
     fn opml_outlines_with_folders() {

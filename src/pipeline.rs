@@ -1,0 +1,524 @@
+//! One source's refresh, top to bottom (Miniflux's `RefreshFeed` is the
+//! model): look up what the source remembers → read it over the network
+//! (`read`, which extracts) → normalize every item → apply the operator's
+//! rules → store the items and how the poll went. Every stage it calls takes
+//! plain data and returns plain data; this file is the only place that
+//! strings them together, so one source can be followed from config to store
+//! here in one sitting.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::app::{App, describe_store_error, judge};
+use crate::config::{Config, SourceConfig};
+use crate::extract::Extracted;
+use crate::fetch::ResponseMeta;
+use crate::metrics::{ItemLabels, PollLabels};
+use crate::model::{Item, PageRecord, Resolution, ResolvedKind};
+use crate::normalize::{self, FieldLimits};
+use crate::read::{Document, Read, ReadError, Reader, Remembered};
+use crate::store::{IngestReport, IngestRequest, PollRecord, SourceState, StoreError};
+use crate::text::truncate_chars;
+
+/// How one poll ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollOutcome {
+    NotModified,
+    Fetched {
+        report: IngestReport,
+        /// Items the document held beyond `fetch.max_items`.
+        skipped: usize,
+    },
+    /// The partner asked us to wait (Retry-After) and that time has not come.
+    Deferred {
+        until: DateTime<Utc>,
+    },
+    Failed {
+        error: String,
+        status: Option<u16>,
+    },
+}
+
+/// One poll of one source, for the scheduler, logs and `fetch --once`.
+#[derive(Debug, Clone)]
+pub struct PollReport {
+    pub source_id: String,
+    pub outcome: PollOutcome,
+    pub elapsed: Duration,
+}
+
+impl PollReport {
+    /// Whether the served feeds need re-rendering.
+    pub fn changed(&self) -> bool {
+        matches!(&self.outcome, PollOutcome::Fetched { report, .. } if report.changed())
+    }
+
+    /// One line for logs and `fetch --once`.
+    pub fn summary(&self) -> String {
+        let ms = self.elapsed.as_millis();
+        match &self.outcome {
+            PollOutcome::NotModified => format!(
+                "{:<24} unchanged (304)                {ms:>6} ms",
+                self.source_id
+            ),
+            PollOutcome::Fetched { report, skipped } => format!(
+                "{:<24} ok: {} new, {} updated, {} unchanged{} {ms:>6} ms",
+                self.source_id,
+                report.new,
+                report.updated,
+                report.unchanged,
+                if *skipped > 0 {
+                    format!(", {skipped} over the item cap")
+                } else {
+                    String::new()
+                }
+            ),
+            PollOutcome::Deferred { until } => format!(
+                "{:<24} deferred: partner asked to wait until {}",
+                self.source_id,
+                until.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            PollOutcome::Failed { error, .. } => {
+                format!("{:<24} FAILED: {error} {ms:>6} ms", self.source_id)
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum PollError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the whole poll took longer than {0:?} (fetch.poll_deadline); stopped")]
+    Deadline(Duration),
+    #[error("source {0} is not registered")]
+    NotRegistered(String),
+    /// The document arrived (with this HTTP status) but could not be stored.
+    #[error("storing items failed: {error}")]
+    Storing { error: String, status: u16 },
+    #[error("poll task failed: {error}")]
+    Task { error: String, status: u16 },
+}
+
+impl PollError {
+    fn http_status(&self) -> Option<u16> {
+        match self {
+            PollError::Read(e) => e.http_status(),
+            PollError::Storing { status, .. } | PollError::Task { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Polls every enabled source once, concurrently within the fetch limits.
+pub async fn refresh_all(
+    app: &Arc<App>,
+    respect_retry_after: bool,
+    on_done: impl Fn(&PollReport),
+) -> Vec<PollReport> {
+    let config = app.config();
+    let mut set = tokio::task::JoinSet::new();
+    for source in config.sources.iter().filter(|s| s.enabled) {
+        let app = app.clone();
+        let source = source.clone();
+        set.spawn(async move { refresh_source(&app, &source, respect_retry_after).await });
+    }
+    let mut reports = Vec::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok(r) = r {
+            on_done(&r);
+            reports.push(r);
+        }
+    }
+    reports.sort_by(|a, b| a.source_id.cmp(&b.source_id));
+    reports
+}
+
+/// Polls one source now. Never fails: every problem ends up in the report
+/// and on the source's status row.
+pub async fn refresh_source(
+    app: &App,
+    source: &SourceConfig,
+    respect_retry_after: bool,
+) -> PollReport {
+    let started = Instant::now();
+    let outcome = match refresh(app, source, respect_retry_after).await {
+        Ok(outcome) => outcome,
+        Err(error) => PollOutcome::Failed {
+            status: error.http_status(),
+            error: error.to_string(),
+        },
+    };
+    let report = PollReport {
+        source_id: source.id.clone(),
+        outcome,
+        elapsed: started.elapsed(),
+    };
+    count(app, &report);
+    report
+}
+
+/// Logs a poll and counts it in the metrics.
+fn count(app: &App, report: &PollReport) {
+    match &report.outcome {
+        PollOutcome::Failed { error, .. } => {
+            tracing::warn!(source = %report.source_id, %error, "poll failed")
+        }
+        _ => tracing::info!("{}", report.summary()),
+    }
+    let metrics = &app.metrics;
+    let outcome = match &report.outcome {
+        PollOutcome::NotModified => "not_modified",
+        PollOutcome::Fetched { report: r, .. } => {
+            for (change, n) in [("new", r.new), ("updated", r.updated)] {
+                metrics
+                    .items
+                    .get_or_create(&ItemLabels { change })
+                    .inc_by(n as u64);
+            }
+            "fetched"
+        }
+        PollOutcome::Deferred { .. } => "deferred",
+        PollOutcome::Failed { .. } => "failed",
+    };
+    metrics.polls.get_or_create(&PollLabels { outcome }).inc();
+    if outcome != "deferred" {
+        metrics.fetch_seconds.observe(report.elapsed.as_secs_f64());
+    }
+}
+
+/// The refresh itself; a failure is recorded on the source before it is returned.
+async fn refresh(
+    app: &App,
+    source: &SourceConfig,
+    respect_retry_after: bool,
+) -> Result<PollOutcome, PollError> {
+    let config = app.config();
+    let id = source.id.clone();
+
+    // 1. What the source remembers (with polls the database would not take laid over).
+    let state = {
+        let sid = id.clone();
+        app.store.call(move |s| s.source_state(&sid)).await?
+    }
+    .map(|s| app.overlay(s))
+    .ok_or_else(|| PollError::NotRegistered(id.clone()))?;
+    let now = Utc::now();
+    if respect_retry_after && state.history.consecutive_failures > 0 {
+        if let Some(until) = state.history.not_before.filter(|t| *t > now) {
+            return Ok(PollOutcome::Deferred { until });
+        }
+    }
+
+    // 2. Read (and extract) within the poll's deadline. The document slot is
+    //    held until this function returns, i.e. until the document is stored.
+    let started = Instant::now();
+    let remembered = remembered(&state, source);
+    let fetcher = app.fetcher();
+    let reader = Reader {
+        fetcher: &fetcher,
+        settings: &config.fetch,
+        source,
+        remembered: &remembered,
+        now,
+    };
+    let mut _document_slot = None;
+    let deadline = config.fetch.poll_deadline;
+    let read = tokio::time::timeout(deadline, async {
+        match reader.read(&mut _document_slot).await? {
+            Read::Listing(listing) => {
+                let cache = page_cache(app, &id, listing.page_urls()).await?;
+                Ok(Read::Document(reader.read_articles(listing, cache).await?))
+            }
+            read => Ok(read),
+        }
+    })
+    .await
+    .unwrap_or(Err(PollError::Deadline(deadline)));
+    let mut record = PollRecord {
+        at: now,
+        status: None,
+        error: None,
+        duration_ms: started.elapsed().as_millis() as i64,
+        not_before: None,
+        validators: None,
+        moved_to: None,
+    };
+    let doc = match read {
+        Err(e) => {
+            if let PollError::Read(r) = &e {
+                if r.invalidates_discovery() && state.resolved_kind == Some(ResolvedKind::Feed) {
+                    tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
+                    let sid = id.clone();
+                    let _ = app
+                        .store
+                        .call(move |s| s.set_resolution(&sid, None, None, None))
+                        .await;
+                }
+                record.not_before = r.retry_after();
+            }
+            record.status = e.http_status();
+            record.error = Some(e.to_string());
+            app.record(&id, record).await;
+            return Err(e);
+        }
+        Ok(Read::NotModified(meta)) => {
+            log_move(&id, &meta);
+            record.status = Some(304);
+            record.not_before = fresh_until(&meta, None, &config, now);
+            record.validators = Some(meta.validators.clone());
+            record.moved_to = meta.moved_permanently_to.as_ref().map(Url::to_string);
+            app.record(&id, record).await;
+            return Ok(PollOutcome::NotModified);
+        }
+        Ok(Read::Listing(_)) => unreachable!("a listing is read to its articles above"),
+        Ok(Read::Document(doc)) => doc,
+    };
+    log_move(&id, &doc.meta);
+    for note in &doc.notes {
+        tracing::debug!(source = %id, "{note}");
+    }
+    let status = doc.meta.status;
+    record.status = Some(status);
+
+    // 3. Remember what discovery found.
+    if let Some(resolution) = &doc.resolution {
+        if let Err(e) = remember_resolution(app, &id, resolution).await {
+            // Recorded (or kept in memory) like any failure, so the source backs off.
+            let error = PollError::Storing {
+                error: describe_store_error(&e),
+                status,
+            };
+            record.error = Some(error.to_string());
+            app.record(&id, record).await;
+            return Err(error);
+        }
+    }
+    record.moved_to = doc.meta.moved_permanently_to.as_ref().map(Url::to_string);
+
+    // 4. Normalize, apply rules and store, on the blocking pool.
+    let duration_ms = record.duration_ms;
+    let (store, sid, cfg) = (app.store.clone(), id.clone(), config.clone());
+    let stored = tokio::task::spawn_blocking(move || {
+        let (request, skipped) = ingest_request(&cfg, &sid, doc, now, duration_ms);
+        store.ingest(request).map(|report| (report, skipped))
+    })
+    .await;
+    match stored {
+        Ok(Ok((report, skipped))) => {
+            app.recorded(&id);
+            if report.guid_collision {
+                tracing::info!(source = %id, "items share a guid but differ in link; identifying this source's items by link");
+            }
+            if skipped > 0 {
+                tracing::warn!(source = %id, skipped, "document has more items than fetch.max_items; the rest were ignored");
+            }
+            Ok(PollOutcome::Fetched { report, skipped })
+        }
+        Ok(Err(e)) => {
+            let error = PollError::Storing {
+                error: describe_store_error(&e),
+                status,
+            };
+            record.error = Some(error.to_string());
+            app.record(&id, record).await;
+            Err(error)
+        }
+        Err(join) => Err(PollError::Task {
+            error: join.to_string(),
+            status,
+        }),
+    }
+}
+
+/// What the reader needs to know of earlier polls.
+fn remembered(state: &SourceState, source: &SourceConfig) -> Remembered {
+    Remembered {
+        poll_url: Url::parse(state.poll_url())
+            .ok()
+            .or_else(|| Some(source.url.clone())),
+        validators: state.validators.clone(),
+        resolved_kind: state.resolved_kind,
+        first_poll: state.last_success_at.is_none(),
+    }
+}
+
+/// The stored article pages of a listing, by URL.
+async fn page_cache(
+    app: &App,
+    source_id: &str,
+    urls: Vec<String>,
+) -> Result<HashMap<String, PageRecord>, PollError> {
+    let id = source_id.to_string();
+    Ok(app.store.call(move |s| s.pages(&id, &urls)).await?)
+}
+
+async fn remember_resolution(
+    app: &App,
+    source_id: &str,
+    resolution: &Resolution,
+) -> Result<(), StoreError> {
+    tracing::info!(source = %source_id, kind = resolution.kind.as_str(), "{}", resolution.how);
+    let (sid, r) = (source_id.to_string(), resolution.clone());
+    app.store
+        .call(move |s| {
+            s.set_resolution(
+                &sid,
+                Some(r.kind),
+                Some(&r.how),
+                r.fetch_url.as_ref().map(Url::as_str),
+            )
+        })
+        .await
+}
+
+/// Normalised items with the rules' verdicts: the one place the two stages meet.
+fn prepare_items(
+    config: &Config,
+    source_id: &str,
+    extracted: &Extracted,
+    now: DateTime<Utc>,
+) -> Vec<Item> {
+    let limits = FieldLimits::default();
+    extracted
+        .items
+        .iter()
+        .filter_map(|raw| normalize::normalize_item(raw, now, &limits))
+        .map(|mut item| {
+            let verdict = judge(config, source_id, &item);
+            if let Some(why) = &verdict.hidden {
+                tracing::debug!(source = %source_id, title = %item.title, "hidden: {why}");
+            }
+            item.hidden = verdict.hidden;
+            item.tags = verdict.tags;
+            item
+        })
+        .collect()
+}
+
+/// What the store takes from one read document, and the items over the cap.
+fn ingest_request(
+    config: &Config,
+    source_id: &str,
+    doc: Document,
+    now: DateTime<Utc>,
+    duration_ms: i64,
+) -> (IngestRequest, usize) {
+    let limits = FieldLimits::default();
+    let items = prepare_items(config, source_id, &doc.extracted, now);
+    let record = PollRecord {
+        at: now,
+        status: Some(doc.meta.status),
+        error: None,
+        duration_ms,
+        not_before: fresh_until(&doc.meta, doc.extracted.ttl_minutes, config, now),
+        validators: Some(doc.meta.validators.clone()),
+        moved_to: doc.meta.moved_permanently_to.as_ref().map(Url::to_string),
+    };
+    let request = IngestRequest {
+        source_id: source_id.to_string(),
+        items,
+        record,
+        feed_title: doc
+            .extracted
+            .title
+            .as_deref()
+            .map(|t| truncate_chars(t, 200)),
+        home_url: doc
+            .extracted
+            .home
+            .as_ref()
+            .map(Url::to_string)
+            .filter(|u| u.len() <= limits.link_bytes),
+        keep_days: config.storage.keep_days,
+        keep_items: config.storage.keep_items_per_source,
+        pages: doc.pages,
+    };
+    (request, doc.extracted.skipped)
+}
+
+/// What `preview` shows: the items a source would give, nothing stored.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// The feed's or site's own name.
+    pub title: Option<String>,
+    pub notes: Vec<String>,
+    pub resolution: Option<Resolution>,
+    pub final_url: String,
+    pub items: Vec<Item>,
+}
+
+/// Reads a source without storing anything: what `preview` and `discover` show.
+/// Always unconditional (a preview never sees "not modified").
+pub async fn preview(app: &App, source: &SourceConfig) -> Result<Preview, String> {
+    let config = app.config();
+    let state = app
+        .store
+        .source_state(&source.id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("source {} is not registered", source.id))?;
+    let remembered = Remembered {
+        validators: Default::default(),
+        ..remembered(&state, source)
+    };
+    let fetcher = app.fetcher();
+    let now = Utc::now();
+    let reader = Reader {
+        fetcher: &fetcher,
+        settings: &config.fetch,
+        source,
+        remembered: &remembered,
+        now,
+    };
+    let doc = match reader.read(&mut None).await.map_err(|e| e.to_string())? {
+        Read::NotModified(_) => {
+            return Err("the partner answered 304 Not Modified to an unconditional request".into());
+        }
+        Read::Listing(listing) => {
+            let cache = page_cache(app, &source.id, listing.page_urls())
+                .await
+                .map_err(|e| e.to_string())?;
+            reader
+                .read_articles(listing, cache)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        Read::Document(doc) => doc,
+    };
+    Ok(Preview {
+        items: prepare_items(&config, &source.id, &doc.extracted, now),
+        title: doc.extracted.title,
+        notes: doc.notes,
+        resolution: doc.resolution,
+        final_url: doc.meta.final_url.to_string(),
+    })
+}
+
+fn log_move(id: &str, meta: &ResponseMeta) {
+    if let Some(to) = &meta.moved_permanently_to {
+        tracing::info!(source = %id, to = %to, "partner moved permanently (301/308); polling the new address from now on");
+    }
+}
+
+/// The earliest next poll the partner allows: Cache-Control/Expires or RSS ttl, capped.
+fn fresh_until(
+    meta: &ResponseMeta,
+    ttl_minutes: Option<u32>,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let ttl = ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60));
+    let wait = meta
+        .fresh_for
+        .into_iter()
+        .chain(ttl)
+        .max()?
+        .min(config.fetch.max_interval);
+    Some(now + chrono::Duration::from_std(wait).ok()?)
+}
