@@ -90,7 +90,9 @@ fn feedparser_corpus_agreement() {
         }
     }
     let share = |n: usize, of: usize| n as f64 / of.max(1) as f64;
-    println!("feedparser corpus: {files} feed files, {with_entries} where feedparser finds an entry with a title, link or text");
+    println!(
+        "feedparser corpus: {files} feed files, {with_entries} where feedparser finds an entry with a title, link or text"
+    );
     println!(
         "whole-document rejections among those: {rejected}; entry count agrees: {count_agree}/{with_entries} = {:.1} %",
         100.0 * share(count_agree, with_entries)

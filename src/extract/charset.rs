@@ -189,7 +189,8 @@ mod tests {
 
     #[test]
     fn feeds_follow_bom_then_header_then_declaration() {
-        let declared_latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><t>Gr\xfc\xdfe</t></rss>";
+        let declared_latin1 =
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><t>Gr\xfc\xdfe</t></rss>";
         assert!(decode_feed(declared_latin1, None).text.contains("Grüße"));
         // The HTTP charset beats the declaration (RFC 7303), the BOM beats both.
         let utf8 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Grüße</t>";
@@ -206,7 +207,11 @@ mod tests {
     fn invalid_utf8_under_a_utf8_claim_falls_back_to_windows_1252_with_a_warning() {
         let feed = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>Gr\xfc\xdfe aus K\xf6ln \x80</t>";
         let decoded = decode_feed(feed, None);
-        assert!(decoded.text.contains("Grüße aus Köln €"), "{}", decoded.text);
+        assert!(
+            decoded.text.contains("Grüße aus Köln €"),
+            "{}",
+            decoded.text
+        );
         let warning = decoded.warning.unwrap();
         assert!(warning.contains("invalid UTF-8 at byte 43"), "{warning}");
     }

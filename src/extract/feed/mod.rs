@@ -9,7 +9,16 @@ use super::dates::parse_timestamp;
 use super::{ExtractError, Extracted, charset};
 use crate::model::{ExtractedItem, Fragment};
 
+mod dialect;
+mod recover;
+
 /// Parses a feed document fetched from `url`.
+///
+/// Bytes are decoded by the WHATWG/RFC 7303 rules first. XML is read
+/// strictly; when that fails it is repaired (see `recover`) and read again,
+/// and when that fails too, entry by entry, so one bad entry costs only
+/// itself. What had to be guessed, repaired or lost is listed in
+/// `Extracted::problems`.
 pub fn parse_feed(
     bytes: &[u8],
     content_type: Option<&str>,
@@ -31,23 +40,109 @@ pub fn parse_feed(
             "a second XML declaration at byte {at}"
         )));
     }
-    let prepared = charset::prepare_feed_bytes(bytes, content_type);
-    if charset::feed_encoding(bytes, content_type) == encoding_rs::UTF_8 {
-        // feed-rs reports this as "cannot decode input" or, before the root
-        // element, as "no feed root"; say what is really wrong, and where.
-        let text = prepared.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&prepared);
-        if let Err(e) = std::str::from_utf8(text) {
-            return Err(ExtractError::Malformed(format!(
-                "invalid UTF-8 at byte {} (the document is declared as, or defaults to, UTF-8)",
-                e.valid_up_to() + (prepared.len() - text.len())
-            )));
+    let decoded = charset::decode_feed(bytes, content_type);
+    let mut problems: Vec<String> = decoded.warning.into_iter().collect();
+    let text = decoded.text.trim_start_matches('\u{feff}');
+    if text.trim_start().starts_with('{') {
+        let feed = run_feed_rs(text, url)?;
+        return Ok(convert(feed, url, max_items, problems));
+    }
+    let strict_error = match read_xml(text, url, false) {
+        Ok(feed) => return Ok(convert(feed, url, max_items, problems)),
+        // Repair cannot make a non-feed a feed.
+        Err(e @ ExtractError::NotAFeed(_)) => return Err(e),
+        Err(e) => e,
+    };
+    let repaired = recover::repair_markup(text);
+    let why = match &strict_error {
+        ExtractError::Malformed(m) => m.clone(),
+        other => other.to_string(),
+    };
+    if let Ok(feed) = read_xml(&repaired.text, url, true) {
+        let repairs = if repaired.notes.is_empty() {
+            "mismatched tags closed".to_string()
+        } else {
+            repaired.notes.join(", ")
+        };
+        problems.push(format!(
+            "not well-formed XML ({why}); read after repair: {repairs}"
+        ));
+        return Ok(convert(feed, url, max_items, problems));
+    }
+    read_entry_by_entry(&repaired.text, url, max_items, problems, why).ok_or(strict_error)
+}
+
+/// The last resort: every entry as a document of its own (the head of the
+/// feed, the entry, the closing tags); entries that still fail are named
+/// in the problems and lost alone. `None` when no entry could be read.
+fn read_entry_by_entry(
+    text: &str,
+    url: &Url,
+    max_items: usize,
+    mut problems: Vec<String>,
+    why: String,
+) -> Option<Extracted> {
+    let split = recover::split_entries(text)?;
+    let mut feed: Option<Feed> =
+        read_xml(&format!("{}{}", split.head, split.closing), url, true).ok();
+    let mut entries = Vec::new();
+    let mut lost = Vec::new();
+    for (i, entry) in split.entries.iter().enumerate() {
+        let outcome = match entry {
+            recover::Entry::Whole(markup) => read_xml(
+                &format!("{}{markup}{}", split.head, split.closing),
+                url,
+                true,
+            )
+            .map_err(|e| match e {
+                ExtractError::Malformed(m) => m,
+                other => other.to_string(),
+            }),
+            recover::Entry::Unterminated => {
+                Err("it never ends (the document is cut off or its end tag is wrong)".to_string())
+            }
+        };
+        match outcome {
+            Ok(one) => {
+                if feed.is_none() {
+                    feed = Some(Feed {
+                        entries: Vec::new(),
+                        ..one.clone()
+                    });
+                }
+                entries.extend(one.entries);
+            }
+            Err(e) => lost.push(format!("entry {} lost: {e}", i + 1)),
         }
     }
-    // DTDs need no guard here: feed-rs (over quick-xml) skips <!DOCTYPE>,
-    // never loads external entities and leaves entities it does not know
-    // (anything but the five predefined ones and character references) as
-    // literal text, so neither "billion laughs" nor XXE can expand. The
-    // tests below pin that behaviour against future versions.
+    if entries.is_empty() {
+        return None;
+    }
+    let mut feed = feed?;
+    feed.entries = entries;
+    problems.push(format!(
+        "not well-formed XML ({why}); read entry by entry, {} of {} entries kept",
+        feed.entries.len(),
+        split.entries.len()
+    ));
+    problems.extend(lost);
+    Some(convert(feed, url, max_items, problems))
+}
+
+/// Dialect upgrade, then feed-rs; a parser panic is a parse error like any other.
+fn read_xml(text: &str, url: &Url, lenient: bool) -> Result<Feed, ExtractError> {
+    let upgraded = std::panic::catch_unwind(|| dialect::upgrade(text, lenient))
+        .map_err(|_| ExtractError::Malformed("the XML parser gave up on this document".into()))?
+        .map_err(ExtractError::Malformed)?;
+    run_feed_rs(&upgraded, url)
+}
+
+fn run_feed_rs(text: &str, url: &Url) -> Result<Feed, ExtractError> {
+    // DTDs need no guard here: `dialect` drops the DOCTYPE, and feed-rs (over
+    // quick-xml) never loads external entities and leaves entities it does
+    // not know (anything but the five predefined ones and character
+    // references) as literal text, so neither "billion laughs" nor XXE can
+    // expand. The tests below pin that behaviour against future versions.
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url.as_str()))
         .timestamp_parser(parse_timestamp)
@@ -58,18 +153,16 @@ pub fn parse_feed(
     // feed-rs (through quick-xml) can panic on some malformed documents, e.g. a
     // second XML declaration mid-document (found by fuzzing); a partner's bytes
     // must never take a poll down, so a panic is a parse error like any other.
-    let parsed =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(&prepared[..])))
-            .map_err(|_| {
-                ExtractError::Malformed("the XML parser gave up on this document".into())
-            })?;
-    let feed = parsed.map_err(|e| match e {
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parser.parse(text.as_bytes())
+    }))
+    .map_err(|_| ExtractError::Malformed("the XML parser gave up on this document".into()))?;
+    parsed.map_err(|e| match e {
         feed_rs::parser::ParseFeedError::ParseError(
             feed_rs::parser::ParseErrorKind::NoFeedRoot,
         ) => ExtractError::NotAFeed("no <rss>, <feed>, <rdf:RDF> or JSON Feed root".into()),
         other => ExtractError::Malformed(other.to_string()),
-    })?;
-    Ok(convert(feed, url, max_items))
+    })
 }
 
 /// Position of an `<?xml ` declaration that is not at the start of the document.
@@ -92,7 +185,7 @@ fn looks_like_html(bytes: &[u8]) -> bool {
     head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 
-fn convert(feed: Feed, url: &Url, max_items: usize) -> Extracted {
+fn convert(feed: Feed, url: &Url, max_items: usize, problems: Vec<String>) -> Extracted {
     let feed_authors: Vec<String> = feed.authors.iter().filter_map(|p| p.name.clone()).collect();
     let home = pick_link(&feed.links, url)
         .filter(|l| l != url)
@@ -112,6 +205,7 @@ fn convert(feed: Feed, url: &Url, max_items: usize) -> Extracted {
         skipped: total.saturating_sub(items.len()),
         items,
         ttl_minutes: feed.ttl,
+        problems,
     }
 }
 
@@ -246,8 +340,9 @@ mod tests {
     #[test]
     fn a_parser_panic_is_a_parse_error() {
         // Found by the feed_ingest fuzz target: quick-xml panics on a second XML declaration.
-        let bytes =
-            include_bytes!("../../tests/fixtures/fuzz-regressions/feed-second-xml-declaration.xml");
+        let bytes = include_bytes!(
+            "../../../tests/fixtures/fuzz-regressions/feed-second-xml-declaration.xml"
+        );
         assert!(matches!(
             parse_feed(bytes, None, &url(), 10),
             Err(ExtractError::Malformed(_))
@@ -274,24 +369,45 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_named_with_its_offset() {
+    fn invalid_utf8_is_read_as_windows_1252_and_named_with_its_offset() {
         for feed in [
             &b"<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>T</title><item><title>Gr\xfc\xdfe</title></item></channel></rss>"[..],
             &b"<rss version=\"2.0\"><channel><title>T</title><item><title>Gr\xfc\xdfe</title></item></channel></rss>"[..],
-            &b"{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"Gr\xfc\xdfe\",\"items\":[]}"[..],
+            &b"{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"T\",\"items\":[{\"id\":\"1\",\"title\":\"Gr\xfc\xdfe\"}]}"[..],
         ] {
             let offset = feed.iter().position(|b| *b == 0xfc).unwrap();
-            match parse_feed(feed, Some("application/xml"), &url(), 10) {
-                Err(ExtractError::Malformed(m)) => {
-                    assert!(m.contains(&format!("invalid UTF-8 at byte {offset}")), "{m}")
-                }
-                other => panic!("{other:?}"),
+            let doc = parse_feed(feed, Some("application/xml"), &url(), 10).unwrap();
+            assert_eq!(doc.items[0].title.as_ref().unwrap().text, "Grüße");
+            // Undeclared bytes are detected (chardetng), not a broken promise.
+            if charset::xml_declared(feed).is_some() {
+                assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
+                assert!(
+                    doc.problems[0].contains(&format!("invalid UTF-8 at byte {offset}")),
+                    "{:?}",
+                    doc.problems
+                );
             }
         }
-        // The same bytes are fine where the feed or the server names Latin-1.
+        // A UTF-8 claim in the HTTP header is a claim too.
+        let undeclared = b"<rss version=\"2.0\"><channel><title>T</title><item><title>Gr\xfc\xdfe</title></item></channel></rss>";
+        let doc = parse_feed(
+            undeclared,
+            Some("application/xml; charset=utf-8"),
+            &url(),
+            10,
+        )
+        .unwrap();
+        assert_eq!(doc.items[0].title.as_ref().unwrap().text, "Grüße");
+        assert!(
+            doc.problems[0].contains("invalid UTF-8 at byte 59"),
+            "{:?}",
+            doc.problems
+        );
+        // The same bytes are fine, and no problem, where the server names Latin-1.
         let latin1 = b"<rss version=\"2.0\"><channel><title>T</title><item><title>Gr\xfc\xdfe</title></item></channel></rss>";
         let doc = parse_feed(latin1, Some("text/xml; charset=iso-8859-1"), &url(), 10).unwrap();
         assert_eq!(doc.items[0].title.as_ref().unwrap().text, "Grüße");
+        assert!(doc.problems.is_empty());
     }
 
     #[test]
