@@ -18,4 +18,5 @@ mod pages;
 mod polling;
 mod publishing;
 mod serving;
+mod sloppy_feeds;
 mod stories;
