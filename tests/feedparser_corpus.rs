@@ -14,9 +14,12 @@ use revierfeed::normalize::clean_text;
 use serde::Deserialize;
 use url::Url;
 
-/// The levels reached when this test was last tuned; a fall below fails it.
-const MIN_COUNT_AGREEMENT: f64 = 0.0;
-const MIN_PLAIN_TITLE_AGREEMENT: f64 = 0.0;
+/// The levels reached when this test was last tuned (feedparser 6.0.11:
+/// 941/951 entry counts, 62/73 plain-text titles, of which 5 disagree only
+/// because the oracle, without the chardet module, reads undeclared CJK and
+/// KOI8-R bytes as windows-1252); a fall below fails it.
+const MIN_COUNT_AGREEMENT: f64 = 0.985;
+const MIN_PLAIN_TITLE_AGREEMENT: f64 = 0.84;
 
 #[derive(Deserialize)]
 struct OracleEntry {

@@ -13,13 +13,15 @@ use revierfeed::pipeline::{self, PollOutcome};
 use crate::support::{self, Override, PartnerServer};
 
 /// (source id, Content-Type, body, titles that must be served, titles that must not).
-fn sloppy_feeds() -> Vec<(
+type SloppyFeed = (
     &'static str,
     &'static str,
     Vec<u8>,
     Vec<&'static str>,
     Vec<&'static str>,
-)> {
+);
+
+fn sloppy_feeds() -> Vec<SloppyFeed> {
     vec![
         (
             "stray-amp",

@@ -47,6 +47,10 @@ struct EntryState {
     has_published: bool,
     has_updated: bool,
     has_content: bool,
+    has_link: bool,
+    /// RSS 1.0 `rdf:about`: the item's URI, its link when it names none
+    /// (feed-rs drops RSS 1.0 items without a link).
+    about: Option<String>,
     title: Option<String>,
     published: Option<String>,
     updated: Option<String>,
@@ -175,6 +179,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                     let rssish = ns.is_empty() || ns == RSS10 || ns == RSS090;
                     match (ns.as_str(), local.as_str()) {
                         (_, "title") if rssish || atomish => state.has_title = true,
+                        (_, "link") if rssish => state.has_link = true,
                         (_, "pubDate") if rssish => state.has_published = true,
                         (_, "published" | "issued") if atomish => state.has_published = true,
                         (_, "created") if atomish => state.has_published = true,
@@ -197,9 +202,16 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                     target = Some(CaptureTarget::Base64);
                 }
                 if (local == "item" && !atomish) || (local == "entry" && atomish) {
+                    let about = e
+                        .attributes()
+                        .with_checks(false)
+                        .flatten()
+                        .find(|a| a.key.as_ref() == "rdf:about" || a.key.as_ref() == "about")
+                        .map(|a| a.value.to_string());
                     entry = Some(EntryState {
                         atom: atomish,
                         depth,
+                        about,
                         ..EntryState::default()
                     });
                 }
@@ -334,6 +346,8 @@ fn rewrite_attributes(e: &BytesStart, rss_root: bool) -> BytesStart<'static> {
             match raw.trim() {
                 ATOM03 => ATOM.to_string(),
                 RSS090 => RSS10.to_string(),
+                // Userland's namespaced RSS 0.9x/2.0 is plain RSS.
+                u if u.starts_with("http://backend.userland.com/rss") => RSS10.to_string(),
                 _ => raw,
             }
         } else if rss_root && key == "version" {
@@ -472,11 +486,8 @@ fn finish_capture(
 
 /// Before an entry closes: the elements feed-rs reads, from what it borrowed.
 fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<(), String> {
-    let mut element = |name: &str, ns_attr: (&str, &str), value: &str| {
-        let start = BytesStart::new(name).with_attributes([ns_attr]);
-        write(writer, Event::Start(start))?;
-        write(writer, Event::Text(BytesText::new(value)))?;
-        write(writer, Event::End(BytesEnd::new(name)))
+    let element = |writer: &mut Writer<Vec<u8>>, name: &str, ns_attr: (&str, &str), value: &str| {
+        write_element(writer, name, &[ns_attr], BytesText::new(value))
     };
     let (title_ns, content) = if state.atom {
         (("xmlns", ATOM), ("content", ("xmlns", ATOM)))
@@ -487,7 +498,16 @@ fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<()
         )
     };
     if let Some(title) = state.title.as_deref().filter(|_| !state.has_title) {
-        element("title", title_ns, title)?;
+        element(writer, "title", title_ns, title)?;
+    }
+    if let Some(about) = state.about.as_deref().filter(|_| !state.has_link) {
+        // Already escaped as read: an attribute value written back as text.
+        write_element(
+            writer,
+            "link",
+            &[("xmlns", RSS10)],
+            BytesText::from_escaped(about),
+        )?;
     }
     let published = state
         .published
@@ -495,16 +515,16 @@ fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<()
         .or(state.updated.as_deref().filter(|_| !state.atom));
     if let Some(date) = published.filter(|_| !state.has_published) {
         if state.atom {
-            element("published", ("xmlns", ATOM), date)?;
+            element(writer, "published", ("xmlns", ATOM), date)?;
         } else {
-            element("dc:date", ("xmlns:dc", DC), date)?;
+            element(writer, "dc:date", ("xmlns:dc", DC), date)?;
         }
     }
     if let Some(date) = state.updated.as_deref().filter(|_| !state.has_updated) {
         if state.atom {
-            element("updated", ("xmlns", ATOM), date)?;
+            element(writer, "updated", ("xmlns", ATOM), date)?;
         } else {
-            element("atom:updated", ("xmlns:atom", ATOM), date)?;
+            element(writer, "atom:updated", ("xmlns:atom", ATOM), date)?;
         }
     }
     if let Some(body) = state.body.as_deref().filter(|_| !state.has_content) {
@@ -515,8 +535,20 @@ fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<()
             write(writer, Event::Text(BytesText::new(body)))?;
             write(writer, Event::End(BytesEnd::new("content")))?;
         } else {
-            element(content.0, content.1, body)?;
+            element(writer, content.0, content.1, body)?;
         }
     }
     Ok(())
+}
+
+fn write_element(
+    writer: &mut Writer<Vec<u8>>,
+    name: &str,
+    attributes: &[(&str, &str)],
+    text: BytesText<'_>,
+) -> Result<(), String> {
+    let start = BytesStart::new(name).with_attributes(attributes.iter().copied());
+    write(writer, Event::Start(start))?;
+    write(writer, Event::Text(text))?;
+    write(writer, Event::End(BytesEnd::new(name)))
 }

@@ -327,3 +327,19 @@ fn plain_text_titles_keep_angle_brackets_and_ampersands() {
         );
     }
 }
+
+#[test]
+fn rss_10_items_without_link_use_their_rdf_about_and_userland_rss_is_rss() {
+    let rdf = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="http://partner.example/index.rdf"><title>T</title></channel>
+<item rdf:about="http://partner.example/1?a=1&amp;b=2"><title>Nur About</title></item></rdf:RDF>"#;
+    let doc = parse_feed(rdf, None, &url(), 10).unwrap();
+    assert_eq!(titles(&doc), ["Nur About"]);
+    assert_eq!(
+        doc.items[0].link.as_ref().unwrap().as_str(),
+        "http://partner.example/1?a=1&b=2"
+    );
+    let userland = br#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><channel><title>T</title><item><title>Userland</title></item></channel></rss>"#;
+    let doc = parse_feed(userland, None, &url(), 10).unwrap();
+    assert_eq!(titles(&doc), ["Userland"]);
+}
