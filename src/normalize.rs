@@ -115,16 +115,115 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?/?>").expect("valid regex")
 });
 
-/// Elements a CMS puts into titles; `<T>` or `<blink>` in a title is text.
-const TITLE_HTML: &[&str] = &[
-    "a", "abbr", "b", "big", "br", "cite", "code", "del", "dfn", "div", "em", "font", "h1", "h2",
-    "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "q", "s",
-    "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "ul", "var",
+/// HTML elements, for telling markup from text: `<T>` or `<blink>` in a
+/// title is text; `<script>…</script>` is markup, and stripped.
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "area",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "base",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "canvas",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "link",
+    "main",
+    "map",
+    "mark",
+    "marquee",
+    "math",
+    "meta",
+    "nav",
+    "noscript",
+    "object",
+    "ol",
+    "p",
+    "param",
+    "picture",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "select",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "title",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "video",
 ];
 
 /// Does a text declared plain really hold HTML? Only when it has an entity
-/// reference or an end tag (or `<br>`) and every tag is an element CMSs put
-/// into titles (feedparser's rule): "Vector<T> in Rust & C++" stays text.
+/// reference or an end tag (or `<br>`) and every tag is an HTML element
+/// (feedparser's rule): "Vector<T> in Rust & C++" stays text.
 fn plain_text_looks_like_html(text: &str) -> bool {
     let evidence = ENTITY.is_match(text)
         || TAG
@@ -133,7 +232,7 @@ fn plain_text_looks_like_html(text: &str) -> bool {
     evidence
         && TAG
             .captures_iter(text)
-            .all(|c| TITLE_HTML.contains(&c[2].to_ascii_lowercase().as_str()))
+            .all(|c| HTML_ELEMENTS.contains(&c[2].to_ascii_lowercase().as_str()))
 }
 
 /// Plain text of a title or name: tags stripped, entities decoded (also
