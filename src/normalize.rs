@@ -106,14 +106,140 @@ pub fn link_key(canonical: &Url) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
-static ENTITY_OR_TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});|</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>").expect("valid regex")
+static ENTITY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+        .expect("valid regex")
 });
+
+static TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?/?>").expect("valid regex")
+});
+
+/// HTML elements, for telling markup from text: `<T>` or `<blink>` in a
+/// title is text; `<script>…</script>` is markup, and stripped.
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "area",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "base",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "canvas",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "link",
+    "main",
+    "map",
+    "mark",
+    "marquee",
+    "math",
+    "meta",
+    "nav",
+    "noscript",
+    "object",
+    "ol",
+    "p",
+    "param",
+    "picture",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "select",
+    "small",
+    "source",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "title",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "video",
+];
+
+/// Does a text declared plain really hold HTML? Only when it has an entity
+/// reference or an end tag (or `<br>`) and every tag is an HTML element
+/// (feedparser's rule): "Vector<T> in Rust & C++" stays text.
+fn plain_text_looks_like_html(text: &str) -> bool {
+    let evidence = ENTITY.is_match(text)
+        || TAG
+            .captures_iter(text)
+            .any(|c| !c[1].is_empty() || c[2].eq_ignore_ascii_case("br"));
+    evidence
+        && TAG
+            .captures_iter(text)
+            .all(|c| HTML_ELEMENTS.contains(&c[2].to_ascii_lowercase().as_str()))
+}
 
 /// Plain text of a title or name: tags stripped, entities decoded (also
 /// double-escaped ones that survive XML parsing), whitespace collapsed.
+/// Text declared plain keeps `<` and `&` unless it plainly holds HTML.
 pub fn clean_text(fragment: &Fragment) -> String {
-    let text = if fragment.is_html || ENTITY_OR_TAG.is_match(&fragment.text) {
+    let text = if fragment.is_html || plain_text_looks_like_html(&fragment.text) {
         html_to_text(&fragment.text)
     } else {
         fragment.text.clone()
@@ -445,6 +571,23 @@ mod tests {
             "Mehr Platz"
         );
         assert_eq!(clean_text(&Fragment::plain("a < b & c")), "a < b & c");
+    }
+
+    #[test]
+    fn plain_titles_keep_brackets_that_are_not_html() {
+        for text in [
+            "Vector<T> in Rust & C++",
+            "History of the <blink> tag",
+            "if a<b and b>c",
+        ] {
+            assert_eq!(clean_text(&Fragment::plain(text)), text);
+        }
+        // Evidence of HTML (an end tag, an entity, a <br>) with only title elements is HTML.
+        assert_eq!(clean_text(&Fragment::plain("Zeile<br>zwei")), "Zeile zwei");
+        assert_eq!(
+            clean_text(&Fragment::plain("Tom &amp; Jerry")),
+            "Tom & Jerry"
+        );
     }
 
     #[test]

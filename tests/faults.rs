@@ -549,42 +549,21 @@ async fn unreadable_documents_record_a_parse_error_and_invent_no_items() {
     logs::capture();
     let server = HostileServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    // Two complete new items come before each break: none of them may be stored.
-    let head = "<rss version=\"2.0\"><channel><title>T</title>\
-        <item><guid>NEW-1</guid><title>Neu 1</title></item>\
-        <item><guid>NEW-2</guid><title>Neu 2</title></item>";
+    // JSON is not recovered: two complete new items come before the break and
+    // none of them may be stored. XML recovers entry by entry (see
+    // `sloppy_documents_keep_what_is_readable`), so an XML document fails
+    // only when no entry is complete.
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
-        (
-            "ur-utf8-declared",
-            [
-                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>".as_slice(),
-                head.as_bytes(),
-                b"<item><guid>NEW-3</guid><title>Gr\xfc\xdfe</title></item></channel></rss>",
-            ]
-            .concat(),
-            "application/rss+xml; charset=utf-8",
-            "invalid UTF-8 at byte",
-        ),
-        (
-            "ur-utf8-undeclared",
-            [
-                head.as_bytes(),
-                b"<item><guid>NEW-3</guid><title>\xff\xfe</title></item></channel></rss>",
-            ]
-            .concat(),
-            "application/rss+xml",
-            "invalid UTF-8 at byte",
-        ),
-        (
-            "ur-truncated",
-            format!("{head}<item><guid>NEW-3</guid><title>Abgesch").into_bytes(),
-            "application/rss+xml",
-            "feed could not be parsed",
-        ),
         (
             "ur-json-truncated",
             br#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"id":"NEW-1","title":"Neu 1"},{"id":"NEW-2","title":"Neu 2"},{"id":"NEW-3","title":"Abge"#.to_vec(),
             "application/feed+json",
+            "feed could not be parsed",
+        ),
+        (
+            "ur-xml-no-complete-entry",
+            b"<rss version=\"2.0\"><channel><title>T</title><item><guid>NEW-1</guid><title>Neu 1</title><description>Abgesch".to_vec(),
+            "application/rss+xml",
             "feed could not be parsed",
         ),
     ];
@@ -616,6 +595,84 @@ async fn unreadable_documents_record_a_parse_error_and_invent_no_items() {
         assert!(
             titles.iter().all(|t| !t.starts_with("Neu")),
             "{id}: items of a broken document were stored: {titles:?}"
+        );
+    }
+}
+
+/// Issue 12 changed these cases from whole-document errors to recovery:
+/// bytes that are not UTF-8 under a UTF-8 claim are read as windows-1252,
+/// and a document cut off mid-entry keeps its complete entries; only the
+/// cut-off entry is lost.
+#[tokio::test]
+async fn sloppy_documents_keep_what_is_readable() {
+    logs::capture();
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let head = "<rss version=\"2.0\"><channel><title>T</title>\
+        <item><guid>NEW-1</guid><title>Neu 1</title></item>\
+        <item><guid>NEW-2</guid><title>Neu 2</title></item>";
+    let cases: Vec<(&str, Vec<u8>, &str, &[&str])> = vec![
+        (
+            "ur-utf8-declared",
+            [
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>".as_slice(),
+                head.as_bytes(),
+                b"<item><guid>NEW-3</guid><title>Gr\xfc\xdfe</title></item></channel></rss>",
+            ]
+            .concat(),
+            "application/rss+xml; charset=utf-8",
+            &["Neu 1", "Neu 2", "Grüße"],
+        ),
+        (
+            "ur-utf8-undeclared",
+            [
+                head.as_bytes(),
+                b"<item><guid>NEW-3</guid><title>\xff\xfe</title></item></channel></rss>",
+            ]
+            .concat(),
+            "application/rss+xml",
+            &["Neu 1", "Neu 2"],
+        ),
+        (
+            "ur-truncated",
+            format!("{head}<item><guid>NEW-3</guid><title>Abgesch").into_bytes(),
+            "application/rss+xml",
+            &["Neu 1", "Neu 2"],
+        ),
+    ];
+    let sources: Vec<_> = cases
+        .iter()
+        .map(|(id, ..)| support::source(id, server.url(&format!("/{id}")), "feed"))
+        .collect();
+    let app = app(support::config(dir.path(), &sources, ""));
+    for (id, body, content_type, _) in &cases {
+        server.set(
+            &format!("/{id}"),
+            Fault::Body {
+                content_type: content_type.to_string(),
+                headers: vec![],
+                body: Bytes::from(body.clone()),
+            },
+        );
+    }
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
+    for (id, _, _, wanted) in &cases {
+        let r = reports.iter().find(|r| r.source_id == *id).unwrap();
+        assert!(
+            matches!(r.outcome, PollOutcome::Fetched { .. }),
+            "{id}: {}",
+            r.summary()
+        );
+        let titles: Vec<String> = items_of(&app, id).into_iter().map(|i| i.title).collect();
+        for title in *wanted {
+            assert!(
+                titles.iter().any(|t| t == title),
+                "{id}: {title} missing from {titles:?}"
+            );
+        }
+        assert!(
+            !titles.iter().any(|t| t.starts_with("Abgesch")),
+            "{id}: the cut-off entry was stored: {titles:?}"
         );
     }
 }

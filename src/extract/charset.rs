@@ -1,8 +1,9 @@
 //! Which character encoding a partner's bytes are in, and decoding them to
-//! UTF-8: BOM first, then the document's own declaration (XML prolog or HTML
-//! `<meta charset>`), then the HTTP header, then UTF-8 — the order browsers
-//! and feed readers use, because misconfigured servers are more common than
-//! wrong in-document declarations.
+//! UTF-8. HTML pages: BOM, then `<meta charset>`, then the HTTP header, then
+//! UTF-8 (what browsers do). Feeds: the WHATWG/RFC 7303 order, BOM, then the
+//! HTTP charset, then the XML declaration, then detection (chardetng) when
+//! nothing is declared; bytes that are not UTF-8 under a UTF-8 claim are read
+//! as windows-1252, as browsers and feedparser do, with a warning.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -89,6 +90,70 @@ pub fn feed_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encod
         .unwrap_or(encoding_rs::UTF_8)
 }
 
+/// A feed's text after decoding, and what the decoding had to guess.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedFeed {
+    pub text: String,
+    pub encoding: &'static Encoding,
+    /// Set when the bytes did not match what was declared (shown on /status).
+    pub warning: Option<String>,
+}
+
+/// Decodes feed bytes (XML or JSON) to UTF-8 text.
+pub fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> DecodedFeed {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
+        let text = encoding.decode_without_bom_handling(&bytes[bom_len..]).0;
+        return DecodedFeed {
+            text: text.into_owned(),
+            encoding,
+            warning: None,
+        };
+    }
+    let declared = header_charset(content_type).or_else(|| xml_declared(bytes));
+    // Without a BOM the document's first bytes were readable as ASCII, so it cannot be UTF-16.
+    let declared = declared.map(|enc| {
+        if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+            encoding_rs::UTF_8
+        } else {
+            enc
+        }
+    });
+    let encoding = declared.unwrap_or_else(|| detect(bytes));
+    if encoding == encoding_rs::UTF_8 {
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let fallback = encoding_rs::WINDOWS_1252;
+            let claim = if declared.is_some() {
+                "declared as UTF-8"
+            } else {
+                "undeclared"
+            };
+            return DecodedFeed {
+                text: fallback.decode_without_bom_handling(bytes).0.into_owned(),
+                encoding: fallback,
+                warning: Some(format!(
+                    "invalid UTF-8 at byte {} (the document is {claim}); read as windows-1252",
+                    e.valid_up_to()
+                )),
+            };
+        }
+    }
+    DecodedFeed {
+        text: encoding.decode_without_bom_handling(bytes).0.into_owned(),
+        encoding,
+        warning: None,
+    }
+}
+
+/// The encoding of undeclared bytes: UTF-8 when they are, else chardetng's guess.
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    if std::str::from_utf8(bytes).is_ok() {
+        return encoding_rs::UTF_8;
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    detector.guess(None, chardetng::Utf8Detection::Allow)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +185,44 @@ mod tests {
             Cow::Borrowed(_)
         ));
         assert_eq!(xml_declared(feed), Some(encoding_rs::WINDOWS_1252));
+    }
+
+    #[test]
+    fn feeds_follow_bom_then_header_then_declaration() {
+        let declared_latin1 =
+            b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss><t>Gr\xfc\xdfe</t></rss>";
+        assert!(decode_feed(declared_latin1, None).text.contains("Grüße"));
+        // The HTTP charset beats the declaration (RFC 7303), the BOM beats both.
+        let utf8 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Grüße</t>";
+        let decoded = decode_feed(utf8.as_bytes(), Some("application/xml; charset=utf-8"));
+        assert_eq!((decoded.text.as_str(), decoded.warning), (utf8, None));
+        let bom = [&b"\xEF\xBB\xBF"[..], utf8.as_bytes()].concat();
+        assert_eq!(
+            decode_feed(&bom, Some("text/xml; charset=iso-8859-1")).text,
+            utf8
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_under_a_utf8_claim_falls_back_to_windows_1252_with_a_warning() {
+        let feed = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><t>Gr\xfc\xdfe aus K\xf6ln \x80</t>";
+        let decoded = decode_feed(feed, None);
+        assert!(
+            decoded.text.contains("Grüße aus Köln €"),
+            "{}",
+            decoded.text
+        );
+        let warning = decoded.warning.unwrap();
+        assert!(warning.contains("invalid UTF-8 at byte 43"), "{warning}");
+    }
+
+    #[test]
+    fn undeclared_bytes_are_detected() {
+        let koi8 = encoding_rs::KOI8_R
+            .encode("<t>Новости из Лужицы: новая железная дорога открыта для пассажиров</t>")
+            .0;
+        let decoded = decode_feed(&koi8, None);
+        assert!(decoded.text.contains("Новости"), "{}", decoded.text);
+        assert_eq!(decoded.warning, None);
     }
 }

@@ -43,13 +43,86 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     if let Some(t) = parse_iso(s) {
         return Some(t);
     }
-    if let Ok(t) = DateTime::parse_from_rfc2822(s) {
+    // chrono reads RFC 822 military zones as -0000 (RFC 2822's advice);
+    // feeds, and feedparser, mean RFC 822's offsets.
+    let military = s
+        .rsplit(' ')
+        .next()
+        .is_some_and(|z| z.len() == 1 && !z.eq_ignore_ascii_case("z"));
+    if let Ok(t) = DateTime::parse_from_rfc2822(s)
+        .map_err(|_| ())
+        .and_then(|t| if military { Err(()) } else { Ok(t) })
+    {
         return plausible(t.with_timezone(&Utc));
     }
     if let Some(t) = parse_rfc822_like(s) {
         return Some(t);
     }
+    if let Some(t) = parse_asctime(s).or_else(|| parse_compact_iso(s)) {
+        return Some(t);
+    }
+    // A time with a zone we could not read: the date is unknown, not Berlin time.
+    if ZONE_AFTER_TIME
+        .captures(s)
+        .is_some_and(|c| !c[1].eq_ignore_ascii_case("uhr"))
+    {
+        return None;
+    }
     find_date(s)
+}
+
+/// Pattern of a zone after a clock time: a name ("PDT", "GMT-01:01",
+/// "Europe/Berlin") or an offset.
+const ZONE: &str = r"[a-z][a-z/_]*(?:[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{1,2}(?::?\d{2})?";
+
+static ZONE_AFTER_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:[.,]\d+)?\s*({ZONE})(?:\s+\d{{4}})?\s*$"
+    ))
+    .expect("valid regex")
+});
+
+/// asctime: "Sun Jan  4 16:29:06 2004", "Sun Jan 4 16:29:06 PST 2004".
+static ASCTIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)^(?:[a-z]{{2,10}},?\s+)?({MONTH_PATTERN})\.?\s+(\d{{1,2}}),?\s+(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?(?:\s+({ZONE}))?\s+(\d{{4}})$"
+    ))
+    .expect("valid regex")
+});
+
+fn parse_asctime(s: &str) -> Option<DateTime<Utc>> {
+    let c = ASCTIME.captures(s)?;
+    let month = month_number(&c[1])?;
+    let day = c[2].parse().ok()?;
+    let time = time_from(&c, 3)?;
+    let zone = match c.get(6) {
+        Some(z) => Some(zone_offset(z.as_str())?),
+        None => None,
+    };
+    assemble(full_year(&c[7])?, month, day, time, zone)
+}
+
+/// ISO 8601 basic format: "20260302T101500Z", "20260302T1015+0100".
+static COMPACT_ISO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?(?:[.,]\d+)?(z|[+-]\d{2}:?\d{2})?$",
+    )
+    .expect("valid regex")
+});
+
+fn parse_compact_iso(s: &str) -> Option<DateTime<Utc>> {
+    let c = COMPACT_ISO.captures(s)?;
+    let zone = match c.get(7) {
+        Some(z) => Some(zone_offset(z.as_str())?),
+        None => None,
+    };
+    assemble(
+        c[1].parse().ok()?,
+        c[2].parse().ok()?,
+        c[3].parse().ok()?,
+        time_from(&c, 4)?,
+        zone,
+    )
 }
 
 /// The first plausible date inside free text, e.g. "Dienstag, 17.03.2026 | Meldung".
@@ -120,7 +193,7 @@ static ISO_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 
 static RFC822_LIKE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)^(?:[a-zäöü]{{2,10}}\.?,?\s*)?(\d{{1,2}})\.?\s*({MONTH_PATTERN})\.?\s+(\d{{2,4}})(?:\s+(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?)?\s*(?:uhr\s*)?([+-]\d{{2}}:?\d{{2}}|[a-z]{{1,5}})?$"
+        r"(?i)^(?:[a-zäöü]{{2,10}}\.?,?\s*)?(\d{{1,2}})\.?\s*({MONTH_PATTERN})\.?\s+(\d{{2,4}})(?:\s+(\d{{1,2}}):(\d{{2}})(?::(\d{{2}}))?)?\s*(?:uhr\s*)?({ZONE})?$"
     ))
     .expect("valid regex")
 });
@@ -147,36 +220,58 @@ fn month_number(name: &str) -> Option<u32> {
     Some(m)
 }
 
+/// A zone as feeds write it: "+0100", "+01:00", "GMT-01:01", "UTC+2", a
+/// North American or European abbreviation, or an RFC 822 military letter.
+/// `None` for anything else: an unknown zone is never guessed.
 fn zone_offset(zone: &str) -> Option<FixedOffset> {
-    let z = zone.trim();
-    if let Some(sign) = z
-        .strip_prefix(['+', '-'])
-        .map(|_| if z.starts_with('-') { -1 } else { 1 })
-    {
-        let digits: String = z[1..].chars().filter(|c| c.is_ascii_digit()).collect();
-        if digits.len() != 4 {
-            return None;
-        }
-        let h: i32 = digits[..2].parse().ok()?;
-        let m: i32 = digits[2..].parse().ok()?;
+    let z = zone.trim().to_ascii_uppercase();
+    let z = ["GMT", "UTC", "UT"]
+        .iter()
+        .find_map(|p| z.strip_prefix(p).filter(|r| r.starts_with(['+', '-'])))
+        .unwrap_or(&z);
+    if let Some(rest) = z.strip_prefix(['+', '-']) {
+        let sign = if z.starts_with('-') { -1 } else { 1 };
+        let (h, m) = match rest.split_once(':') {
+            Some((h, m)) if (1..=2).contains(&h.len()) && m.len() == 2 => (h, m),
+            None if rest.len() == 4 => rest.split_at(2),
+            None if (1..=2).contains(&rest.len()) => (rest, "00"),
+            _ => return None,
+        };
+        let h: i32 = h.parse().ok()?;
+        let m: i32 = m.parse().ok()?;
         if h > 14 || m > 59 {
             return None;
         }
         return FixedOffset::east_opt(sign * (h * 3600 + m * 60));
     }
-    let hours = match z.to_ascii_uppercase().as_str() {
+    let hours = match z {
         "Z" | "UT" | "UTC" | "GMT" | "WEZ" | "WET" => 0,
-        "MEZ" | "CET" | "BST" | "WESZ" | "WEST" => 1,
-        "MESZ" | "CEST" | "OEZ" | "EET" => 2,
+        "MEZ" | "CET" | "MET" | "BST" | "WESZ" | "WEST" => 1,
+        "MESZ" | "CEST" | "MEST" | "OEZ" | "EET" => 2,
         "OESZ" | "EEST" => 3,
-        "EST" => -5,
+        "ADT" => -3,
+        "AST" | "AT" => -4,
+        "EST" | "ET" => -5,
         "EDT" => -4,
-        "CST" => -6,
+        "CST" | "CT" => -6,
         "CDT" => -5,
-        "MST" => -7,
+        "MST" | "MT" => -7,
         "MDT" => -6,
-        "PST" => -8,
+        "PST" | "PT" => -8,
         "PDT" => -7,
+        "AKST" => -9,
+        "AKDT" => -8,
+        "HST" => -10,
+        // RFC 822 military zones: A–I and K–M west (-1…-12), N–Y east (+1…+12).
+        m if m.len() == 1 => {
+            let c = m.as_bytes()[0];
+            match c {
+                b'A'..=b'I' => -i32::from(c - b'A' + 1),
+                b'K'..=b'M' => -i32::from(c - b'K' + 10),
+                b'N'..=b'Y' => i32::from(c - b'N' + 1),
+                _ => return None,
+            }
+        }
         _ => return None,
     };
     FixedOffset::east_opt(hours * 3600)
@@ -367,6 +462,50 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(parse_timestamp(input), Some(utc(want)), "{input}");
         }
+    }
+
+    #[test]
+    fn asctime_compact_iso_and_odd_zones() {
+        let cases = [
+            ("Sun Jan  4 16:29:06 2004", "2004-01-04T16:29:06+01:00"),
+            ("Sun Jan 4 16:29:06 PST 2004", "2004-01-04T16:29:06-08:00"),
+            ("20260302T101500Z", "2026-03-02T10:15:00Z"),
+            ("20260302T1015+0100", "2026-03-02T10:15:00+01:00"),
+            (
+                "Thu, 01 Jan 2004 19:48:21 GMT-01:01",
+                "2004-01-01T19:48:21-01:01",
+            ),
+            (
+                "Thu, 01 Jan 2004 19:48:21 UTC+2",
+                "2004-01-01T19:48:21+02:00",
+            ),
+            ("Thu, 01 Jan 2004 19:48:21 ET", "2004-01-01T19:48:21-05:00"),
+            ("Thu, 01 Jan 2004 19:48:21 EST", "2004-01-01T19:48:21-05:00"),
+            ("Thu, 01 Jul 2004 19:48:21 PDT", "2004-07-01T19:48:21-07:00"),
+            ("Thu, 01 Jan 2004 19:48:21 A", "2004-01-01T19:48:21-01:00"),
+            ("Thu, 01 Jan 2004 19:48:21 Y", "2004-01-01T19:48:21+12:00"),
+            ("Thu, 01 Jan 2004 19:48:21 z", "2004-01-01T19:48:21Z"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_timestamp(input), Some(utc(want)), "{input}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_zone_is_no_date_not_berlin() {
+        for input in [
+            "Thu, 01 Jan 2004 19:48:21 XYZ",
+            "Thu, 01 Jan 2004 19:48:21 GMT+25:00",
+            "Thu, 01 Jan 2004 19:48:21 J",
+            "2004-01-01T19:48:21 Mars/Olympus",
+        ] {
+            assert_eq!(parse_timestamp(input), None, "{input}");
+        }
+        // A German "Uhr" is not a zone.
+        assert_eq!(
+            parse_timestamp("13.02.2026, 10:00 Uhr"),
+            Some(utc("2026-02-13T10:00:00+01:00"))
+        );
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct Extracted {
     pub skipped: usize,
     /// RSS `<ttl>`: minutes the partner asks caches to wait.
     pub ttl_minutes: Option<u32>,
+    /// What reading the document had to guess, repair or lose (an encoding
+    /// fallback, a repaired document, an entry that could not be read): the
+    /// document was still read, but the partner should hear about it.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -146,6 +146,7 @@ impl Reader<'_> {
                 skipped,
                 items,
                 ttl_minutes: None,
+                problems: Vec::new(),
             },
             pages,
             resolution,

@@ -1,0 +1,554 @@
+//! Rewrites the feed dialects feed-rs does not read into the ones it does,
+//! one XML event at a time: Atom 0.3 becomes Atom 1.0 (`modified` →
+//! `updated`, `issued`/`created` → `published`, `tagline` → `subtitle`,
+//! content `mode`), RSS 0.90 becomes RSS 1.0, `<rss>` of any or no version
+//! becomes 2.0 and gets the `<channel>` it lacks, Atom `type` values feed-rs
+//! rejects are mapped or dropped, empty text elements (which feed-rs treats
+//! as fatal) are dropped, and per entry `dc:title`, `dc:date`,
+//! `dcterms:modified`/`issued`/`created`, `xhtml:body` and `fullitem` are
+//! copied into the elements feed-rs reads when the entry has none.
+//!
+//! The DOCTYPE and XML declaration are dropped: the text is already UTF-8
+//! and entity definitions are never expanded.
+
+use base64::Engine;
+use quick_xml::events::attributes::Attribute;
+use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::name::{QName, ResolveResult};
+use quick_xml::reader::NsReader;
+use quick_xml::writer::Writer;
+
+const ATOM: &str = "http://www.w3.org/2005/Atom";
+const ATOM03: &str = "http://purl.org/atom/ns#";
+const RSS090: &str = "http://my.netscape.com/rdf/simple/0.9/";
+const RSS10: &str = "http://purl.org/rss/1.0/";
+const DC: &str = "http://purl.org/dc/elements/1.1/";
+const DCTERMS: &str = "http://purl.org/dc/terms/";
+const XHTML: &str = "http://www.w3.org/1999/xhtml";
+const CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
+
+/// Atom's text constructs, 1.0 and 0.3 names.
+const TEXT_CONSTRUCTS: [&str; 7] = [
+    "title",
+    "subtitle",
+    "summary",
+    "content",
+    "rights",
+    "tagline",
+    "copyright",
+];
+
+/// What one entry has and what it could borrow from other vocabularies.
+#[derive(Default)]
+struct EntryState {
+    atom: bool,
+    depth: usize,
+    has_title: bool,
+    has_published: bool,
+    has_updated: bool,
+    has_content: bool,
+    has_link: bool,
+    /// RSS 1.0 `rdf:about`: the item's URI, its link when it names none
+    /// (feed-rs drops RSS 1.0 items without a link).
+    about: Option<String>,
+    title: Option<String>,
+    published: Option<String>,
+    updated: Option<String>,
+    body: Option<String>,
+}
+
+/// An element whose text is being collected instead of (or besides) written.
+struct Capture {
+    depth: usize,
+    target: CaptureTarget,
+    text: String,
+    /// Byte offset where the element's content starts (for raw XHTML).
+    start: usize,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum CaptureTarget {
+    Title,
+    Published,
+    Updated,
+    /// Raw markup of an `xhtml:body`.
+    XhtmlBody,
+    /// Escaped HTML text of a `fullitem` / `content:encoded`-like element.
+    HtmlText,
+    /// Atom 0.3 `mode="base64"`: decoded and written as text.
+    Base64,
+}
+
+/// One open element: its name as read and as written (renamed or synthetic).
+struct Open {
+    written: String,
+    /// Written by us (a missing `<channel>`), closed when its parent closes.
+    synthetic: bool,
+}
+
+/// Rewrites `text` (well-formed or not: `lenient` closes mismatched end
+/// tags and drops stray ones instead of failing).
+pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
+    let mut reader = NsReader::from_str(text);
+    reader.config_mut().check_end_names = !lenient;
+    let mut writer = Writer::new(Vec::with_capacity(text.len() + 256));
+    let mut stack: Vec<Open> = Vec::new();
+    let mut entry: Option<EntryState> = None;
+    let mut capture: Option<Capture> = None;
+    let mut atom_root = false;
+    let mut atom03 = false;
+    let mut rss_root_needs_channel = false;
+    let mut pending_empty_check: Option<(BytesStart<'static>, usize)> = None;
+    let err = |e: quick_xml::Error, pos: u64| format!("{e} (at byte {pos})");
+    loop {
+        let before = reader.buffer_position();
+        let read = reader.read_resolved_event();
+        let (ns, event) = match read {
+            Ok((ns, event)) => (
+                match ns {
+                    ResolveResult::Bound(n) => n.as_ref().to_string(),
+                    _ => String::new(),
+                },
+                event,
+            ),
+            Err(e) => return Err(err(e, reader.error_position())),
+        };
+        // A text construct held back to see whether it is empty.
+        if let Some((start, depth)) = pending_empty_check.take() {
+            match &event {
+                Event::End(_) if stack.len() == depth => {
+                    stack.pop();
+                    continue;
+                }
+                _ => write(&mut writer, Event::Start(start))?,
+            }
+        }
+        match event {
+            Event::Decl(_) | Event::DocType(_) => {}
+            Event::Eof => break,
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                let local = e.local_name().as_ref().to_string();
+                let parent_is_rss_root = stack.len() == 1 && rss_root_needs_channel;
+                if stack.is_empty() {
+                    atom_root = local == "feed";
+                    atom03 = atom_root
+                        && (ns == ATOM03 || attribute(e, "version").as_deref() == Some("0.3"));
+                    rss_root_needs_channel = local == "rss";
+                }
+                if parent_is_rss_root {
+                    rss_root_needs_channel = false;
+                    if local != "channel" {
+                        write(&mut writer, Event::Start(BytesStart::new("channel")))?;
+                        stack.push(Open {
+                            written: "channel".to_string(),
+                            synthetic: true,
+                        });
+                    }
+                }
+                let atomish = ns == ATOM || ns == ATOM03 || (ns.is_empty() && atom_root);
+                let mut out = rewrite_attributes(e, stack.is_empty() && local == "rss");
+                // Atom 0.3 names.
+                if atom03 && atomish {
+                    let renamed = match local.as_str() {
+                        "modified" => Some("updated"),
+                        "issued" => Some("published"),
+                        "created" if !entry.as_ref().is_some_and(|s| s.has_published) => {
+                            Some("published")
+                        }
+                        "tagline" => Some("subtitle"),
+                        "copyright" => Some("rights"),
+                        "url" => Some("uri"),
+                        _ => None,
+                    };
+                    if let Some(new) = renamed {
+                        out = rename(&out, new);
+                    }
+                }
+                let depth = stack.len();
+                let direct_child = entry.as_ref().is_some_and(|s| depth == s.depth + 1);
+                let mut base64 = false;
+                if atomish && TEXT_CONSTRUCTS.contains(&local.as_str()) {
+                    let (fixed, is_base64) = fix_text_type(&out, local == "content");
+                    out = fixed;
+                    base64 = is_base64;
+                }
+                // What an entry has, and what it could borrow.
+                let mut target = None;
+                if let Some(state) = entry.as_mut().filter(|_| direct_child) {
+                    let rssish = ns.is_empty() || ns == RSS10 || ns == RSS090;
+                    match (ns.as_str(), local.as_str()) {
+                        (_, "title") if rssish || atomish => state.has_title = true,
+                        (_, "link") if rssish => state.has_link = true,
+                        (_, "pubDate") if rssish => state.has_published = true,
+                        (_, "published" | "issued") if atomish => state.has_published = true,
+                        (_, "created") if atomish => state.has_published = true,
+                        (_, "updated" | "modified") if atomish => state.has_updated = true,
+                        (ATOM, "updated") => state.has_updated = true,
+                        (_, "content") if atomish => state.has_content = true,
+                        (CONTENT, "encoded") => state.has_content = true,
+                        (DC, "title") => target = Some(CaptureTarget::Title),
+                        (DC, "date") if !state.atom => state.has_published = true,
+                        (DC, "date") | (DCTERMS, "modified") => {
+                            target = Some(CaptureTarget::Updated)
+                        }
+                        (DCTERMS, "issued" | "created") => target = Some(CaptureTarget::Published),
+                        (XHTML, "body") => target = Some(CaptureTarget::XhtmlBody),
+                        (_, "fullitem") => target = Some(CaptureTarget::HtmlText),
+                        _ => {}
+                    }
+                }
+                if base64 {
+                    target = Some(CaptureTarget::Base64);
+                }
+                if (local == "item" && !atomish) || (local == "entry" && atomish) {
+                    let about = e
+                        .attributes()
+                        .with_checks(false)
+                        .flatten()
+                        .find(|a| a.key.as_ref() == "rdf:about" || a.key.as_ref() == "about")
+                        .map(|a| a.value.to_string());
+                    entry = Some(EntryState {
+                        atom: atomish,
+                        depth,
+                        about,
+                        ..EntryState::default()
+                    });
+                }
+                if is_empty {
+                    write(&mut writer, Event::Empty(out))?;
+                    continue;
+                }
+                stack.push(Open {
+                    written: out.name().as_ref().to_string(),
+                    synthetic: false,
+                });
+                if let Some(target) = target {
+                    capture = Some(Capture {
+                        depth: stack.len(),
+                        target,
+                        text: String::new(),
+                        start: reader.buffer_position() as usize,
+                    });
+                }
+                if target == Some(CaptureTarget::Base64) {
+                    write(&mut writer, Event::Start(out))?;
+                } else if atomish && TEXT_CONSTRUCTS.contains(&local.as_str()) {
+                    pending_empty_check = Some((out.into_owned(), stack.len()));
+                } else {
+                    write(&mut writer, Event::Start(out))?;
+                }
+            }
+            Event::End(ref e) => {
+                let name = e.name().as_ref().to_string();
+                // Find what this end tag closes; a stray one (lenient) is dropped.
+                let Some(open_at) = stack.iter().rposition(|o| {
+                    !o.synthetic && (o.written == name || name_read_as(&name, &o.written))
+                }) else {
+                    if lenient {
+                        continue;
+                    }
+                    return Err(format!("end tag </{}> closes nothing", name));
+                };
+                while stack.len() > open_at {
+                    let depth = stack.len();
+                    if let Some(c) = capture.take_if(|c| c.depth == depth) {
+                        let end_of_content = (before as usize).min(text.len());
+                        finish_capture(c, text, end_of_content, &mut entry, &mut writer)?;
+                    }
+                    if entry.as_ref().is_some_and(|s| s.depth + 1 == depth) {
+                        if let Some(state) = entry.take() {
+                            write_borrowed(&state, &mut writer)?;
+                        }
+                    }
+                    let open = stack.pop().expect("checked non-empty");
+                    write(&mut writer, Event::End(BytesEnd::new(open.written)))?;
+                }
+            }
+            Event::Text(ref t) => {
+                if let Some(c) = capture.as_mut() {
+                    c.text.push_str(&t.xml10_content());
+                    if c.target == CaptureTarget::Base64 {
+                        continue;
+                    }
+                }
+                write(&mut writer, event)?;
+            }
+            Event::GeneralRef(ref r) => {
+                if let Some(c) = capture.as_mut() {
+                    let raw = format!("&{};", r.xml10_content());
+                    c.text
+                        .push_str(&quick_xml::escape::unescape(&raw).unwrap_or(raw.clone().into()));
+                    if c.target == CaptureTarget::Base64 {
+                        continue;
+                    }
+                }
+                write(&mut writer, event)?;
+            }
+            Event::CData(ref t) => {
+                if let Some(c) = capture.as_mut() {
+                    c.text.push_str(&t.xml10_content());
+                    if c.target == CaptureTarget::Base64 {
+                        continue;
+                    }
+                }
+                write(&mut writer, event)?;
+            }
+            other => write(&mut writer, other)?,
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(format!("the document ends inside <{}>", open.written));
+    }
+    String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())
+}
+
+fn write(writer: &mut Writer<Vec<u8>>, event: Event<'_>) -> Result<(), String> {
+    writer.write_event(event).map_err(|e| e.to_string())
+}
+
+/// `written` is a renamed form of `read` with the same prefix (Atom 0.3).
+fn name_read_as(read: &str, written: &str) -> bool {
+    let prefix = |n: &str| n.rsplit_once(':').map(|(p, _)| p.to_string());
+    let local = |n: &str| {
+        n.rsplit_once(':')
+            .map_or(n.to_string(), |(_, l)| l.to_string())
+    };
+    let renamed = matches!(
+        (local(read).as_str(), local(written).as_str()),
+        ("modified", "updated")
+            | ("issued" | "created", "published")
+            | ("tagline", "subtitle")
+            | ("copyright", "rights")
+            | ("url", "uri")
+    );
+    renamed && prefix(read) == prefix(written)
+}
+
+fn attribute(e: &BytesStart, name: &str) -> Option<String> {
+    e.attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.as_ref() == name)
+        .map(|a| a.value.to_string())
+}
+
+/// Copies `e`, mapping obsolete namespace URIs to the ones feed-rs knows and
+/// (on the `<rss>` root) any version feed-rs refuses to "2.0".
+fn rewrite_attributes(e: &BytesStart, rss_root: bool) -> BytesStart<'static> {
+    let name = e.name().as_ref().to_string();
+    let mut out = BytesStart::new(name);
+    let mut has_version = false;
+    for attr in e.attributes().with_checks(false).flatten() {
+        let key = attr.key.as_ref().to_string();
+        let raw = attr.value.to_string();
+        let value = if key == "xmlns" || key.starts_with("xmlns:") {
+            match raw.trim() {
+                ATOM03 => ATOM.to_string(),
+                RSS090 => RSS10.to_string(),
+                // Userland's namespaced RSS 0.9x/2.0 is plain RSS.
+                u if u.starts_with("http://backend.userland.com/rss") => RSS10.to_string(),
+                _ => raw,
+            }
+        } else if rss_root && key == "version" {
+            has_version = true;
+            match raw.trim() {
+                "0.91" | "0.92" | "2.0" => raw.trim().to_string(),
+                _ => "2.0".to_string(),
+            }
+        } else {
+            raw
+        };
+        // The value is still escaped as read; write it back unchanged.
+        out.push_attribute(raw_attribute(&key, &value));
+    }
+    if rss_root && !has_version {
+        out.push_attribute(("version", "2.0"));
+    }
+    out
+}
+
+/// An attribute whose value is already escaped (as read).
+fn raw_attribute<'a>(key: &'a str, value: &'a str) -> Attribute<'a> {
+    Attribute {
+        key: QName(key),
+        value: std::borrow::Cow::Borrowed(value),
+    }
+}
+
+/// `e` under another local name, keeping its prefix and attributes.
+fn rename(e: &BytesStart, local: &str) -> BytesStart<'static> {
+    let name = e.name().as_ref().to_string();
+    let new_name = match name.rsplit_once(':') {
+        Some((prefix, _)) => format!("{prefix}:{local}"),
+        None => local.to_string(),
+    };
+    let mut out = BytesStart::new(new_name);
+    for attr in e.attributes().with_checks(false).flatten() {
+        out.push_attribute(raw_attribute(attr.key.as_ref(), &attr.value));
+    }
+    out
+}
+
+/// Maps an Atom text construct's `type` (and Atom 0.3 `mode`) to what feed-rs
+/// accepts; says whether the body is base64 to be decoded.
+fn fix_text_type(e: &BytesStart, is_content: bool) -> (BytesStart<'static>, bool) {
+    let ty = attribute(e, "type").map(|t| t.trim().to_ascii_lowercase());
+    let mode = attribute(e, "mode").map(|m| m.trim().to_ascii_lowercase());
+    let has_src = attribute(e, "src").is_some();
+    let base64 = mode.as_deref() == Some("base64") || (ty.as_deref() == Some("base64") && !has_src);
+    let html_like = |t: &str| t == "html" || t == "text/html";
+    let fixed = match ty.as_deref() {
+        None | Some("") => None,
+        Some("text" | "text/plain") => Some("text"),
+        Some(t) if html_like(t) => Some("html"),
+        Some("xhtml" | "application/xhtml+xml") => {
+            if mode.as_deref() == Some("escaped") {
+                Some("html")
+            } else {
+                Some("xhtml")
+            }
+        }
+        // A media type stays on content (feed-rs reads it); anything else is text.
+        Some(t) if is_content && is_media_type(t) && (has_src || !base64) => None,
+        Some(_) => Some("text"),
+    };
+    let name = e.name().as_ref().to_string();
+    let mut out = BytesStart::new(name);
+    for attr in e.attributes().with_checks(false).flatten() {
+        match attr.key.as_ref() {
+            "mode" => {}
+            "type" => {
+                if let Some(new) = fixed {
+                    out.push_attribute(("type", new));
+                } else if ty.as_deref().is_some_and(|t| !t.is_empty()) {
+                    out.push_attribute(raw_attribute(attr.key.as_ref(), &attr.value));
+                }
+            }
+            _ => out.push_attribute((attr.key.as_ref(), attr.value.as_ref())),
+        }
+    }
+    (out, base64)
+}
+
+fn is_media_type(t: &str) -> bool {
+    t.split_once('/').is_some_and(|(kind, sub)| {
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+        };
+        token(kind) && token(sub.split(';').next().unwrap_or("").trim())
+    })
+}
+
+/// Stores what a capture collected on its entry (or writes decoded base64).
+fn finish_capture(
+    c: Capture,
+    text: &str,
+    end_of_content: usize,
+    entry: &mut Option<EntryState>,
+    writer: &mut Writer<Vec<u8>>,
+) -> Result<(), String> {
+    if c.target == CaptureTarget::Base64 {
+        let compact: String = c.text.split_whitespace().collect();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .unwrap_or(c.text);
+        return write(writer, Event::Text(BytesText::new(&decoded)));
+    }
+    let Some(state) = entry.as_mut() else {
+        return Ok(());
+    };
+    let value = match c.target {
+        CaptureTarget::XhtmlBody => text
+            .get(c.start..end_of_content)
+            .unwrap_or_default()
+            .to_string(),
+        _ => c.text,
+    };
+    let value = value.trim().to_string();
+    if value.is_empty() {
+        return Ok(());
+    }
+    let slot = match c.target {
+        CaptureTarget::Title => &mut state.title,
+        CaptureTarget::Published => &mut state.published,
+        CaptureTarget::Updated => &mut state.updated,
+        CaptureTarget::XhtmlBody | CaptureTarget::HtmlText => &mut state.body,
+        CaptureTarget::Base64 => unreachable!("handled above"),
+    };
+    slot.get_or_insert(value);
+    Ok(())
+}
+
+/// Before an entry closes: the elements feed-rs reads, from what it borrowed.
+fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<(), String> {
+    let element = |writer: &mut Writer<Vec<u8>>, name: &str, ns_attr: (&str, &str), value: &str| {
+        write_element(writer, name, &[ns_attr], BytesText::new(value))
+    };
+    let (title_ns, content) = if state.atom {
+        (("xmlns", ATOM), ("content", ("xmlns", ATOM)))
+    } else {
+        (
+            ("xmlns", RSS10),
+            ("content:encoded", ("xmlns:content", CONTENT)),
+        )
+    };
+    if let Some(title) = state.title.as_deref().filter(|_| !state.has_title) {
+        element(writer, "title", title_ns, title)?;
+    }
+    if let Some(about) = state.about.as_deref().filter(|_| !state.has_link) {
+        // Already escaped as read: an attribute value written back as text.
+        write_element(
+            writer,
+            "link",
+            &[("xmlns", RSS10)],
+            BytesText::from_escaped(about),
+        )?;
+    }
+    let published = state
+        .published
+        .as_deref()
+        .or(state.updated.as_deref().filter(|_| !state.atom));
+    if let Some(date) = published.filter(|_| !state.has_published) {
+        if state.atom {
+            element(writer, "published", ("xmlns", ATOM), date)?;
+        } else {
+            element(writer, "dc:date", ("xmlns:dc", DC), date)?;
+        }
+    }
+    if let Some(date) = state.updated.as_deref().filter(|_| !state.has_updated) {
+        if state.atom {
+            element(writer, "updated", ("xmlns", ATOM), date)?;
+        } else {
+            element(writer, "atom:updated", ("xmlns:atom", ATOM), date)?;
+        }
+    }
+    if let Some(body) = state.body.as_deref().filter(|_| !state.has_content) {
+        if state.atom {
+            let start =
+                BytesStart::new("content").with_attributes([("xmlns", ATOM), ("type", "html")]);
+            write(writer, Event::Start(start))?;
+            write(writer, Event::Text(BytesText::new(body)))?;
+            write(writer, Event::End(BytesEnd::new("content")))?;
+        } else {
+            element(writer, content.0, content.1, body)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_element(
+    writer: &mut Writer<Vec<u8>>,
+    name: &str,
+    attributes: &[(&str, &str)],
+    text: BytesText<'_>,
+) -> Result<(), String> {
+    let start = BytesStart::new(name).with_attributes(attributes.iter().copied());
+    write(writer, Event::Start(start))?;
+    write(writer, Event::Text(text))?;
+    write(writer, Event::End(BytesEnd::new(name)))
+}
