@@ -284,6 +284,10 @@ async fn refresh(
     for note in &doc.notes {
         tracing::debug!(source = %id, "{note}");
     }
+    for problem in &doc.extracted.problems {
+        // Read anyway (recovered); the partner should still hear about it.
+        tracing::warn!(source = %id, "{problem}");
+    }
     let status = doc.meta.status;
     record.status = Some(status);
 

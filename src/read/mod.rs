@@ -178,8 +178,10 @@ impl Reader<'_> {
             feed::parse_feed(&b, m.content_type.as_deref(), &m.final_url, max_items)
         })
         .await??;
+        let mut notes = vec![format!("feed: {} items", extracted.items.len())];
+        notes.extend(extracted.problems.iter().map(|p| format!("repaired: {p}")));
         Ok(Document {
-            notes: vec![format!("feed: {} items", extracted.items.len())],
+            notes,
             meta,
             extracted,
             pages: Vec::new(),
