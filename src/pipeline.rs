@@ -16,7 +16,7 @@ use url::Url;
 use crate::app::{App, describe_store_error};
 use crate::config::{Config, SourceConfig};
 use crate::extract::Extracted;
-use crate::fetch::ResponseMeta;
+use crate::fetch::{DocumentSlot, ResponseMeta};
 use crate::metrics::{ItemLabels, PollLabels};
 use crate::model::{Item, PageRecord, Resolution, ResolvedKind};
 use crate::normalize::{self, FieldLimits};
@@ -230,17 +230,9 @@ async fn refresh(
     };
     let mut _document_slot = None;
     let deadline = config.fetch.poll_deadline;
-    let read = tokio::time::timeout(deadline, async {
-        match reader.read(&mut _document_slot).await? {
-            Read::Listing(listing) => {
-                let cache = page_cache(app, &id, listing.page_urls()).await?;
-                Ok(Read::Document(reader.read_articles(listing, cache).await?))
-            }
-            read => Ok(read),
-        }
-    })
-    .await
-    .unwrap_or(Err(PollError::Deadline(deadline)));
+    let read = tokio::time::timeout(deadline, read_to_end(app, &reader, &mut _document_slot))
+        .await
+        .unwrap_or(Err(PollError::Deadline(deadline)));
     let mut record = PollRecord {
         at: now,
         status: None,
@@ -268,7 +260,7 @@ async fn refresh(
             app.record(&id, record).await;
             return Err(e);
         }
-        Ok(Read::NotModified(meta)) => {
+        Ok(ReadToEnd::NotModified(meta)) => {
             log_move(&id, &meta);
             record.status = Some(304);
             record.not_before = fresh_until(&meta, None, &config, now);
@@ -277,8 +269,7 @@ async fn refresh(
             app.record(&id, record).await;
             return Ok(PollOutcome::NotModified);
         }
-        Ok(Read::Listing(_)) => unreachable!("a listing is read to its articles above"),
-        Ok(Read::Document(doc)) => doc,
+        Ok(ReadToEnd::Document(doc)) => doc,
     };
     log_move(&id, &doc.meta);
     for note in &doc.notes {
@@ -351,6 +342,31 @@ fn remembered(state: &SourceState, source: &SourceConfig) -> Remembered {
         resolved_kind: state.resolved_kind,
         first_poll: state.last_success_at.is_none(),
     }
+}
+
+/// Reads a source to its document: a listing goes on to its article pages,
+/// with what the store remembers of those pages.
+async fn read_to_end(
+    app: &App,
+    reader: &Reader<'_>,
+    slot: &mut Option<DocumentSlot>,
+) -> Result<ReadToEnd, PollError> {
+    Ok(match reader.read(slot).await? {
+        Read::NotModified(meta) => ReadToEnd::NotModified(meta),
+        Read::Document(doc) => ReadToEnd::Document(doc),
+        Read::Listing(listing) => {
+            let cache = page_cache(app, &reader.source.id, listing.page_urls()).await?;
+            ReadToEnd::Document(reader.read_articles(listing, cache).await?)
+        }
+    })
+}
+
+/// A source read to the end: nothing new, or a whole document.
+// One value per poll, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum ReadToEnd {
+    NotModified(ResponseMeta),
+    Document(Document),
 }
 
 /// The stored article pages of a listing, by URL.
@@ -480,20 +496,14 @@ pub async fn preview(app: &App, source: &SourceConfig) -> Result<Preview, String
         remembered: &remembered,
         now,
     };
-    let doc = match reader.read(&mut None).await.map_err(|e| e.to_string())? {
-        Read::NotModified(_) => {
+    let doc = match read_to_end(app, &reader, &mut None)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        ReadToEnd::NotModified(_) => {
             return Err("the partner answered 304 Not Modified to an unconditional request".into());
         }
-        Read::Listing(listing) => {
-            let cache = page_cache(app, &source.id, listing.page_urls())
-                .await
-                .map_err(|e| e.to_string())?;
-            reader
-                .read_articles(listing, cache)
-                .await
-                .map_err(|e| e.to_string())?
-        }
-        Read::Document(doc) => doc,
+        ReadToEnd::Document(doc) => doc,
     };
     Ok(Preview {
         items: prepare_items(&config, &source.id, &doc.extracted, now),
