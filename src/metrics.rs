@@ -28,14 +28,22 @@ pub struct ItemLabels {
     pub change: &'static str,
 }
 
+/// The daemon's counters and gauges, shared by polls, renders and the
+/// server (one per `App`), and the registry `/metrics` encodes them from.
 pub struct Metrics {
     registry: Registry,
+    /// Polls by outcome (`fetched`, `not_modified`, `deferred`, `failed`).
     pub polls: Family<PollLabels, Counter>,
+    /// Items found new or updated.
     pub items: Family<ItemLabels, Counter>,
+    /// How long polls took (not counting deferred ones).
     pub fetch_seconds: Histogram,
+    /// Responses served, by status.
     pub served: Family<ServedLabels, Counter>,
     pub items_stored: Gauge,
+    /// Sources whose last poll failed.
     pub sources_failing: Gauge,
+    /// Renders of the served site.
     pub renders: Counter,
     /// The statuses of nearly every response, created once: looking a label
     /// set up in the family takes a lock and an allocation per request.
