@@ -241,6 +241,7 @@ async fn refresh(
         not_before: None,
         validators: None,
         moved_to: None,
+        warning: None,
     };
     let doc = match read {
         Err(e) => {
@@ -440,6 +441,7 @@ fn ingest_request(
         not_before: fresh_until(&doc.meta, doc.extracted.ttl_minutes, config, now),
         validators: Some(doc.meta.validators.clone()),
         moved_to: doc.meta.moved_permanently_to.as_ref().map(Url::to_string),
+        warning: Some(warning(&doc.extracted.problems)),
     };
     let request = IngestRequest {
         source_id: source_id.to_string(),
@@ -461,6 +463,12 @@ fn ingest_request(
         pages: doc.pages,
     };
     (request, doc.extracted.skipped)
+}
+
+/// What reading a document recovered or lost, in one line for /status.
+fn warning(problems: &[String]) -> Option<String> {
+    const MAX_CHARS: usize = 600;
+    (!problems.is_empty()).then(|| truncate_chars(&problems.join("; "), MAX_CHARS))
 }
 
 /// What `preview` shows: the items a source would give, nothing stored.

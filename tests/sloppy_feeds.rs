@@ -135,4 +135,39 @@ async fn sloppy_feeds_lose_only_what_is_unreadable() {
             assert!(!titles.contains(title), "{id}: {title:?} was served");
         }
     }
+    // What was repaired or lost is named on /status (the poll itself succeeded).
+    let status = support::body_bytes(support::get(&app.router(), "/status.json", &[]).await).await;
+    let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
+    let warning_of = |id: &str| {
+        status["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["warning"].as_str())
+            .map(str::to_string)
+    };
+    let amp = warning_of("stray-amp").expect("stray-amp: a repair is named on /status");
+    assert!(amp.contains('&'), "{amp}");
+    let latin1 = warning_of("latin1").expect("latin1: the encoding fallback is named");
+    assert!(latin1.contains("UTF-8"), "{latin1}");
+    assert_eq!(
+        warning_of("atom03"),
+        None,
+        "a clean Atom 0.3 feed needs no warning"
+    );
+    // A clean poll of the same source later clears its warning.
+    let (id, content_type, _, _, _) = &feeds[0];
+    server.set(
+        "pro-schiene",
+        &format!("/sloppy/{id}.xml"),
+        Override::Body {
+            content_type: content_type.to_string(),
+            body: br#"<?xml version="1.0"?><rss version="2.0"><channel><title>Amp</title><item><title>Sauber</title><link>http://partner.example/sauber</link><guid>amp-3</guid></item></channel></rss>"#.to_vec(),
+        },
+    );
+    let config = app.config();
+    pipeline::refresh_source(&app, config.source(id).unwrap(), true).await;
+    let state = app.store.source_state(id).unwrap().unwrap();
+    assert_eq!(state.last_warning, None);
 }

@@ -238,6 +238,7 @@ fn request(source: &str, items: Vec<Item>) -> IngestRequest {
             not_before: None,
             validators: None,
             moved_to: None,
+            warning: None,
         },
         feed_title: None,
         home_url: None,

@@ -202,6 +202,7 @@ pub fn ingest_request(source_id: &str, items: Vec<Item>, at: DateTime<Utc>) -> I
             not_before: None,
             validators: None,
             moved_to: None,
+            warning: None,
         },
         feed_title: None,
         home_url: None,

@@ -38,7 +38,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margi
 a{color:#0b5394}h1{font-size:1.5rem;margin:.5rem 0}article{border-bottom:1px solid #ddd;padding:.75rem 0}\
 article h2{font-size:1.1rem;margin:0}.meta{color:#555;font-size:.9rem}nav a{margin-right:.75rem}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
-tr.failing{background:#fde8e8}.error{color:#a00000;font-weight:600}p.ok{color:#1a6b1a;font-weight:600}footer{margin-top:2rem;font-size:.9rem}\
+tr.failing{background:#fde8e8}.error{color:#a00000;font-weight:600}.warning{color:#7a4d00;font-weight:400}p.ok{color:#1a6b1a;font-weight:600}footer{margin-top:2rem;font-size:.9rem}\
 @media (max-width:40rem){table,thead,tbody,tr,td,th{display:block}thead{display:none}td{border:none;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.5rem}\
 td[data-label]::before{content:attr(data-label) \": \";color:#555}}";
 
@@ -187,6 +187,8 @@ struct SourceStatus<'a> {
     next_poll: Option<DateTime<Utc>>,
     consecutive_failures: u32,
     last_error: Option<&'a str>,
+    /// Read anyway, but with repairs or lost entries (see `PollRecord::warning`).
+    warning: Option<&'a str>,
 }
 
 fn statuses<'a>(
@@ -224,6 +226,7 @@ fn statuses<'a>(
                 next_poll,
                 consecutive_failures: s.history.consecutive_failures,
                 last_error: s.last_error.as_deref(),
+                warning: s.last_warning.as_deref(),
             }
         })
         .collect()
@@ -261,9 +264,11 @@ pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>
             r.items,
             r.last_new,
             r.next_poll.map(local).unwrap_or_else(|| "–".into()),
-            r.last_error
-                .map(|e| format!("{} ({}× in Folge)", esc(e), r.consecutive_failures))
-                .unwrap_or_default(),
+            match (r.last_error, r.warning) {
+                (Some(e), _) => format!("{} ({}× in Folge)", esc(e), r.consecutive_failures),
+                (None, Some(w)) => format!("<span class=\"warning\">Gelesen, aber: {}</span>", esc(w)),
+                (None, None) => String::new(),
+            },
         ));
     }
     body.push_str("</tbody></table>");

@@ -364,6 +364,7 @@ mod tests {
                 not_before: None,
                 validators: None,
                 moved_to: None,
+                warning: None,
             },
             feed_title: None,
             home_url: None,

@@ -112,6 +112,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE items ADD COLUMN story_sig TEXT;
     "#,
+    // 5: what reading the last document recovered or lost (repaired markup, an
+    // encoding fallback, entries that could not be read), for /status.
+    r#"
+    ALTER TABLE sources ADD COLUMN last_warning TEXT;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

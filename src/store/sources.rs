@@ -36,6 +36,8 @@ pub struct SourceState {
     pub resolved_kind: Option<ResolvedKind>,
     /// How the source's kind and URL were discovered, for the status page.
     pub discovery: Option<String>,
+    /// What reading the last document recovered or lost (see `PollRecord::warning`).
+    pub last_warning: Option<String>,
 }
 
 impl SourceState {
@@ -55,12 +57,16 @@ pub struct PollRecord {
     pub not_before: Option<DateTime<Utc>>,
     pub validators: Option<Validators>,
     pub moved_to: Option<String>,
+    /// `Some` when the poll read a document: what was recovered or lost in
+    /// it (`Some(None)`: nothing). `None` (a 304, a failure) keeps the
+    /// previous document's warning.
+    pub warning: Option<Option<String>>,
 }
 
 const COLUMNS: &str = "s.id, s.active, s.name, s.kind, s.config_url, s.fetch_url, s.feed_title, s.home_url, s.etag, s.last_modified, \
      s.last_attempt_at, s.consecutive_failures, s.not_before, s.last_success_at, s.last_change_at, s.last_status, s.last_error, \
      s.last_duration_ms, s.last_new, s.last_updated, s.guids_unreliable, s.polls, \
-     (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id), s.resolved_kind, s.discovery";
+     (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id), s.resolved_kind, s.discovery, s.last_warning";
 
 fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
     let ts = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
@@ -99,6 +105,7 @@ fn state_from_row(r: &Row) -> rusqlite::Result<SourceState> {
             .as_deref()
             .and_then(ResolvedKind::parse),
         discovery: r.get(24)?,
+        last_warning: r.get(25)?,
     })
 }
 
@@ -221,7 +228,8 @@ pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRec
             consecutive_failures = CASE WHEN ?7 THEN consecutive_failures + 1 ELSE 0 END, \
             last_success_at = CASE WHEN ?7 THEN last_success_at ELSE ?2 END, \
             last_new = CASE WHEN ?7 THEN last_new ELSE 0 END, \
-            last_updated = CASE WHEN ?7 THEN last_updated ELSE 0 END \
+            last_updated = CASE WHEN ?7 THEN last_updated ELSE 0 END, \
+            last_warning = CASE WHEN ?8 THEN ?9 ELSE last_warning END \
          WHERE id = ?1",
         )?
         .execute(params![
@@ -231,7 +239,9 @@ pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRec
             rec.error,
             rec.duration_ms,
             rec.not_before.map(to_ts),
-            failed
+            failed,
+            rec.warning.is_some(),
+            rec.warning.clone().flatten()
         ])?;
     if let Some(v) = &rec.validators {
         tx.prepare_cached("UPDATE sources SET etag = ?2, last_modified = ?3 WHERE id = ?1")?
