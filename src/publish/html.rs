@@ -297,10 +297,12 @@ pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>
         ));
     }
     body.push_str("</tbody></table>");
+    // No timed refresh (WCAG 2.2.1: a page must not reload under its reader);
+    // the "Stand" line says how old it is.
     page(
         config,
         &format!("Status – {}", config.feed.title),
-        "<meta http-equiv=\"refresh\" content=\"60\">",
+        "",
         &body,
     )
 }
