@@ -8,8 +8,9 @@
 //! This file owns what is published where: the feed formats (`Format`), the
 //! served paths, and which documents a render makes. `entries` turns stories
 //! and items into format-independent feeds, `site` holds the rendered bytes;
-//! `atom`, `rss` and `json` write one feed each, `opml` and `html` the
-//! documents that are not feeds.
+//! `atom`, `rss` and `json` write one feed each, `opml`, `html` (layout,
+//! status) and `pages` (the news pages) the documents that are not feeds;
+//! `query` owns feeds by query (`/feed.atom?tag=a`), rendered on request too.
 
 mod atom;
 mod entries;
