@@ -159,7 +159,8 @@ impl App {
     }
 
     /// Re-renders after polls changed the items of the `changed` sources
-    /// (same config): their feeds and the archives are rendered afresh on
+    /// (same config): their feeds and pages, the archives and the feeds by
+    /// query are rendered afresh on
     /// their next request. Returns the feeds whose content changed,
     /// counting every feed of a changed source.
     pub async fn render_changed(
@@ -169,11 +170,7 @@ impl App {
         let app = self.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
             let mut feeds = app.render_kept()?;
-            app.site.forget(|path| {
-                path.starts_with("/archive/")
-                    || publish::is_status_path(path)
-                    || publish::source_feed_path(path).is_some_and(|(id, _)| changed.contains(id))
-            });
+            app.site.forget(|path| publish::stale_after(path, &changed));
             let mut sources: Vec<String> =
                 changed.iter().map(|id| format!("/sources/{id}")).collect();
             sources.sort();
@@ -292,6 +289,19 @@ impl serve::OnRequest for App {
             tracing::error!(path, error = %e, "document could not be rendered");
             None
         })
+    }
+
+    fn render_query(
+        &self,
+        query: &publish::FeedQuery,
+    ) -> Result<Option<publish::Rendered>, String> {
+        match query.render(&self.config(), &self.store) {
+            Ok(rendered) => rendered.map(Some),
+            Err(e) => {
+                tracing::error!(query = %query.path(), error = %e, "feed by query could not be rendered");
+                Ok(None)
+            }
+        }
     }
 }
 

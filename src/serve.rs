@@ -25,7 +25,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 
 use crate::metrics::Metrics;
-use crate::publish::{Rendered, SiteHandle};
+use crate::publish::{FeedQuery, Rendered, SiteHandle};
 
 /// Renders the documents not kept in memory (per-source feeds, archive
 /// documents, status pages) when they are requested. The app implements
@@ -35,6 +35,14 @@ pub trait OnRequest: Send + Sync {
     /// The document at `path`, or `None` if there is none. Blocking (it
     /// reads the database): the server calls it on the blocking pool.
     fn render(&self, path: &str) -> Option<Rendered>;
+
+    /// The merged feed narrowed by `query` (`/feed.atom?tag=a`), `Ok(None)`
+    /// when it cannot be rendered, `Err` saying what is wrong with the
+    /// query (a tag or source nobody configured). Blocking, like `render`.
+    fn render_query(&self, query: &FeedQuery) -> Result<Option<Rendered>, String> {
+        let _ = query;
+        Ok(None)
+    }
 }
 
 /// What the server needs; cheap to clone.
@@ -269,6 +277,38 @@ async fn on_request(state: &ServeState, path: &str) -> Option<Arc<Rendered>> {
     Some(file)
 }
 
+/// A feed by query: from the cache under its canonical path, or rendered
+/// now and kept; `Err` says why the query is refused.
+async fn query_feed(state: &ServeState, query: FeedQuery) -> Result<Option<Arc<Rendered>>, String> {
+    let Some(renderer) = state.on_request.clone() else {
+        return Ok(None);
+    };
+    let key = query.path();
+    if let Some(file) = state.site.cached(&key) {
+        return Ok(Some(file));
+    }
+    let generation = state.site.cache_generation();
+    let rendered = tokio::task::spawn_blocking(move || renderer.render_query(&query))
+        .await
+        .map_err(|_| "the feed could not be rendered".to_string())??;
+    let Some(file) = rendered.map(Arc::new) else {
+        return Ok(None);
+    };
+    state.site.keep(&key, file.clone(), generation);
+    Ok(Some(file))
+}
+
+/// 400 with the reason as plain text (never reflected as markup).
+fn bad_request(state: &ServeState, why: String) -> Response {
+    state.metrics.served(400);
+    let mut r = (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response();
+    r.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
 async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = status(
@@ -282,13 +322,28 @@ async fn serve_file(State(state): State<ServeState>, req: Request<Body>) -> Resp
     }
     let site = state.site.get();
     let path = req.uri().path();
-    let found = match site.files.get(path).or_else(|| {
-        site.files
-            .get(path.trim_end_matches('/'))
-            .filter(|_| path.len() > 1)
-    }) {
-        Some(f) => Some(f.clone()),
-        None => on_request(&state, path).await,
+    // A query on the merged feed selects stories; on other paths it is ignored.
+    let query = req
+        .uri()
+        .query()
+        .and_then(|q| crate::publish::feed_query(path, q));
+    let found = if let Some(query) = query {
+        match query {
+            Ok(query) => match query_feed(&state, query).await {
+                Ok(file) => file,
+                Err(why) => return bad_request(&state, why),
+            },
+            Err(why) => return bad_request(&state, why),
+        }
+    } else {
+        match site.files.get(path).or_else(|| {
+            site.files
+                .get(path.trim_end_matches('/'))
+                .filter(|_| path.len() > 1)
+        }) {
+            Some(f) => Some(f.clone()),
+            None => on_request(&state, path).await,
+        }
     };
     let Some(file) = found else {
         return status(&state, StatusCode::NOT_FOUND, "not found\n");

@@ -2,6 +2,9 @@
 //! installed by this test when missing) loads `/` and `/status` from a running
 //! daemon, the expected items and the failing source are in the rendered DOM,
 //! and phone-sized screenshots are taken (left in target/ for a human look).
+//! A second test walks the news site like a reader (to a topic, a partner and
+//! the older news) with puppeteer-core and checks every page with axe-core
+//! (npm packages installed into target/ by the test, from tests/browser/).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use revierfeed::app::App;
+use revierfeed::config::Config;
+use revierfeed::pipeline;
+use revierfeed::serve::{self, ClientLimits};
+use tokio_util::sync::CancellationToken;
 
 use crate::support::daemon::InProcessDaemon;
 use crate::support::{self, PartnerServer};
@@ -24,6 +31,11 @@ fn chromium() -> PathBuf {
             return PathBuf::from(candidate);
         }
     }
+    // A fresh machine has no package lists: install finds nothing without them.
+    let _ = Command::new("apt-get")
+        .args(["update"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status();
     let installed = Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends", "chromium"])
         .env("DEBIAN_FRONTEND", "noninteractive")
@@ -184,4 +196,166 @@ async fn news_page_and_status_page_in_headless_chromium() {
     }
 
     daemon.stop().await;
+}
+
+/// The Node tools of `walk.mjs`, installed with the machine's npm into
+/// target/ (once; again when tests/browser/package.json changes).
+fn node_tools() -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-node");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wanted = std::fs::read(source.join("package.json")).unwrap();
+    let installed = std::fs::read(dir.join("package.json")).ok();
+    if installed.as_ref() != Some(&wanted) || !dir.join("node_modules/axe-core").is_dir() {
+        std::fs::write(dir.join("package.json"), &wanted).unwrap();
+        let out = Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--loglevel=error",
+            ])
+            .current_dir(&dir)
+            .output()
+            .expect("the browser test needs npm (Debian: apt-get install npm)");
+        assert!(
+            out.status.success(),
+            "npm install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::copy(source.join("walk.mjs"), dir.join("walk.mjs")).unwrap();
+    dir
+}
+
+/// An impact axe-core counts as serious or worse.
+fn serious(impact: &str) -> bool {
+    matches!(impact, "serious" | "critical")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_reaches_topics_partners_and_older_news_and_axe_finds_no_serious_violation() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut sources = support::feed_sources(&server);
+    for (s, p) in [
+        ("qlee", "/aktuelles/neuigkeiten/"),
+        ("mittelstand", "/aktuelles/"),
+        ("lzue", "/presse/"),
+    ] {
+        sources.push(support::source(s, server.url(s, p), "html"));
+    }
+    // Enough stories for two archive documents; topics to follow; the legal links.
+    let text = support::config_text(dir.path(), &sources, "").replace(
+        "[[source]]\nid = \"pro-schiene\"",
+        "[[source]]\nid = \"pro-schiene\"\ntags = [\"bahn\"]",
+    ) + "[[rule]]\naction = \"tag\"\nkeywords = [\"Wasserstoff\"]\ntags = [\"wasserstoff\"]\n\
+           [site]\nimpressum = \"https://lausitz.example/impressum\"\ndatenschutz = \"https://lausitz.example/datenschutz\"\n\
+           footer = \"Ein Angebot der Partner im Lausitzer Revier\"\n";
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &text).unwrap();
+    let app = Arc::new(App::new(Config::load(&path).unwrap()).unwrap());
+    pipeline::refresh_all(&app, true, |_| {}).await;
+    app.render().await.unwrap();
+    assert!(app.store.stories(1000).unwrap().len() > 100);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let served = tokio::spawn(serve::serve(
+        listener,
+        app.router(),
+        ClientLimits::default(),
+        stop.clone(),
+    ));
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let walk = tokio::task::spawn_blocking({
+        let (base, shots) = (base.clone(), shots.clone());
+        move || {
+            let tools = node_tools();
+            Command::new("node")
+                .arg(tools.join("walk.mjs"))
+                .arg(&base)
+                .arg(chromium())
+                .arg(&shots)
+                .current_dir(&tools)
+                .output()
+                .expect("node runs")
+        }
+    })
+    .await
+    .unwrap();
+    stop.cancel();
+    served.await.unwrap();
+    assert!(
+        walk.status.success(),
+        "the browser walk failed: {}",
+        String::from_utf8_lossy(&walk.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&walk.stdout).unwrap();
+    let pages = report["pages"].as_array().unwrap();
+    let page = |name: &str| {
+        pages
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not reached: {report}"))
+    };
+    let url = |name: &str| page(name)["url"].as_str().unwrap().to_string();
+    assert!(
+        url("tag").starts_with(&format!("{base}/tags/")),
+        "{}",
+        url("tag")
+    );
+    assert!(
+        url("source").starts_with(&format!("{base}/sources/")),
+        "{}",
+        url("source")
+    );
+    assert_eq!(url("older"), format!("{base}/archive/2.html"));
+    assert_eq!(url("oldest"), format!("{base}/archive/1.html"));
+    assert!(page("tag")["h1"].as_str().unwrap().starts_with("Thema #"));
+    for name in ["index", "tag", "source", "older", "oldest"] {
+        assert!(
+            page(name)["articles"].as_u64().unwrap() > 0,
+            "{name} shows no news"
+        );
+    }
+    assert_eq!(page("older")["articles"], 50);
+
+    let mut serious_violations = Vec::new();
+    for p in pages {
+        assert_eq!(p["scripts"], 0, "{} has scripts of its own", p["url"]);
+        assert_eq!(
+            p["horizontalOverflow"], false,
+            "{} is wider than a phone",
+            p["url"]
+        );
+        let light = p["schemes"]["light"]["background"].as_str().unwrap();
+        let dark = p["schemes"]["dark"]["background"].as_str().unwrap();
+        assert_ne!(light, dark, "{}: no dark scheme", p["url"]);
+        for (scheme, result) in p["schemes"].as_object().unwrap() {
+            for v in result["violations"].as_array().unwrap() {
+                if serious(v["impact"].as_str().unwrap_or("")) {
+                    serious_violations.push(format!("{} ({scheme}): {v}", p["url"]));
+                }
+            }
+        }
+    }
+    assert!(
+        serious_violations.is_empty(),
+        "axe-core found serious violations:\n{}",
+        serious_violations.join("\n")
+    );
+    for name in ["index", "tag", "source", "older", "status"] {
+        for scheme in ["light", "dark"] {
+            let png = std::fs::read(shots.join(format!("{name}-{scheme}-phone.png"))).unwrap();
+            assert!(
+                png.starts_with(b"\x89PNG") && png.len() > 10_000,
+                "{name} {scheme}"
+            );
+        }
+    }
 }

@@ -78,9 +78,17 @@ fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usize> {
         }
     }
     let complete = store.max_story_id()? / publish::ARCHIVE_PAGE;
-    for page in 1..=complete {
-        if let Some(doc) = publish::render_archive(config, store, page)? {
-            files.push((publish::archive_path(page), std::sync::Arc::new(doc)));
+    let mut on_request: Vec<String> = (1..=complete).flat_map(publish::archive_paths).collect();
+    on_request.extend(
+        config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| format!("/sources/{}.html", s.id)),
+    );
+    for path in on_request {
+        if let Some(doc) = publish::render_on_request(config, store, &path, || Ok(Vec::new()))? {
+            files.push((path, std::sync::Arc::new(doc)));
         }
     }
     for (path, file) in files {

@@ -35,6 +35,8 @@ pub struct Config {
     pub fetch: FetchSettings,
     /// When items of different sources form one story.
     pub stories: crate::story::Rules,
+    /// `[site]`: the legal links and footer of the news pages.
+    pub site: SiteSettings,
     /// `[[source]]`: one per partner, in file order.
     pub sources: Vec<SourceConfig>,
     /// Rules for every source.
@@ -66,6 +68,23 @@ impl FeedSettings {
     pub const DEFAULT_ITEMS: usize = 50;
     /// `author` when the file names none.
     pub const DEFAULT_AUTHOR: &str = "revierfeed";
+}
+
+/// `[site]`: what every news page shows besides the news. A public German
+/// website must link its Impressum and Datenschutzerklärung.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SiteSettings {
+    /// The Impressum (legal notice), an http(s) URL.
+    pub impressum: Option<Url>,
+    /// The Datenschutzerklärung (privacy notice), an http(s) URL.
+    pub datenschutz: Option<Url>,
+    /// A line of plain text at the foot of every page.
+    pub footer: Option<String>,
+}
+
+impl SiteSettings {
+    /// The longest `footer` text, in characters.
+    pub const MAX_FOOTER_CHARS: usize = 500;
 }
 
 /// `[server]`: the HTTP listener.

@@ -18,6 +18,8 @@ pub(super) struct RawConfig {
     pub fetch: RawFetch,
     #[serde(default)]
     pub stories: RawStories,
+    #[serde(default)]
+    pub site: RawSite,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "rule")]
@@ -58,6 +60,15 @@ pub(super) struct RawFeed {
 pub(super) struct RawServer {
     pub listen: Option<Spanned<String>>,
     pub cors: Option<bool>,
+}
+
+/// `[site]`: what the news pages show besides the news.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSite {
+    pub impressum: Option<Spanned<String>>,
+    pub datenschutz: Option<Spanned<String>>,
+    pub footer: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

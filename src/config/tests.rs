@@ -212,3 +212,44 @@ fn the_content_selector_is_parsed_once_here() {
     let err = parse(&bad).unwrap_err().to_string();
     assert!(err.contains("source[0].selectors.content"), "{err}");
 }
+
+#[test]
+fn site_table_takes_legal_links_and_a_footer_line() {
+    let d = parse(MINIMAL).unwrap().site;
+    assert_eq!(d, SiteSettings::default());
+    let c = parse(&format!(
+        "{MINIMAL}[site]\nimpressum = \"https://example.org/impressum\"\ndatenschutz = \"https://example.org/datenschutz\"\nfooter = \" Ein Projekt der Lausitz \"\n"
+    ))
+    .unwrap()
+    .site;
+    assert_eq!(
+        c.impressum.as_ref().map(Url::as_str),
+        Some("https://example.org/impressum")
+    );
+    assert_eq!(
+        c.datenschutz.as_ref().map(Url::as_str),
+        Some("https://example.org/datenschutz")
+    );
+    assert_eq!(c.footer.as_deref(), Some("Ein Projekt der Lausitz"));
+    let err = parse(&format!(
+        "{MINIMAL}[site]\nimpressum = \"javascript:alert(1)\"\ndatenschutz = \"/datenschutz\"\nfooter = \"{}\"\n",
+        "x".repeat(SiteSettings::MAX_FOOTER_CHARS + 1)
+    ))
+    .unwrap_err()
+    .to_string();
+    for located in [
+        "config.toml:5:13: site.impressum",
+        "config.toml:6:15: site.datenschutz",
+        "config.toml:7:10: site.footer",
+    ] {
+        assert!(err.contains(located), "{located} in {err}");
+    }
+    let unknown = parse(&format!(
+        "{MINIMAL}[site]\nimpresum = \"https://example.org/\"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        unknown.to_string().contains("did you mean `impressum`"),
+        "{unknown}"
+    );
+}

@@ -100,6 +100,14 @@ pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
         link(&doc.self_url(Format::Atom), "self", Some(atom), None),
         link(&doc.home_url, "alternate", Some("text/html"), None),
     ];
+    if let Some(older) = &doc.older {
+        links.push(link(
+            &Format::Atom.path(older),
+            "prev-archive",
+            Some(atom),
+            None,
+        ));
+    }
     links.extend(doc.links.iter().map(|l| {
         let mime = (l.rel != "hub").then_some(atom);
         link(&l.href, l.rel, mime, None)

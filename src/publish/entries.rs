@@ -55,10 +55,15 @@ pub(crate) struct FeedDoc {
     pub(crate) author: String,
     /// Public URL without extension, e.g. `https://host/feed`; each format appends its own.
     pub(crate) self_base: String,
+    /// The canonical query of a feed by query (`?tag=a`), else empty.
+    pub(crate) self_query: String,
     /// The HTML page for humans.
     pub(crate) home_url: String,
     pub(crate) updated: DateTime<Utc>,
     pub(crate) entries: Vec<Entry>,
+    /// The next older page, as a public URL without extension: RFC 5005's
+    /// `prev-archive` in Atom, `next_url` in JSON Feed (both walk the same pages).
+    pub(crate) older: Option<String>,
     /// Further links: RFC 5005 archive navigation, WebSub hubs.
     pub(crate) links: Vec<DocLink>,
     /// An RFC 5005 archive document (`<fh:archive/>`), which never changes.
@@ -77,7 +82,7 @@ pub(crate) struct DocLink {
 impl FeedDoc {
     /// This document's public URL in `format`.
     pub(crate) fn self_url(&self, format: Format) -> String {
-        format.path(&self.self_base)
+        format!("{}{}", format.path(&self.self_base), self.self_query)
     }
 }
 
@@ -201,6 +206,8 @@ pub(crate) fn feed_doc(
         language: config.feed.language.clone(),
         author: config.feed.author.clone(),
         self_base: format!("{base}{self_path}"),
+        self_query: String::new(),
+        older: None,
         home_url: format!("{base}/"),
         updated: doc_updated(&entries, created),
         entries,

@@ -1,160 +1,175 @@
-//! The two HTML pages: `/` (the merged news for people, no JavaScript,
-//! readable on a phone) and `/status` (for operators: every source, and
-//! plainly which one fails and why), plus `/status.json` for scripts.
-//! Markup is written by hand: two small pages don't justify a template engine,
-//! and every interpolated value goes through `esc`.
+//! The layout every HTML page shares — language, landmarks (banner,
+//! navigation, main, contentinfo), the style with its dark variant, the
+//! footer with the legal links of `[site]` — and the operator's `/status`
+//! page plus `/status.json`. The news pages are in `pages`. No JavaScript:
+//! the served Content-Security-Policy forbids it.
+//! Markup is written by hand: a few small pages don't justify a template
+//! engine, and every interpolated value goes through `esc` or `attr`.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Berlin;
 use serde::Serialize;
 
 use super::Format;
-use super::entries::FeedDoc;
 use crate::config::Config;
 use crate::model::ResolvedKind;
 use crate::schedule;
 use crate::store::SourceState;
 
-/// The `Content-Type` of both pages.
+/// The `Content-Type` of the pages.
 pub(crate) const HTML_TYPE: &str = "text/html; charset=utf-8";
 /// The `Content-Type` of `/status.json`.
 pub(crate) const STATUS_JSON_TYPE: &str = "application/json";
+/// The extension of the pages for people below `/tags/`, `/sources/` and `/archive/`.
+pub(crate) const PAGE_EXTENSION: &str = "html";
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
 }
 
-fn attr(s: &str) -> String {
+pub(super) fn attr(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
-fn local(t: DateTime<Utc>) -> String {
+pub(super) fn local(t: DateTime<Utc>) -> String {
     t.with_timezone(&Berlin)
         .format("%d.%m.%Y, %H:%M")
         .to_string()
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1b1b1b;background:#fff}\
-a{color:#0b5394}h1{font-size:1.5rem;margin:.5rem 0}article{border-bottom:1px solid #ddd;padding:.75rem 0}\
-article h2{font-size:1.1rem;margin:0}.meta{color:#555;font-size:.9rem}nav a{margin-right:.75rem}\
-table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
-tr.failing{background:#fde8e8}.error{color:#a00000;font-weight:600}.warning{color:#7a4d00;font-weight:400}p.ok{color:#1a6b1a;font-weight:600}footer{margin-top:2rem;font-size:.9rem}\
-@media (max-width:40rem){table,thead,tbody,tr,td,th{display:block}thead{display:none}td{border:none;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.5rem}\
-td[data-label]::before{content:attr(data-label) \": \";color:#555}}";
-
-fn page(title: &str, lang: &str, head_extra: &str, body: &str) -> String {
+/// A link target on this site: `path` (starting with `/`) below the path of
+/// the public URL, so pages work behind a proxy that serves them under a
+/// prefix and in an `export`ed copy, whatever host answers.
+pub(super) fn href(config: &Config, path: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title>{head_extra}<style>{STYLE}</style></head><body>{body}</body></html>\n",
-        lang = attr(lang),
-        title = esc(title),
+        "{}{path}",
+        config.feed.public_url.path().trim_end_matches('/')
     )
 }
 
-/// The merged news as a page.
-pub(crate) fn index(config: &Config, merged: &FeedDoc) -> String {
-    let base = config.feed.public_url.as_str().trim_end_matches('/');
-    let head: String = Format::ALL
-        .iter()
-        .map(|format| {
-            format!(
-                "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
-                format.media_type(),
-                attr(&format!("{} ({})", config.feed.title, format.name())),
-                attr(&format.path(&format!("{base}/feed")))
-            )
-        })
-        .collect();
-    let mut body = format!("<header><h1>{}</h1>", esc(&config.feed.title));
-    if let Some(sub) = &config.feed.subtitle {
-        body.push_str(&format!("<p>{}</p>", esc(sub)));
-    }
-    body.push_str("<nav>Abonnieren: ");
-    for format in Format::ALL {
-        body.push_str(&format!(
-            "<a href=\"{}\">{}</a>",
-            attr(&format.path(&format!("{base}/feed"))),
-            format.name()
-        ));
-    }
-    body.push_str(&format!(
-        "<a href=\"{}\">OPML</a><a href=\"{}\">Status</a></nav></header><main>",
-        attr(&format!("{base}/sources.opml")),
-        attr(&format!("{base}/status"))
-    ));
-    if merged.entries.is_empty() {
-        body.push_str("<p>Noch keine Meldungen.</p>");
-    }
-    for e in &merged.entries {
-        let title = match &e.link {
-            Some(l) => format!("<a href=\"{}\">{}</a>", attr(l), esc(&e.title)),
-            None => esc(&e.title),
-        };
-        let sources: Vec<String> = std::iter::once(&e.origin)
-            .chain(e.also.iter())
-            .map(|c| match c.link.as_deref() {
-                Some(l) => format!("<a href=\"{}\">{}</a>", attr(l), esc(&c.name)),
-                None => esc(&c.name),
-            })
-            .collect();
-        body.push_str(&format!(
-            "<article><h2>{title}</h2><p class=\"meta\"><time datetime=\"{}\">{}</time> · {}</p>",
-            e.published.to_rfc3339(),
-            local(e.published),
-            sources.join(", ")
-        ));
-        if let Some(s) = &e.summary {
-            body.push_str(&format!("<p>{}</p>", esc(s)));
+/// Colours meet WCAG AA contrast (4.5:1 for text) in both schemes; the dark
+/// scheme follows the reader's `prefers-color-scheme`.
+const STYLE: &str = ":root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--muted:#595959;--link:#0b5394;--line:#d0d0d0;--bad:#fde8e8;--err:#a00000;--warn:#7a4d00;--ok:#1a6b1a}\
+@media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--bg:#121212;--muted:#b3b3b3;--link:#8cb8ff;--line:#3a3a3a;--bad:#3b1f1f;--err:#ff9b9b;--warn:#f0c070;--ok:#8fd88f}}\
+body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:0 1rem 1rem;line-height:1.5;color:var(--fg);background:var(--bg)}\
+a{color:var(--link)}a:focus-visible{outline:2px solid var(--link);outline-offset:2px}\
+.skip{position:absolute;left:-999rem}.skip:focus{position:static;display:inline-block;padding:.25rem}\
+header{border-bottom:1px solid var(--line);padding:.5rem 0}header .site{font-size:1.25rem;font-weight:700;margin:0}header .site a{color:var(--fg);text-decoration:none}\
+header p{margin:.25rem 0}nav ul,.tags,.feeds{list-style:none;padding:0;margin:.25rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}\
+h1{font-size:1.5rem;margin:1rem 0 .5rem}main h2{font-size:1.15rem;margin:1.5rem 0 .25rem;border-bottom:2px solid var(--line)}\
+article{border-bottom:1px solid var(--line);padding:.75rem 0}article h3{font-size:1.05rem;margin:0}article p{margin:.25rem 0}\
+.meta{color:var(--muted);font-size:.9rem}.pager{display:flex;justify-content:space-between;gap:1rem;margin:1.5rem 0}\
+footer{margin-top:2rem;border-top:1px solid var(--line);font-size:.9rem}footer h2{font-size:1rem;margin:1rem 0 .25rem}footer ul.list{padding-left:1.25rem}\
+table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid var(--line);padding:.35rem;text-align:left;vertical-align:top}\
+tr.failing{background:var(--bad)}.error{color:var(--err);font-weight:600}.warning{color:var(--warn);font-weight:400}p.ok{color:var(--ok);font-weight:600}\
+@media (max-width:40rem){table,thead,tbody,tr,td,th{display:block}thead{display:none}td{border:none;padding:.1rem 0}tr{border-bottom:1px solid var(--line);padding:.5rem}\
+td[data-label]::before{content:attr(data-label) \": \";color:var(--muted)}}";
+
+/// One whole page: the site's banner and navigation, `main` (which starts
+/// with the page's one `h1`), and the footer with every topic and partner,
+/// the feeds and the legal links.
+pub(super) fn page(config: &Config, title: &str, head_extra: &str, main: &str) -> String {
+    let nav = format!(
+        "<nav aria-label=\"Hauptnavigation\"><ul><li><a href=\"{}\">Neueste Meldungen</a></li>\
+         <li><a href=\"#themen\">Themen</a></li><li><a href=\"#quellen\">Quellen</a></li></ul></nav>",
+        attr(&href(config, "/"))
+    );
+    let subtitle = config
+        .feed
+        .subtitle
+        .as_deref()
+        .map(|s| format!("<p class=\"meta\">{}</p>", esc(s)))
+        .unwrap_or_default();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <title>{title}</title>{head_extra}<style>{STYLE}</style></head><body>\
+         <a class=\"skip\" href=\"#inhalt\">Zum Inhalt</a>\
+         <header><p class=\"site\"><a href=\"{home}\">{site}</a></p>{subtitle}{nav}</header>\
+         <main id=\"inhalt\">{main}</main>{footer}</body></html>\n",
+        lang = attr(&config.feed.language),
+        title = esc(title),
+        home = attr(&href(config, "/")),
+        site = esc(&config.feed.title),
+        footer = footer(config),
+    )
+}
+
+/// Every topic and partner with its page and feeds, the merged feeds, and
+/// the legal links of `[site]`.
+fn footer(config: &Config) -> String {
+    let base = super::public_base(config);
+    let mut out = String::from("<footer>");
+    let tags = config.tags();
+    out.push_str("<nav id=\"themen\" aria-labelledby=\"themen-h\"><h2 id=\"themen-h\">Themen</h2>");
+    if tags.is_empty() {
+        out.push_str("<p>Noch keine Themen.</p>");
+    } else {
+        out.push_str("<ul class=\"list\">");
+        for t in &tags {
+            out.push_str(&format!(
+                "<li><a href=\"{}\">#{}</a> <small>({})</small></li>",
+                attr(&href(config, &format!("/tags/{t}.{PAGE_EXTENSION}"))),
+                esc(t),
+                feed_links(&format!("{base}/tags/{t}"))
+            ));
         }
-        if !e.tags.is_empty() {
-            let tags: Vec<String> = e
-                .tags
-                .iter()
-                .map(|t| {
-                    format!(
-                        "<a href=\"{}\">#{}</a>",
-                        attr(&Format::Atom.path(&format!("{base}/tags/{t}"))),
-                        esc(t)
-                    )
-                })
-                .collect();
-            body.push_str(&format!("<p class=\"meta\">{}</p>", tags.join(" ")));
-        }
-        body.push_str("</article>");
+        out.push_str("</ul>");
     }
-    let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-    body.push_str(&format!(
-        "</main><footer><h2>Feeds</h2><p>Jede Quelle und jedes Thema hat eigene Feeds ({}).</p><h3>Quellen</h3><ul>",
-        names.join(", ")
-    ));
+    out.push_str("</nav><nav id=\"quellen\" aria-labelledby=\"quellen-h\"><h2 id=\"quellen-h\">Quellen</h2><ul class=\"list\">");
     for s in config.sources.iter().filter(|s| s.enabled) {
-        body.push_str(&format!(
-            "<li>{} – {}</li>",
+        out.push_str(&format!(
+            "<li><a href=\"{}\">{}</a> <small>({})</small></li>",
+            attr(&href(
+                config,
+                &format!("/sources/{}.{PAGE_EXTENSION}", s.id)
+            )),
             esc(&s.name),
             feed_links(&format!("{base}/sources/{}", s.id))
         ));
     }
-    body.push_str("</ul>");
-    let tags = config.tags();
-    if !tags.is_empty() {
-        body.push_str("<h3>Themen</h3><ul>");
-        for t in tags {
-            body.push_str(&format!(
-                "<li>#{} – {}</li>",
-                esc(&t),
-                feed_links(&format!("{base}/tags/{t}"))
-            ));
-        }
-        body.push_str("</ul>");
+    out.push_str(&format!(
+        "</ul></nav><h2>Abonnieren</h2><p>Alle Meldungen als {}; <a href=\"{}\">alle Quellen als OPML</a>. \
+         Feeds nach Wahl: <code>feed.atom?tag=…&amp;not-source=…</code></p>",
+        feed_links(&format!("{base}/feed")),
+        attr(&format!("{base}/sources.opml")),
+    ));
+    let mut legal = Vec::new();
+    if let Some(u) = &config.site.impressum {
+        legal.push(format!(
+            "<li><a href=\"{}\">Impressum</a></li>",
+            attr(u.as_str())
+        ));
     }
-    body.push_str("</footer>");
-    page(&config.feed.title, &config.feed.language, &head, &body)
+    if let Some(u) = &config.site.datenschutz {
+        legal.push(format!(
+            "<li><a href=\"{}\">Datenschutz</a></li>",
+            attr(u.as_str())
+        ));
+    }
+    legal.push(format!(
+        "<li><a href=\"{}\">Status der Quellen</a></li>",
+        attr(&href(config, "/status"))
+    ));
+    if let Some(text) = &config.site.footer {
+        out.push_str(&format!("<p>{}</p>", esc(text)));
+    }
+    out.push_str(&format!(
+        "<nav aria-label=\"Rechtliches\"><ul>{}</ul></nav></footer>",
+        legal.join("")
+    ));
+    out
 }
 
 /// One link per format to the feed at `url_base` (a URL without extension).
-fn feed_links(url_base: &str) -> String {
-    Format::ALL
+pub(super) fn feed_links(url_base: &str) -> String {
+    feed_links_in(url_base, &Format::ALL)
+}
+
+/// One link per format of `formats` to the feed at `url_base`.
+pub(super) fn feed_links_in(url_base: &str, formats: &[Format]) -> String {
+    formats
         .iter()
         .map(|format| {
             format!(
@@ -165,6 +180,21 @@ fn feed_links(url_base: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `<link rel="alternate">` for the feed at `url_base` in every format.
+pub(super) fn alternates(title: &str, url_base: &str, formats: &[Format]) -> String {
+    formats
+        .iter()
+        .map(|format| {
+            format!(
+                "<link rel=\"alternate\" type=\"{}\" title=\"{}\" href=\"{}\">",
+                format.media_type(),
+                attr(&format!("{title} ({})", format.name())),
+                attr(&format.path(url_base))
+            )
+        })
+        .collect()
 }
 
 /// One row of the status page and of `/status.json`.
@@ -238,7 +268,7 @@ pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>
     // Failing sources first: that is what an operator opens this page for.
     rows.sort_by_key(|r| r.ok);
     let failing = rows.iter().filter(|r| !r.ok).count();
-    let mut body = format!("<h1>Status – {}</h1>", esc(&config.feed.title));
+    let mut body = format!("<h1>Status der Quellen – {}</h1>", esc(&config.feed.title));
     body.push_str(&format!(
         "<p class=\"{}\">{} Quellen, {} mit Fehler. Stand: {}</p>",
         if failing > 0 { "error" } else { "ok" },
@@ -272,10 +302,12 @@ pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>
         ));
     }
     body.push_str("</tbody></table>");
+    // No timed refresh (WCAG 2.2.1: a page must not reload under its reader);
+    // the "Stand" line says how old it is.
     page(
+        config,
         &format!("Status – {}", config.feed.title),
-        &config.feed.language,
-        "<meta http-equiv=\"refresh\" content=\"60\">",
+        "",
         &body,
     )
 }

@@ -1,5 +1,6 @@
 //! JSON Feed 1.1 output. Sources are credited in `_revierfeed`, the
 //! extension namespace JSON Feed reserves for publishers (keys starting "_").
+//! Paging: `next_url` names the next older archive page, as Atom's `prev-archive`.
 
 use serde::Serialize;
 
@@ -12,6 +13,9 @@ struct JsonFeed<'a> {
     title: &'a str,
     home_page_url: &'a str,
     feed_url: String,
+    /// JSON Feed's paging: the next older page (the RFC 5005 archive the Atom feed names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     language: &'a str,
@@ -117,6 +121,7 @@ pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
         title: &doc.title,
         home_page_url: &doc.home_url,
         feed_url: doc.self_url(Format::Json),
+        next_url: doc.older.as_deref().map(|older| Format::Json.path(older)),
         description: doc.subtitle.as_deref(),
         language: &doc.language,
         authors: vec![Author { name: &doc.author }],

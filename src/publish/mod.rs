@@ -8,14 +8,17 @@
 //! This file owns what is published where: the feed formats (`Format`), the
 //! served paths, and which documents a render makes. `entries` turns stories
 //! and items into format-independent feeds, `site` holds the rendered bytes;
-//! `atom`, `rss` and `json` write one feed each, `opml` and `html` the
-//! documents that are not feeds.
+//! `atom`, `rss` and `json` write one feed each, `opml`, `html` (layout,
+//! status) and `pages` (the news pages) the documents that are not feeds;
+//! `query` owns feeds by query (`/feed.atom?tag=a`), rendered on request too.
 
 mod atom;
 mod entries;
 mod html;
 mod json;
 mod opml;
+mod pages;
+mod query;
 mod rss;
 mod site;
 
@@ -23,6 +26,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+pub use query::{FeedQuery, feed_query};
 pub use site::{Rendered, Site, SiteHandle};
 
 use crate::config::Config;
@@ -108,8 +112,10 @@ impl Format {
     }
 }
 
-/// RFC 5005 defines archived feeds for Atom only.
-const ARCHIVE_FORMAT: Format = Format::Atom;
+/// The formats archive documents are served in: RFC 5005 defines archived
+/// feeds for Atom; JSON Feed's `next_url` pages through the same documents.
+/// `/archive/<n>.html` shows each to people.
+pub(crate) const ARCHIVE_FORMATS: [Format; 2] = [Format::Atom, Format::Json];
 
 /// Stories per archive document (RFC 5005); fixed so archive URLs keep their content.
 pub(crate) const ARCHIVE_PAGE: i64 = 50;
@@ -124,19 +130,43 @@ pub(crate) fn public_base(config: &Config) -> String {
         .to_string()
 }
 
-/// The path of archive document `page`.
-pub(crate) fn archive_path(page: i64) -> String {
-    ARCHIVE_FORMAT.path(&format!("/archive/{page}"))
+/// The path of archive document `page` without extension.
+pub(crate) fn archive_base(page: i64) -> String {
+    format!("/archive/{page}")
 }
 
-/// `/archive/<n>.atom` → n.
-pub(crate) fn archive_page(path: &str) -> Option<i64> {
-    let n = path
-        .strip_prefix("/archive/")?
-        .strip_suffix(ARCHIVE_FORMAT.extension())?
-        .strip_suffix('.')?;
+/// The path of archive document `page` in `format`.
+pub(crate) fn archive_path(page: i64, format: Format) -> String {
+    format.path(&archive_base(page))
+}
+
+/// Every path archive document `page` is served at (its feeds and its page).
+pub(crate) fn archive_paths(page: i64) -> Vec<String> {
+    let mut paths: Vec<String> = ARCHIVE_FORMATS
+        .iter()
+        .map(|f| archive_path(page, *f))
+        .collect();
+    paths.push(format!("{}.{}", archive_base(page), html::PAGE_EXTENSION));
+    paths
+}
+
+/// What an archive path names: one of the `ARCHIVE_FORMATS`, or the page for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArchiveDoc {
+    Feed(Format),
+    Page,
+}
+
+/// `/archive/<n>.atom`, `.json` or `.html` → (n, what).
+pub(crate) fn archive_page(path: &str) -> Option<(i64, ArchiveDoc)> {
+    let (n, ext) = path.strip_prefix("/archive/")?.split_once('.')?;
+    let doc = match Format::from_extension(ext) {
+        Some(f) if ARCHIVE_FORMATS.contains(&f) => ArchiveDoc::Feed(f),
+        None if ext == html::PAGE_EXTENSION => ArchiveDoc::Page,
+        _ => return None,
+    };
     (!n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| n.parse().ok())
+        .then(|| n.parse().ok().map(|n| (n, doc)))
         .flatten()
 }
 
@@ -145,6 +175,26 @@ pub(crate) fn source_feed_path(path: &str) -> Option<(&str, Format)> {
     let (id, ext) = path.strip_prefix("/sources/")?.rsplit_once('.')?;
     let format = Format::from_extension(ext)?;
     (!id.is_empty() && !id.contains('/')).then_some((id, format))
+}
+
+/// `/sources/<id>.html` → id: a partner's page for people.
+pub(crate) fn source_page_path(path: &str) -> Option<&str> {
+    let id = path
+        .strip_prefix("/sources/")?
+        .strip_suffix(html::PAGE_EXTENSION)?
+        .strip_suffix('.')?;
+    (!id.is_empty() && !id.contains(['/', '.'])).then_some(id)
+}
+
+/// Whether a document rendered on request is stale after polls changed
+/// the items of `changed` sources: archives and feeds by query span every
+/// source, a partner's feeds and page only its own.
+pub(crate) fn stale_after(path: &str, changed: &std::collections::HashSet<String>) -> bool {
+    path.starts_with("/archive/")
+        || path.contains('?')
+        || is_status_path(path)
+        || source_feed_path(path).is_some_and(|(id, _)| changed.contains(id))
+        || source_page_path(path).is_some_and(|id| changed.contains(id))
 }
 
 /// The status pages: rendered on request from the current source states
@@ -205,10 +255,7 @@ pub fn render_site(
     merged.subtitle = config.feed.subtitle.clone();
     let complete_archives = store.max_story_id()? / ARCHIVE_PAGE;
     if complete_archives > 0 {
-        merged.links.push(DocLink {
-            rel: "prev-archive",
-            href: format!("{base}{}", archive_path(complete_archives)),
-        });
+        merged.older = Some(format!("{base}{}", archive_base(complete_archives)));
     }
     add_feed(&mut site, "/feed", &merged);
 
@@ -231,6 +278,14 @@ pub fn render_site(
             created,
         );
         add_feed(&mut site, &format!("/tags/{tag}"), &d);
+        site.files.insert(
+            format!("/tags/{tag}.{}", html::PAGE_EXTENSION),
+            Arc::new(Rendered::new(
+                html::HTML_TYPE,
+                pages::tag(config, &tag, &d).into_bytes(),
+                d.updated,
+            )),
+        );
     }
 
     site.files.insert(
@@ -245,7 +300,7 @@ pub fn render_site(
         "/".into(),
         Arc::new(Rendered::new(
             html::HTML_TYPE,
-            html::index(config, &merged).into_bytes(),
+            pages::index(config, &merged, complete_archives).into_bytes(),
             merged.updated,
         )),
     );
@@ -261,10 +316,12 @@ pub(crate) fn render_on_request(
     path: &str,
     states: impl FnOnce() -> crate::store::Result<Vec<SourceState>>,
 ) -> crate::store::Result<Option<Rendered>> {
-    if let Some(page) = archive_page(path) {
-        render_archive(config, store, page)
+    if let Some((page, doc)) = archive_page(path) {
+        render_archive(config, store, page, doc)
     } else if let Some((id, format)) = source_feed_path(path) {
         render_source_feed(config, store, id, format)
+    } else if let Some(id) = source_page_path(path) {
+        render_source_page(config, store, id)
     } else if is_status_path(path) {
         Ok(status_document(config, &states()?, path))
     } else {
@@ -298,6 +355,34 @@ pub(crate) fn render_source_feed(
     source_id: &str,
     format: Format,
 ) -> crate::store::Result<Option<Rendered>> {
+    Ok(source_doc(config, store, source_id)?
+        .map(|d| Rendered::new(format.content_type(), format.render(&d), d.updated)))
+}
+
+/// One partner's page for people, or `None` when no enabled source has that id.
+fn render_source_page(
+    config: &Config,
+    store: &Store,
+    source_id: &str,
+) -> crate::store::Result<Option<Rendered>> {
+    let Some(source) = config.source(source_id).filter(|s| s.enabled) else {
+        return Ok(None);
+    };
+    Ok(source_doc(config, store, source_id)?.map(|d| {
+        Rendered::new(
+            html::HTML_TYPE,
+            pages::source(config, source, &d).into_bytes(),
+            d.updated,
+        )
+    }))
+}
+
+/// One partner's items as a feed, or `None` when no enabled source has that id.
+fn source_doc(
+    config: &Config,
+    store: &Store,
+    source_id: &str,
+) -> crate::store::Result<Option<FeedDoc>> {
     let Some(source) = config.source(source_id).filter(|s| s.enabled) else {
         return Ok(None);
     };
@@ -317,20 +402,18 @@ pub(crate) fn render_source_feed(
         created,
     );
     d.author = source.name.clone();
-    Ok(Some(Rendered::new(
-        format.content_type(),
-        format.render(&d),
-        d.updated,
-    )))
+    Ok(Some(d))
 }
 
-/// Archive document `page` (1 = oldest) of the merged feed, or `None` if it
-/// does not exist yet. Page n holds the stories with ids in ((n-1)·50, n·50]:
-/// id ranges never move, so an archive document keeps its entries.
+/// Archive document `page` (1 = oldest) of the merged feed as `doc`, or
+/// `None` if it does not exist yet. Page n holds the stories with ids in
+/// ((n-1)·50, n·50]: id ranges never move, so an archive document keeps its
+/// entries, and its Atom, JSON Feed and HTML forms hold the same ones.
 pub(crate) fn render_archive(
     config: &Config,
     store: &Store,
     page: i64,
+    doc: ArchiveDoc,
 ) -> crate::store::Result<Option<Rendered>> {
     let complete = store.max_story_id()? / ARCHIVE_PAGE;
     if page < 1 || page > complete {
@@ -352,25 +435,27 @@ pub(crate) fn render_archive(
     d.archive = true;
     d.links = vec![DocLink {
         rel: "current",
-        href: ARCHIVE_FORMAT.path(&format!("{base}/feed")),
+        href: Format::Atom.path(&format!("{base}/feed")),
     }];
     if page > 1 {
-        d.links.push(DocLink {
-            rel: "prev-archive",
-            href: format!("{base}{}", archive_path(page - 1)),
-        });
+        d.older = Some(format!("{base}{}", archive_base(page - 1)));
     }
     if page < complete {
         d.links.push(DocLink {
             rel: "next-archive",
-            href: format!("{base}{}", archive_path(page + 1)),
+            href: format!("{base}{}", archive_path(page + 1, Format::Atom)),
         });
     }
-    Ok(Some(Rendered::new(
-        ARCHIVE_FORMAT.content_type(),
-        ARCHIVE_FORMAT.render(&d),
-        d.updated,
-    )))
+    Ok(Some(match doc {
+        ArchiveDoc::Feed(format) => {
+            Rendered::new(format.content_type(), format.render(&d), d.updated)
+        }
+        ArchiveDoc::Page => Rendered::new(
+            html::HTML_TYPE,
+            pages::archive(config, page, complete, &d).into_bytes(),
+            d.updated,
+        ),
+    }))
 }
 
 /// Both status pages for these source states, into `site` (for `export`).
@@ -403,12 +488,29 @@ mod tests {
     }
 
     #[test]
+    fn source_page_paths() {
+        assert_eq!(source_page_path("/sources/qlee.html"), Some("qlee"));
+        for bad in ["/sources/.html", "/sources/a/b.html", "/sources/qlee.atom"] {
+            assert_eq!(source_page_path(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn archive_paths() {
-        assert_eq!(archive_page("/archive/12.atom"), Some(12));
+        assert_eq!(
+            archive_page("/archive/12.atom"),
+            Some((12, ArchiveDoc::Feed(Format::Atom)))
+        );
+        assert_eq!(
+            archive_page("/archive/3.json"),
+            Some((3, ArchiveDoc::Feed(Format::Json)))
+        );
+        assert_eq!(archive_page("/archive/3.html"), Some((3, ArchiveDoc::Page)));
         for bad in [
             "/archive/.atom",
             "/archive/1x.atom",
             "/archive/12.rss",
+            "/archive/12.atom.gz",
             "/archive/9999999999.atom",
             "/archive/-1.atom",
         ] {

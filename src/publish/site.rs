@@ -3,7 +3,7 @@
 //! `SiteHandle` (the current site, swapped atomically after each render, and
 //! the bounded cache of documents rendered on request).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -114,10 +114,17 @@ pub struct SiteHandle {
 /// readers actually poll without letting 3,000 of them fill the memory.
 const LAZY_CACHE_BYTES: usize = 16 << 20;
 
+/// Distinct feeds by query kept at once. Anyone can make up queries; past
+/// this many the oldest is forgotten, so made-up ones cannot crowd out the
+/// per-source feeds or grow the cache's bookkeeping.
+const MAX_QUERY_FEEDS: usize = 64;
+
 #[derive(Default)]
 struct LazyCache {
     files: HashMap<String, Arc<Rendered>>,
     bytes: usize,
+    /// The kept feeds by query (paths with `?`), oldest first.
+    queries: VecDeque<String>,
     /// Bumped whenever entries are forgotten, so a render that read the
     /// database before the change is served once but not kept.
     generation: u64,
@@ -148,11 +155,20 @@ impl SiteHandle {
         let size = file.body.len() + file.gzip.len();
         if cache.bytes + size > LAZY_CACHE_BYTES {
             cache.files.clear();
+            cache.queries.clear();
             cache.bytes = 0;
         }
         cache.bytes += size;
         if let Some(old) = cache.files.insert(path.to_string(), file) {
             cache.bytes -= old.body.len() + old.gzip.len();
+        } else if path.contains('?') {
+            cache.queries.push_back(path.to_string());
+            while cache.queries.len() > MAX_QUERY_FEEDS {
+                let oldest = cache.queries.pop_front().expect("longer than the bound");
+                if let Some(old) = cache.files.remove(&oldest) {
+                    cache.bytes -= old.body.len() + old.gzip.len();
+                }
+            }
         }
     }
 
@@ -169,6 +185,8 @@ impl SiteHandle {
             !drop
         });
         cache.bytes -= freed;
+        let LazyCache { files, queries, .. } = &mut *cache;
+        queries.retain(|q| files.contains_key(q));
     }
 
     /// The site as last rendered.
@@ -234,6 +252,31 @@ mod tests {
         site.forget(|p| p == "/sources/a.atom");
         assert!(site.cached("/sources/a.atom").is_none());
         assert!(site.cached("/sources/b.atom").is_some());
+    }
+
+    #[test]
+    fn only_so_many_feeds_by_query_are_kept() {
+        let site = SiteHandle::default();
+        let g = site.cache_generation();
+        site.keep("/sources/a.atom", file("a"), g);
+        for n in 0..MAX_QUERY_FEEDS + 10 {
+            site.keep(&format!("/feed.atom?tag=t{n}"), file(&n.to_string()), g);
+        }
+        assert!(
+            site.cached("/feed.atom?tag=t0").is_none(),
+            "oldest forgotten"
+        );
+        assert!(site.cached("/feed.atom?tag=t9").is_none());
+        assert!(site.cached("/feed.atom?tag=t10").is_some());
+        let newest = format!("/feed.atom?tag=t{}", MAX_QUERY_FEEDS + 9);
+        assert!(site.cached(&newest).is_some());
+        assert!(
+            site.cached("/sources/a.atom").is_some(),
+            "other documents stay"
+        );
+        let cache = site.lazy.lock().unwrap();
+        assert_eq!(cache.queries.len(), MAX_QUERY_FEEDS);
+        assert_eq!(cache.files.len(), MAX_QUERY_FEEDS + 1);
     }
 
     #[test]

@@ -27,6 +27,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use ingest::{IngestReport, IngestRequest};
 pub use items::ItemView;
 pub use sources::{PollRecord, SourceState};
+pub(crate) use stories::StoryFilter;
 pub use stories::StoryView;
 
 /// Why a store operation failed.

@@ -135,6 +135,16 @@ fn stories_from(
     Ok(out)
 }
 
+/// Which stories a feed by query holds: any of `tags`, none of `not_tags`,
+/// a member from any of `sources`, none from `not_sources`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StoryFilter<'a> {
+    pub(crate) tags: &'a [String],
+    pub(crate) not_tags: &'a [String],
+    pub(crate) sources: &'a [String],
+    pub(crate) not_sources: &'a [String],
+}
+
 impl Store {
     /// The newest stories with at least one shown member from an active source.
     pub fn stories(&self, limit: usize) -> Result<Vec<StoryView>> {
@@ -166,6 +176,63 @@ impl Store {
                 span,
             )
         })
+    }
+
+    /// The newest stories `filter` selects (a feed by query). Each condition
+    /// looks at the story's shown members from active sources, as the
+    /// merged feed shows them; an empty list does not restrict.
+    pub(crate) fn filtered_stories(
+        &self,
+        filter: &StoryFilter<'_>,
+        limit: usize,
+    ) -> Result<Vec<StoryView>> {
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        let mut conds: Vec<String> = Vec::new();
+        let member = |cond: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM items i JOIN sources src ON src.id = i.source_id \
+                 WHERE i.story_id = s.id AND i.hidden IS NULL AND src.active = 1 AND {cond})"
+            )
+        };
+        // ?1 and ?2 are the limit and offset `stories_from` binds; the values follow.
+        let placeholders = |values: &[String], args: &Vec<&dyn rusqlite::ToSql>| {
+            let start = args.len() + 3;
+            (start..start + values.len())
+                .map(|n| format!("?{n}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        for (values, tagged, wanted) in [
+            (filter.tags, true, true),
+            (filter.not_tags, true, false),
+            (filter.sources, false, true),
+            (filter.not_sources, false, false),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            let marks = placeholders(values, &args);
+            for v in values {
+                args.push(v);
+            }
+            let cond = if tagged {
+                member(&format!(
+                    "i.id IN (SELECT item_id FROM item_tags WHERE tag IN ({marks}))"
+                ))
+            } else {
+                member(&format!("i.source_id IN ({marks})"))
+            };
+            conds.push(if wanted { cond } else { format!("NOT {cond}") });
+        }
+        let where_clause = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT s.id, s.uid FROM stories s {where_clause} ORDER BY s.published DESC, s.id DESC LIMIT ?1 OFFSET ?2"
+        );
+        self.with(|c| stories_from(c, &sql, &args, limit))
     }
 
     /// The newest stories with a shown member carrying `tag`.

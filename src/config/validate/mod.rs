@@ -14,12 +14,12 @@ use url::Url;
 
 use super::error::{ConfigError, ConfigErrors, Locator, one_of};
 use super::raw::{
-    RawConfig, RawFeed, RawFetch, RawRule, RawSelectors, RawServer, RawSource, RawStorage,
+    RawConfig, RawFeed, RawFetch, RawRule, RawSelectors, RawServer, RawSite, RawSource, RawStorage,
     RawStories,
 };
 use super::{
-    Config, FeedSettings, FetchSettings, ServerSettings, SourceConfig, StorageSettings,
-    valid_source_id,
+    Config, FeedSettings, FetchSettings, ServerSettings, SiteSettings, SourceConfig,
+    StorageSettings, valid_source_id,
 };
 use crate::extract::html::Selectors;
 use crate::extract::html::listing::FieldSelector;
@@ -63,6 +63,7 @@ impl Validator<'_> {
         let storage = self.storage(raw.storage);
         let fetch = self.fetch(raw.fetch);
         let stories = self.stories(raw.stories);
+        let site = self.site(raw.site);
         let sources = self.sources(raw.sources, &fetch.schedule);
         let rules = raw
             .rules
@@ -77,8 +78,50 @@ impl Validator<'_> {
             storage,
             fetch,
             stories,
+            site,
             sources,
             rules,
+        }
+    }
+
+    fn site(&mut self, raw: RawSite) -> SiteSettings {
+        let mut link = |raw: Option<Spanned<String>>, key: &str| {
+            let raw = raw?;
+            match Url::parse(raw.get_ref()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
+                _ => {
+                    self.err(
+                        raw.span(),
+                        key,
+                        format!("`{}` is not an http(s) URL", raw.get_ref()),
+                    );
+                    None
+                }
+            }
+        };
+        let impressum = link(raw.impressum, "site.impressum");
+        let datenschutz = link(raw.datenschutz, "site.datenschutz");
+        let footer = raw.footer.and_then(|f| {
+            let text = f.get_ref().trim();
+            if text.chars().count() > SiteSettings::MAX_FOOTER_CHARS || text.contains(['\r', '\n'])
+            {
+                self.err(
+                    f.span(),
+                    "site.footer",
+                    format!(
+                        "must be one line of at most {} characters",
+                        SiteSettings::MAX_FOOTER_CHARS
+                    ),
+                );
+                None
+            } else {
+                Some(text.to_string()).filter(|t| !t.is_empty())
+            }
+        });
+        SiteSettings {
+            impressum,
+            datenschutz,
+            footer,
         }
     }
 
