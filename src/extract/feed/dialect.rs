@@ -72,6 +72,9 @@ struct EntryState {
     /// RSS 1.0 `rdf:about`: the item's URI, its link when it names none
     /// (feed-rs drops RSS 1.0 items without a link).
     about: Option<String>,
+    /// An RSS `guid` that is a permalink (`isPermaLink` absent or true): the
+    /// item's link when it names none (RSS 2.0 spec; feedparser does too).
+    permalink: Option<String>,
     title: Option<String>,
     /// The shallowest other `title` inside the entry (`media:title`, or one
     /// nested in e.g. a category's image) and its depth: feedparser's last
@@ -94,6 +97,7 @@ struct Capture {
 #[derive(Clone, Copy, PartialEq)]
 enum CaptureTarget {
     Title,
+    Permalink,
     NestedTitle,
     Published,
     Updated,
@@ -207,7 +211,17 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                     let rssish = ns.is_empty() || ns == RSS10 || ns == RSS090;
                     match (ns.as_str(), local.as_str()) {
                         (_, "title") if rssish || atomish => state.has_title = true,
-                        (_, "link") if rssish => state.has_link = true,
+                        (_, "link") if rssish && !atomish => {
+                            state.has_link |= rss_link_href(e).is_none_or(|(_, alt)| alt)
+                        }
+                        (_, "guid")
+                            if rssish
+                                && !atomish
+                                && !attribute(e, "isPermaLink")
+                                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")) =>
+                        {
+                            target = Some(CaptureTarget::Permalink)
+                        }
                         (_, "pubDate") if rssish => state.has_published = true,
                         (_, "published" | "issued") if atomish => state.has_published = true,
                         (_, "created") if atomish => state.has_published = true,
@@ -268,7 +282,22 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                     });
                 }
                 if is_empty {
-                    write(&mut writer, Event::Empty(out))?;
+                    let rss_link = (local == "link" && !atomish)
+                        .then(|| rss_link_href(e))
+                        .flatten()
+                        .filter(|_| ns.is_empty() || ns == RSS10 || ns == RSS090);
+                    match rss_link {
+                        // `<link href="…"/>` in RSS (Atom habits): the text form RSS
+                        // readers know; other relations (enclosures) are dropped.
+                        Some((href, true)) => write_element(
+                            &mut writer,
+                            out.name().as_ref(),
+                            &[],
+                            BytesText::from_escaped(href),
+                        )?,
+                        Some((_, false)) => {}
+                        None => write(&mut writer, Event::Empty(out))?,
+                    }
                     continue;
                 }
                 stack.push(Open {
@@ -375,6 +404,19 @@ fn name_read_as(read: &str, written: &str) -> bool {
             | ("url", "uri")
     );
     renamed && prefix(read) == prefix(written)
+}
+
+/// An RSS `<link>` written the Atom way: its raw `href` and whether it is
+/// the item's page (no `rel`, or `alternate`).
+fn rss_link_href(e: &BytesStart) -> Option<(String, bool)> {
+    let href = attribute(e, "href")?;
+    let alternate = attribute(e, "rel").is_none_or(|r| r.trim() == "alternate");
+    Some((href, alternate))
+}
+
+fn is_web_url(s: &str) -> bool {
+    let s = s.trim().to_ascii_lowercase();
+    s.starts_with("http://") || s.starts_with("https://")
 }
 
 fn attribute(e: &BytesStart, name: &str) -> Option<String> {
@@ -538,6 +580,7 @@ fn finish_capture(
     }
     let slot = match c.target {
         CaptureTarget::Title => &mut state.title,
+        CaptureTarget::Permalink => &mut state.permalink,
         CaptureTarget::Published => &mut state.published,
         CaptureTarget::Updated => &mut state.updated,
         CaptureTarget::XhtmlBody | CaptureTarget::HtmlText => &mut state.body,
@@ -576,6 +619,8 @@ fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<()
                 &[("xmlns", RSS10)],
                 BytesText::from_escaped(about),
             )?;
+        } else if let Some(permalink) = state.permalink.as_deref().filter(|p| is_web_url(p)) {
+            element(writer, "link", ("xmlns", RSS10), permalink)?;
         } else if state.rdf {
             element(writer, "link", ("xmlns", RSS10), NO_LINK)?;
         }

@@ -465,3 +465,58 @@ fn uppercase_hex_references_and_a_cut_end_tag_lose_nothing() {
         doc.problems
     );
 }
+
+#[test]
+fn an_rss_item_without_a_link_takes_its_permalink_guid() {
+    let rss = br#"<rss version="2.0"><channel><title>T</title>
+<item><title>a</title><guid>http://partner.example/1?a=1&amp;b=2</guid></item>
+<item><title>b</title><guid isPermaLink="true">https://partner.example/2</guid><link>http://partner.example/eigen</link></item>
+<item><title>c</title><guid isPermaLink="false">http://partner.example/3</guid></item>
+<item><title>d</title><guid>tag:partner.example,2026:4</guid></item>
+</channel></rss>"#;
+    let doc = parse_feed(rss, None, &url(), 10).unwrap();
+    let links: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| i.link.as_ref().map(Url::as_str))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            Some("http://partner.example/1?a=1&b=2"),
+            Some("http://partner.example/eigen"),
+            None,
+            None
+        ]
+    );
+    // The guid stays the guid.
+    assert_eq!(
+        doc.items[2].guid.as_deref(),
+        Some("http://partner.example/3")
+    );
+}
+
+#[test]
+fn rss_links_written_the_atom_way_are_read() {
+    let rss = br#"<rss version="2.0"><channel><title>T</title><link href="http://partner.example/"/>
+<item><title>a</title><link href="http://partner.example/1?a=1&amp;b=2"/><link rel="enclosure" type="audio/mpeg" href="http://partner.example/1.mp3"/></item>
+<item><title>b</title><link rel="enclosure" href="http://partner.example/2.mp3"/><guid>http://partner.example/2</guid></item>
+</channel></rss>"#;
+    let doc = parse_feed(rss, None, &url(), 10).unwrap();
+    assert_eq!(
+        doc.home.as_ref().map(Url::as_str),
+        Some("http://partner.example/")
+    );
+    let links: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| i.link.as_ref().map(Url::as_str))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            Some("http://partner.example/1?a=1&b=2"),
+            Some("http://partner.example/2")
+        ]
+    );
+}
