@@ -3,14 +3,11 @@
 //! through ammonia (no script, no event handlers, no javascript:/data: URLs,
 //! no inline CSS). Every field a partner controls is capped here.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
-use regex::Regex;
 use url::Url;
 
 use crate::model::{ExtractedItem, Fragment, Item};
-use crate::text::{collapse_whitespace, truncate_chars};
+use crate::text::{collapse_whitespace, plain_text_looks_like_html, truncate_chars};
 
 /// Caps on partner-controlled fields, in characters (bytes for HTML).
 #[derive(Debug, Clone, Copy)]
@@ -104,135 +101,6 @@ pub fn link_key(canonical: &Url) -> String {
     s.split_once("://")
         .map(|(_, rest)| rest.to_string())
         .unwrap_or_else(|| s.to_string())
-}
-
-static ENTITY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
-        .expect("valid regex")
-});
-
-static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?/?>").expect("valid regex")
-});
-
-/// HTML elements, for telling markup from text: `<T>` or `<blink>` in a
-/// title is text; `<script>…</script>` is markup, and stripped.
-const HTML_ELEMENTS: &[&str] = &[
-    "a",
-    "abbr",
-    "area",
-    "article",
-    "aside",
-    "audio",
-    "b",
-    "base",
-    "big",
-    "blockquote",
-    "body",
-    "br",
-    "button",
-    "canvas",
-    "caption",
-    "center",
-    "cite",
-    "code",
-    "col",
-    "dd",
-    "del",
-    "details",
-    "dfn",
-    "div",
-    "dl",
-    "dt",
-    "em",
-    "embed",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "font",
-    "footer",
-    "form",
-    "frame",
-    "frameset",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "head",
-    "header",
-    "hr",
-    "html",
-    "i",
-    "iframe",
-    "img",
-    "input",
-    "ins",
-    "kbd",
-    "label",
-    "li",
-    "link",
-    "main",
-    "map",
-    "mark",
-    "marquee",
-    "math",
-    "meta",
-    "nav",
-    "noscript",
-    "object",
-    "ol",
-    "p",
-    "param",
-    "picture",
-    "pre",
-    "q",
-    "s",
-    "samp",
-    "script",
-    "section",
-    "select",
-    "small",
-    "source",
-    "span",
-    "strike",
-    "strong",
-    "style",
-    "sub",
-    "summary",
-    "sup",
-    "svg",
-    "table",
-    "tbody",
-    "td",
-    "template",
-    "textarea",
-    "tfoot",
-    "th",
-    "thead",
-    "time",
-    "title",
-    "tr",
-    "tt",
-    "u",
-    "ul",
-    "var",
-    "video",
-];
-
-/// Does a text declared plain really hold HTML? Only when it has an entity
-/// reference or an end tag (or `<br>`) and every tag is an HTML element
-/// (feedparser's rule): "Vector<T> in Rust & C++" stays text.
-fn plain_text_looks_like_html(text: &str) -> bool {
-    let evidence = ENTITY.is_match(text)
-        || TAG
-            .captures_iter(text)
-            .any(|c| !c[1].is_empty() || c[2].eq_ignore_ascii_case("br"));
-    evidence
-        && TAG
-            .captures_iter(text)
-            .all(|c| HTML_ELEMENTS.contains(&c[2].to_ascii_lowercase().as_str()))
 }
 
 /// Plain text of a title or name: tags stripped, entities decoded (also

@@ -2,7 +2,8 @@
 # Measures revierfeed against Python feedparser over feedparser's own test
 # corpus (BSD-2-Clause, kept in the sdist with its LICENSE). Downloads the
 # sdist from PyPI into DIR (default target/feedparser-corpus; nothing here is
-# committed), installs feedparser from it into a venv as the oracle, writes
+# committed), installs feedparser from it (and chardet, which feedparser uses
+# for undeclared encodings) into a venv as the oracle, writes
 # what it reads to DIR/feedparser-$VERSION/expectations.jsonl and runs the
 # ignored Rust test tests/feedparser_corpus.rs over the same files.
 #
@@ -10,6 +11,7 @@
 #   REVIERFEED_CORPUS_VERBOSE=1 tests/corpus/feedparser.sh   # every disagreement
 set -eu
 VERSION=6.0.11
+CHARDET=5.2.0
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 dir=${1:-$repo/target/feedparser-corpus}
@@ -23,6 +25,11 @@ fi
 if [ ! -x "$dir/venv/bin/python" ]; then
     python3 -m venv "$dir/venv"
     "$dir/venv/bin/pip" install --quiet "$dir/feedparser-$VERSION.tar.gz"
+fi
+# feedparser detects undeclared encodings only with chardet installed; without
+# it the oracle reads undeclared CJK and KOI8-R bytes as windows-1252.
+if ! "$dir/venv/bin/python" -c "import chardet" 2>/dev/null; then
+    "$dir/venv/bin/pip" install --quiet "chardet==$CHARDET"
 fi
 "$dir/venv/bin/python" "$here/feedparser_oracle.py" "$root/tests" "$root/expectations.jsonl"
 cd "$repo"

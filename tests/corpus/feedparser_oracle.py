@@ -5,7 +5,7 @@ Usage: python feedparser_oracle.py CORPUS_TESTS_DIR OUT_JSONL
 One JSON object per feed file: its path relative to CORPUS_TESTS_DIR, the
 Content-Type its `Header:` comment gives (as feedparser's own test server
 would send it), how many entries feedparser finds, how many of those have a
-title, link or text, and each entry's title with its detected type.
+title, link or text, and each entry's title with its detected type and its link.
 """
 
 import json
@@ -51,6 +51,7 @@ def main(root, out_path):
                         entries.append(
                             {
                                 "title": e.get("title"),
+                                "link": e.get("link"),
                                 "title_type": detail.get("type"),
                                 "substantial": bool(e.get("title") or e.get("link") or has_text),
                             }

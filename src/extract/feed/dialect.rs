@@ -26,6 +26,25 @@ const DC: &str = "http://purl.org/dc/elements/1.1/";
 const DCTERMS: &str = "http://purl.org/dc/terms/";
 const XHTML: &str = "http://www.w3.org/1999/xhtml";
 const CONTENT: &str = "http://purl.org/rss/1.0/modules/content/";
+const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+
+/// The link written into an RSS 1.0 / 0.90 item that names none (neither
+/// `<link>` nor `rdf:about`): feed-rs drops such items, feedparser and RSS
+/// 2.0 keep them. Not a web URL, so the adapter never takes it for a link.
+pub(crate) const NO_LINK: &str = "urn:x-revierfeed:no-link";
+
+/// Elements whose descendants are an entry's text or another document's
+/// metadata, never the entry's own title.
+const NOT_TITLE_CONTAINERS: [&str; 8] = [
+    "source",
+    "content",
+    "summary",
+    "description",
+    "encoded",
+    "body",
+    "fullitem",
+    "textinput",
+];
 
 /// Atom's text constructs, 1.0 and 0.3 names.
 const TEXT_CONSTRUCTS: [&str; 7] = [
@@ -48,10 +67,19 @@ struct EntryState {
     has_updated: bool,
     has_content: bool,
     has_link: bool,
+    /// An RSS 1.0 / 0.90 item (inside `rdf:RDF`).
+    rdf: bool,
     /// RSS 1.0 `rdf:about`: the item's URI, its link when it names none
     /// (feed-rs drops RSS 1.0 items without a link).
     about: Option<String>,
+    /// An RSS `guid` that is a permalink (`isPermaLink` absent or true): the
+    /// item's link when it names none (RSS 2.0 spec; feedparser does too).
+    permalink: Option<String>,
     title: Option<String>,
+    /// The shallowest other `title` inside the entry (`media:title`, or one
+    /// nested in e.g. a category's image) and its depth: feedparser's last
+    /// resort for an entry without a title, and ours.
+    nested_title: Option<(usize, String)>,
     published: Option<String>,
     updated: Option<String>,
     body: Option<String>,
@@ -69,6 +97,8 @@ struct Capture {
 #[derive(Clone, Copy, PartialEq)]
 enum CaptureTarget {
     Title,
+    Permalink,
+    NestedTitle,
     Published,
     Updated,
     /// Raw markup of an `xhtml:body`.
@@ -96,6 +126,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
     let mut entry: Option<EntryState> = None;
     let mut capture: Option<Capture> = None;
     let mut atom_root = false;
+    let mut rdf_root = false;
     let mut atom03 = false;
     let mut rss_root_needs_channel = false;
     let mut pending_empty_check: Option<(BytesStart<'static>, usize)> = None;
@@ -132,6 +163,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                 let parent_is_rss_root = stack.len() == 1 && rss_root_needs_channel;
                 if stack.is_empty() {
                     atom_root = local == "feed";
+                    rdf_root = local == "RDF" && ns == RDF;
                     atom03 = atom_root
                         && (ns == ATOM03 || attribute(e, "version").as_deref() == Some("0.3"));
                     rss_root_needs_channel = local == "rss";
@@ -179,7 +211,17 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                     let rssish = ns.is_empty() || ns == RSS10 || ns == RSS090;
                     match (ns.as_str(), local.as_str()) {
                         (_, "title") if rssish || atomish => state.has_title = true,
-                        (_, "link") if rssish => state.has_link = true,
+                        (_, "link") if rssish && !atomish => {
+                            state.has_link |= rss_link_href(e).is_none_or(|(_, alt)| alt)
+                        }
+                        (_, "guid")
+                            if rssish
+                                && !atomish
+                                && !attribute(e, "isPermaLink")
+                                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")) =>
+                        {
+                            target = Some(CaptureTarget::Permalink)
+                        }
                         (_, "pubDate") if rssish => state.has_published = true,
                         (_, "published" | "issued") if atomish => state.has_published = true,
                         (_, "created") if atomish => state.has_published = true,
@@ -198,6 +240,29 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                         _ => {}
                     }
                 }
+                if let Some(state) = entry.as_ref() {
+                    let counted = direct_child
+                        && local == "title"
+                        && (ns.is_empty() || ns == RSS10 || ns == RSS090 || atomish);
+                    let contained =
+                        stack
+                            .get(state.depth + 1..)
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|o| {
+                                let local = o.written.rsplit(':').next().unwrap_or(&o.written);
+                                NOT_TITLE_CONTAINERS.contains(&local)
+                            });
+                    if local == "title"
+                        && depth > state.depth
+                        && !counted
+                        && ns != DC
+                        && !contained
+                        && capture.is_none()
+                    {
+                        target = Some(CaptureTarget::NestedTitle);
+                    }
+                }
                 if base64 {
                     target = Some(CaptureTarget::Base64);
                 }
@@ -210,20 +275,36 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                         .map(|a| a.value.to_string());
                     entry = Some(EntryState {
                         atom: atomish,
+                        rdf: rdf_root,
                         depth,
                         about,
                         ..EntryState::default()
                     });
                 }
                 if is_empty {
-                    write(&mut writer, Event::Empty(out))?;
+                    let rss_link = (local == "link" && !atomish)
+                        .then(|| rss_link_href(e))
+                        .flatten()
+                        .filter(|_| ns.is_empty() || ns == RSS10 || ns == RSS090);
+                    match rss_link {
+                        // `<link href="…"/>` in RSS (Atom habits): the text form RSS
+                        // readers know; other relations (enclosures) are dropped.
+                        Some((href, true)) => write_element(
+                            &mut writer,
+                            out.name().as_ref(),
+                            &[],
+                            BytesText::from_escaped(href),
+                        )?,
+                        Some((_, false)) => {}
+                        None => write(&mut writer, Event::Empty(out))?,
+                    }
                     continue;
                 }
                 stack.push(Open {
                     written: out.name().as_ref().to_string(),
                     synthetic: false,
                 });
-                if let Some(target) = target {
+                if let Some(target) = target.filter(|_| capture.is_none()) {
                     capture = Some(Capture {
                         depth: stack.len(),
                         target,
@@ -323,6 +404,19 @@ fn name_read_as(read: &str, written: &str) -> bool {
             | ("url", "uri")
     );
     renamed && prefix(read) == prefix(written)
+}
+
+/// An RSS `<link>` written the Atom way: its raw `href` and whether it is
+/// the item's page (no `rel`, or `alternate`).
+fn rss_link_href(e: &BytesStart) -> Option<(String, bool)> {
+    let href = attribute(e, "href")?;
+    let alternate = attribute(e, "rel").is_none_or(|r| r.trim() == "alternate");
+    Some((href, alternate))
+}
+
+fn is_web_url(s: &str) -> bool {
+    let s = s.trim().to_ascii_lowercase();
+    s.starts_with("http://") || s.starts_with("https://")
 }
 
 fn attribute(e: &BytesStart, name: &str) -> Option<String> {
@@ -473,12 +567,24 @@ fn finish_capture(
     if value.is_empty() {
         return Ok(());
     }
+    if c.target == CaptureTarget::NestedTitle {
+        // The shallowest wins; among equals, the first.
+        if state
+            .nested_title
+            .as_ref()
+            .is_none_or(|(d, _)| c.depth < *d)
+        {
+            state.nested_title = Some((c.depth, value));
+        }
+        return Ok(());
+    }
     let slot = match c.target {
         CaptureTarget::Title => &mut state.title,
+        CaptureTarget::Permalink => &mut state.permalink,
         CaptureTarget::Published => &mut state.published,
         CaptureTarget::Updated => &mut state.updated,
         CaptureTarget::XhtmlBody | CaptureTarget::HtmlText => &mut state.body,
-        CaptureTarget::Base64 => unreachable!("handled above"),
+        CaptureTarget::Base64 | CaptureTarget::NestedTitle => unreachable!("handled above"),
     };
     slot.get_or_insert(value);
     Ok(())
@@ -497,17 +603,27 @@ fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<()
             ("content:encoded", ("xmlns:content", CONTENT)),
         )
     };
-    if let Some(title) = state.title.as_deref().filter(|_| !state.has_title) {
+    let title = state
+        .title
+        .as_deref()
+        .or(state.nested_title.as_ref().map(|(_, t)| t.as_str()));
+    if let Some(title) = title.filter(|_| !state.has_title) {
         element(writer, "title", title_ns, title)?;
     }
-    if let Some(about) = state.about.as_deref().filter(|_| !state.has_link) {
-        // Already escaped as read: an attribute value written back as text.
-        write_element(
-            writer,
-            "link",
-            &[("xmlns", RSS10)],
-            BytesText::from_escaped(about),
-        )?;
+    if !state.has_link {
+        if let Some(about) = state.about.as_deref() {
+            // Already escaped as read: an attribute value written back as text.
+            write_element(
+                writer,
+                "link",
+                &[("xmlns", RSS10)],
+                BytesText::from_escaped(about),
+            )?;
+        } else if let Some(permalink) = state.permalink.as_deref().filter(|p| is_web_url(p)) {
+            element(writer, "link", ("xmlns", RSS10), permalink)?;
+        } else if state.rdf {
+            element(writer, "link", ("xmlns", RSS10), NO_LINK)?;
+        }
     }
     let published = state
         .published

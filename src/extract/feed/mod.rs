@@ -2,12 +2,13 @@
 //! into `ExtractedItem`s, with our own id rule (feed-rs would invent random
 //! ids) and our German-aware date parser plugged into its timestamp hook.
 
-use feed_rs::model::{Entry, Feed, Link, Text};
+use feed_rs::model::{Entry, Feed, FeedType, Link, Text};
 use url::Url;
 
 use super::dates::parse_timestamp;
 use super::{ExtractError, Extracted, charset};
 use crate::model::{ExtractedItem, Fragment};
+use crate::text::plain_text_looks_like_html;
 
 mod dialect;
 mod recover;
@@ -34,15 +35,18 @@ pub fn parse_feed(
     if looks_like_html(bytes) {
         return Err(ExtractError::HtmlNotFeed);
     }
-    if let Some(at) = late_xml_declaration(bytes) {
-        // quick-xml panics on this (found by fuzzing); no real feed has one.
-        return Err(ExtractError::Malformed(format!(
-            "a second XML declaration at byte {at}"
-        )));
-    }
     let decoded = charset::decode_feed(bytes, content_type);
     let mut problems: Vec<String> = decoded.warning.into_iter().collect();
-    let text = decoded.text.trim_start_matches('\u{feff}');
+    let mut text = decoded.text.trim_start_matches('\u{feff}');
+    // quick-xml panics on an XML declaration that does not open the document
+    // (found by fuzzing); feeds with a comment before it exist, so it is dropped.
+    let without_late = recover::drop_late_declarations(text);
+    if let Some((fixed, n)) = &without_late {
+        problems.push(format!(
+            "{n} XML declaration(s) not at the start of the document dropped"
+        ));
+        text = fixed;
+    }
     if text.trim_start().starts_with('{') {
         let feed = run_feed_rs(text, url)?;
         return Ok(convert(feed, url, max_items, problems));
@@ -69,6 +73,11 @@ pub fn parse_feed(
         ));
         return Ok(convert(feed, url, max_items, problems));
     }
+    let why = if repaired.notes.is_empty() {
+        why
+    } else {
+        format!("{why}; repaired: {}", repaired.notes.join(", "))
+    };
     read_entry_by_entry(&repaired.text, url, max_items, problems, why).ok_or(strict_error)
 }
 
@@ -165,20 +174,6 @@ fn run_feed_rs(text: &str, url: &Url) -> Result<Feed, ExtractError> {
     })
 }
 
-/// Position of an `<?xml ` declaration that is not at the start of the document.
-fn late_xml_declaration(bytes: &[u8]) -> Option<usize> {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace() && !matches!(b, 0xEF | 0xBB | 0xBF))
-        .unwrap_or(0);
-    bytes
-        .windows(6)
-        .enumerate()
-        .skip(start + 1)
-        .find(|(_, w)| w[..5].eq_ignore_ascii_case(b"<?xml") && w[5].is_ascii_whitespace())
-        .map(|(i, _)| i)
-}
-
 fn looks_like_html(bytes: &[u8]) -> bool {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
     let head = head.trim_start_matches('\u{feff}').trim_start();
@@ -187,6 +182,7 @@ fn looks_like_html(bytes: &[u8]) -> bool {
 
 fn convert(feed: Feed, url: &Url, max_items: usize, problems: Vec<String>) -> Extracted {
     let feed_authors: Vec<String> = feed.authors.iter().filter_map(|p| p.name.clone()).collect();
+    let typed = TypedText(feed.feed_type == FeedType::Atom);
     let home = pick_link(&feed.links, url)
         .filter(|l| l != url)
         .or_else(|| feed.links.first().and_then(|l| Url::parse(&l.href).ok()))
@@ -197,10 +193,10 @@ fn convert(feed: Feed, url: &Url, max_items: usize, problems: Vec<String>) -> Ex
         .entries
         .into_iter()
         .take(max_items)
-        .map(|e| convert_entry(e, url, &feed_authors))
+        .map(|e| convert_entry(e, url, &feed_authors, typed))
         .collect();
     Extracted {
-        title: feed.title.map(|t| text_of(&t).text),
+        title: feed.title.map(|t| typed.fragment(&t).text),
         home,
         skipped: total.saturating_sub(items.len()),
         items,
@@ -209,7 +205,12 @@ fn convert(feed: Feed, url: &Url, max_items: usize, problems: Vec<String>) -> Ex
     }
 }
 
-fn convert_entry(e: Entry, feed_url: &Url, feed_authors: &[String]) -> ExtractedItem {
+fn convert_entry(
+    e: Entry,
+    feed_url: &Url,
+    feed_authors: &[String],
+    typed: TypedText,
+) -> ExtractedItem {
     let link = pick_link(&e.links, feed_url);
     let base = e
         .base
@@ -247,8 +248,8 @@ fn convert_entry(e: Entry, feed_url: &Url, feed_authors: &[String]) -> Extracted
     ExtractedItem {
         guid: Some(e.id.trim().to_string()).filter(|id| !id.is_empty()),
         link,
-        title: e.title.as_ref().map(text_of),
-        summary: e.summary.as_ref().map(text_of),
+        title: e.title.as_ref().map(|t| typed.fragment(t)),
+        summary: e.summary.as_ref().map(|t| typed.fragment(t)),
         content,
         published: e.published,
         updated: e.updated,
@@ -276,6 +277,7 @@ fn pick_link(links: &[Link], base: &Url) -> Option<Url> {
     links
         .iter()
         .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")) && !is_attachment(l))
+        .filter(|l| l.href != dialect::NO_LINK)
         .find_map(|l| base.join(l.href.trim()).ok())
         .filter(is_web_url)
 }
@@ -284,11 +286,29 @@ fn is_web_url(u: &Url) -> bool {
     matches!(u.scheme(), "http" | "https")
 }
 
-fn text_of(t: &Text) -> Fragment {
-    let essence = t.content_type.essence().to_string();
-    Fragment {
-        text: t.content.clone(),
-        is_html: essence == "text/html" || essence.contains("xhtml"),
+/// Whether the feed's format declares the type of its text constructs. Atom
+/// does (`type`, "text" when absent), RSS does not: a plain RSS title may
+/// hold HTML, and `normalize` guesses by feedparser's rule. Declared plain
+/// text is never guessed at ("Example <b>Atom</b>" in a `type="text"` title
+/// is those characters, as feedparser reads it), so when the guess would
+/// take it for HTML it is carried as escaped HTML, which reads as itself.
+#[derive(Clone, Copy)]
+struct TypedText(bool);
+
+impl TypedText {
+    fn fragment(self, t: &Text) -> Fragment {
+        let essence = t.content_type.essence().to_string();
+        let is_html = essence == "text/html" || essence.contains("xhtml");
+        if self.0 && !is_html && plain_text_looks_like_html(&t.content) {
+            return Fragment {
+                text: html_escape::encode_text(&t.content).into_owned(),
+                is_html: true,
+            };
+        }
+        Fragment {
+            text: t.content.clone(),
+            is_html,
+        }
     }
 }
 

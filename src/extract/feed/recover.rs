@@ -27,7 +27,7 @@ pub(crate) fn xml_char(c: char) -> bool {
 /// processing instructions and the DOCTYPE are copied as they are (minus
 /// forbidden characters): entities mean nothing inside them.
 pub(crate) fn repair_markup(text: &str) -> Repaired {
-    let (mut ampersands, mut entities, mut angles, mut forbidden) = (0, 0, 0, 0);
+    let (mut ampersands, mut entities, mut angles, mut forbidden, mut upper_hex) = (0, 0, 0, 0, 0);
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
@@ -61,6 +61,13 @@ pub(crate) fn repair_markup(text: &str) -> Repaired {
                     out.push_str(&rest[..len]);
                     rest = &rest[len..];
                 }
+                Reference::UpperHex(len) => {
+                    // XML spells hex references `&#x`; HTML (and feedparser) also read `&#X`.
+                    upper_hex += 1;
+                    out.push_str("&#x");
+                    out.push_str(&rest[2..len]);
+                    rest = &rest[len..];
+                }
                 Reference::Html(len, chars) => {
                     entities += 1;
                     for ch in chars.into_iter().filter(|ch| xml_char(*ch)) {
@@ -86,10 +93,26 @@ pub(crate) fn repair_markup(text: &str) -> Repaired {
             c => out.push(c),
         }
     }
+    // An end tag cut off at the very end (`</feed`) loses nothing when completed.
+    let mut cut_end_tag = 0;
+    if let Some(last) = out.rfind("</") {
+        let name = out[last + 2..].trim_end();
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_:.-".contains(c))
+        {
+            out.truncate(last + 2 + name.len());
+            out.push('>');
+            cut_end_tag = 1;
+        }
+    }
     let notes = [
+        (cut_end_tag, "end tag cut off at the end completed"),
         (ampersands, "stray '&' escaped"),
         (entities, "HTML entities turned into character references"),
         (angles, "stray '<' escaped"),
+        (upper_hex, "'&#X' references spelt '&#x'"),
         (forbidden, "characters XML forbids dropped"),
     ]
     .into_iter()
@@ -102,6 +125,8 @@ pub(crate) fn repair_markup(text: &str) -> Repaired {
 enum Reference {
     /// A reference XML knows; its length after the `&`.
     Kept(usize),
+    /// A hex character reference spelt `&#X…;`, which XML does not know.
+    UpperHex(usize),
     /// An HTML named entity: its length and the characters it stands for.
     Html(usize, Vec<char>),
     /// A character reference to a character XML forbids.
@@ -122,6 +147,7 @@ fn reference(after: &str) -> Reference {
             None => number.parse(),
         };
         return match code.ok().and_then(char::from_u32) {
+            Some(ch) if xml_char(ch) && number.starts_with('X') => Reference::UpperHex(len),
             Some(ch) if xml_char(ch) => Reference::Kept(len),
             Some(_) => Reference::Forbidden(len),
             None => Reference::Stray,
@@ -144,6 +170,51 @@ fn reference(after: &str) -> Reference {
         ),
         None => Reference::Stray,
     }
+}
+
+/// Removes XML declarations that do not open the document (after leading
+/// comments, or pasted mid-document by a template), outside CDATA and
+/// comments; `None` when there is none. quick-xml panics on them, and the
+/// encoding one names no longer applies: the text is decoded already.
+pub(crate) fn drop_late_declarations(text: &str) -> Option<(String, usize)> {
+    let start = text.len()
+        - text
+            .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n'])
+            .len();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut dropped = 0;
+    let mut at = 0;
+    while let Some(i) = text[at..].find('<') {
+        let pos = at + i;
+        let rest = &text[pos..];
+        if let Some((open, close)) = [("<![CDATA[", "]]>"), ("<!--", "-->")]
+            .into_iter()
+            .find(|(open, _)| rest.starts_with(open))
+        {
+            at = rest[open.len()..]
+                .find(close)
+                .map_or(text.len(), |j| pos + open.len() + j + close.len());
+            continue;
+        }
+        let is_declaration = rest.len() > 5
+            && rest.as_bytes()[..5].eq_ignore_ascii_case(b"<?xml")
+            && rest.as_bytes()[5].is_ascii_whitespace();
+        if is_declaration && pos != start {
+            let end = rest.find("?>").map_or(text.len(), |j| pos + j + 2);
+            out.push_str(&text[copied..pos]);
+            copied = end;
+            dropped += 1;
+            at = end;
+        } else {
+            at = pos + 1;
+        }
+    }
+    if dropped == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some((out, dropped))
 }
 
 /// A document cut into its entries: what comes before the first entry, each
@@ -272,6 +343,55 @@ mod tests {
             "<link>/a?x=1&amp;y=2&amp;c</link><t>a &lt; b &amp; c &#228; &#x1F600; AT&amp;T;</t>"
         );
         assert_eq!(fixed.notes, ["3 stray '&' escaped", "1 stray '<' escaped"]);
+    }
+
+    #[test]
+    fn uppercase_hex_references_are_spelt_as_xml_spells_them() {
+        let fixed = repair_markup("<t>&#X41;&#x42;&#X1f600;&#X;&#X0;</t>");
+        assert_eq!(fixed.text, "<t>&#x41;&#x42;&#x1f600;&amp;#X;</t>");
+        assert_eq!(
+            fixed.notes,
+            [
+                "1 stray '&' escaped",
+                "2 '&#X' references spelt '&#x'",
+                "1 characters XML forbids dropped"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_end_tag_cut_off_at_the_end_is_completed() {
+        let fixed = repair_markup("<feed><entry/></feed \n");
+        assert_eq!(fixed.text, "<feed><entry/></feed>");
+        assert_eq!(fixed.notes, ["1 end tag cut off at the end completed"]);
+        // Only a bare name: a cut start tag or text after the end tag is left alone.
+        for text in [
+            "<feed><entry/></feed><x a=\"1",
+            "<feed></feed>",
+            "<a></a>tail",
+        ] {
+            assert_eq!(repair_markup(text).text, text);
+        }
+    }
+
+    #[test]
+    fn only_the_declaration_that_opens_the_document_stays() {
+        let first = "\u{feff} <?xml version=\"1.0\"?><rss><t><![CDATA[<?xml x?>]]></t></rss>";
+        assert_eq!(drop_late_declarations(first), None);
+        let (fixed, n) = drop_late_declarations(
+            "<!-- c --><?xml version=\"1.0\"?>\n<rss><t>a<?XML version='1.0' ?>b</t><?xml-stylesheet href=\"s\"?></rss>",
+        )
+        .unwrap();
+        assert_eq!(
+            fixed,
+            "<!-- c -->\n<rss><t>ab</t><?xml-stylesheet href=\"s\"?></rss>"
+        );
+        assert_eq!(n, 2);
+        // One that never ends takes the rest of the document with it.
+        assert_eq!(
+            drop_late_declarations("<rss/><?xml version=").unwrap().0,
+            "<rss/>"
+        );
     }
 
     #[test]

@@ -44,14 +44,32 @@ fn html_and_empty_bodies_are_clear_errors() {
 }
 
 #[test]
-fn a_parser_panic_is_a_parse_error() {
-    // Found by the feed_ingest fuzz target: quick-xml panics on a second XML declaration.
+fn a_second_xml_declaration_is_dropped_and_the_rest_read() {
+    // Found by the feed_ingest fuzz target: quick-xml panics on a second XML
+    // declaration (here pasted mid-item, followed by a cut-off Atom document).
     let bytes =
         include_bytes!("../../../tests/fixtures/fuzz-regressions/feed-second-xml-declaration.xml");
-    assert!(matches!(
-        parse_feed(bytes, None, &url(), 10),
-        Err(ExtractError::Malformed(_))
-    ));
+    let doc = parse_feed(bytes, None, &url(), 10).unwrap();
+    let titles: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| i.title.clone().unwrap().text)
+        .collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert_eq!(titles[0], "Martinsumzug und Martinsmarkt am 11. November");
+    assert_eq!(
+        doc.problems[0],
+        "1 XML declaration(s) not at the start of the document dropped"
+    );
+    assert!(
+        doc.problems.iter().any(|p| p.starts_with("entry 5 lost")),
+        "{:?}",
+        doc.problems
+    );
+    // After a leading comment, too (feedparser's corpus has such feeds).
+    let late = b"<!-- generated -->\n<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>A</title></item></channel></rss>";
+    let doc = parse_feed(late, None, &url(), 10).unwrap();
+    assert_eq!(doc.items[0].title.as_ref().unwrap().text, "A");
 }
 
 #[test]
@@ -342,4 +360,163 @@ fn rss_10_items_without_link_use_their_rdf_about_and_userland_rss_is_rss() {
     let userland = br#"<rss version="2.0" xmlns="http://backend.userland.com/rss2"><channel><title>T</title><item><title>Userland</title></item></channel></rss>"#;
     let doc = parse_feed(userland, None, &url(), 10).unwrap();
     assert_eq!(titles(&doc), ["Userland"]);
+}
+
+#[test]
+fn declared_plain_text_is_never_taken_for_html() {
+    // Atom says what its text is; "text" holding tags is still text (RSS
+    // declares nothing, so there `normalize` guesses by feedparser's rule).
+    let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>f</id>
+<entry><id>1</id><title>Example &lt;b&gt;Atom&lt;/b&gt; &amp;amp; more</title></entry>
+<entry><id>2</id><title type="html">Example &lt;b&gt;Atom&lt;/b&gt; &amp;amp; more</title></entry></feed>"#;
+    let doc = parse_feed(atom, None, &url(), 10).unwrap();
+    let titles: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| crate::normalize::clean_text(i.title.as_ref().unwrap()))
+        .collect();
+    assert_eq!(
+        titles,
+        ["Example <b>Atom</b> &amp; more", "Example Atom & more"]
+    );
+    let rss = br#"<rss version="2.0"><channel><title>T</title><item><title>Example &lt;b&gt;RSS&lt;/b&gt;</title></item></channel></rss>"#;
+    let doc = parse_feed(rss, None, &url(), 10).unwrap();
+    assert_eq!(
+        crate::normalize::clean_text(doc.items[0].title.as_ref().unwrap()),
+        "Example RSS"
+    );
+}
+
+#[test]
+fn atom_03_base64_text_is_decoded_and_stays_plain() {
+    // Atom 0.3 `mode="base64"`; the decoded title is text/plain (0.3's default).
+    let atom = br#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry>
+  <title mode="base64">
+    RXhhbXBsZSA8Yj5BdG9tPC9iPg==
+  </title><summary type="text/html" mode="base64">PHA+SGk8L3A+</summary></entry></feed>"#;
+    let doc = parse_feed(atom, None, &url(), 10).unwrap();
+    let item = &doc.items[0];
+    assert_eq!(
+        crate::normalize::clean_text(item.title.as_ref().unwrap()),
+        "Example <b>Atom</b>"
+    );
+    let summary = item.summary.as_ref().unwrap();
+    assert_eq!(
+        (summary.text.as_str(), summary.is_html),
+        ("<p>Hi</p>", true)
+    );
+}
+
+#[test]
+fn an_entry_without_a_title_takes_media_title_or_the_shallowest_nested_one() {
+    let rss = br#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>
+<item><link>http://partner.example/1</link><media:title>Nur Media</media:title></item>
+<item><link>http://partner.example/2</link><media:group><media:content url="http://partner.example/v.mp4"><media:title>Tief</media:title></media:content></media:group><category>Kolumne<image><title><![CDATA[Flach]]></title></image></category></item>
+<item><link>http://partner.example/3</link><media:title>Media</media:title><title>Eigener</title><dc:title>DC</dc:title></item>
+<item><link>http://partner.example/4</link><dc:title>DC</dc:title><media:title>Media</media:title></item>
+<item><link>http://partner.example/5</link><source url="http://other.example/feed"><title>Fremd</title></source><description>&lt;title&gt;Text&lt;/title&gt;</description></item>
+</channel></rss>"#;
+    let doc = parse_feed(rss, None, &url(), 10).unwrap();
+    let titles: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| i.title.as_ref().map(|t| t.text.as_str()))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            Some("Nur Media"),
+            Some("Flach"),
+            Some("Eigener"),
+            Some("DC"),
+            None
+        ]
+    );
+}
+
+#[test]
+fn rss_090_and_10_items_without_any_link_are_kept_without_one() {
+    let rss090 = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/">
+<channel><title>Example title</title></channel>
+<item><title>Item title</title></item>
+<item><title>Mit Link</title><link>http://partner.example/2</link></item>
+</rdf:RDF>"#;
+    let doc = parse_feed(rss090, None, &url(), 10).unwrap();
+    assert_eq!(doc.title.as_deref(), Some("Example title"));
+    assert_eq!(doc.items.len(), 2);
+    assert_eq!(doc.items[0].title.as_ref().unwrap().text, "Item title");
+    assert_eq!(doc.items[0].link, None);
+    assert_eq!(
+        doc.items[1].link.as_ref().map(Url::as_str),
+        Some("http://partner.example/2")
+    );
+}
+
+#[test]
+fn uppercase_hex_references_and_a_cut_end_tag_lose_nothing() {
+    let atom = b"<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\">\n<entry><title>&#X41;&#x42;</title></entry>\n</feed";
+    let doc = parse_feed(atom, None, &url(), 10).unwrap();
+    assert_eq!(doc.items[0].title.as_ref().unwrap().text, "AB");
+    assert!(
+        doc.problems
+            .iter()
+            .any(|p| p.contains("1 '&#X' references spelt '&#x'")),
+        "{:?}",
+        doc.problems
+    );
+}
+
+#[test]
+fn an_rss_item_without_a_link_takes_its_permalink_guid() {
+    let rss = br#"<rss version="2.0"><channel><title>T</title>
+<item><title>a</title><guid>http://partner.example/1?a=1&amp;b=2</guid></item>
+<item><title>b</title><guid isPermaLink="true">https://partner.example/2</guid><link>http://partner.example/eigen</link></item>
+<item><title>c</title><guid isPermaLink="false">http://partner.example/3</guid></item>
+<item><title>d</title><guid>tag:partner.example,2026:4</guid></item>
+</channel></rss>"#;
+    let doc = parse_feed(rss, None, &url(), 10).unwrap();
+    let links: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| i.link.as_ref().map(Url::as_str))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            Some("http://partner.example/1?a=1&b=2"),
+            Some("http://partner.example/eigen"),
+            None,
+            None
+        ]
+    );
+    // The guid stays the guid.
+    assert_eq!(
+        doc.items[2].guid.as_deref(),
+        Some("http://partner.example/3")
+    );
+}
+
+#[test]
+fn rss_links_written_the_atom_way_are_read() {
+    let rss = br#"<rss version="2.0"><channel><title>T</title><link href="http://partner.example/"/>
+<item><title>a</title><link href="http://partner.example/1?a=1&amp;b=2"/><link rel="enclosure" type="audio/mpeg" href="http://partner.example/1.mp3"/></item>
+<item><title>b</title><link rel="enclosure" href="http://partner.example/2.mp3"/><guid>http://partner.example/2</guid></item>
+</channel></rss>"#;
+    let doc = parse_feed(rss, None, &url(), 10).unwrap();
+    assert_eq!(
+        doc.home.as_ref().map(Url::as_str),
+        Some("http://partner.example/")
+    );
+    let links: Vec<_> = doc
+        .items
+        .iter()
+        .map(|i| i.link.as_ref().map(Url::as_str))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            Some("http://partner.example/1?a=1&b=2"),
+            Some("http://partner.example/2")
+        ]
+    );
 }
