@@ -36,7 +36,7 @@ fn local(t: DateTime<Utc>) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:1rem;line-height:1.5;color:#1b1b1b;background:#fff}\
 a{color:#0b5394}h1{font-size:1.5rem;margin:.5rem 0}article{border-bottom:1px solid #ddd;padding:.75rem 0}\
-article h2{font-size:1.1rem;margin:0}.meta{color:#555;font-size:.9rem}nav a{margin-right:.75rem}\
+article h2{font-size:1.1rem;margin:0}img.thumb{display:block;max-width:100%;height:auto;margin:.5rem 0;object-fit:cover}.meta{color:#555;font-size:.9rem}nav a{margin-right:.75rem}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}\
 tr.failing{background:#fde8e8}.error{color:#a00000;font-weight:600}p.ok{color:#1a6b1a;font-weight:600}footer{margin-top:2rem;font-size:.9rem}\
 @media (max-width:40rem){table,thead,tbody,tr,td,th{display:block}thead{display:none}td{border:none;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.5rem}\
@@ -104,6 +104,7 @@ pub(crate) fn index(config: &Config, merged: &FeedDoc) -> String {
             local(e.published),
             sources.join(", ")
         ));
+        body.push_str(&super::media::thumbnail_html(&e.media, &e.title));
         if let Some(s) = &e.summary {
             body.push_str(&format!("<p>{}</p>", esc(s)));
         }

@@ -15,6 +15,7 @@ mod atom;
 mod entries;
 mod html;
 mod json;
+mod media;
 mod opml;
 mod rss;
 mod site;

@@ -112,6 +112,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE items ADD COLUMN story_sig TEXT;
     "#,
+    // 5: pictures, videos, audio and documents of an item (normalised model::Media), as JSON.
+    r#"
+    ALTER TABLE items ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

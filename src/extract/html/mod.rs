@@ -6,6 +6,7 @@
 //! and text helpers.
 
 pub mod article;
+pub mod lead_image;
 pub mod listing;
 pub mod structured;
 
@@ -380,6 +381,7 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
         authors,
         categories,
         base: Some(a.base.clone()),
+        media: a.image.clone().into_iter().collect(),
     }
 }
 
