@@ -14,6 +14,7 @@ mod daemon;
 mod faults;
 mod feedparser_corpus;
 mod feeds;
+mod full_text;
 mod media;
 mod pages;
 mod polling;

@@ -8,6 +8,7 @@
 pub mod article;
 pub mod lead_image;
 pub mod listing;
+pub mod prune;
 pub mod structured;
 
 use std::cell::OnceCell;
