@@ -143,6 +143,7 @@ fn polls(
                 categories: vec![],
                 hidden: None,
                 tags: vec![],
+                media: vec![],
             });
         }
         out.push((id, items));

@@ -197,6 +197,7 @@ mod tests {
             categories: vec![],
             hidden: None,
             tags: vec![],
+            media: vec![],
         }
     }
 

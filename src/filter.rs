@@ -343,6 +343,7 @@ mod tests {
             categories: vec!["Wirtschaft".into()],
             hidden: None,
             tags: vec![],
+            media: vec![],
         }
     }
 

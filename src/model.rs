@@ -4,6 +4,7 @@
 //! permanent ids we mint.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -45,10 +46,100 @@ pub struct ExtractedItem {
     pub categories: Vec<String>,
     /// Base for relative URLs inside summary and content.
     pub base: Option<Url>,
+    /// Pictures, videos, audio and documents the partner attached (absolute
+    /// URLs, unchecked: `normalize` keeps only safe ones).
+    pub media: Vec<Media>,
+}
+
+/// What a media file is, in Media RSS's words (its `medium` attribute).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Medium {
+    Image,
+    Video,
+    Audio,
+    Document,
+    #[default]
+    Other,
+}
+
+impl Medium {
+    /// The Media RSS `medium` value; `None` for a kind it has no word for.
+    pub fn as_str(self) -> Option<&'static str> {
+        match self {
+            Medium::Image => Some("image"),
+            Medium::Video => Some("video"),
+            Medium::Audio => Some("audio"),
+            Medium::Document => Some("document"),
+            Medium::Other => None,
+        }
+    }
+
+    /// The medium a MIME type names (`image/jpeg` → image, `application/pdf` → document).
+    pub fn of_mime_type(mime: &str) -> Medium {
+        let mime = mime.to_ascii_lowercase();
+        match mime.split('/').next().unwrap_or_default() {
+            "image" => Medium::Image,
+            "video" => Medium::Video,
+            "audio" => Medium::Audio,
+            _ if mime == "application/pdf" => Medium::Document,
+            _ => Medium::Other,
+        }
+    }
+}
+
+/// A picture, video, audio file or document that belongs to an item: an
+/// RSS enclosure, a Media RSS content or thumbnail, an Atom enclosure link,
+/// a JSON Feed attachment or image, an article page's lead image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    pub url: String,
+    /// `image/jpeg`, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub medium: Medium,
+    /// The item's picture (a thumbnail, og:image, JSON Feed `image`) rather
+    /// than an attachment of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preview: bool,
+    /// Size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Playing time in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<u64>,
+    /// Title or description, plain text (the alt text of a picture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+impl Media {
+    /// The picture to show for an item: its preview image, else its first
+    /// image attachment.
+    pub fn picture(media: &[Media]) -> Option<&Media> {
+        media
+            .iter()
+            .find(|m| m.preview && m.medium == Medium::Image)
+            .or_else(|| {
+                media
+                    .iter()
+                    .find(|m| !m.preview && m.medium == Medium::Image)
+            })
+    }
+
+    /// What an item carries as attachments (everything but preview images).
+    pub fn attachments(media: &[Media]) -> impl Iterator<Item = &Media> {
+        media.iter().filter(|m| !m.preview)
+    }
 }
 
 /// An item ready for identity matching and storage.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Item {
     pub guid: Option<String>,
     /// The article link as republished: tracking parameters and fragment removed.
@@ -68,6 +159,8 @@ pub struct Item {
     pub hidden: Option<String>,
     /// Set by `filter`: the source's and matching rules' tags.
     pub tags: Vec<String>,
+    /// Checked media: http(s) URLs only, capped in number and length.
+    pub media: Vec<Media>,
 }
 
 /// What the operator configured a source as.

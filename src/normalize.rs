@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::model::{ExtractedItem, Fragment, Item};
+use crate::model::{ExtractedItem, Fragment, Item, Media, Medium};
 use crate::text::{collapse_whitespace, plain_text_looks_like_html, truncate_chars};
 
 /// Caps on partner-controlled fields, in characters (bytes for HTML).
@@ -21,6 +21,8 @@ pub struct FieldLimits {
     pub name_chars: usize,
     /// Longer links are dropped rather than cut (a cut URL leads nowhere).
     pub link_bytes: usize,
+    /// Media files kept per item (pictures, videos, audio, documents).
+    pub media: usize,
 }
 
 impl Default for FieldLimits {
@@ -34,6 +36,7 @@ impl Default for FieldLimits {
             categories: 20,
             name_chars: 120,
             link_bytes: 2048,
+            media: 8,
         }
     }
 }
@@ -370,7 +373,99 @@ pub fn normalize_item(
         categories: names(&raw.categories, limits.categories),
         hidden: None,
         tags: Vec::new(),
+        media: normalize_media(&raw.media, limits),
     })
+}
+
+/// The media an item may republish: http(s) URLs no longer than a link may
+/// be, each once, at most `limits.media`; a media type only when it is one
+/// (else guessed from the file name); numbers only where plausible; titles
+/// as clean plain text. Nothing here reaches a reader unchecked: the
+/// writers escape, and these are the only values they get.
+pub fn normalize_media(raw: &[Media], limits: &FieldLimits) -> Vec<Media> {
+    let mut out: Vec<Media> = Vec::new();
+    for m in raw {
+        if out.len() >= limits.media {
+            break;
+        }
+        if m.url.len() > limits.link_bytes {
+            continue;
+        }
+        let Ok(url) = Url::parse(m.url.trim()) else {
+            continue;
+        };
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            continue;
+        }
+        let url = String::from(url);
+        if url.len() > limits.link_bytes
+            || out.iter().any(|o| o.url == url && o.preview == m.preview)
+        {
+            continue;
+        }
+        let mime_type = m
+            .mime_type
+            .as_deref()
+            .and_then(media_type)
+            .or_else(|| guess_media_type(&url));
+        let medium = match m.medium {
+            Medium::Other => mime_type
+                .as_deref()
+                .map(Medium::of_mime_type)
+                .unwrap_or_default(),
+            known => known,
+        };
+        // A preview is a picture by definition; anything else claiming to be one is dropped.
+        if m.preview && medium != Medium::Image {
+            continue;
+        }
+        let dimension = |d: Option<u32>| d.filter(|d| (1..=20_000).contains(d));
+        out.push(Media {
+            url,
+            mime_type,
+            medium,
+            preview: m.preview,
+            // Over a terabyte is a partner's typo, not a file size.
+            length: m.length.filter(|n| *n > 0 && *n < 1 << 40),
+            width: dimension(m.width),
+            height: dimension(m.height),
+            // A week of playing time is more than any real recording.
+            duration_secs: m.duration_secs.filter(|s| *s > 0 && *s <= 7 * 86_400),
+            title: m
+                .title
+                .as_deref()
+                .map(|t| {
+                    let t = truncate_bytes(t, limits.title_chars * 8);
+                    truncate_chars(
+                        &clean_text(&Fragment::plain(t.to_string())),
+                        limits.title_chars,
+                    )
+                })
+                .filter(|t| !t.is_empty()),
+        });
+    }
+    out
+}
+
+/// `type/subtype` lower-cased without parameters, if it is a well-formed media type (RFC 6838 names).
+fn media_type(raw: &str) -> Option<String> {
+    let essence = raw.split(';').next()?.trim().to_ascii_lowercase();
+    let (kind, sub) = essence.split_once('/')?;
+    let name = |s: &str| {
+        (1..=63).contains(&s.len())
+            && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    (name(kind) && name(sub)).then_some(essence)
+}
+
+/// The media type a URL's file name implies (`.mp4` → `video/mp4`).
+fn guess_media_type(url: &str) -> Option<String> {
+    let path = Url::parse(url).ok()?.path().to_string();
+    mime_guess::from_path(path)
+        .first()
+        .map(|m| m.essence_str().to_string())
 }
 
 #[cfg(test)]
@@ -540,5 +635,62 @@ mod tests {
                 .published,
             Some(now)
         );
+    }
+
+    #[test]
+    fn media_keeps_only_safe_urls_and_plausible_values_within_limits() {
+        let m = |url: &str| Media {
+            url: url.to_string(),
+            ..Default::default()
+        };
+        let raw = vec![
+            m("javascript:alert(1)"),
+            m("data:image/png;base64,AAAA"),
+            m("file:///etc/passwd"),
+            m(&format!("https://partner.example/{}.jpg", "a".repeat(4096))),
+            Media {
+                mime_type: Some("video/mp4\"><script>".into()),
+                length: Some(u64::MAX),
+                width: Some(0),
+                height: Some(720),
+                duration_secs: Some(95),
+                title: Some("<b>Rundgang</b> &amp; mehr".into()),
+                ..m("https://partner.example/rundgang.mp4")
+            },
+            m("https://partner.example/rundgang.mp4"),
+            Media {
+                preview: true,
+                ..m("https://partner.example/folge.mp3")
+            },
+            Media {
+                mime_type: Some("Image/JPEG; q=1".into()),
+                preview: true,
+                ..m("http://partner.example/bild")
+            },
+        ];
+        let out = normalize_media(&raw, &FieldLimits::default());
+        assert_eq!(out.len(), 2, "{out:?}");
+        let video = &out[0];
+        assert_eq!(video.url, "https://partner.example/rundgang.mp4");
+        assert_eq!(
+            video.mime_type.as_deref(),
+            Some("video/mp4"),
+            "guessed, the partner's was no media type"
+        );
+        assert_eq!(video.medium, Medium::Video);
+        assert_eq!(
+            (video.length, video.width, video.height),
+            (None, None, Some(720))
+        );
+        assert_eq!(video.duration_secs, Some(95));
+        assert_eq!(video.title.as_deref(), Some("Rundgang & mehr"));
+        let picture = &out[1];
+        assert_eq!(picture.mime_type.as_deref(), Some("image/jpeg"));
+        assert!(picture.preview && picture.medium == Medium::Image);
+
+        let many: Vec<Media> = (0..100)
+            .map(|i| m(&format!("https://partner.example/{i}.png")))
+            .collect();
+        assert_eq!(normalize_media(&many, &FieldLimits::default()).len(), 8);
     }
 }

@@ -223,6 +223,7 @@ fn item(source: &str, n: usize, title: &str, text: &str, published: DateTime<Utc
         categories: vec![],
         hidden: None,
         tags: vec![],
+        media: vec![],
     }
 }
 

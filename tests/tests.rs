@@ -14,6 +14,8 @@ mod daemon;
 mod faults;
 mod feedparser_corpus;
 mod feeds;
+mod full_text;
+mod media;
 mod news_pages;
 mod pages;
 mod polling;

@@ -213,6 +213,13 @@ pub struct SourceConfig {
     pub selectors: Option<crate::extract::html::Selectors>,
     /// Whether article pages of an HTML source are fetched (else the listing alone).
     pub follow_articles: bool,
+    /// Feed sources: teaser items get the text of their article page.
+    pub full_text: bool,
+    /// The article body on article pages (`content`), for any source kind;
+    /// `selectors.content` is the same for HTML sources.
+    pub content: Option<crate::extract::html::listing::FieldSelector>,
+    /// Elements removed from article bodies (`remove`).
+    pub remove: Vec<scraper::Selector>,
     /// Rules for this source only (besides the global ones).
     pub rules: Vec<Rule>,
 }
@@ -232,8 +239,19 @@ impl SourceConfig {
             enabled: true,
             selectors: None,
             follow_articles: true,
+            full_text: false,
+            content: None,
+            remove: Vec::new(),
             rules: Vec::new(),
         }
+    }
+
+    /// The operator's body selector for this source's article pages, if any.
+    pub(crate) fn content_selector(&self) -> Option<&crate::extract::html::listing::FieldSelector> {
+        self.selectors
+            .as_ref()
+            .and_then(|s| s.content.as_ref())
+            .or(self.content.as_ref())
     }
 
     /// What the store keeps of this source.

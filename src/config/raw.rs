@@ -124,6 +124,13 @@ pub(super) struct RawSource {
     pub homepage: Option<Spanned<String>>,
     pub enabled: Option<bool>,
     pub selectors: Option<RawSelectors>,
+    /// Read each teaser item's article page for its full text (feed sources).
+    pub full_text: Option<bool>,
+    /// The element holding the body on article pages, where the automatic choice is wrong.
+    pub content: Option<Spanned<String>>,
+    /// Elements removed from article bodies (share boxes, ads, "read also").
+    #[serde(default)]
+    pub remove: Vec<Spanned<String>>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<RawRule>,
 }

@@ -1,7 +1,9 @@
 //! Atom 1.0 output (RFC 4287) via atom_syndication: rel=self, feed id and
 //! updated, and per entry an atom:source crediting the original partner,
 //! the original article as rel=alternate and other partners as rel=related;
-//! RFC 5005 archive links and `<fh:archive/>`, WebSub `rel="hub"`.
+//! RFC 5005 archive links and `<fh:archive/>`, WebSub `rel="hub"`;
+//! attachments as `rel="enclosure"` links (type and length), the picture
+//! as `media:thumbnail`.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +15,8 @@ use chrono::{DateTime, Utc};
 
 use super::Format;
 use super::entries::{Credit, Entry, FeedDoc};
+use super::media;
+use crate::model::Media;
 
 fn date(t: DateTime<Utc>) -> FixedDateTime {
     t.fixed_offset()
@@ -52,6 +56,29 @@ fn entry(e: &Entry, tags_base: &str) -> AtomEntry {
             links.push(link(href, "related", Some("text/html"), Some(&other.name)));
         }
     }
+    for m in Media::attachments(&e.media) {
+        links.push(Link {
+            length: m.length.map(|l| l.to_string()),
+            ..link(
+                &m.url,
+                "enclosure",
+                Some(media::mime_type(m)),
+                m.title.as_deref(),
+            )
+        });
+    }
+    let mut extensions = BTreeMap::new();
+    if let Some(picture) = Media::picture(&e.media) {
+        let thumbnail = Extension {
+            name: "media:thumbnail".into(),
+            attrs: media::thumbnail_attrs(picture),
+            ..Default::default()
+        };
+        extensions.insert(
+            "media".to_string(),
+            BTreeMap::from([("thumbnail".to_string(), vec![thumbnail])]),
+        );
+    }
     AtomEntry {
         title: Text::plain(e.title.clone()),
         id: e.id.clone(),
@@ -86,6 +113,7 @@ fn entry(e: &Entry, tags_base: &str) -> AtomEntry {
             ..Default::default()
         }),
         source: Some(source(&e.origin)),
+        extensions,
         ..Default::default()
     }
 }
@@ -114,6 +142,13 @@ pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
     }));
     let mut namespaces = BTreeMap::new();
     let mut extensions = BTreeMap::new();
+    if doc
+        .entries
+        .iter()
+        .any(|e| Media::picture(&e.media).is_some())
+    {
+        namespaces.insert("media".to_string(), media::MRSS.to_string());
+    }
     if doc.archive {
         namespaces.insert("fh".to_string(), FH.to_string());
         let archive = Extension {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Format, public_base};
 use crate::config::Config;
+use crate::model::Media;
 use crate::store::{ItemView, StoryView};
 
 /// A partner as credited in an entry.
@@ -43,6 +44,8 @@ pub(crate) struct Entry {
     pub(crate) origin: Credit,
     /// Further partners that published the same news.
     pub(crate) also: Vec<Credit>,
+    /// Pictures and attachments (of the leading item, for a story).
+    pub(crate) media: Vec<Media>,
 }
 
 /// One feed, independent of the output format.
@@ -163,6 +166,8 @@ pub(crate) fn story_entry(story: &StoryView, config: &Config) -> Entry {
         content_html: format!("{}\n{}", body_html(lead), credits_html(&origin, &also)),
         origin,
         also,
+        // The leading item's media: its text is the one shown, so are its pictures.
+        media: lead.media.clone(),
     }
 }
 
@@ -182,6 +187,7 @@ pub(crate) fn item_entry(item: &ItemView, config: &Config) -> Entry {
         content_html: format!("{}\n{}", body_html(item), credits_html(&origin, &[])),
         origin,
         also: Vec::new(),
+        media: item.media.clone(),
     }
 }
 

@@ -58,6 +58,7 @@ header{border-bottom:1px solid var(--line);padding:.5rem 0}header .site{font-siz
 header p{margin:.25rem 0}nav ul,.tags,.feeds{list-style:none;padding:0;margin:.25rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}\
 h1{font-size:1.5rem;margin:1rem 0 .5rem}main h2{font-size:1.15rem;margin:1.5rem 0 .25rem;border-bottom:2px solid var(--line)}\
 article{border-bottom:1px solid var(--line);padding:.75rem 0}article h3{font-size:1.05rem;margin:0}article p{margin:.25rem 0}\
+img.thumb{display:block;max-width:100%;height:auto;margin:.5rem 0;object-fit:cover}\
 .meta{color:var(--muted);font-size:.9rem}.pager{display:flex;justify-content:space-between;gap:1rem;margin:1.5rem 0}\
 footer{margin-top:2rem;border-top:1px solid var(--line);font-size:.9rem}footer h2{font-size:1rem;margin:1rem 0 .25rem}footer ul.list{padding-left:1.25rem}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid var(--line);padding:.35rem;text-align:left;vertical-align:top}\

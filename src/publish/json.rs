@@ -1,11 +1,14 @@
 //! JSON Feed 1.1 output. Sources are credited in `_revierfeed`, the
 //! extension namespace JSON Feed reserves for publishers (keys starting "_").
 //! Paging: `next_url` names the next older archive page, as Atom's `prev-archive`.
+//! The picture is the item's `image`, other files its `attachments`.
 
 use serde::Serialize;
 
 use super::Format;
 use super::entries::{Credit, Entry, FeedDoc};
+use super::media;
+use crate::model::Media;
 
 #[derive(Serialize)]
 struct JsonFeed<'a> {
@@ -52,7 +55,23 @@ struct JsonItem<'a> {
     authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
     _revierfeed: Extension<'a>,
+}
+
+#[derive(Serialize)]
+struct Attachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_in_seconds: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -103,6 +122,16 @@ fn item(e: &Entry) -> JsonItem<'_> {
             .iter()
             .chain(e.tags.iter())
             .map(String::as_str)
+            .collect(),
+        image: Media::picture(&e.media).map(|m| m.url.as_str()),
+        attachments: Media::attachments(&e.media)
+            .map(|m| Attachment {
+                url: &m.url,
+                mime_type: media::mime_type(m),
+                title: m.title.as_deref(),
+                size_in_bytes: m.length,
+                duration_in_seconds: m.duration_secs,
+            })
             .collect(),
         _revierfeed: Extension {
             about: "https://github.com/revierfeed/revierfeed#json-feed-extension",

@@ -16,6 +16,7 @@ mod atom;
 mod entries;
 mod html;
 mod json;
+mod media;
 mod opml;
 mod pages;
 mod query;

@@ -61,6 +61,7 @@ fn entry_html(config: &Config, e: &Entry) -> String {
         out.push_str(&format!(" · Auch berichtet von: {}", also.join(", ")));
     }
     out.push_str("</p>");
+    out.push_str(&super::media::thumbnail_html(&e.media, &e.title));
     if let Some(s) = &e.summary {
         out.push_str(&format!("<p>{}</p>", esc(s)));
     }

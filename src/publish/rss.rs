@@ -1,22 +1,70 @@
 //! RSS 2.0 output via the rss crate: atom:link rel=self, a permanent guid
-//! per entry, `<source>` naming the original partner, dc:creator for authors.
+//! per entry, `<source>` naming the original partner, dc:creator for authors;
+//! one `<enclosure>` (RSS allows one: the first attachment, else the
+//! picture) and every file as `media:content`, the picture as `media:thumbnail`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
-use rss::{Category, Channel, Guid, Item, Source};
+use rss::extension::{Extension, ExtensionMap};
+use rss::{Category, Channel, Enclosure, Guid, Item, Source};
 
 use super::Format;
 use super::entries::{Entry, FeedDoc};
+use super::media;
+use crate::model::{Media, Medium};
 
 fn date(t: DateTime<Utc>) -> String {
     t.to_rfc2822()
 }
 
+/// `<enclosure>` and the Media RSS elements of an entry.
+fn media_of(e: &Entry) -> (Option<Enclosure>, ExtensionMap) {
+    let picture = Media::picture(&e.media);
+    // A recording or document is what an enclosure is for; a picture only when there is nothing else.
+    let enclosure = Media::attachments(&e.media)
+        .find(|m| m.medium != Medium::Image)
+        .or_else(|| Media::attachments(&e.media).next())
+        .or(picture)
+        .map(|m| Enclosure {
+            url: m.url.clone(),
+            // RSS requires a length; 0 is the RSS Advisory Board's "unknown".
+            length: m.length.unwrap_or(0).to_string(),
+            mime_type: media::mime_type(m).to_string(),
+        });
+    let element = |name: &str, attrs| Extension {
+        name: format!("media:{name}"),
+        attrs,
+        ..Default::default()
+    };
+    let mut by_name: BTreeMap<String, Vec<Extension>> = BTreeMap::new();
+    let contents: Vec<Extension> = Media::attachments(&e.media)
+        .chain(picture.filter(|p| p.preview))
+        .map(|m| element("content", media::content_attrs(m)))
+        .collect();
+    if !contents.is_empty() {
+        by_name.insert("content".into(), contents);
+    }
+    if let Some(p) = picture {
+        by_name.insert(
+            "thumbnail".into(),
+            vec![element("thumbnail", media::thumbnail_attrs(p))],
+        );
+    }
+    let mut extensions = ExtensionMap::new();
+    if !by_name.is_empty() {
+        extensions.insert("media".into(), by_name);
+    }
+    (enclosure, extensions)
+}
+
 fn item(e: &Entry, tags_base: &str) -> Item {
+    let (enclosure, extensions) = media_of(e);
     Item {
+        enclosure,
+        extensions,
         title: Some(e.title.clone()),
         link: e.link.clone(),
         description: Some(e.content_html.clone()),
@@ -60,6 +108,9 @@ pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
         "dc".to_string(),
         "http://purl.org/dc/elements/1.1/".to_string(),
     );
+    if doc.entries.iter().any(|e| !e.media.is_empty()) {
+        namespaces.insert("media".to_string(), media::MRSS.to_string());
+    }
     let channel = Channel {
         title: doc.title.clone(),
         link: doc.home_url.clone(),

@@ -30,7 +30,7 @@ impl Reader<'_> {
                 how,
             };
             let doc = self.feed_document(meta, body, Some(resolution)).await?;
-            return Ok(Read::Document(doc));
+            return Ok(self.feed_read(doc));
         }
         let (m, b) = (meta.clone(), body.clone());
         let announced = blocking(move || {
@@ -71,7 +71,7 @@ impl Reader<'_> {
                 how,
             };
             if let Ok(doc) = self.feed_document(fm, fb, Some(resolution)).await {
-                return Ok(Read::Document(doc));
+                return Ok(self.feed_read(doc));
             }
         }
         if self.source.kind != SourceKind::Auto {

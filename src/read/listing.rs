@@ -28,12 +28,31 @@ pub struct ListingRead {
     entries: Vec<ListingEntry>,
     resolution: Option<Resolution>,
     notes: Vec<String>,
+    /// Instead of a listing: a feed whose teaser items wait for their
+    /// article pages (`full_text`); the fields above are then unused.
+    pub(super) full_text: Option<super::full_text::Teasers>,
 }
 
 impl ListingRead {
     /// The article pages whose stored state [`Reader::read_articles`] needs.
     pub fn page_urls(&self) -> Vec<String> {
+        if let Some(teasers) = &self.full_text {
+            return teasers.page_urls();
+        }
         self.entries.iter().map(|e| e.link.to_string()).collect()
+    }
+
+    /// A feed's teasers, to be completed like a listing's entries.
+    pub(super) fn of_teasers(teasers: super::full_text::Teasers) -> ListingRead {
+        ListingRead {
+            meta: teasers.meta().clone(),
+            site_name: None,
+            skipped: 0,
+            entries: Vec::new(),
+            resolution: None,
+            notes: Vec::new(),
+            full_text: Some(teasers),
+        }
     }
 }
 
@@ -115,6 +134,7 @@ impl Reader<'_> {
             entries,
             resolution,
             notes,
+            full_text: None,
         }))
     }
 
@@ -132,7 +152,11 @@ impl Reader<'_> {
             entries,
             resolution,
             mut notes,
+            full_text,
         } = listing;
+        if let Some(teasers) = full_text {
+            return self.complete_teasers(teasers, cache).await;
+        }
         let (items, pages, fetched, reused) = self.articles(&entries, cache).await?;
         notes.push(format!(
             "{} entries; {fetched} article pages requested, {reused} unchanged ones reused",
@@ -151,6 +175,15 @@ impl Reader<'_> {
             pages,
             resolution,
             notes,
+        })
+    }
+
+    /// Whether a stored article page still stands for an entry that looks
+    /// like `fingerprint` (a failed page is retried only after a while).
+    pub(super) fn page_is_fresh(&self, cached: Option<&PageRecord>, fingerprint: &str) -> bool {
+        cached.is_some_and(|c| {
+            c.fingerprint == fingerprint
+                && (c.article.is_some() || self.now - c.fetched_at < RETRY_FAILED_PAGE_AFTER)
         })
     }
 
@@ -175,10 +208,7 @@ impl Reader<'_> {
                 plans.push((e, None, false));
                 continue;
             }
-            let fresh = cached.as_ref().is_some_and(|c| {
-                c.fingerprint == e.fingerprint
-                    && (c.article.is_some() || self.now - c.fetched_at < RETRY_FAILED_PAGE_AFTER)
-            });
+            let fresh = self.page_is_fresh(cached.as_ref(), &e.fingerprint);
             if fresh {
                 reused += 1;
                 plans.push((e, cached, false));
@@ -224,14 +254,19 @@ impl Reader<'_> {
                 .and_then(|j| serde_json::from_str::<Article>(j).ok());
             return Ok((html::merge(entry, article.as_ref()), None));
         }
-        let (article, record) = self.article(entry, cached).await?;
+        let (article, record) = self
+            .article(&entry.link, &entry.fingerprint, cached)
+            .await?;
         Ok((html::merge(entry, article.as_ref()), Some(record)))
     }
 
-    /// One article page, conditionally; a page that can't be read leaves the listing's data.
-    async fn article(
+    /// One article page, conditionally; a page that can't be read leaves the
+    /// listing's (or feed's) data. `fingerprint` is what the entry looked
+    /// like when the page was read (stored with the page).
+    pub(super) async fn article(
         &self,
-        entry: &ListingEntry,
+        link: &Url,
+        fingerprint: &str,
         cached: Option<PageRecord>,
     ) -> Result<(Option<Article>, PageRecord), ReadError> {
         let validators = cached
@@ -241,14 +276,14 @@ impl Reader<'_> {
             .unwrap_or_default();
         let previous = cached.as_ref().and_then(|c| c.article.clone());
         let mut record = PageRecord {
-            url: entry.link.to_string(),
-            fingerprint: entry.fingerprint.clone(),
+            url: link.to_string(),
+            fingerprint: fingerprint.to_string(),
             validators: Validators::default(),
             status: None,
             fetched_at: self.now,
             article: None,
         };
-        match self.fetcher.get(&entry.link, &validators, Want::Page).await {
+        match self.fetcher.get(link, &validators, Want::Page).await {
             Ok(FetchOutcome::NotModified(meta)) => {
                 record.status = Some(304);
                 record.validators = meta.validators;
@@ -257,24 +292,26 @@ impl Reader<'_> {
             Ok(FetchOutcome::Fetched { meta, body }) => {
                 record.status = Some(meta.status);
                 record.validators = meta.validators.clone();
-                let content = self
-                    .source
-                    .selectors
-                    .as_ref()
-                    .and_then(|s| s.content.clone());
+                let content = self.source.content_selector().cloned();
+                let remove = self.source.remove.clone();
                 let article = blocking(move || {
                     let text = charset::decode_html(&body, meta.content_type.as_deref());
-                    html::parse_article(&Page::parse(&text, &meta.final_url), content.as_ref())
+                    let mut article =
+                        html::parse_article(&Page::parse(&text, &meta.final_url), content.as_ref());
+                    if let Some(body) = article.content_html.as_mut() {
+                        *body = html::prune::remove_matching(body, &remove);
+                    }
+                    article
                 })
                 .await?;
                 if let Some(bad) = &article.broken_date {
                     // Logged when the page is read, i.e. once, not at every poll.
-                    tracing::warn!(source = %self.source.id, url = %entry.link, date = %bad, "article page shows an impossible date; using the listing's date instead");
+                    tracing::warn!(source = %self.source.id, url = %link, date = %bad, "article page shows an impossible date; using the listing's date instead");
                 }
                 record.article = serde_json::to_string(&article).ok();
             }
             Err(e) => {
-                tracing::debug!(source = %self.source.id, url = %entry.link, error = %e, "article page not read; using the listing entry");
+                tracing::debug!(source = %self.source.id, url = %link, error = %e, "article page not read; using the listing entry");
                 record.status = e.http_status();
                 // Keep what we knew; the listing entry still provides the item.
                 record.article = previous;

@@ -2,7 +2,8 @@
 //! announces a feed (discovery, for kind "auto" or a feed given by its
 //! homepage); or an HTML news listing with its further pages (backfill on the
 //! first poll only) and its article pages, each fetched once and then only
-//! when the listing entry changes, conditionally, within a per-poll budget.
+//! when the listing entry changes, conditionally, within a per-poll budget;
+//! for a feed with `full_text`, the article pages of its teaser items.
 //!
 //! Plain data in, plain data out: what the source remembers from earlier
 //! polls comes in as [`Remembered`] and the article-page cache as a map; the
@@ -10,6 +11,7 @@
 //! source kind is one more file here and one more arm in [`Reader::read`].
 
 mod discovery;
+mod full_text;
 mod listing;
 
 use bytes::Bytes;
@@ -160,7 +162,7 @@ impl Reader<'_> {
             FetchOutcome::Fetched { meta, body } => (meta, body),
         };
         match plan {
-            Plan::Feed => Ok(Read::Document(self.feed_document(meta, body, None).await?)),
+            Plan::Feed => Ok(self.feed_read(self.feed_document(meta, body, None).await?)),
             Plan::Html => self.html_listing(meta, body, None).await,
             Plan::Discover => self.discover(meta, body).await,
         }

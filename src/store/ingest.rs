@@ -352,6 +352,7 @@ mod tests {
             categories: vec![],
             hidden: None,
             tags: vec![],
+            media: vec![],
         };
         IngestRequest {
             source_id: source.to_string(),

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Result, Store, from_ts};
 use crate::dedup::{Candidate, Existing, Prepared};
-use crate::model::Item;
+use crate::model::{Item, Media};
 
 /// An item as published, with its source.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,10 +33,12 @@ pub struct ItemView {
     pub categories: Vec<String>,
     /// The operator's tags (source and rule tags).
     pub tags: Vec<String>,
+    /// Pictures, videos, audio and documents, as normalised.
+    pub media: Vec<Media>,
 }
 
 pub(super) const ITEM_COLUMNS: &str = "i.uid, i.source_id, s.name, COALESCE(s.fetch_url, s.config_url), s.home_url, s.feed_title, i.link, i.title, \
-     i.summary_html, i.content_html, i.text, i.published, i.date_from_partner, i.updated, i.authors, i.categories, i.tags";
+     i.summary_html, i.content_html, i.text, i.published, i.date_from_partner, i.updated, i.authors, i.categories, i.tags, i.media";
 
 /// A digest of what a reader sees of an item: when it changes, a seen item is an update.
 pub(super) fn content_hash(item: &Item) -> String {
@@ -54,6 +56,11 @@ pub(super) fn content_hash(item: &Item) -> String {
     h.update([0]);
     h.update(item.categories.join("\u{1}").as_bytes());
     h.update([0]);
+    // Media joined later (or changed) make the item an update.
+    if !item.media.is_empty() {
+        h.update(media_json(&item.media).as_bytes());
+        h.update([0]);
+    }
     if let Some(p) = item.published {
         h.update(p.timestamp().to_le_bytes());
     }
@@ -100,6 +107,10 @@ pub(super) fn json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
+fn media_json(v: &[Media]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
 /// What one ingest writes into an item's row, new or updated.
 pub(super) struct Written<'a> {
     pub prepared: &'a Prepared,
@@ -124,8 +135,8 @@ pub(super) fn insert(
     tx.prepare_cached(
         "INSERT INTO items (source_id, uid, guid, link, link_key, fingerprint, title, summary_html, content_html, text, \
                             authors, categories, published, date_from_partner, updated, first_seen, last_seen, content_hash, story_id, story_sig, \
-                            hidden, tags) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21)",
+                            hidden, tags, media) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         source_id,
@@ -148,7 +159,8 @@ pub(super) fn insert(
         story,
         w.signature,
         item.hidden,
-        json(&item.tags)
+        json(&item.tags),
+        media_json(&item.media)
     ])?;
     let row = tx.last_insert_rowid();
     // The verdict goes into the INSERT: a separate UPDATE rewrote every new row.
@@ -163,7 +175,7 @@ pub(super) fn update(tx: &Transaction, row: i64, w: &Written) -> rusqlite::Resul
         "UPDATE items SET guid = ?2, link = ?3, link_key = ?4, fingerprint = ?5, title = ?6, summary_html = ?7, content_html = ?8, \
                           text = ?9, authors = ?10, categories = ?11, published = ?12, \
                           date_from_partner = (date_from_partner OR ?13), updated = ?14, last_seen = ?15, content_hash = ?16, \
-                          story_sig = ?17 \
+                          story_sig = ?17, media = ?18 \
          WHERE id = ?1",
     )?
     .execute(params![
@@ -183,7 +195,8 @@ pub(super) fn update(tx: &Transaction, row: i64, w: &Written) -> rusqlite::Resul
         w.updated,
         w.seen_at,
         w.content_hash,
-        w.signature
+        w.signature,
+        media_json(&item.media)
     ])?;
     Ok(())
 }
@@ -310,6 +323,8 @@ pub(super) fn item_from_row(r: &rusqlite::Row) -> rusqlite::Result<ItemView> {
         authors: list(14)?,
         categories: list(15)?,
         tags: list(16)?,
+        // Rows stored before media were read have '[]'; an unreadable value is no media.
+        media: serde_json::from_str(&r.get::<_, String>(17)?).unwrap_or_default(),
     })
 }
 
@@ -347,6 +362,7 @@ impl Store {
                             categories: list(6)?,
                             hidden: None,
                             tags: Vec::new(),
+                            media: Vec::new(),
                         },
                         r.get(7)?,
                         r.get(8)?,

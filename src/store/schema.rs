@@ -117,6 +117,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sources ADD COLUMN last_warning TEXT;
     "#,
+    // 6: pictures, videos, audio and documents of an item (normalised model::Media), as JSON.
+    r#"
+    ALTER TABLE items ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

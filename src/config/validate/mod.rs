@@ -498,6 +498,12 @@ impl Validator<'_> {
                     "selectors only apply to kind = \"html\" (or \"auto\") sources",
                 );
             }
+            let article = self.article_keys(
+                (&raw.id, raw.full_text, &raw.content, &raw.remove),
+                kind,
+                &selectors,
+                &key,
+            );
             if let (Some(url), Some(schedule)) = (url, schedule) {
                 let mut source = SourceConfig::new(&id, url, kind, schedule);
                 if let Some(name) = raw.name.filter(|n| !n.trim().is_empty()) {
@@ -508,11 +514,57 @@ impl Validator<'_> {
                 source.enabled = raw.enabled.unwrap_or(source.enabled);
                 source.selectors = selectors;
                 source.follow_articles = follow_articles.unwrap_or(source.follow_articles);
+                (source.full_text, source.content, source.remove) = article;
                 source.rules = rules;
                 out.push(source);
             }
         }
         out
+    }
+
+    /// `full_text`, `content` and `remove` of a source: how its article pages are read.
+    fn article_keys(
+        &mut self,
+        (id, full_text, content, remove): ArticleKeys,
+        kind: SourceKind,
+        selectors: &Option<Selectors>,
+        key: &dyn Fn(&str) -> String,
+    ) -> (bool, Option<FieldSelector>, Vec<scraper::Selector>) {
+        let full_text = full_text.unwrap_or(false);
+        if full_text && kind == SourceKind::Html {
+            self.err(
+                id.span(),
+                &key("full_text"),
+                "full_text applies to feed sources; an HTML source reads its article pages already",
+            );
+        }
+        let content = content.as_ref().and_then(|c| {
+            if selectors.as_ref().is_some_and(|s| s.content.is_some()) {
+                self.err(
+                    c.span(),
+                    &key("content"),
+                    "give the body selector once: here or as selectors.content",
+                );
+            }
+            FieldSelector::parse(c.get_ref())
+                .map_err(|e| self.err(c.span(), &key("content"), e))
+                .ok()
+        });
+        let remove = remove
+            .iter()
+            .filter_map(|r| {
+                scraper::Selector::parse(r.get_ref())
+                    .map_err(|_| {
+                        self.err(
+                            r.span(),
+                            &key("remove"),
+                            format!("`{}` is not a valid CSS selector", r.get_ref()),
+                        )
+                    })
+                    .ok()
+            })
+            .collect();
+        (full_text, content, remove)
     }
 
     /// Each selector is parsed here, once; the parsed `content` selector is
@@ -558,6 +610,14 @@ impl Validator<'_> {
         .filter(|_| valid)
     }
 }
+
+/// A source's raw `id` (for locating errors), `full_text`, `content` and `remove`.
+type ArticleKeys<'a> = (
+    &'a Spanned<String>,
+    Option<bool>,
+    &'a Option<Spanned<String>>,
+    &'a [Spanned<String>],
+);
 
 fn parse_network(s: &str) -> Option<IpNet> {
     s.parse::<IpNet>()

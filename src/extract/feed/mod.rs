@@ -11,6 +11,7 @@ use crate::model::{ExtractedItem, Fragment};
 use crate::text::plain_text_looks_like_html;
 
 mod dialect;
+mod media;
 mod recover;
 
 /// Parses a feed document fetched from `url`.
@@ -49,10 +50,17 @@ pub fn parse_feed(
     }
     if text.trim_start().starts_with('{') {
         let feed = run_feed_rs(text, url)?;
-        return Ok(convert(feed, url, max_items, problems));
+        let mut extracted = convert(feed, url, max_items, problems);
+        media::attach_json(text, url, &mut extracted.items);
+        return Ok(extracted);
     }
+    // RSS enclosures feed-rs dropped are added from the document as received.
+    let with_enclosures = |mut extracted: Extracted| {
+        media::attach_rss_enclosures(text, url, &mut extracted.items);
+        extracted
+    };
     let strict_error = match read_xml(text, url, false) {
-        Ok(feed) => return Ok(convert(feed, url, max_items, problems)),
+        Ok(feed) => return Ok(with_enclosures(convert(feed, url, max_items, problems))),
         // Repair cannot make a non-feed a feed.
         Err(e @ ExtractError::NotAFeed(_)) => return Err(e),
         Err(e) => e,
@@ -71,14 +79,16 @@ pub fn parse_feed(
         problems.push(format!(
             "not well-formed XML ({why}); read after repair: {repairs}"
         ));
-        return Ok(convert(feed, url, max_items, problems));
+        return Ok(with_enclosures(convert(feed, url, max_items, problems)));
     }
     let why = if repaired.notes.is_empty() {
         why
     } else {
         format!("{why}; repaired: {}", repaired.notes.join(", "))
     };
-    read_entry_by_entry(&repaired.text, url, max_items, problems, why).ok_or(strict_error)
+    read_entry_by_entry(&repaired.text, url, max_items, problems, why)
+        .map(with_enclosures)
+        .ok_or(strict_error)
 }
 
 /// The last resort: every entry as a document of its own (the head of the
@@ -212,6 +222,7 @@ fn convert_entry(
     typed: TypedText,
 ) -> ExtractedItem {
     let link = pick_link(&e.links, feed_url);
+    let media = media::of_entry(&e, feed_url);
     let base = e
         .base
         .as_deref()
@@ -261,6 +272,7 @@ fn convert_entry(
             .filter(|c| !c.trim().is_empty())
             .collect(),
         base,
+        media,
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Article {
     /// A labelled date that is impossible ("13.02.206"), reported once and never used.
     #[serde(default)]
     pub broken_date: Option<String>,
+    /// The picture the page declares for itself (`lead_image`).
+    #[serde(default)]
+    pub image: Option<crate::model::Media>,
 }
 
 /// The element holding the article: a schema.org Article scope, an `<article>`, or the main area.
@@ -303,6 +306,7 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         content_html: body(page, scope.as_ref(), content_selector),
         categories,
         broken_date: impossible_date,
+        image: super::lead_image::lead_image(page),
     }
 }
 

@@ -6,7 +6,9 @@
 //! and text helpers.
 
 pub mod article;
+pub mod lead_image;
 pub mod listing;
+pub mod prune;
 pub mod structured;
 
 use std::cell::OnceCell;
@@ -380,6 +382,7 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
         authors,
         categories,
         base: Some(a.base.clone()),
+        media: a.image.clone().into_iter().collect(),
     }
 }
 
