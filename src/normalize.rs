@@ -110,15 +110,32 @@ static ENTITY_OR_TAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"&(?:#[0-9]{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});|</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>").expect("valid regex")
 });
 
-/// Plain text of a title or name: tags stripped, entities decoded (also
-/// double-escaped ones that survive XML parsing), whitespace collapsed.
+static TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>").expect("valid regex"));
+
+/// Decoding rounds for text a partner escaped more than once.
+const MAX_UNESCAPE_ROUNDS: usize = 3;
+
+/// Plain text of a title or name as a reader may see it: tags stripped,
+/// entities decoded, whitespace collapsed, no XML-forbidden characters and
+/// no bidi controls. A partner that escaped twice (`&amp;lt;b&amp;gt;`) still
+/// has markup after the XML parser decoded once; it is decoded again (a few
+/// rounds at most), so no tag reaches readers that treat titles as HTML.
 pub fn clean_text(fragment: &Fragment) -> String {
-    let text = if fragment.is_html || ENTITY_OR_TAG.is_match(&fragment.text) {
+    let mut text = if fragment.is_html || ENTITY_OR_TAG.is_match(&fragment.text) {
         html_to_text(&fragment.text)
     } else {
         fragment.text.clone()
     };
-    collapse_whitespace(&text)
+    for _ in 1..MAX_UNESCAPE_ROUNDS {
+        if !ENTITY_OR_TAG.is_match(&text) {
+            break;
+        }
+        text = html_to_text(&text);
+    }
+    // Escaped more often than that: whatever still looks like a tag goes.
+    let text = TAG.replace_all(&text, " ");
+    collapse_whitespace(&crate::text::reader_line(&text))
 }
 
 /// Visible text of an HTML fragment; script, style and similar are dropped,
@@ -230,7 +247,8 @@ fn resolve_relative(url: &str) -> Option<std::borrow::Cow<'_, str>> {
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
     let clean = SANITIZER.with(|s| s.clean(html).to_string());
-    clean.trim().to_string()
+    // html5ever keeps control characters and noncharacters; XML may not.
+    crate::text::xml_safe(clean.trim()).into_owned()
 }
 
 fn truncate_bytes(s: &str, max: usize) -> &str {
@@ -305,7 +323,10 @@ pub fn normalize_item(
         .as_deref()
         .or(content_html.as_deref())
         .unwrap_or("");
-    let text = truncate_chars(&html_to_text(text_source), limits.text_chars);
+    let text = truncate_chars(
+        &crate::text::xml_safe(&html_to_text(text_source)),
+        limits.text_chars,
+    );
 
     let title_raw = raw.title.as_ref().map(|t| Fragment {
         text: truncate_bytes(&t.text, limits.title_chars * 8).to_string(),
@@ -323,7 +344,7 @@ pub fn normalize_item(
         };
         title = title_from_text(&fallback_text, 80).unwrap_or_default();
     }
-    let title = truncate_chars(&title, limits.title_chars);
+    let title = crate::text::reader_line(&truncate_chars(&title, limits.title_chars)).into_owned();
     if title.is_empty() && link.is_none() && text.is_empty() {
         return None;
     }
@@ -359,9 +380,10 @@ pub fn normalize_item(
                 use sha2::Digest;
                 format!("sha256:{}", hex::encode(sha2::Sha256::digest(g.as_bytes())))
             } else {
-                g.to_string()
+                crate::text::xml_safe(g).into_owned()
             }
-        });
+        })
+        .filter(|g| !g.is_empty());
     Some(Item {
         guid,
         link_key: link.as_ref().map(link_key),
@@ -445,6 +467,29 @@ mod tests {
             "Mehr Platz"
         );
         assert_eq!(clean_text(&Fragment::plain("a < b & c")), "a < b & c");
+    }
+
+    #[test]
+    fn titles_escaped_twice_lose_their_tags_and_bidi_controls() {
+        // `&amp;lt;script&amp;gt;` in RSS: one decoding by the XML parser leaves entities.
+        assert_eq!(
+            clean_text(&Fragment::plain(
+                "&lt;script&gt;alert(1)&lt;/script&gt;Wichtig &lt;b&gt;heute&lt;/b&gt;"
+            )),
+            "Wichtig heute"
+        );
+        assert_eq!(
+            clean_text(&Fragment::plain("Wasserstoff &amp;amp; Wärme")),
+            "Wasserstoff & Wärme"
+        );
+        let thrice = clean_text(&Fragment::plain(
+            "&amp;amp;lt;i&amp;amp;gt;x&amp;amp;lt;/i&amp;amp;gt; y",
+        ));
+        assert!(!thrice.contains('<'), "{thrice}");
+        assert_eq!(
+            clean_text(&Fragment::plain("Rechnung\u{202E}fdp.exe\u{1}\u{FFFE}")),
+            "Rechnungfdp.exe"
+        );
     }
 
     #[test]

@@ -18,3 +18,4 @@ mod polling;
 mod publishing;
 mod serving;
 mod stories;
+mod wellformed;
