@@ -32,6 +32,7 @@
 //! - [`daemon`]: the scheduler tasks, renderer, reloads and shutdown.
 //! - [`cli`]: one file per command.
 
+pub mod markup;
 pub mod model;
 pub mod text;
 

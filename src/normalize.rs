@@ -142,7 +142,7 @@ pub fn clean_text(fragment: &Fragment) -> String {
 /// block elements become word breaks.
 pub fn html_to_text(html: &str) -> String {
     use scraper::Node;
-    let doc = scraper::Html::parse_fragment(html);
+    let doc = scraper::Html::parse_fragment(&within_budget(html));
     let mut out = String::with_capacity(html.len() / 2);
     let mut stack = vec![doc.tree.root()];
     while let Some(node) = stack.pop() {
@@ -243,8 +243,24 @@ fn resolve_relative(url: &str) -> Option<std::borrow::Cow<'_, str>> {
     })
 }
 
+/// Partner markup a parser may take: markup nested or numerous beyond
+/// `MarkupBudget::FRAGMENT` is reduced to its text first (kept, not
+/// refused: one item's odd content should not cost its source the poll).
+fn within_budget(html: &str) -> std::borrow::Cow<'_, str> {
+    use crate::markup::{self, MarkupBudget};
+    match markup::check(html, MarkupBudget::FRAGMENT) {
+        Ok(()) => std::borrow::Cow::Borrowed(html),
+        Err(why) => {
+            tracing::debug!("partner HTML fragment kept as text: {why}");
+            std::borrow::Cow::Owned(markup::strip_tags(html))
+        }
+    }
+}
+
 /// Safe HTML for republishing; relative URLs made absolute against `base`.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    let html = within_budget(html);
+    let html = html.as_ref();
     SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
     let clean = SANITIZER.with(|s| s.clean(html).to_string());
     // html5ever keeps control characters and noncharacters; XML may not.
@@ -534,6 +550,30 @@ mod tests {
         let long = "Dies ist ein sehr langer Satz ohne Ende der einfach immer weiter geht und weiter und weiter bis niemand mehr folgen mag";
         let t = title_from_text(long, 80).unwrap();
         assert!(t.chars().count() <= 80 && t.ends_with('…'), "{t}");
+    }
+
+    #[test]
+    fn deeply_nested_content_is_kept_as_text_quickly() {
+        let deep = format!(
+            "{}Tief unten{}",
+            "<div>".repeat(50_000),
+            "</div>".repeat(50_000)
+        );
+        let raw = ExtractedItem {
+            title: Some(Fragment::html(format!("{}Titel", "<b>".repeat(300)))),
+            content: Some(Fragment::html(deep)),
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let item = normalize_item(&raw, Utc::now(), &FieldLimits::default()).unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(item.title, "Titel");
+        assert!(item.content_html.unwrap().contains("Tief unten"));
+        assert!(item.text.contains("Tief unten"));
     }
 
     #[test]

@@ -230,7 +230,10 @@ async fn refresh(
     };
     let mut _document_slot = None;
     let deadline = config.fetch.poll_deadline;
-    let read = tokio::time::timeout(deadline, async {
+    // Reading, extracting and normalising share one deadline; storing does not
+    // count (a transaction is not abandoned half-way).
+    let deadline_at = tokio::time::Instant::now() + deadline;
+    let read = tokio::time::timeout_at(deadline_at, async {
         match reader.read(&mut _document_slot).await? {
             Read::Listing(listing) => {
                 let cache = page_cache(app, &id, listing.page_urls()).await?;
@@ -302,14 +305,37 @@ async fn refresh(
     }
     record.moved_to = doc.meta.moved_permanently_to.as_ref().map(Url::to_string);
 
-    // 4. Normalize, apply rules and store, on the blocking pool.
+    // 4. Normalize and apply rules on the parse pool, within the deadline;
+    //    then store on the blocking pool.
     let duration_ms = record.duration_ms;
-    let (store, sid, cfg) = (app.store.clone(), id.clone(), config.clone());
-    let stored = tokio::task::spawn_blocking(move || {
-        let (request, skipped) = ingest_request(&cfg, &sid, doc, now, duration_ms);
-        store.ingest(request).map(|report| (report, skipped))
-    })
+    let (sid, cfg) = (id.clone(), config.clone());
+    let prepared = tokio::time::timeout_at(
+        deadline_at,
+        crate::read::pool::run(move || ingest_request(&cfg, &sid, doc, now, duration_ms)),
+    )
     .await;
+    let (request, skipped) = match prepared {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(e)) => {
+            let error = PollError::Task {
+                error: e.to_string(),
+                status,
+            };
+            record.error = Some(error.to_string());
+            app.record(&id, record).await;
+            return Err(error);
+        }
+        Err(_) => {
+            let error = PollError::Deadline(deadline);
+            record.error = Some(error.to_string());
+            app.record(&id, record).await;
+            return Err(error);
+        }
+    };
+    let store = app.store.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || store.ingest(request).map(|report| (report, skipped)))
+            .await;
     match stored {
         Ok(Ok((report, skipped))) => {
             app.recorded(&id);

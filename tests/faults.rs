@@ -1055,3 +1055,148 @@ async fn a_gzip_body_of_several_members_is_read_whole() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The real binary, for tests that signal it (as in tests/crash.rs).
+#[cfg(unix)]
+fn spawn_daemon(config: &std::path::Path, log: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_revierfeed"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("RUST_LOG", "revierfeed=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deeply_nested_page_is_refused_while_status_feeds_and_sigterm_stay_responsive() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let hostile = HostileServer::start().await;
+    // 200,000 nested elements (2.2 MB) as a listing page, and as the content
+    // of feed items (cut to the content cap, still ~23,000 levels).
+    hostile.set(
+        "/deep",
+        Fault::html(crate::support::hostile::deeply_nested_page(200_000)),
+    );
+    let deep_content = format!("{}Ende", "<div>".repeat(200_000));
+    hostile.set(
+        "/deep-feed",
+        Fault::feed(rss(&[(
+            "deep-1".into(),
+            "Tief verschachtelt".into(),
+            deep_content,
+        )])),
+    );
+    // A healthy partner with a new item at every request.
+    let healthy = HostileServer::start().await;
+    healthy.set("/feed", Fault::changing(|n| small_feed("nested-ok", n)));
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let poll_deadline = Duration::from_secs(8);
+    let text = support::config_text_with(
+        dir.path(),
+        &[
+            support::source("nested-ok", healthy.url("/feed"), "feed"),
+            support::source("nested-page", hostile.url("/deep"), "html"),
+            support::source("nested-feed", hostile.url("/deep-feed"), "feed"),
+        ],
+        &[
+            ("schedule", "\"1s\""),
+            ("max_backoff", "\"1s\""),
+            ("poll_deadline", "\"8s\""),
+        ],
+    )
+    .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut child = spawn_daemon(&path, &log);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+
+    // Until the page's poll has ended, and a few seconds beyond: /status
+    // answers within a second every time, and the healthy partner's new
+    // items keep being published.
+    let started = Instant::now();
+    let mut page_failed_at = None;
+    let mut first_request = None;
+    let mut healthy_counts = Vec::new();
+    while started.elapsed() < Duration::from_secs(25) {
+        if first_request.is_none() && hostile.hits("/deep") > 0 {
+            first_request = Some(Instant::now());
+        }
+        let asked = Instant::now();
+        let status = match client.get(format!("{base}/status.json")).send().await {
+            Ok(r) => r.bytes().await.ok(),
+            Err(e) if e.is_connect() && first_request.is_none() => None, // still starting
+            Err(e) => panic!("/status.json did not answer within 1 s: {e}"),
+        };
+        if let Some(status) = status {
+            assert!(asked.elapsed() < Duration::from_secs(1));
+            let row = status_row_in(&status, "nested-page");
+            let error = row["last_error"].as_str().unwrap_or_default();
+            if page_failed_at.is_none() && !error.is_empty() {
+                assert!(
+                    error.contains("nested more than 512 deep"),
+                    "status says `{error}`"
+                );
+                page_failed_at = Some(Instant::now());
+            }
+            let feed = client.get(format!("{base}/feed.json")).send().await;
+            let feed = feed.expect("/feed.json answers within 1 s");
+            let text = feed.text().await.unwrap();
+            healthy_counts.push(text.matches("nested-ok Meldung").count());
+        }
+        if page_failed_at.is_some_and(|t| t.elapsed() > Duration::from_secs(4)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let first = first_request.expect("the page was requested");
+    let failed = page_failed_at.expect("the page's poll ended with an error on /status");
+    assert!(
+        failed - first < poll_deadline + Duration::from_secs(5),
+        "the poll ended {:?} after the request",
+        failed - first
+    );
+    // The feed whose content nests deeply was stored (as text), not refused.
+    let status = client
+        .get(format!("{base}/status.json"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let row = status_row_in(&status, "nested-feed");
+    assert_eq!(row["ok"], true, "{row}");
+    assert_eq!(row["items"], 1, "{row}");
+    let last = *healthy_counts.last().unwrap();
+    assert!(
+        last >= 3 && healthy_counts.iter().filter(|&&c| c == last).count() < healthy_counts.len(),
+        "the healthy partner's new items were not published: {healthy_counts:?}"
+    );
+
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let term = Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = term.elapsed();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "exit {status}:\n{text}");
+    assert!(took < Duration::from_secs(6), "took {took:?}:\n{text}");
+}
