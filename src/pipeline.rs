@@ -16,7 +16,7 @@ use url::Url;
 use crate::app::{App, describe_store_error};
 use crate::config::{Config, SourceConfig};
 use crate::extract::Extracted;
-use crate::fetch::ResponseMeta;
+use crate::fetch::{PollClock, ResponseMeta};
 use crate::metrics::{ItemLabels, PollLabels};
 use crate::model::{Item, PageRecord, Resolution, ResolvedKind};
 use crate::normalize::{self, FieldLimits};
@@ -230,20 +230,24 @@ async fn refresh(
     };
     let mut _document_slot = None;
     let deadline = config.fetch.poll_deadline;
-    // Reading, extracting and normalising share one deadline; storing does not
-    // count (a transaction is not abandoned half-way).
-    let deadline_at = tokio::time::Instant::now() + deadline;
-    let read = tokio::time::timeout_at(deadline_at, async {
-        match reader.read(&mut _document_slot).await? {
-            Read::Listing(listing) => {
-                let cache = page_cache(app, &id, listing.page_urls()).await?;
-                Ok(Read::Document(reader.read_articles(listing, cache).await?))
+    // Reading, extracting and normalising share one deadline, counted from
+    // the poll's first request (waiting for a turn at a busy origin is not
+    // the partner's slowness); storing does not count (a transaction is not
+    // abandoned half-way). Work past the deadline is dropped: its requests
+    // cancelled, its parsing abandoned (`read::pool`).
+    let clock = PollClock::default();
+    let read = tokio::select! {
+        read = clock.scope(async {
+            match reader.read(&mut _document_slot).await? {
+                Read::Listing(listing) => {
+                    let cache = page_cache(app, &id, listing.page_urls()).await?;
+                    Ok(Read::Document(reader.read_articles(listing, cache).await?))
+                }
+                read => Ok(read),
             }
-            read => Ok(read),
-        }
-    })
-    .await
-    .unwrap_or(Err(PollError::Deadline(deadline)));
+        }) => read,
+        () = clock.elapsed(deadline) => Err(PollError::Deadline(deadline)),
+    };
     let mut record = PollRecord {
         at: now,
         status: None,
@@ -309,14 +313,13 @@ async fn refresh(
     //    then store on the blocking pool.
     let duration_ms = record.duration_ms;
     let (sid, cfg) = (id.clone(), config.clone());
-    let prepared = tokio::time::timeout_at(
-        deadline_at,
-        crate::read::pool::run(move || ingest_request(&cfg, &sid, doc, now, duration_ms)),
-    )
-    .await;
+    let prepared = tokio::select! {
+        prepared = crate::read::pool::run(move || ingest_request(&cfg, &sid, doc, now, duration_ms)) => Some(prepared),
+        () = clock.elapsed(deadline) => None,
+    };
     let (request, skipped) = match prepared {
-        Ok(Ok(prepared)) => prepared,
-        Ok(Err(e)) => {
+        Some(Ok(prepared)) => prepared,
+        Some(Err(e)) => {
             let error = PollError::Task {
                 error: e.to_string(),
                 status,
@@ -325,7 +328,7 @@ async fn refresh(
             app.record(&id, record).await;
             return Err(error);
         }
-        Err(_) => {
+        None => {
             let error = PollError::Deadline(deadline);
             record.error = Some(error.to_string());
             app.record(&id, record).await;

@@ -1200,3 +1200,56 @@ async fn a_deeply_nested_page_is_refused_while_status_feeds_and_sigterm_stay_res
     assert!(status.success(), "exit {status}:\n{text}");
     assert!(took < Duration::from_secs(6), "took {took:?}:\n{text}");
 }
+
+/// 200 sources on one origin, all polled at once: each waits for its turn
+/// (two at a time, `spacing` apart) far longer than `timeout` and
+/// `poll_deadline`, and none may fail for it.
+async fn many_sources_on_one_origin(spacing: &str, fetch: &[(&str, &str)]) {
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = (0..200).map(|i| format!("one-origin-{i:03}")).collect();
+    let mut sources = Vec::new();
+    for id in &ids {
+        let path = format!("/{id}.xml");
+        server.set(&path, Fault::feed(small_feed(id, 1)));
+        sources.push(support::source(id, server.url(&path), "feed"));
+    }
+    let mut settings = vec![("host_spacing", spacing)];
+    settings.extend_from_slice(fetch);
+    let app = app(support::config_with(dir.path(), &sources, &settings));
+    let started = Instant::now();
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
+    let took = started.elapsed();
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|r| !matches!(r.outcome, PollOutcome::Fetched { .. }))
+        .map(|r| r.summary())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    assert_eq!(reports.len(), 200);
+    // The politeness was kept: requests were spaced, not sent at once.
+    let spacing = humantime::parse_duration(spacing.trim_matches('"')).unwrap();
+    assert!(took >= spacing * 99, "200 requests in {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_sources_on_one_origin_all_succeed_though_they_wait_longer_than_any_deadline() {
+    // Ten times faster than the defaults, with deadlines a tenth of theirs
+    // and shorter than the queue: 10 s of waiting, 2 s to answer.
+    many_sources_on_one_origin(
+        "\"50ms\"",
+        &[("timeout", "\"2s\""), ("poll_deadline", "\"3s\"")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_sources_on_one_origin_all_succeed_with_the_default_politeness() {
+    // per_host 2 and host_spacing 500ms as shipped: about 100 s.
+    many_sources_on_one_origin("\"500ms\"", &[]).await;
+}
