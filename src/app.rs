@@ -53,6 +53,7 @@ impl App {
         store.sync_sources(&config.registrations())?;
         store.set_story_rules(config.stories.clone());
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
+        restore_holds(&fetcher, &store.source_states()?);
         let app = App {
             config: RwLock::new(Arc::new(config)),
             fetcher: RwLock::new(Arc::new(fetcher)),
@@ -96,6 +97,7 @@ impl App {
         self.store.set_story_rules(config.stories.clone());
         if old.fetch != config.fetch {
             let fetcher = Fetcher::new(&config.fetch)?;
+            restore_holds(&fetcher, &self.store.source_states()?);
             *self.fetcher.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fetcher);
         }
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config.clone());
@@ -300,4 +302,15 @@ fn feed_max_age(config: &Config) -> std::time::Duration {
     use std::time::Duration;
     let interval = config.fetch.schedule.nominal_interval(Utc::now());
     (interval / 4).clamp(Duration::from_secs(60), Duration::from_secs(900))
+}
+
+/// Origins that asked us to wait (Retry-After) stay held back in a new
+/// client: after a restart and after a reload that changed `[fetch]`.
+fn restore_holds(fetcher: &Fetcher, states: &[crate::store::SourceState]) {
+    let now = chrono::Utc::now();
+    for (url, until) in states.iter().filter_map(|s| s.origin_hold(now)) {
+        if let Ok(url) = url::Url::parse(url) {
+            fetcher.hold_back(&url, until);
+        }
+    }
 }

@@ -1253,3 +1253,37 @@ async fn two_hundred_sources_on_one_origin_all_succeed_with_the_default_politene
     // per_host 2 and host_spacing 500ms as shipped: about 100 s.
     many_sources_on_one_origin("\"500ms\"", &[]).await;
 }
+
+#[tokio::test]
+async fn retry_after_holds_survive_a_restart() {
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = vec![
+        support::source("hold-busy", server.url("/busy"), "feed"),
+        support::source("hold-sibling", server.url("/sibling"), "feed"),
+    ];
+    server.set("/busy", Fault::status(429, &[("Retry-After", "3600")]));
+    server.set("/sibling", Fault::feed(small_feed("hold-sibling", 2)));
+    {
+        let app = app(support::config(dir.path(), &sources, ""));
+        let busy = app.config().source("hold-busy").unwrap().clone();
+        let first = pipeline::refresh_source(&app, &busy, true).await;
+        assert!(failed(&first).contains("HTTP 429"), "{first:?}");
+    }
+    // A new process on the same database: the origin is still held back,
+    // for the source that was told and for its sibling on the same host.
+    let app = app(support::config(dir.path(), &sources, ""));
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
+    for r in &reports {
+        match &r.outcome {
+            PollOutcome::Deferred { .. } => assert_eq!(r.source_id, "hold-busy"),
+            PollOutcome::Failed { error, .. } => assert!(
+                error.contains("no request reach it before"),
+                "{}: {error}",
+                r.source_id
+            ),
+            other => panic!("{}: {other:?}", r.source_id),
+        }
+    }
+    assert_eq!((server.hits("/busy"), server.hits("/sibling")), (1, 0));
+}

@@ -184,6 +184,15 @@ impl Fetcher {
         })
     }
 
+    /// Holds back every request to `url`'s origin until `until`, as a
+    /// Retry-After from it does; for holds remembered across a restart or
+    /// a new client after a reload.
+    pub(crate) fn hold_back(&self, url: &Url, until: DateTime<Utc>) {
+        if until > Utc::now() {
+            self.gates.hold_back(url, until);
+        }
+    }
+
     /// A conditional GET of `url`, within the total deadline, which counts
     /// only time a request is out (sent, answered, read), never the wait
     /// for a slot or the origin's spacing.
