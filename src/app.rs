@@ -30,6 +30,8 @@ pub struct App {
     /// the problem and the scheduler still backs off; dropped as soon as a
     /// poll of that source is recorded again.
     unrecorded: Mutex<HashMap<String, Unrecorded>>,
+    /// The last config reload, if it failed; shown on /status.
+    config_problem: Mutex<Option<publish::ConfigProblem>>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +63,7 @@ impl App {
             site: SiteHandle::default(),
             metrics: Arc::default(),
             unrecorded: Mutex::default(),
+            config_problem: Mutex::default(),
         };
         // Rules may have been edited while the daemon was stopped.
         app.rejudge_if_rules_changed(&app.config())?;
@@ -74,6 +77,20 @@ impl App {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Records how the last config reload went (`Err` with what the operator
+    /// should read); /status shows a failure until a reload succeeds.
+    pub fn config_reload_result(&self, result: Result<(), String>) {
+        let problem = result.err().map(|error| publish::ConfigProblem {
+            at: Utc::now(),
+            error,
+        });
+        *self
+            .config_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = problem;
+        self.site.forget(publish::is_status_path);
     }
 
     /// The HTTP client for the config in force.
@@ -290,10 +307,16 @@ impl serve::OnRequest for App {
             self.count_failing(&states);
             Ok(states)
         };
-        publish::render_on_request(&self.config(), &self.store, path, states).unwrap_or_else(|e| {
-            tracing::error!(path, error = %e, "document could not be rendered");
-            None
-        })
+        let problem = self
+            .config_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        publish::render_on_request(&self.config(), &self.store, path, states, problem.as_ref())
+            .unwrap_or_else(|e| {
+                tracing::error!(path, error = %e, "document could not be rendered");
+                None
+            })
     }
 }
 
