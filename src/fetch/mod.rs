@@ -8,7 +8,7 @@
 //! This file holds the client, what it returns and how it fails; its rooms:
 //! - `policy`: which addresses and redirect targets a request may reach;
 //! - `gates`: per-origin slots and spacing, Retry-After holds, document slots;
-//! - `clock`: when a poll's first request was sent (its deadline's start);
+//! - `clock`: how long a poll has worked (from its first request, waits left out);
 //! - `headers`: request headers, validators, freshness and Retry-After;
 //! - `body`: reading and decompressing a body within its limits.
 
@@ -30,7 +30,7 @@ use url::Url;
 use crate::config::FetchSettings;
 use crate::model::Validators;
 
-pub use clock::PollClock;
+pub use clock::{PollClock, Waiting, waiting};
 pub use gates::DocumentSlot;
 use gates::Gates;
 use policy::{GuardedResolver, NetworkPolicy};
@@ -245,7 +245,10 @@ impl Fetcher {
         loop {
             self.policy.check_url(&current)?;
             self.gates.check_waiting(&current, Utc::now())?;
-            let slot = self.gates.enter(&current, hold.as_deref_mut()).await;
+            let slot = {
+                let _waiting = clock::waiting();
+                self.gates.enter(&current, hold.as_deref_mut()).await
+            };
             clock::mark_sent();
             let sent = tokio::time::Instant::now();
             let deadline = sent + left;

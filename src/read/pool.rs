@@ -3,6 +3,9 @@
 //! SQLite, rendering and /status need), so a document that is slow to parse
 //! can occupy at most these threads and never the store or the server.
 //!
+//! Time a job spends queued counts as waiting for a turn, not against its
+//! poll's deadline (`fetch::PollClock`); time it runs does.
+//!
 //! A job whose caller stopped waiting (its poll's deadline passed, the
 //! daemon shuts down) is abandoned: if it has not started it never runs,
 //! and if it runs its result is dropped; the caller is answered at once
@@ -24,10 +27,11 @@ struct Pool {
     jobs: Mutex<Sender<Job>>,
 }
 
-/// Threads: half the cores (the rest serve, store and render), 1 to 4.
+/// Threads: half the cores (the rest serve, store and render), 2 to 4 —
+/// at least two, so one slow document never holds up every other source.
 fn threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores / 2).clamp(1, 4)
+    (cores / 2).clamp(2, 4)
 }
 
 static POOL: LazyLock<Pool> = LazyLock::new(|| {
@@ -72,7 +76,10 @@ pub async fn run<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, PoolError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
+    // Queued is waiting for a turn: not counted against the poll's deadline.
+    let queued = crate::fetch::waiting();
     let job: Job = Box::new(move || {
+        drop(queued);
         if tx.is_closed() {
             return; // nobody waits any more
         }
