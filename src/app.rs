@@ -30,6 +30,8 @@ pub struct App {
     /// the problem and the scheduler still backs off; dropped as soon as a
     /// poll of that source is recorded again.
     unrecorded: Mutex<HashMap<String, Unrecorded>>,
+    /// The last config reload, if it failed; shown on /status.
+    config_problem: Mutex<Option<publish::ConfigProblem>>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +55,7 @@ impl App {
         store.sync_sources(&config.registrations())?;
         store.set_story_rules(config.stories.clone());
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
+        restore_holds(&fetcher, &store.source_states()?);
         let app = App {
             config: RwLock::new(Arc::new(config)),
             fetcher: RwLock::new(Arc::new(fetcher)),
@@ -60,6 +63,7 @@ impl App {
             site: SiteHandle::default(),
             metrics: Arc::default(),
             unrecorded: Mutex::default(),
+            config_problem: Mutex::default(),
         };
         // Rules may have been edited while the daemon was stopped.
         app.rejudge_if_rules_changed(&app.config())?;
@@ -73,6 +77,20 @@ impl App {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Records how the last config reload went (`Err` with what the operator
+    /// should read); /status shows a failure until a reload succeeds.
+    pub fn config_reload_result(&self, result: Result<(), String>) {
+        let problem = result.err().map(|error| publish::ConfigProblem {
+            at: Utc::now(),
+            error,
+        });
+        *self
+            .config_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = problem;
+        self.site.forget(publish::is_status_path);
     }
 
     /// The HTTP client for the config in force.
@@ -96,6 +114,7 @@ impl App {
         self.store.set_story_rules(config.stories.clone());
         if old.fetch != config.fetch {
             let fetcher = Fetcher::new(&config.fetch)?;
+            restore_holds(&fetcher, &self.store.source_states()?);
             *self.fetcher.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fetcher);
         }
         *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config.clone());
@@ -285,10 +304,16 @@ impl serve::OnRequest for App {
             self.count_failing(&states);
             Ok(states)
         };
-        publish::render_on_request(&self.config(), &self.store, path, states).unwrap_or_else(|e| {
-            tracing::error!(path, error = %e, "document could not be rendered");
-            None
-        })
+        let problem = self
+            .config_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        publish::render_on_request(&self.config(), &self.store, path, states, problem.as_ref())
+            .unwrap_or_else(|e| {
+                tracing::error!(path, error = %e, "document could not be rendered");
+                None
+            })
     }
 
     fn render_query(
@@ -310,4 +335,15 @@ fn feed_max_age(config: &Config) -> std::time::Duration {
     use std::time::Duration;
     let interval = config.fetch.schedule.nominal_interval(Utc::now());
     (interval / 4).clamp(Duration::from_secs(60), Duration::from_secs(900))
+}
+
+/// Origins that asked us to wait (Retry-After) stay held back in a new
+/// client: after a restart and after a reload that changed `[fetch]`.
+fn restore_holds(fetcher: &Fetcher, states: &[crate::store::SourceState]) {
+    let now = chrono::Utc::now();
+    for (url, until) in states.iter().filter_map(|s| s.origin_hold(now)) {
+        if let Ok(url) = url::Url::parse(url) {
+            fetcher.hold_back(&url, until);
+        }
+    }
 }

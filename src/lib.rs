@@ -32,8 +32,9 @@
 //! - [`daemon`]: the scheduler tasks, renderer, reloads and shutdown.
 //! - [`cli`]: one file per command.
 
+pub mod markup;
 pub mod model;
-pub(crate) mod text;
+pub mod text;
 
 pub mod config;
 pub mod schedule;

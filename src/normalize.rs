@@ -3,7 +3,10 @@
 //! through ammonia (no script, no event handlers, no javascript:/data: URLs,
 //! no inline CSS). Every field a partner controls is capped here.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use regex::Regex;
 use url::Url;
 
 use crate::model::{ExtractedItem, Fragment, Item, Media, Medium};
@@ -106,23 +109,43 @@ pub fn link_key(canonical: &Url) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
-/// Plain text of a title or name: tags stripped, entities decoded (also
-/// double-escaped ones that survive XML parsing), whitespace collapsed.
-/// Text declared plain keeps `<` and `&` unless it plainly holds HTML.
+static TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>").expect("valid regex"));
+
+/// Decoding rounds for text a partner escaped more than once.
+const MAX_UNESCAPE_ROUNDS: usize = 3;
+
+/// Plain text of a title or name as a reader may see it: tags stripped,
+/// entities decoded, whitespace collapsed, no XML-forbidden characters and
+/// no bidi controls. Text declared plain keeps `<` and `&` unless it plainly
+/// holds HTML (`Vector<T> in Rust & C++` stays). A partner that escaped
+/// twice (`&amp;lt;b&amp;gt;`) still has markup after the XML parser decoded
+/// once; it is decoded again (a few rounds at most), so no tag reaches
+/// readers that treat titles as HTML.
 pub fn clean_text(fragment: &Fragment) -> String {
-    let text = if fragment.is_html || plain_text_looks_like_html(&fragment.text) {
+    let mut text = if fragment.is_html || plain_text_looks_like_html(&fragment.text) {
         html_to_text(&fragment.text)
     } else {
         fragment.text.clone()
     };
-    collapse_whitespace(&text)
+    for _ in 1..MAX_UNESCAPE_ROUNDS {
+        if !plain_text_looks_like_html(&text) {
+            break;
+        }
+        text = html_to_text(&text);
+    }
+    // Escaped more often than that: whatever still looks like markup goes.
+    if plain_text_looks_like_html(&text) {
+        text = TAG.replace_all(&text, " ").into_owned();
+    }
+    collapse_whitespace(&crate::text::reader_line(&text))
 }
 
 /// Visible text of an HTML fragment; script, style and similar are dropped,
 /// block elements become word breaks.
 pub fn html_to_text(html: &str) -> String {
     use scraper::Node;
-    let doc = scraper::Html::parse_fragment(html);
+    let doc = scraper::Html::parse_fragment(&within_budget(html));
     let mut out = String::with_capacity(html.len() / 2);
     let mut stack = vec![doc.tree.root()];
     while let Some(node) = stack.pop() {
@@ -223,11 +246,28 @@ fn resolve_relative(url: &str) -> Option<std::borrow::Cow<'_, str>> {
     })
 }
 
+/// Partner markup a parser may take: markup nested or numerous beyond
+/// `MarkupBudget::FRAGMENT` is reduced to its text first (kept, not
+/// refused: one item's odd content should not cost its source the poll).
+fn within_budget(html: &str) -> std::borrow::Cow<'_, str> {
+    use crate::markup::{self, MarkupBudget};
+    match markup::check(html, MarkupBudget::FRAGMENT) {
+        Ok(()) => std::borrow::Cow::Borrowed(html),
+        Err(why) => {
+            tracing::debug!("partner HTML fragment kept as text: {why}");
+            std::borrow::Cow::Owned(markup::strip_tags(html))
+        }
+    }
+}
+
 /// Safe HTML for republishing; relative URLs made absolute against `base`.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    let html = within_budget(html);
+    let html = html.as_ref();
     SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
     let clean = SANITIZER.with(|s| s.clean(html).to_string());
-    clean.trim().to_string()
+    // html5ever keeps control characters and noncharacters; XML may not.
+    crate::text::xml_safe(clean.trim()).into_owned()
 }
 
 fn truncate_bytes(s: &str, max: usize) -> &str {
@@ -302,7 +342,10 @@ pub fn normalize_item(
         .as_deref()
         .or(content_html.as_deref())
         .unwrap_or("");
-    let text = truncate_chars(&html_to_text(text_source), limits.text_chars);
+    let text = truncate_chars(
+        &crate::text::xml_safe(&html_to_text(text_source)),
+        limits.text_chars,
+    );
 
     let title_raw = raw.title.as_ref().map(|t| Fragment {
         text: truncate_bytes(&t.text, limits.title_chars * 8).to_string(),
@@ -320,7 +363,7 @@ pub fn normalize_item(
         };
         title = title_from_text(&fallback_text, 80).unwrap_or_default();
     }
-    let title = truncate_chars(&title, limits.title_chars);
+    let title = crate::text::reader_line(&truncate_chars(&title, limits.title_chars)).into_owned();
     if title.is_empty() && link.is_none() && text.is_empty() {
         return None;
     }
@@ -356,9 +399,10 @@ pub fn normalize_item(
                 use sha2::Digest;
                 format!("sha256:{}", hex::encode(sha2::Sha256::digest(g.as_bytes())))
             } else {
-                g.to_string()
+                crate::text::xml_safe(g).into_owned()
             }
-        });
+        })
+        .filter(|g| !g.is_empty());
     Some(Item {
         guid,
         link_key: link.as_ref().map(link_key),
@@ -554,6 +598,29 @@ mod tests {
     }
 
     #[test]
+    fn titles_escaped_twice_lose_their_tags_and_bidi_controls() {
+        // `&amp;lt;script&amp;gt;` in RSS: one decoding by the XML parser leaves entities.
+        assert_eq!(
+            clean_text(&Fragment::plain(
+                "&lt;script&gt;alert(1)&lt;/script&gt;Wichtig &lt;b&gt;heute&lt;/b&gt;"
+            )),
+            "Wichtig heute"
+        );
+        assert_eq!(
+            clean_text(&Fragment::plain("Wasserstoff &amp;amp; Wärme")),
+            "Wasserstoff & Wärme"
+        );
+        let thrice = clean_text(&Fragment::plain(
+            "&amp;amp;lt;i&amp;amp;gt;x&amp;amp;lt;/i&amp;amp;gt; y",
+        ));
+        assert!(!thrice.contains('<'), "{thrice}");
+        assert_eq!(
+            clean_text(&Fragment::plain("Rechnung\u{202E}fdp.exe\u{1}\u{FFFE}")),
+            "Rechnungfdp.exe"
+        );
+    }
+
+    #[test]
     fn sanitizer_removes_active_content_and_absolutises_urls() {
         let base = Url::parse("http://partner.example/blog/post/").unwrap();
         let dirty = r#"<p onclick="x()">Hallo <a href="javascript:alert(1)">x</a> <a href="/seite">y</a><img src="/bild.jpg" srcset="/a.jpg 1x" onerror="x()"><img src="data:image/png;base64,AAA"><span style="background:expression(alert(1))">z</span></p><script>alert(1)</script><iframe src="//evil"></iframe>"#;
@@ -595,6 +662,30 @@ mod tests {
         let long = "Dies ist ein sehr langer Satz ohne Ende der einfach immer weiter geht und weiter und weiter bis niemand mehr folgen mag";
         let t = title_from_text(long, 80).unwrap();
         assert!(t.chars().count() <= 80 && t.ends_with('…'), "{t}");
+    }
+
+    #[test]
+    fn deeply_nested_content_is_kept_as_text_quickly() {
+        let deep = format!(
+            "{}Tief unten{}",
+            "<div>".repeat(50_000),
+            "</div>".repeat(50_000)
+        );
+        let raw = ExtractedItem {
+            title: Some(Fragment::html(format!("{}Titel", "<b>".repeat(300)))),
+            content: Some(Fragment::html(deep)),
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let item = normalize_item(&raw, Utc::now(), &FieldLimits::default()).unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(item.title, "Titel");
+        assert!(item.content_html.unwrap().contains("Tief unten"));
+        assert!(item.text.contains("Tief unten"));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use url::Url;
 use crate::app::{App, describe_store_error};
 use crate::config::{Config, SourceConfig};
 use crate::extract::Extracted;
-use crate::fetch::{DocumentSlot, ResponseMeta};
+use crate::fetch::{DocumentSlot, PollClock, ResponseMeta};
 use crate::metrics::{ItemLabels, PollLabels};
 use crate::model::{Item, PageRecord, Resolution, ResolvedKind};
 use crate::normalize::{self, FieldLimits};
@@ -230,9 +230,16 @@ async fn refresh(
     };
     let mut _document_slot = None;
     let deadline = config.fetch.poll_deadline;
-    let read = tokio::time::timeout(deadline, read_to_end(app, &reader, &mut _document_slot))
-        .await
-        .unwrap_or(Err(PollError::Deadline(deadline)));
+    // Reading, extracting and normalising share one deadline, counted from
+    // the poll's first request (waiting for a turn at a busy origin is not
+    // the partner's slowness); storing does not count (a transaction is not
+    // abandoned half-way). Work past the deadline is dropped: its requests
+    // cancelled, its parsing abandoned (`read::pool`).
+    let clock = PollClock::default();
+    let read = tokio::select! {
+        read = clock.scope(read_to_end(app, &reader, &mut _document_slot)) => read,
+        () = clock.elapsed(deadline) => Err(PollError::Deadline(deadline)),
+    };
     let mut record = PollRecord {
         at: now,
         status: None,
@@ -298,14 +305,36 @@ async fn refresh(
     }
     record.moved_to = doc.meta.moved_permanently_to.as_ref().map(Url::to_string);
 
-    // 4. Normalize, apply rules and store, on the blocking pool.
+    // 4. Normalize and apply rules on the parse pool, within the deadline;
+    //    then store on the blocking pool.
     let duration_ms = record.duration_ms;
-    let (store, sid, cfg) = (app.store.clone(), id.clone(), config.clone());
-    let stored = tokio::task::spawn_blocking(move || {
-        let (request, skipped) = ingest_request(&cfg, &sid, doc, now, duration_ms);
-        store.ingest(request).map(|report| (report, skipped))
-    })
-    .await;
+    let (sid, cfg) = (id.clone(), config.clone());
+    let prepared = tokio::select! {
+        prepared = crate::read::pool::run(move || ingest_request(&cfg, &sid, doc, now, duration_ms)) => Some(prepared),
+        () = clock.elapsed(deadline) => None,
+    };
+    let (request, skipped) = match prepared {
+        Some(Ok(prepared)) => prepared,
+        Some(Err(e)) => {
+            let error = PollError::Task {
+                error: e.to_string(),
+                status,
+            };
+            record.error = Some(error.to_string());
+            app.record(&id, record).await;
+            return Err(error);
+        }
+        None => {
+            let error = PollError::Deadline(deadline);
+            record.error = Some(error.to_string());
+            app.record(&id, record).await;
+            return Err(error);
+        }
+    };
+    let store = app.store.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || store.ingest(request).map(|report| (report, skipped)))
+            .await;
     match stored {
         Ok(Ok((report, skipped))) => {
             app.recorded(&id);

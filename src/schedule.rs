@@ -231,6 +231,17 @@ mod tests {
         assert!(Schedule::parse("61 * * * *").is_err());
         assert!(Schedule::parse("").is_err());
         assert!(Schedule::parse("0s").is_err());
+        // Lines that name no day that exists, or only past years, never fire.
+        for never in [
+            "0 0 30 2 *",
+            "0 0 31 4 *",
+            "0 0 31 2,4,6,9,11 *",
+            "0 0 0 1 1 * 2020",
+        ] {
+            let e = Schedule::parse(never).unwrap_err().to_string();
+            assert!(e.contains("never fires"), "{never}: {e}");
+        }
+        assert!(Schedule::parse("0 0 29 2 *").is_ok(), "leap days do come");
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub struct ClientLimits {
     pub max_headers: usize,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections one client address may hold open at once; more are closed
+    /// at once, so one client cannot take every slot and make others wait.
+    pub max_per_client: usize,
     /// After shutdown starts, open connections get this long to finish.
     pub drain: Duration,
 }
@@ -111,6 +114,7 @@ impl Default for ClientLimits {
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             max_connections: 512,
+            max_per_client: 32,
             drain: Duration::from_secs(2),
         }
     }
@@ -131,6 +135,7 @@ pub async fn serve(
         .max_header_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_client = Arc::new(PerClient::default());
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
@@ -152,6 +157,11 @@ pub async fn serve(
             },
             _ = stop.cancelled() => break,
         };
+        let Some(client_slot) = per_client.enter(peer.ip(), limits.max_per_client.max(1)) else {
+            tracing::debug!(%peer, "client holds too many connections; closing the new one");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let mut io = tokio_io_timeout::TimeoutStream::new(stream);
         io.set_write_timeout(Some(limits.write_timeout));
@@ -161,6 +171,7 @@ pub async fn serve(
         let stop = stop.clone();
         connections.spawn(async move {
             let _permit = permit;
+            let _client_slot = client_slot;
             let conn = http.serve_connection(io, service);
             tokio::pin!(conn);
             let ended = tokio::select! {
@@ -186,6 +197,45 @@ pub async fn serve(
             "closing client connections still open after the shutdown grace"
         );
         connections.shutdown().await;
+    }
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerClient {
+    open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection counted for its client; uncounted on drop.
+struct ClientSlot {
+    table: Arc<PerClient>,
+    ip: std::net::IpAddr,
+}
+
+impl PerClient {
+    fn enter(self: &Arc<Self>, ip: std::net::IpAddr, max: usize) -> Option<ClientSlot> {
+        let mut open = self.open.lock().expect("per-client table poisoned");
+        let n = open.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(ClientSlot {
+            table: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().expect("per-client table poisoned");
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -249,6 +299,8 @@ fn not_modified_since(headers: &HeaderMap, last_modified: DateTime<Utc>) -> bool
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok())
         .map(DateTime::<Utc>::from)
+        // A date in the future is no valid validator (RFC 9110 13.1.3): ignored.
+        .filter(|since| *since <= Utc::now())
         .is_some_and(|since| last_modified <= since)
 }
 

@@ -161,3 +161,73 @@ pub(crate) fn plain_text_looks_like_html(text: &str) -> bool {
             .captures_iter(text)
             .all(|c| HTML_ELEMENTS.contains(&c[2].to_ascii_lowercase().as_str()))
 }
+
+/// Whether XML 1.0 allows `c` in a document (its `Char` production): tab,
+/// LF, CR and everything from U+0020 except U+FFFE and U+FFFF. (Surrogates
+/// cannot occur in a Rust `str`; a lone one in partner input was replaced
+/// or refused when the bytes were decoded.)
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Unicode bidi embedding, override and isolate controls (and the marks):
+/// in a title they let a partner display text reversed (U+202E) or spill
+/// its direction into the reader's surrounding text.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` without the characters XML 1.0 forbids, so that one partner's byte
+/// cannot make a merged feed ill-formed; borrowed when nothing is dropped.
+pub fn xml_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(is_xml_char) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.chars().filter(|&c| is_xml_char(c)).collect())
+    }
+}
+
+/// A one-line name or title as a reader may see it: XML-safe, without bidi
+/// controls.
+pub fn reader_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().all(|c| is_xml_char(c) && !is_bidi_control(c)) {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(
+            s.chars()
+                .filter(|&c| is_xml_char(c) && !is_bidi_control(c))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_safe_keeps_exactly_the_xml_chars() {
+        for cp in 0u32..=0xFFFF {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let allowed = cp == 9
+                || cp == 10
+                || cp == 13
+                || (0x20..=0xD7FF).contains(&cp)
+                || (0xE000..=0xFFFD).contains(&cp);
+            let s = format!("a{c}b");
+            assert_eq!(xml_safe(&s) == s, allowed, "U+{cp:04X}");
+        }
+        assert_eq!(xml_safe("x\u{1}\u{FFFE}y\u{1F600}"), "xy\u{1F600}");
+    }
+
+    #[test]
+    fn reader_lines_lose_bidi_overrides() {
+        assert_eq!(reader_line("abc\u{202E}fdp.exe\u{2066}\u{0}"), "abcfdp.exe");
+        assert!(matches!(
+            reader_line("Lausitz"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}

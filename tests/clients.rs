@@ -269,3 +269,80 @@ async fn paths_never_reach_the_file_system() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_take_every_connection() {
+    // Fewer connections in all than one client opens; the header timeout is
+    // long, so without a per-client cap the others would wait 10 s.
+    let (addr, _stop) = server(ClientLimits {
+        max_connections: 40,
+        max_per_client: 8,
+        ..ClientLimits::default()
+    })
+    .await;
+    let mut hog = Vec::new();
+    for _ in 0..100 {
+        if let Ok(s) = TcpStream::connect(addr).await {
+            hog.push(s);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Another client (another loopback address) is answered at once.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let started = Instant::now();
+    let mut s = socket.connect(addr).await.unwrap();
+    s.write_all(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, _) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+    assert!(
+        status_line(&answer).contains("200"),
+        "{}",
+        status_line(&answer)
+    );
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
+    // The hog's connections beyond its share were closed, the rest still served.
+    let mut closed = 0;
+    for s in &mut hog {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(20), s.read(&mut byte)).await
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, hog.len() - 8, "{closed} of {} closed", hog.len());
+}
+
+#[tokio::test]
+async fn if_modified_since_in_the_future_is_ignored() {
+    let (addr, _stop) = server(ClientLimits::default()).await;
+    let future =
+        httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(86_400 * 365));
+    let answer = raw(
+        addr,
+        format!("GET /feed.atom HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: {future}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(
+        status_line(&answer).contains("200"),
+        "{}",
+        status_line(&answer)
+    );
+    // A date in the past after the last change still gives 304.
+    let past = httpdate::fmt_http_date(
+        std::time::SystemTime::now() + Duration::from_secs(1) - Duration::from_secs(1),
+    );
+    let answer = raw(
+        addr,
+        format!("GET /feed.atom HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: {past}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(
+        status_line(&answer).contains("304"),
+        "{}",
+        status_line(&answer)
+    );
+}

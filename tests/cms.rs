@@ -20,7 +20,10 @@ fn check(file: &str, page_url: &str, want: &[Want]) {
     )
     .unwrap();
     let text = revierfeed::extract::charset::decode_html(&bytes, None);
-    let listing = parse_listing(&Page::parse(&text, &Url::parse(page_url).unwrap()), None);
+    let listing = parse_listing(
+        &Page::parse(&text, &Url::parse(page_url).unwrap()).unwrap(),
+        None,
+    );
     let got: Vec<(String, String, String)> = listing
         .entries
         .iter()

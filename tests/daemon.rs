@@ -146,6 +146,25 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
         .unwrap();
     assert_eq!(feed.matches("\"id\": \"urn:uuid:").count(), 25);
     assert_eq!(app.config().sources.len(), 2);
+    // ... and /status says so, not only the log.
+    let status = reqwest::get(format!("{base}/status.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let failed = status["config_reload_failed"]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(failed.contains("config.toml:3"), "{status}");
+    let page = reqwest::get(format!("{base}/status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("nicht neu geladen"), "{page}");
 
     // Remove a source: it stops, its items leave the feeds but stay stored.
     std::fs::write(&path, support::config_text(dir.path(), &[pro()], "")).unwrap();
@@ -160,6 +179,7 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
         .await
         .unwrap();
     assert!(!status.contains("\"neuwerda\""), "{status}");
+    assert!(!status.contains("config_reload_failed"), "{status}");
     assert_eq!(app.store.item_count().unwrap(), 25);
 
     daemon.stop().await;

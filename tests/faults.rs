@@ -1112,3 +1112,235 @@ async fn a_gzip_body_of_several_members_is_read_whole() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The real binary, for tests that signal it (as in tests/crash.rs).
+#[cfg(unix)]
+fn spawn_daemon(config: &std::path::Path, log: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_revierfeed"))
+        .arg("--config")
+        .arg(config)
+        .arg("run")
+        .env("RUST_LOG", "revierfeed=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deeply_nested_page_is_refused_while_status_feeds_and_sigterm_stay_responsive() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let hostile = HostileServer::start().await;
+    // 200,000 nested elements (2.2 MB) as a listing page, and as the content
+    // of feed items (cut to the content cap, still ~23,000 levels).
+    hostile.set(
+        "/deep",
+        Fault::html(crate::support::hostile::deeply_nested_page(200_000)),
+    );
+    let deep_content = format!("{}Ende", "<div>".repeat(200_000));
+    hostile.set(
+        "/deep-feed",
+        Fault::feed(rss(&[(
+            "deep-1".into(),
+            "Tief verschachtelt".into(),
+            deep_content,
+        )])),
+    );
+    // A healthy partner with a new item at every request.
+    let healthy = HostileServer::start().await;
+    healthy.set("/feed", Fault::changing(|n| small_feed("nested-ok", n)));
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let poll_deadline = Duration::from_secs(8);
+    let text = support::config_text_with(
+        dir.path(),
+        &[
+            support::source("nested-ok", healthy.url("/feed"), "feed"),
+            support::source("nested-page", hostile.url("/deep"), "html"),
+            support::source("nested-feed", hostile.url("/deep-feed"), "feed"),
+        ],
+        &[
+            ("schedule", "\"1s\""),
+            ("max_backoff", "\"1s\""),
+            ("poll_deadline", "\"8s\""),
+        ],
+    )
+    .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    let log = dir.path().join("daemon.log");
+    let mut child = spawn_daemon(&path, &log);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+
+    // Until the page's poll has ended, and a few seconds beyond: /status
+    // answers within a second every time, and the healthy partner's new
+    // items keep being published.
+    let started = Instant::now();
+    let mut page_failed_at = None;
+    let mut first_request = None;
+    let mut healthy_counts = Vec::new();
+    while started.elapsed() < Duration::from_secs(25) {
+        if first_request.is_none() && hostile.hits("/deep") > 0 {
+            first_request = Some(Instant::now());
+        }
+        let asked = Instant::now();
+        let status = match client.get(format!("{base}/status.json")).send().await {
+            Ok(r) => r.bytes().await.ok(),
+            Err(e) if e.is_connect() && first_request.is_none() => None, // still starting
+            Err(e) => panic!("/status.json did not answer within 1 s: {e}"),
+        };
+        if let Some(status) = status {
+            assert!(asked.elapsed() < Duration::from_secs(1));
+            let row = status_row_in(&status, "nested-page");
+            let error = row["last_error"].as_str().unwrap_or_default();
+            if page_failed_at.is_none() && !error.is_empty() {
+                assert!(
+                    error.contains("nested more than 512 deep"),
+                    "status says `{error}`"
+                );
+                page_failed_at = Some(Instant::now());
+            }
+            let feed = client.get(format!("{base}/feed.json")).send().await;
+            let feed = feed.expect("/feed.json answers within 1 s");
+            let text = feed.text().await.unwrap();
+            healthy_counts.push(text.matches("nested-ok Meldung").count());
+        }
+        if page_failed_at.is_some_and(|t| t.elapsed() > Duration::from_secs(4)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let first = first_request.expect("the page was requested");
+    let failed = page_failed_at.expect("the page's poll ended with an error on /status");
+    assert!(
+        failed - first < poll_deadline + Duration::from_secs(5),
+        "the poll ended {:?} after the request",
+        failed - first
+    );
+    // The feed whose content nests deeply was stored (as text), not refused.
+    let status = client
+        .get(format!("{base}/status.json"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let row = status_row_in(&status, "nested-feed");
+    assert_eq!(row["ok"], true, "{row}");
+    assert_eq!(row["items"], 1, "{row}");
+    let last = *healthy_counts.last().unwrap();
+    assert!(
+        last >= 3 && healthy_counts.iter().filter(|&&c| c == last).count() < healthy_counts.len(),
+        "the healthy partner's new items were not published: {healthy_counts:?}"
+    );
+
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let term = Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = term.elapsed();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "exit {status}:\n{text}");
+    assert!(took < Duration::from_secs(6), "took {took:?}:\n{text}");
+}
+
+/// 200 sources on one origin, all polled at once: each waits for its turn
+/// (two at a time, `spacing` apart) far longer than `timeout` and
+/// `poll_deadline`, and none may fail for it.
+async fn many_sources_on_one_origin(spacing: &str, fetch: &[(&str, &str)]) {
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = (0..200).map(|i| format!("one-origin-{i:03}")).collect();
+    let mut sources = Vec::new();
+    for id in &ids {
+        let path = format!("/{id}.xml");
+        server.set(&path, Fault::feed(small_feed(id, 1)));
+        sources.push(support::source(id, server.url(&path), "feed"));
+    }
+    let mut settings = vec![("host_spacing", spacing)];
+    settings.extend_from_slice(fetch);
+    let app = app(support::config_with(dir.path(), &sources, &settings));
+    let started = Instant::now();
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
+    let took = started.elapsed();
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|r| !matches!(r.outcome, PollOutcome::Fetched { .. }))
+        .map(|r| r.summary())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+    assert_eq!(reports.len(), 200);
+    // The politeness was kept: requests were spaced, not sent at once.
+    let spacing = humantime::parse_duration(spacing.trim_matches('"')).unwrap();
+    assert!(took >= spacing * 99, "200 requests in {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_sources_on_one_origin_all_succeed_though_they_wait_longer_than_any_deadline() {
+    // Ten times faster than the defaults, with deadlines a tenth of theirs
+    // and shorter than the queue: 10 s of waiting, 2 s to answer.
+    many_sources_on_one_origin(
+        "\"50ms\"",
+        &[("timeout", "\"2s\""), ("poll_deadline", "\"3s\"")],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_sources_on_one_origin_all_succeed_with_the_default_politeness() {
+    // per_host 2 and host_spacing 500ms as shipped: about 100 s.
+    many_sources_on_one_origin("\"500ms\"", &[]).await;
+}
+
+#[tokio::test]
+async fn retry_after_holds_survive_a_restart() {
+    let server = HostileServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sources = vec![
+        support::source("hold-busy", server.url("/busy"), "feed"),
+        support::source("hold-sibling", server.url("/sibling"), "feed"),
+    ];
+    server.set("/busy", Fault::status(429, &[("Retry-After", "3600")]));
+    server.set("/sibling", Fault::feed(small_feed("hold-sibling", 2)));
+    {
+        let app = app(support::config(dir.path(), &sources, ""));
+        let busy = app.config().source("hold-busy").unwrap().clone();
+        let first = pipeline::refresh_source(&app, &busy, true).await;
+        assert!(failed(&first).contains("HTTP 429"), "{first:?}");
+    }
+    // A new process on the same database: the origin is still held back,
+    // for the source that was told and for its sibling on the same host.
+    let app = app(support::config(dir.path(), &sources, ""));
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
+    for r in &reports {
+        match &r.outcome {
+            PollOutcome::Deferred { .. } => assert_eq!(r.source_id, "hold-busy"),
+            PollOutcome::Failed { error, .. } => assert!(
+                error.contains("no request reach it before"),
+                "{}: {error}",
+                r.source_id
+            ),
+            other => panic!("{}: {other:?}", r.source_id),
+        }
+    }
+    assert_eq!((server.hits("/busy"), server.hits("/sibling")), (1, 0));
+}

@@ -24,3 +24,4 @@ mod query_feeds;
 mod serving;
 mod sloppy_feeds;
 mod stories;
+mod wellformed;

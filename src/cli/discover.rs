@@ -45,7 +45,13 @@ pub(super) async fn discover(config: &Config, url: &Url) -> Result<String, Error
         );
     } else {
         let text = charset::decode_html(&body, meta.content_type.as_deref());
-        let feeds = feed_links(&Page::parse(&text, &meta.final_url));
+        let feeds = match Page::parse(&text, &meta.final_url) {
+            Ok(page) => feed_links(&page),
+            Err(e) => {
+                let _ = writeln!(out, "  is a web page that could not be read: {e}");
+                Vec::new()
+            }
+        };
         if feeds.is_empty() {
             let _ = writeln!(out, "  is a web page that announces no feed");
         } else {

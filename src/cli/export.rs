@@ -34,6 +34,10 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let mut f = std::fs::File::create(&tmp)?;
+    // A file replaced keeps its permissions (a config with secrets stays 600).
+    if let Ok(existing) = std::fs::metadata(path) {
+        f.set_permissions(existing.permissions())?;
+    }
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);
@@ -87,7 +91,9 @@ fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usize> {
             .map(|s| format!("/sources/{}.html", s.id)),
     );
     for path in on_request {
-        if let Some(doc) = publish::render_on_request(config, store, &path, || Ok(Vec::new()))? {
+        if let Some(doc) =
+            publish::render_on_request(config, store, &path, || Ok(Vec::new()), None)?
+        {
             files.push((path, std::sync::Arc::new(doc)));
         }
     }

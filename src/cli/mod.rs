@@ -131,7 +131,14 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     let path = cli.config.as_path();
     match cli.command {
         Command::Check => Ok(check::run(path)),
-        Command::Run => run::runtime()?.block_on(run::run(path)),
+        Command::Run => {
+            let runtime = run::runtime()?;
+            let result = runtime.block_on(run::run(path));
+            // Whatever a blocking task still does, the process exits now:
+            // shutdown already stopped polls and closed the database.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+            result
+        }
         Command::Fetch {
             once,
             sources,

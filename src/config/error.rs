@@ -87,7 +87,13 @@ impl Locator<'_> {
         if let Some(hint) = suggest_for_unknown_field(&message) {
             message.push_str(&format!("; did you mean `{hint}`?"));
         }
-        let key = key_path(&table_at(self.text, span.start), &unknown);
+        let table = table_at(self.text, span.start);
+        // An unknown table header names itself already (`[admin]` is `admin`).
+        let key = if table == unknown || table.ends_with(&format!(".{unknown}")) {
+            table
+        } else {
+            key_path(&table, &unknown)
+        };
         self.error(span, &key, &message)
     }
 }
@@ -110,24 +116,155 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// The key path of the table in force at `offset` (`feed`, `source[2]`), for
-/// errors toml reports without one.
+/// The key path of the table in force at `offset` (`feed`, `source[2]`,
+/// `source[2].selectors`, `source[2].rule[0]`), for errors toml reports
+/// without one. Sub-tables of an array entry belong to its latest entry.
+/// When `offset` is on a table header, the path that header names (the
+/// table being opened is what the error is about, not the one before it).
 fn table_at(text: &str, offset: usize) -> String {
     let offset = offset.min(text.len());
     let mut current = String::new();
-    let mut array_counts: std::collections::HashMap<String, usize> =
-        std::collections::HashMap::new();
-    for line in text[..offset].lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
-            let n = array_counts.entry(name.trim().to_string()).or_insert(0);
-            current = format!("{}[{}]", name.trim(), n);
-            *n += 1;
-        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = name.trim().to_string();
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    for line in text[..line_start].lines() {
+        if let Some((name, is_array)) = header(line) {
+            current = resolve(name, is_array, &mut counts);
+        }
+    }
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let trimmed = line.trim_start();
+    if trimmed.starts_with('[') {
+        // A header, maybe unfinished: the path of the name written so far,
+        // without the entry number an array header would add.
+        let name = trimmed.trim_start_matches('[');
+        let name = name.split([']', '#']).next().unwrap_or("").trim();
+        if !name.is_empty() {
+            return resolve(name, false, &mut counts);
         }
     }
     current
+}
+
+/// `(name, is_array)` of a complete table header line.
+fn header(line: &str) -> Option<(&str, bool)> {
+    let line = line.split('#').next().unwrap_or("").trim();
+    if let Some(name) = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
+        Some((name.trim(), true))
+    } else {
+        line.strip_prefix('[')
+            .and_then(|l| l.strip_suffix(']'))
+            .map(|name| (name.trim(), false))
+    }
+}
+
+/// The path of the table a header names: each prefix that is an array of
+/// tables means its latest entry; an array header adds an entry.
+fn resolve(
+    name: &str,
+    is_array: bool,
+    counts: &mut std::collections::HashMap<String, usize>,
+) -> String {
+    let parts: Vec<&str> = name
+        .split('.')
+        .map(|p| p.trim().trim_matches('"'))
+        .collect();
+    let mut path = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(part);
+        if i + 1 == parts.len() && is_array {
+            let n = counts.entry(path.clone()).or_insert(0);
+            path = format!("{path}[{n}]");
+            *n += 1;
+        } else if let Some(n) = counts.get(&path) {
+            path = format!("{path}[{}]", n.saturating_sub(1));
+        }
+    }
+    path
+}
+
+/// Whether toml refused a key the config does not have.
+pub(super) fn is_unknown_field(error: &toml::de::Error) -> bool {
+    unknown_field(error.message().trim()).is_some()
+}
+
+/// `text` with the entry at `offset` replaced by spaces (newlines kept, so
+/// every other span stays where it was): a `key = value` with all lines of
+/// its value, or a whole table from its header to the next one.
+pub(super) fn blank_entry(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let first = text[start..].lines().next().unwrap_or("");
+    let end = if first.trim_start().starts_with('[') {
+        // Up to the next header line.
+        let mut at = start + first.len();
+        loop {
+            let Some(nl) = text[at..].find('\n') else {
+                break text.len();
+            };
+            at += nl + 1;
+            if text[at..].trim_start().starts_with('[') {
+                break at;
+            }
+        }
+    } else {
+        value_end(text, start)
+    };
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..start]);
+    out.extend(
+        text[start..end]
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' }),
+    );
+    out.push_str(&text[end..]);
+    Some(out)
+}
+
+/// End of the `key = value` line at `start`, with the further lines of a
+/// multi-line array, inline table or string.
+fn value_end(text: &str, start: usize) -> usize {
+    const QUOTES: [&[u8]; 4] = [b"\"\"\"", b"'''", b"\"", b"'"];
+    let bytes = text.as_bytes();
+    let mut depth = 0i32;
+    let mut i = start;
+    let mut in_string: Option<&[u8]> = None;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        if let Some(q) = in_string {
+            if (q == b"\"" || q == b"\"\"\"") && rest.starts_with(b"\\") {
+                i += 2;
+                continue;
+            }
+            if rest.starts_with(q) {
+                i += q.len();
+                in_string = None;
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        if let Some(q) = QUOTES.iter().find(|q| rest.starts_with(q)) {
+            in_string = Some(q);
+            i += q.len();
+            continue;
+        }
+        match bytes[i] {
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth -= 1,
+            b'#' => {
+                // A comment runs to the end of its line.
+                i += text[i..].find('\n').unwrap_or(text.len() - i);
+                continue;
+            }
+            b'\n' if depth <= 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    text.len()
 }
 
 /// Joins a table path and a key for messages.

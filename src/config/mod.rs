@@ -284,9 +284,43 @@ impl Config {
     /// Validates config text; `path` names the file in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
         let locator = error::Locator { text, file: path };
-        let raw: raw::RawConfig =
-            toml::from_str(text).map_err(|e| ConfigErrors(vec![locator.toml_error(&e)]))?;
-        validate::config(raw, locator)
+        // serde stops at the first unknown key; each one found is reported
+        // and blanked out (same length, so every span stays right) and the
+        // text read again, so an operator sees every unknown key at once,
+        // together with the problems of the rest of the file.
+        let mut errors = Vec::new();
+        let mut reading = text.to_string();
+        let raw: raw::RawConfig = loop {
+            match toml::from_str(&reading) {
+                Ok(raw) => break raw,
+                Err(e) => {
+                    errors.push(locator.toml_error(&e));
+                    let next = (error::is_unknown_field(&e) && errors.len() < 100)
+                        .then(|| error::blank_entry(&reading, e.span().unwrap_or(0..0).start))
+                        .flatten();
+                    match next {
+                        Some(next) if next != reading => reading = next,
+                        _ => {
+                            errors.sort_by_key(|e| (e.line, e.column));
+                            return Err(ConfigErrors(errors));
+                        }
+                    }
+                }
+            }
+        };
+        match validate::config(raw, locator) {
+            Ok(config) if errors.is_empty() => Ok(config),
+            Ok(_) => {
+                errors.sort_by_key(|e| (e.line, e.column));
+                Err(ConfigErrors(errors))
+            }
+            Err(ConfigErrors(more)) => {
+                errors.extend(more);
+                // In file order, as an operator fixes them.
+                errors.sort_by_key(|e| (e.line, e.column));
+                Err(ConfigErrors(errors))
+            }
+        }
     }
 
     /// Changes whenever the rules or tags that decide verdicts change.

@@ -253,3 +253,49 @@ fn site_table_takes_legal_links_and_a_footer_line() {
         "{unknown}"
     );
 }
+
+#[test]
+fn every_unknown_key_is_reported_with_the_right_label() {
+    let src = "[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"https://a.example/\"\n";
+    let keys = |extra: &str| -> Vec<String> {
+        parse(&format!("{MINIMAL}{extra}"))
+            .unwrap_err()
+            .0
+            .iter()
+            .map(|e| format!("{}:{}", e.line, e.key))
+            .collect()
+    };
+    // Two unknown keys in one table, one with a multi-line value, and a bad
+    // value after them: all three, in file order.
+    assert_eq!(
+        keys("[fetch]\ntimout = \"1s\"\nnoise = [\n  1,\n  2,\n]\nconcurency = 3\nper_host = 99\n"),
+        vec![
+            "5:fetch.timout",
+            "6:fetch.noise",
+            "10:fetch.concurency",
+            "11:fetch.per_host"
+        ]
+    );
+    assert_eq!(
+        keys(&format!("{src}admin = true\n")),
+        vec!["8:source[0].admin"]
+    );
+    // An unknown table is named as itself, not as a key of the table before.
+    assert_eq!(keys(&format!("{src}[admin]\nx = 1\n")), vec!["8:admin"]);
+    // Sub-tables of an array entry belong to that entry.
+    assert_eq!(
+        keys(&format!(
+            "{src}[source.selectors]\nitem = \"x\"\nbogus = 1\n{src}[[source.rule]]\naction = \"keep\"\nkeywords = [\"x\"]\nfoo = 1\n"
+        )),
+        vec![
+            "10:source[0].selectors.bogus",
+            "12:source[1].id",
+            "18:source[1].rule[0].foo"
+        ]
+    );
+    // A syntax error in a header names the table being opened.
+    assert_eq!(
+        keys(&format!("{src}[source.selectors\nitem = \"x\"\n")),
+        vec!["8:source[0].selectors"]
+    );
+}

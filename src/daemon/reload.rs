@@ -76,6 +76,7 @@ pub(super) async fn reload(
         Ok(c) => c,
         Err(errors) => {
             tracing::error!("config not reloaded, the running config stays in force:\n{errors}");
+            app.config_reload_result(Err(errors.to_string()));
             return;
         }
     };
@@ -88,8 +89,10 @@ pub(super) async fn reload(
     }
     if let Err(e) = app.apply_config(config).await {
         tracing::error!(error = %format!("{e:#}"), "config not applied");
+        app.config_reload_result(Err(format!("{e:#}")));
         return;
     }
+    app.config_reload_result(Ok(()));
     scheduler.reconcile(&app.config());
     dirty.mark_all();
     tracing::info!(path = %path.display(), "config reloaded");

@@ -130,7 +130,7 @@ mod tests {
     use super::*;
 
     fn page(html: &str) -> Page {
-        Page::parse(html, &Url::parse("https://site.example/start/").unwrap())
+        Page::parse(html, &Url::parse("https://site.example/start/").unwrap()).unwrap()
     }
 
     #[test]

@@ -41,4 +41,7 @@ pub enum ExtractError {
     Malformed(String),
     #[error("{0}")]
     NoEntries(String),
+    /// Refused before parsing (see `markup`): parsing it would cost minutes.
+    #[error("page not parsed: {0} (limit for partner pages)")]
+    OverBudget(#[from] crate::markup::OverBudget),
 }

@@ -8,10 +8,12 @@
 //! This file holds the client, what it returns and how it fails; its rooms:
 //! - `policy`: which addresses and redirect targets a request may reach;
 //! - `gates`: per-origin slots and spacing, Retry-After holds, document slots;
+//! - `clock`: how long a poll has worked (from its first request, waits left out);
 //! - `headers`: request headers, validators, freshness and Retry-After;
 //! - `body`: reading and decompressing a body within its limits.
 
 mod body;
+mod clock;
 mod gates;
 mod headers;
 mod policy;
@@ -28,6 +30,7 @@ use url::Url;
 use crate::config::FetchSettings;
 use crate::model::Validators;
 
+pub use clock::{PollClock, waiting};
 pub use gates::DocumentSlot;
 use gates::Gates;
 use policy::{GuardedResolver, NetworkPolicy};
@@ -181,7 +184,18 @@ impl Fetcher {
         })
     }
 
-    /// A conditional GET of `url`, within the total deadline.
+    /// Holds back every request to `url`'s origin until `until`, as a
+    /// Retry-After from it does; for holds remembered across a restart or
+    /// a new client after a reload.
+    pub(crate) fn hold_back(&self, url: &Url, until: DateTime<Utc>) {
+        if until > Utc::now() {
+            self.gates.hold_back(url, until);
+        }
+    }
+
+    /// A conditional GET of `url`, within the total deadline, which counts
+    /// only time a request is out (sent, answered, read), never the wait
+    /// for a slot or the origin's spacing.
     pub(crate) async fn get(
         &self,
         url: &Url,
@@ -211,15 +225,7 @@ impl Fetcher {
         want: Want,
         hold: Option<&mut Option<DocumentSlot>>,
     ) -> Result<FetchOutcome, FetchError> {
-        match tokio::time::timeout(
-            self.limits.timeout,
-            self.get_inner(url, validators, want, hold),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(_) => Err(FetchError::Timeout(self.limits.timeout)),
-        }
+        self.get_inner(url, validators, want, hold).await
     }
 
     async fn get_inner(
@@ -233,20 +239,33 @@ impl Fetcher {
         let mut moved_permanently_to = None;
         let mut still_permanent = true;
         let mut hops = 0;
+        // The total deadline's budget, spent only while a request is out.
+        let mut left = self.limits.timeout;
+        let timed_out = || FetchError::Timeout(self.limits.timeout);
         loop {
             self.policy.check_url(&current)?;
             self.gates.check_waiting(&current, Utc::now())?;
-            let slot = self.gates.enter(&current, hold.as_deref_mut()).await;
-            let response = self
-                .client
-                .get(current.clone())
-                .headers(headers::request_headers(validators, want))
-                .send()
-                .await
-                .map_err(|e| self.classify(&current, e))?;
+            let slot = {
+                let _waiting = clock::waiting();
+                self.gates.enter(&current, hold.as_deref_mut()).await
+            };
+            clock::mark_sent();
+            let sent = tokio::time::Instant::now();
+            let deadline = sent + left;
+            let response = tokio::time::timeout_at(
+                deadline,
+                self.client
+                    .get(current.clone())
+                    .headers(headers::request_headers(validators, want))
+                    .send(),
+            )
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| self.classify(&current, e))?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 drop(slot);
+                left = left.saturating_sub(sent.elapsed());
                 hops += 1;
                 if hops > self.limits.max_redirects {
                     return Err(FetchError::TooManyRedirects(self.limits.max_redirects));
@@ -294,7 +313,9 @@ impl Fetcher {
                     retry_after,
                 });
             }
-            let body = body::read_body(response, &self.limits).await?;
+            let body = tokio::time::timeout_at(deadline, body::read_body(response, &self.limits))
+                .await
+                .map_err(|_| timed_out())??;
             drop(slot);
             return Ok(FetchOutcome::Fetched {
                 meta: meta(status.as_u16()),

@@ -2,12 +2,15 @@
 //! `Entry`s that credit every partner that published them, and entries
 //! become a `FeedDoc` with its ids, links and dates.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use super::{Format, public_base};
 use crate::config::Config;
 use crate::model::Media;
 use crate::store::{ItemView, StoryView};
+use crate::text::{reader_line, xml_safe};
 
 /// A partner as credited in an entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +89,59 @@ impl FeedDoc {
     /// This document's public URL in `format`.
     pub(crate) fn self_url(&self, format: Format) -> String {
         format!("{}{}", format.path(&self.self_base), self.self_query)
+    }
+}
+
+/// The one place everything on its way to a reader loses the characters XML
+/// 1.0 forbids, and names and titles their bidi controls: items stored
+/// before normalising did so, names a partner's feed gave itself and the
+/// operator's own texts pass here too, so no single character can make a
+/// whole merged feed ill-formed.
+fn line(s: &mut String) {
+    if let Cow::Owned(clean) = reader_line(s) {
+        *s = clean;
+    }
+}
+
+fn xml(s: &mut String) {
+    if let Cow::Owned(clean) = xml_safe(s) {
+        *s = clean;
+    }
+}
+
+impl Credit {
+    fn scrubbed(mut self) -> Credit {
+        line(&mut self.name);
+        for s in [&mut self.source_id, &mut self.feed_url] {
+            xml(s);
+        }
+        for s in [&mut self.home_url, &mut self.link].into_iter().flatten() {
+            xml(s);
+        }
+        self
+    }
+}
+
+impl Entry {
+    fn scrubbed(mut self) -> Entry {
+        line(&mut self.title);
+        for s in self
+            .authors
+            .iter_mut()
+            .chain(&mut self.categories)
+            .chain(&mut self.tags)
+        {
+            line(s);
+        }
+        for s in [&mut self.id, &mut self.content_html] {
+            xml(s);
+        }
+        for s in [&mut self.link, &mut self.summary].into_iter().flatten() {
+            xml(s);
+        }
+        self.origin = self.origin.scrubbed();
+        self.also = self.also.into_iter().map(Credit::scrubbed).collect();
+        self
     }
 }
 
@@ -169,6 +225,7 @@ pub(crate) fn story_entry(story: &StoryView, config: &Config) -> Entry {
         // The leading item's media: its text is the one shown, so are its pictures.
         media: lead.media.clone(),
     }
+    .scrubbed()
 }
 
 /// A per-source entry for one item.
@@ -189,6 +246,7 @@ pub(crate) fn item_entry(item: &ItemView, config: &Config) -> Entry {
         also: Vec::new(),
         media: item.media.clone(),
     }
+    .scrubbed()
 }
 
 fn doc_updated(entries: &[Entry], fallback: DateTime<Utc>) -> DateTime<Utc> {
@@ -206,11 +264,19 @@ pub(crate) fn feed_doc(
     created: DateTime<Utc>,
 ) -> FeedDoc {
     let base = public_base(config);
+    let (mut title, mut language, mut author) = (
+        title,
+        config.feed.language.clone(),
+        config.feed.author.clone(),
+    );
+    for s in [&mut title, &mut language, &mut author] {
+        line(s);
+    }
     FeedDoc {
         id,
         subtitle: None,
-        language: config.feed.language.clone(),
-        author: config.feed.author.clone(),
+        language,
+        author,
         self_base: format!("{base}{self_path}"),
         self_query: String::new(),
         older: None,

@@ -198,6 +198,14 @@ pub(super) fn alternates(title: &str, url_base: &str, formats: &[Format]) -> Str
         .collect()
 }
 
+/// A config reload that failed: the running config stays in force, and
+/// /status says so until a reload succeeds (the log alone is easily missed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigProblem {
+    pub at: DateTime<Utc>,
+    pub error: String,
+}
+
 /// One row of the status page and of `/status.json`.
 #[derive(Debug, Serialize)]
 struct SourceStatus<'a> {
@@ -264,7 +272,12 @@ fn statuses<'a>(
 }
 
 /// The operator's page: failing sources first.
-pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> String {
+pub(crate) fn status(
+    config: &Config,
+    states: &[SourceState],
+    problem: Option<&ConfigProblem>,
+    now: DateTime<Utc>,
+) -> String {
     let mut rows = statuses(config, states, now);
     // Failing sources first: that is what an operator opens this page for.
     rows.sort_by_key(|r| r.ok);
@@ -277,6 +290,13 @@ pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>
         failing,
         local(now)
     ));
+    if let Some(p) = problem {
+        body.push_str(&format!(
+            "<p class=\"error\" id=\"config-reload\">Konfiguration am {} nicht neu geladen; die vorherige gilt weiter: <code>{}</code></p>",
+            local(p.at),
+            esc(&p.error)
+        ));
+    }
     body.push_str("<table><thead><tr><th>Quelle</th><th>Art</th><th>Letzter Abruf</th><th>HTTP</th><th>Einträge</th><th>Nächster Abruf</th><th>Fehler</th></tr></thead><tbody>");
     for r in &rows {
         body.push_str(&format!(
@@ -314,14 +334,23 @@ pub(crate) fn status(config: &Config, states: &[SourceState], now: DateTime<Utc>
 }
 
 /// The status rows for scripts.
-pub(crate) fn status_json(config: &Config, states: &[SourceState], now: DateTime<Utc>) -> Vec<u8> {
+pub(crate) fn status_json(
+    config: &Config,
+    states: &[SourceState],
+    problem: Option<&ConfigProblem>,
+    now: DateTime<Utc>,
+) -> Vec<u8> {
     #[derive(Serialize)]
     struct Status<'a> {
         generated: DateTime<Utc>,
+        /// The last config reload failed (absent when it did not).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        config_reload_failed: Option<&'a ConfigProblem>,
         sources: Vec<SourceStatus<'a>>,
     }
     serde_json::to_vec_pretty(&Status {
         generated: now,
+        config_reload_failed: problem,
         sources: statuses(config, states, now),
     })
     .expect("serialising plain data cannot fail")

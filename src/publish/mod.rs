@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
+pub use html::ConfigProblem;
 pub use query::{FeedQuery, feed_query};
 pub use site::{Rendered, Site, SiteHandle};
 
@@ -316,6 +317,7 @@ pub(crate) fn render_on_request(
     store: &Store,
     path: &str,
     states: impl FnOnce() -> crate::store::Result<Vec<SourceState>>,
+    problem: Option<&ConfigProblem>,
 ) -> crate::store::Result<Option<Rendered>> {
     if let Some((page, doc)) = archive_page(path) {
         render_archive(config, store, page, doc)
@@ -324,24 +326,29 @@ pub(crate) fn render_on_request(
     } else if let Some(id) = source_page_path(path) {
         render_source_page(config, store, id)
     } else if is_status_path(path) {
-        Ok(status_document(config, &states()?, path))
+        Ok(status_document(config, &states()?, problem, path))
     } else {
         Ok(None)
     }
 }
 
 /// One status page (`/status` or `/status.json`) for these source states.
-fn status_document(config: &Config, states: &[SourceState], path: &str) -> Option<Rendered> {
+fn status_document(
+    config: &Config,
+    states: &[SourceState],
+    problem: Option<&ConfigProblem>,
+    path: &str,
+) -> Option<Rendered> {
     let now = Utc::now();
     match path {
         "/status" => Some(Rendered::new(
             html::HTML_TYPE,
-            html::status(config, states, now).into_bytes(),
+            html::status(config, states, problem, now).into_bytes(),
             now,
         )),
         "/status.json" => Some(Rendered::new(
             html::STATUS_JSON_TYPE,
-            html::status_json(config, states, now),
+            html::status_json(config, states, problem, now),
             now,
         )),
         _ => None,
@@ -462,7 +469,7 @@ pub(crate) fn render_archive(
 /// Both status pages for these source states, into `site` (for `export`).
 pub(crate) fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
     for path in ["/status", "/status.json"] {
-        if let Some(doc) = status_document(config, states, path) {
+        if let Some(doc) = status_document(config, states, None, path) {
             site.files.insert(path.into(), Arc::new(doc));
         }
     }

@@ -9,7 +9,8 @@ use crate::model::{ResolvedKind, SourceKind};
 use crate::store::SourceState;
 
 fn attr(s: &str) -> String {
-    html_escape::encode_double_quoted_attribute(s).into_owned()
+    // Names a partner's feed gave itself are partner text: XML-safe first.
+    html_escape::encode_double_quoted_attribute(&crate::text::reader_line(s)).into_owned()
 }
 
 /// The `Content-Type` of `/sources.opml`.

@@ -35,9 +35,9 @@ impl Reader<'_> {
         let (m, b) = (meta.clone(), body.clone());
         let announced = blocking(move || {
             let text = charset::decode_html(&b, m.content_type.as_deref());
-            discover::feed_links(&Page::parse(&text, &m.final_url))
+            Page::parse(&text, &m.final_url).map(|page| discover::feed_links(&page))
         })
-        .await?;
+        .await??;
         let mut candidates: Vec<(Url, String)> = announced
             .into_iter()
             .take(MAX_ANNOUNCED_FEEDS)

@@ -62,9 +62,10 @@ impl Reader<'_> {
         let (ct, url) = (meta.content_type.clone(), meta.final_url.clone());
         blocking(move || {
             let text = charset::decode_html(&body, ct.as_deref());
-            html::parse_listing(&Page::parse(&text, &url), selectors.as_ref())
+            Page::parse(&text, &url).map(|page| html::parse_listing(&page, selectors.as_ref()))
         })
-        .await
+        .await?
+        .map_err(ReadError::from)
     }
 
     /// A news listing and its further pages (backfill on the first poll);
@@ -296,19 +297,29 @@ impl Reader<'_> {
                 let remove = self.source.remove.clone();
                 let article = blocking(move || {
                     let text = charset::decode_html(&body, meta.content_type.as_deref());
-                    let mut article =
-                        html::parse_article(&Page::parse(&text, &meta.final_url), content.as_ref());
-                    if let Some(body) = article.content_html.as_mut() {
-                        *body = html::prune::remove_matching(body, &remove);
-                    }
-                    article
+                    Page::parse(&text, &meta.final_url).map(|page| {
+                        let mut article = html::parse_article(&page, content.as_ref());
+                        if let Some(body) = article.content_html.as_mut() {
+                            *body = html::prune::remove_matching(body, &remove);
+                        }
+                        article
+                    })
                 })
                 .await?;
-                if let Some(bad) = &article.broken_date {
-                    // Logged when the page is read, i.e. once, not at every poll.
-                    tracing::warn!(source = %self.source.id, url = %link, date = %bad, "article page shows an impossible date; using the listing's date instead");
+                match article {
+                    Ok(article) => {
+                        if let Some(bad) = &article.broken_date {
+                            // Logged when the page is read, i.e. once, not at every poll.
+                            tracing::warn!(source = %self.source.id, url = %link, date = %bad, "article page shows an impossible date; using the listing's date instead");
+                        }
+                        record.article = serde_json::to_string(&article).ok();
+                    }
+                    Err(e) => {
+                        // Like an unreadable page: the listing entry provides the item.
+                        tracing::warn!(source = %self.source.id, url = %link, error = %e, "article page not read; using the listing entry");
+                        record.article = previous;
+                    }
                 }
-                record.article = serde_json::to_string(&article).ok();
             }
             Err(e) => {
                 tracing::debug!(source = %self.source.id, url = %link, error = %e, "article page not read; using the listing entry");

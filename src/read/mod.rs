@@ -13,6 +13,7 @@
 mod discovery;
 mod full_text;
 mod listing;
+pub mod pool;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -119,13 +120,15 @@ enum Plan {
     Discover,
 }
 
-/// Parsing is CPU work: it runs on the blocking pool, off the async threads.
+/// Parsing is CPU work: it runs on the parse pool, off the async threads
+/// and off the blocking threads the store needs; a poll that gives up on
+/// it abandons it (`pool`).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ReadError> {
-    tokio::task::spawn_blocking(f)
+    pool::run(f)
         .await
-        .map_err(|e| ReadError::Task(format!("parsing task failed: {e}")))
+        .map_err(|e| ReadError::Task(e.to_string()))
 }
 
 impl Reader<'_> {

@@ -41,6 +41,18 @@ pub struct SourceState {
 }
 
 impl SourceState {
+    /// Until when the partner asked (429/503 with Retry-After) that nothing
+    /// reach the origin this source is polled at, if that is still ahead.
+    /// Kept in the database with the poll, so the hold outlives a restart.
+    pub fn origin_hold(&self, now: DateTime<Utc>) -> Option<(&str, DateTime<Utc>)> {
+        let asked =
+            matches!(self.last_status, Some(429 | 503)) && self.history.consecutive_failures > 0;
+        self.history
+            .not_before
+            .filter(|until| asked && *until > now)
+            .map(|until| (self.poll_url(), until))
+    }
+
     /// Where to poll now: the permanent-redirect target if there was one.
     pub fn poll_url(&self) -> &str {
         self.fetch_url.as_deref().unwrap_or(&self.config_url)

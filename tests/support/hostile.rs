@@ -75,6 +75,15 @@ impl Fault {
         }
     }
 
+    /// A 200 HTML page.
+    pub fn html(body: impl Into<Vec<u8>>) -> Fault {
+        Fault::Body {
+            content_type: "text/html; charset=utf-8".into(),
+            headers: Vec::new(),
+            body: Bytes::from(body.into()),
+        }
+    }
+
     pub fn changing(make: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static) -> Fault {
         Fault::Changing {
             content_type: "application/rss+xml".into(),
@@ -314,6 +323,18 @@ pub fn rss(items: &[(String, String, String)]) -> Vec<u8> {
         ));
     }
     out.push_str("</channel></rss>\n");
+    out.into_bytes()
+}
+
+/// A news page whose body nests `levels` unclosed `<div>`s around one
+/// article teaser: about 11 bytes a level, so 200,000 levels are 2.2 MB
+/// (html5ever's scope checks make parsing it quadratic in the depth).
+pub fn deeply_nested_page(levels: usize) -> Vec<u8> {
+    let mut out = String::from(
+        "<!DOCTYPE html><html><head><title>Tief</title></head><body><main><article><h2><a href=\"/news/tief\">Tief verschachtelt</a></h2><time datetime=\"2026-03-02\">2. März 2026</time></article>",
+    );
+    out.push_str(&"<div class=x>".repeat(levels));
+    out.push_str("Ende");
     out.into_bytes()
 }
 

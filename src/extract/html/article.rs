@@ -483,7 +483,8 @@ mod tests {
             &Page::parse(
                 html,
                 &Url::parse("https://partner.example/news/a/").unwrap(),
-            ),
+            )
+            .unwrap(),
             None,
         )
     }

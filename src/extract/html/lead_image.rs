@@ -108,10 +108,13 @@ mod tests {
     use url::Url;
 
     fn image(html: &str) -> Option<Media> {
-        lead_image(&Page::parse(
-            html,
-            &Url::parse("https://partner.example/news/a/").unwrap(),
-        ))
+        lead_image(
+            &Page::parse(
+                html,
+                &Url::parse("https://partner.example/news/a/").unwrap(),
+            )
+            .unwrap(),
+        )
     }
 
     #[test]

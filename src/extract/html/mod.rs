@@ -35,7 +35,16 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn parse(html: &str, url: &Url) -> Page {
+    /// Parses a partner page, unless its markup is over
+    /// `MarkupBudget::PAGE` (checked first, in linear time).
+    pub fn parse(html: &str, url: &Url) -> Result<Page, crate::extract::ExtractError> {
+        crate::markup::check(html, crate::markup::MarkupBudget::PAGE)?;
+        Ok(Page::parse_unchecked(html, url))
+    }
+
+    /// Parses without the budget: for tests of the extractors' own
+    /// robustness on trees the budget would have refused.
+    pub(crate) fn parse_unchecked(html: &str, url: &Url) -> Page {
         let doc = Html::parse_document(html);
         let base = doc
             .select(&sel("base[href]"))

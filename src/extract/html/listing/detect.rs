@@ -295,7 +295,10 @@ mod tests {
             "<div class=\"x\">".repeat(20_000),
             "</div>".repeat(20_000)
         );
-        let p = page(&deep, "https://x.example/");
+        let url = url::Url::parse("https://x.example/").unwrap();
+        // Refused before parsing (crate::markup); the extractors must cope anyway.
+        assert!(super::Page::parse(&deep, &url).is_err());
+        let p = super::Page::parse_unchecked(&deep, &url);
         let l = parse_listing(&p, None);
         let a = crate::extract::html::parse_article(&p, None);
         assert!(l.entries.is_empty() && a.title_visible.is_none());

@@ -112,5 +112,5 @@ fn entry(
 /// A page parsed as if fetched from `url`, for the rooms' unit tests.
 #[cfg(test)]
 fn test_page(html: &str, url: &str) -> Page {
-    Page::parse(html, &Url::parse(url).unwrap())
+    Page::parse(html, &Url::parse(url).unwrap()).unwrap()
 }

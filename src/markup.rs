@@ -1,0 +1,463 @@
+//! Bounds on partner markup before an HTML parser sees it. html5ever's
+//! tree builder checks scopes by walking the stack of open elements, so its
+//! cost grows with the square of the nesting depth (200,000 nested `<div>`
+//! took minutes). A linear pre-scan here measures how deep and how many the
+//! elements of a document are, so a page beyond the budget is refused
+//! before parsing and a fragment beyond it can be reduced to its text.
+//!
+//! Hand-written because no crate offers a linear, allocation-light depth
+//! estimate; the scan follows the HTML tokenizer only as far as depth needs
+//! (tags, quoted attributes, comments, raw-text elements, void elements,
+//! the end tags html5ever closes implicitly) and errs towards counting
+//! deeper, never shallower, than the parser will build.
+
+/// How much structure one document may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkupBudget {
+    /// Open elements at any one time.
+    pub max_depth: usize,
+    /// Start tags in the whole document.
+    pub max_elements: usize,
+}
+
+impl MarkupBudget {
+    /// For whole pages: browsers stop nesting at 512 (Blink), real pages
+    /// stay far below; 100,000 elements are several times a large listing.
+    pub const PAGE: MarkupBudget = MarkupBudget {
+        max_depth: 512,
+        max_elements: 100_000,
+    };
+    /// For summaries and content of one item.
+    pub const FRAGMENT: MarkupBudget = MarkupBudget {
+        max_depth: 256,
+        max_elements: 20_000,
+    };
+}
+
+/// Why a document was not parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OverBudget {
+    #[error("elements nested more than {0} deep")]
+    TooDeep(usize),
+    #[error("more than {0} elements")]
+    TooMany(usize),
+}
+
+/// Elements that never have content (no end tag, no depth).
+fn is_void(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"area"
+            | b"base"
+            | b"br"
+            | b"col"
+            | b"embed"
+            | b"hr"
+            | b"img"
+            | b"input"
+            | b"link"
+            | b"meta"
+            | b"source"
+            | b"track"
+            | b"wbr"
+            | b"param"
+            | b"keygen"
+            | b"frame"
+            | b"basefont"
+            | b"bgsound"
+            | b"image"
+    )
+}
+
+/// Elements whose content the tokenizer reads as text up to their end tag.
+fn is_raw_text(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"script"
+            | b"style"
+            | b"textarea"
+            | b"title"
+            | b"xmp"
+            | b"iframe"
+            | b"noembed"
+            | b"noframes"
+            | b"plaintext"
+    )
+}
+
+/// The open elements a start tag of `name` closes implicitly.
+fn closes(name: &[u8]) -> &'static [&'static [u8]] {
+    match name {
+        b"p" => &[b"p"],
+        b"li" => &[b"li"],
+        b"dt" | b"dd" => &[b"dt", b"dd"],
+        b"option" => &[b"option"],
+        b"optgroup" => &[b"optgroup", b"option"],
+        b"tr" => &[b"tr"],
+        b"td" | b"th" => &[b"td", b"th"],
+        b"rb" | b"rp" | b"rt" | b"rtc" => &[b"rb", b"rp", b"rt", b"rtc"],
+        b"a" => &[b"a"],
+        b"nobr" => &[b"nobr"],
+        b"button" => &[b"button"],
+        _ => &[],
+    }
+}
+
+/// Elements an implicit close reaches across: everything but the HTML
+/// spec's "special" elements, and the `p`, `div` and `address` a list item
+/// start also closes. A list, a table or a section is a boundary, so
+/// `<li><ul><li>` counts as nested, as the parser builds it.
+fn crossable(name: &[u8]) -> bool {
+    matches!(name, b"p" | b"div" | b"address") || !is_special(name)
+}
+
+/// The HTML spec's "special" category (tree construction, 13.2.4.2).
+fn is_special(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"applet"
+            | b"article"
+            | b"aside"
+            | b"blockquote"
+            | b"body"
+            | b"button"
+            | b"caption"
+            | b"center"
+            | b"colgroup"
+            | b"dd"
+            | b"details"
+            | b"dir"
+            | b"dl"
+            | b"dt"
+            | b"fieldset"
+            | b"figcaption"
+            | b"figure"
+            | b"footer"
+            | b"form"
+            | b"frameset"
+            | b"h1"
+            | b"h2"
+            | b"h3"
+            | b"h4"
+            | b"h5"
+            | b"h6"
+            | b"head"
+            | b"header"
+            | b"hgroup"
+            | b"html"
+            | b"li"
+            | b"listing"
+            | b"main"
+            | b"marquee"
+            | b"menu"
+            | b"nav"
+            | b"noscript"
+            | b"object"
+            | b"ol"
+            | b"pre"
+            | b"search"
+            | b"section"
+            | b"select"
+            | b"summary"
+            | b"table"
+            | b"tbody"
+            | b"td"
+            | b"template"
+            | b"tfoot"
+            | b"th"
+            | b"thead"
+            | b"tr"
+            | b"ul"
+            | b"svg"
+            | b"math"
+            | b"foreignobject"
+    )
+}
+
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    if from >= hay.len() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
+}
+
+/// Position after the `>` that ends the tag whose name ends at `i`
+/// (a `>` inside a quoted attribute value does not), and whether it ended
+/// with `/>`.
+fn tag_end(b: &[u8], mut i: usize) -> (usize, bool) {
+    let mut quote = None;
+    // Quotes open a value only right after `=` (elsewhere they are part of a name).
+    let mut after_eq = false;
+    let mut slash = false;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            b'>' => return (i, slash),
+            b'=' => after_eq = true,
+            b'"' | b'\'' if after_eq => {
+                quote = Some(c);
+                after_eq = false;
+            }
+            b'/' => {
+                slash = true;
+                after_eq = false;
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {}
+            _ => after_eq = false,
+        }
+        slash = false;
+    }
+    (b.len(), false)
+}
+
+/// Checks `html` against `budget` in one pass over its bytes.
+pub fn check(html: &str, budget: MarkupBudget) -> Result<(), OverBudget> {
+    let b = html.as_bytes();
+    // Names of open elements; never longer than max_depth + 1.
+    let mut stack: Vec<Vec<u8>> = Vec::new();
+    let mut foreign = 0usize; // open svg/math: `/>` closes there
+    let mut elements = 0usize;
+    let mut i = 0;
+    while let Some(lt) = memchr(b'<', b, i) {
+        i = lt + 1;
+        let Some(&next) = b.get(i) else { break };
+        if b[i..].starts_with(b"!--") {
+            i = find(b, i + 3, b"-->").map_or(b.len(), |e| e + 3);
+            continue;
+        }
+        if next == b'!' || next == b'?' {
+            i = memchr(b'>', b, i).map_or(b.len(), |e| e + 1);
+            continue;
+        }
+        let end_tag = next == b'/';
+        let name_start = if end_tag { i + 1 } else { i };
+        if !b.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+            continue; // a lone `<` is text
+        }
+        let mut name_end = name_start;
+        while name_end < b.len()
+            && !b[name_end].is_ascii_whitespace()
+            && b[name_end] != b'>'
+            && b[name_end] != b'/'
+        {
+            name_end += 1;
+        }
+        let name = b[name_start..name_end].to_ascii_lowercase();
+        let (after, self_closing) = tag_end(b, name_end);
+        i = after;
+        if end_tag {
+            if let Some(pos) = stack.iter().rposition(|n| *n == name) {
+                for closed in stack.drain(pos..) {
+                    if closed == b"svg" || closed == b"math" {
+                        foreign = foreign.saturating_sub(1);
+                    }
+                }
+            }
+            continue;
+        }
+        elements += 1;
+        if elements > budget.max_elements {
+            return Err(OverBudget::TooMany(budget.max_elements));
+        }
+        if is_void(&name) || (self_closing && foreign > 0) {
+            continue;
+        }
+        if is_raw_text(&name) {
+            let mut close = b"</".to_vec();
+            close.extend_from_slice(&name);
+            i = find_ascii_ci(b, i, &close).unwrap_or(b.len());
+            continue;
+        }
+        let closed = closes(&name);
+        if !closed.is_empty() {
+            // Nearest open element this tag closes, reached across inline
+            // elements only (and, for a row, across the open cell).
+            for pos in (0..stack.len()).rev() {
+                let open = stack[pos].as_slice();
+                if closed.contains(&open) {
+                    stack.truncate(pos);
+                    break;
+                }
+                let cell = name == b"tr" && matches!(open, b"td" | b"th");
+                if !(crossable(open) || cell) {
+                    break;
+                }
+            }
+        }
+        if name == b"tr" && stack.last().is_some_and(|t| t == b"table") {
+            // The parser puts an implied <tbody> between; count it too.
+            stack.push(b"tbody".to_vec());
+        }
+        if name == b"svg" || name == b"math" {
+            foreign += 1;
+        }
+        stack.push(name);
+        if stack.len() > budget.max_depth {
+            return Err(OverBudget::TooDeep(budget.max_depth));
+        }
+    }
+    Ok(())
+}
+
+fn memchr(needle: u8, hay: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .iter()
+        .position(|&c| c == needle)
+        .map(|p| from + p)
+}
+
+/// `needle` (lower-case ASCII) in `hay` from `from`, ignoring ASCII case.
+fn find_ascii_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    if from >= hay.len() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+        .map(|p| from + p)
+}
+
+/// The text of markup that is over budget, without parsing it: tags and
+/// comments removed (as the scan above reads them), raw-text element
+/// contents dropped, entities left for the caller's escaping to keep. For
+/// fragments, which are kept as text rather than refused.
+pub fn strip_tags(html: &str) -> String {
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut i = 0;
+    let mut text_from = 0;
+    while let Some(lt) = memchr(b'<', b, i) {
+        i = lt + 1;
+        let Some(&next) = b.get(i) else { break };
+        let end_tag = next == b'/';
+        let name_start = if end_tag { i + 1 } else { i };
+        let skip_to = if b[i..].starts_with(b"!--") {
+            find(b, i + 3, b"-->").map_or(b.len(), |e| e + 3)
+        } else if next == b'!' || next == b'?' {
+            memchr(b'>', b, i).map_or(b.len(), |e| e + 1)
+        } else if b.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+            let mut name_end = name_start;
+            while name_end < b.len()
+                && !b[name_end].is_ascii_whitespace()
+                && b[name_end] != b'>'
+                && b[name_end] != b'/'
+            {
+                name_end += 1;
+            }
+            let name = b[name_start..name_end].to_ascii_lowercase();
+            let (after, _) = tag_end(b, name_end);
+            if !end_tag && is_raw_text(&name) {
+                let mut close = b"</".to_vec();
+                close.extend_from_slice(&name);
+                let close_at = find_ascii_ci(b, after, &close).unwrap_or(b.len());
+                tag_end(b, (close_at + close.len()).min(b.len())).0
+            } else {
+                after
+            }
+        } else {
+            continue;
+        };
+        // `lt` and `skip_to` are ASCII positions, so both are char boundaries.
+        out.push_str(&html[text_from..lt]);
+        out.push(' ');
+        i = skip_to;
+        text_from = skip_to;
+    }
+    out.push_str(&html[text_from.min(html.len())..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: MarkupBudget = MarkupBudget {
+        max_depth: 8,
+        max_elements: 50,
+    };
+
+    #[test]
+    fn nesting_beyond_the_budget_is_found_in_linear_time() {
+        let deep = "<div>".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            check(&deep, MarkupBudget::PAGE),
+            Err(OverBudget::TooDeep(512))
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let unclosed_spans = "<span>x".repeat(9);
+        assert_eq!(check(&unclosed_spans, SMALL), Err(OverBudget::TooDeep(8)));
+        let nested_lists = "<ul><li>".repeat(5);
+        assert_eq!(check(&nested_lists, SMALL), Err(OverBudget::TooDeep(8)));
+        let flat = "<div>x</div>".repeat(51);
+        assert_eq!(check(&flat, SMALL), Err(OverBudget::TooMany(50)));
+    }
+
+    #[test]
+    fn ordinary_sloppy_markup_stays_within_the_budget() {
+        // Unclosed paragraphs, list items, cells and links close themselves.
+        let sloppy = "<ul>".to_string()
+            + &"<li><a href=x>a<p>t<b>b<p>u".repeat(10)
+            + "</ul><table>"
+            + &"<tr><td>1<td>2".repeat(10)
+            + "</table>";
+        assert_eq!(
+            check(
+                &sloppy,
+                MarkupBudget {
+                    max_depth: 8,
+                    max_elements: 1000
+                }
+            ),
+            Ok(())
+        );
+        // Void elements, comments, `>` in attributes, script contents and
+        // self-closing SVG add no depth.
+        let tricky = r#"<div title="a>b"><br><img src=x><!-- <div><div><div> --><script>"<div><div><div><div><div><div><div><div><div>"</script><svg><path/><path/></svg></div>"#;
+        assert_eq!(check(tricky, SMALL), Ok(()));
+        // Every sample partner page passes the page budget.
+        let mut pages = 0;
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "html" || e == "htm") {
+                    let page = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                    assert_eq!(
+                        check(&page, MarkupBudget::PAGE),
+                        Ok(()),
+                        "{}",
+                        path.display()
+                    );
+                    pages += 1;
+                }
+            }
+        }
+        assert!(pages > 10, "{pages} sample pages");
+    }
+
+    #[test]
+    fn stripping_keeps_the_text_only() {
+        assert_eq!(
+            strip_tags("<p>Hallo <b>Welt</b><script>alert('<p>')</script> &amp; gut<!-- x -->"),
+            " Hallo  Welt   &amp; gut "
+        );
+        assert_eq!(strip_tags("a < b"), "a < b");
+    }
+}

@@ -1,0 +1,144 @@
+//! The bounded pool that partner documents are parsed and normalised on:
+//! a few threads of its own, apart from tokio's blocking threads (which
+//! SQLite, rendering and /status need), so a document that is slow to parse
+//! can occupy at most these threads and never the store or the server.
+//!
+//! Time a job spends queued counts as waiting for a turn, not against its
+//! poll's deadline (`fetch::PollClock`); time it runs does.
+//!
+//! A job whose caller stopped waiting (its poll's deadline passed, the
+//! daemon shuts down) is abandoned: if it has not started it never runs,
+//! and if it runs its result is dropped; the caller is answered at once
+//! either way. A running parse cannot be interrupted, which is why every
+//! document is checked against a markup budget first (`crate::markup`), so
+//! none runs for long. The threads are not joined at exit, so a parse never
+//! delays shutdown.
+//!
+//! Hand-written (a channel and a few threads): rayon would do it, but this
+//! needs only "run, or skip if nobody waits", and no work stealing.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, LazyLock, Mutex};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Pool {
+    jobs: Mutex<Sender<Job>>,
+}
+
+/// Threads: half the cores (the rest serve, store and render), 2 to 4 —
+/// at least two, so one slow document never holds up every other source.
+fn threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / 2).clamp(2, 4)
+}
+
+static POOL: LazyLock<Pool> = LazyLock::new(|| {
+    let (tx, rx) = channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..threads() {
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("revierfeed-parse-{i}"))
+            .spawn(move || worker(&rx))
+            .expect("starting a parse thread");
+    }
+    Pool {
+        jobs: Mutex::new(tx),
+    }
+});
+
+fn worker(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        // The lock is held only while taking the next job, not while running it.
+        let job = match rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Why a job gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("parsing failed unexpectedly: {0}")]
+    Panicked(String),
+}
+
+/// Runs `f` on the parse pool. Dropping the returned future abandons the
+/// job (see the module comment).
+pub async fn run<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PoolError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Queued is waiting for a turn: not counted against the poll's deadline.
+    let queued = crate::fetch::waiting();
+    let job: Job = Box::new(move || {
+        drop(queued);
+        if tx.is_closed() {
+            return; // nobody waits any more
+        }
+        let result = std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into())
+        });
+        let _ = tx.send(result);
+    });
+    let sent = POOL
+        .jobs
+        .lock()
+        .map_err(|_| PoolError::Panicked("parse pool lock poisoned".into()))?
+        .send(job);
+    if sent.is_err() {
+        return Err(PoolError::Panicked("parse pool stopped".into()));
+    }
+    match rx.await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => Err(PoolError::Panicked(panic)),
+        Err(_) => Err(PoolError::Panicked("parse job dropped".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    #[tokio::test]
+    async fn abandoned_jobs_answer_at_once_and_queued_ones_never_run() {
+        let ran = Arc::new(AtomicUsize::new(0));
+        // Occupy every thread with slow work whose callers give up after 50 ms.
+        let started = Instant::now();
+        let mut slow = Vec::new();
+        for _ in 0..threads() {
+            slow.push(tokio::time::timeout(
+                Duration::from_millis(50),
+                run(|| std::thread::sleep(Duration::from_millis(400))),
+            ));
+        }
+        for s in slow {
+            assert!(s.await.is_err(), "the caller stopped waiting");
+        }
+        assert!(started.elapsed() < Duration::from_millis(300));
+        // A job queued behind them, abandoned before it starts, never runs.
+        let r = ran.clone();
+        let queued = tokio::time::timeout(
+            Duration::from_millis(10),
+            run(move || r.fetch_add(1, Ordering::SeqCst)),
+        )
+        .await;
+        assert!(queued.is_err());
+        // Later jobs run once the slow ones are done, and panics are answered.
+        assert_eq!(run(|| 7).await.unwrap(), 7);
+        assert!(matches!(run(|| panic!("boom")).await, Err(PoolError::Panicked(m)) if m == "boom"));
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+}
