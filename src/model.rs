@@ -13,6 +13,10 @@ use url::Url;
 pub struct Fragment {
     pub text: String,
     pub is_html: bool,
+    /// The format declared the type (Atom's `type`): plain text is then those
+    /// characters exactly ("Example <b>Atom</b>"), never guessed to be HTML.
+    /// RSS declares nothing, and a plain RSS title may hold HTML.
+    pub declared: bool,
 }
 
 impl Fragment {
@@ -20,12 +24,14 @@ impl Fragment {
         Fragment {
             text: text.into(),
             is_html: true,
+            declared: false,
         }
     }
     pub fn plain(text: impl Into<String>) -> Self {
         Fragment {
             text: text.into(),
             is_html: false,
+            declared: false,
         }
     }
 }

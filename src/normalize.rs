@@ -123,6 +123,9 @@ const MAX_UNESCAPE_ROUNDS: usize = 3;
 /// once; it is decoded again (a few rounds at most), so no tag reaches
 /// readers that treat titles as HTML.
 pub fn clean_text(fragment: &Fragment) -> String {
+    if fragment.declared && !fragment.is_html {
+        return collapse_whitespace(&crate::text::reader_line(&fragment.text));
+    }
     let mut text = if fragment.is_html || plain_text_looks_like_html(&fragment.text) {
         html_to_text(&fragment.text)
     } else {
@@ -349,7 +352,7 @@ pub fn normalize_item(
 
     let title_raw = raw.title.as_ref().map(|t| Fragment {
         text: truncate_bytes(&t.text, limits.title_chars * 8).to_string(),
-        is_html: t.is_html,
+        ..t.clone()
     });
     let mut title = title_raw.as_ref().map(clean_text).unwrap_or_default();
     if title.is_empty() {

@@ -34,20 +34,24 @@ fn threads() -> usize {
     (cores / 2).clamp(2, 4)
 }
 
-static POOL: LazyLock<Pool> = LazyLock::new(|| {
-    let (tx, rx) = channel::<Job>();
-    let rx = Arc::new(Mutex::new(rx));
-    for i in 0..threads() {
-        let rx = rx.clone();
-        std::thread::Builder::new()
-            .name(format!("revierfeed-parse-{i}"))
-            .spawn(move || worker(&rx))
-            .expect("starting a parse thread");
+static POOL: LazyLock<Pool> = LazyLock::new(|| Pool::new(threads()));
+
+impl Pool {
+    fn new(threads: usize) -> Pool {
+        let (tx, rx) = channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("revierfeed-parse-{i}"))
+                .spawn(move || worker(&rx))
+                .expect("starting a parse thread");
+        }
+        Pool {
+            jobs: Mutex::new(tx),
+        }
     }
-    Pool {
-        jobs: Mutex::new(tx),
-    }
-});
+}
 
 fn worker(rx: &Mutex<Receiver<Job>>) {
     loop {
@@ -75,6 +79,13 @@ pub enum PoolError {
 pub async fn run<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, PoolError> {
+    run_on(&POOL, f).await
+}
+
+async fn run_on<T: Send + 'static>(
+    pool: &Pool,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PoolError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     // Queued is waiting for a turn: not counted against the poll's deadline.
     let queued = crate::fetch::waiting();
@@ -91,7 +102,7 @@ pub async fn run<T: Send + 'static>(
         });
         let _ = tx.send(result);
     });
-    let sent = POOL
+    let sent = pool
         .jobs
         .lock()
         .map_err(|_| PoolError::Panicked("parse pool lock poisoned".into()))?
@@ -110,35 +121,49 @@ pub async fn run<T: Send + 'static>(
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
+
+    /// A pool of the tests' own, so other tests' parsing cannot free or take its threads.
+    static TEST_POOL: LazyLock<Pool> = LazyLock::new(|| Pool::new(2));
 
     #[tokio::test]
     async fn abandoned_jobs_answer_at_once_and_queued_ones_never_run() {
         let ran = Arc::new(AtomicUsize::new(0));
-        // Occupy every thread with slow work whose callers give up after 50 ms.
-        let started = Instant::now();
+        // Occupy both threads with work that waits for a gate; their callers give up.
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate_rx));
         let mut slow = Vec::new();
-        for _ in 0..threads() {
-            slow.push(tokio::time::timeout(
+        for _ in 0..2 {
+            let (started_tx, gate) = (started_tx.clone(), gate.clone());
+            slow.push(tokio::spawn(tokio::time::timeout(
                 Duration::from_millis(50),
-                run(|| std::thread::sleep(Duration::from_millis(400))),
-            ));
+                run_on(&TEST_POOL, move || {
+                    let _ = started_tx.send(());
+                    let _ = gate.lock().unwrap().recv();
+                }),
+            )));
+        }
+        for _ in 0..2 {
+            started.recv().await.expect("both slow jobs started");
         }
         for s in slow {
-            assert!(s.await.is_err(), "the caller stopped waiting");
+            assert!(s.await.unwrap().is_err(), "the caller stopped waiting");
         }
-        assert!(started.elapsed() < Duration::from_millis(300));
         // A job queued behind them, abandoned before it starts, never runs.
         let r = ran.clone();
         let queued = tokio::time::timeout(
             Duration::from_millis(10),
-            run(move || r.fetch_add(1, Ordering::SeqCst)),
+            run_on(&TEST_POOL, move || r.fetch_add(1, Ordering::SeqCst)),
         )
         .await;
         assert!(queued.is_err());
         // Later jobs run once the slow ones are done, and panics are answered.
-        assert_eq!(run(|| 7).await.unwrap(), 7);
-        assert!(matches!(run(|| panic!("boom")).await, Err(PoolError::Panicked(m)) if m == "boom"));
+        drop(gate_tx);
+        assert_eq!(run_on(&TEST_POOL, || 7).await.unwrap(), 7);
+        assert!(
+            matches!(run_on(&TEST_POOL, || panic!("boom")).await, Err(PoolError::Panicked(m)) if m == "boom")
+        );
         assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 }

@@ -8,7 +8,6 @@ use url::Url;
 use super::dates::parse_timestamp;
 use super::{ExtractError, Extracted, charset};
 use crate::model::{ExtractedItem, Fragment};
-use crate::text::plain_text_looks_like_html;
 
 mod dialect;
 mod media;
@@ -254,6 +253,7 @@ fn convert_entry(
         c.body.map(|body| Fragment {
             text: body,
             is_html,
+            declared: true,
         })
     });
     ExtractedItem {
@@ -302,8 +302,7 @@ fn is_web_url(u: &Url) -> bool {
 /// does (`type`, "text" when absent), RSS does not: a plain RSS title may
 /// hold HTML, and `normalize` guesses by feedparser's rule. Declared plain
 /// text is never guessed at ("Example <b>Atom</b>" in a `type="text"` title
-/// is those characters, as feedparser reads it), so when the guess would
-/// take it for HTML it is carried as escaped HTML, which reads as itself.
+/// is those characters, as feedparser reads it): see `Fragment::declared`.
 #[derive(Clone, Copy)]
 struct TypedText(bool);
 
@@ -311,15 +310,10 @@ impl TypedText {
     fn fragment(self, t: &Text) -> Fragment {
         let essence = t.content_type.essence().to_string();
         let is_html = essence == "text/html" || essence.contains("xhtml");
-        if self.0 && !is_html && plain_text_looks_like_html(&t.content) {
-            return Fragment {
-                text: html_escape::encode_text(&t.content).into_owned(),
-                is_html: true,
-            };
-        }
         Fragment {
             text: t.content.clone(),
             is_html,
+            declared: self.0,
         }
     }
 }
