@@ -179,10 +179,11 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
         "stories, samples: worst precision {:.3}, worst recall {:.3}",
         worst.0, worst.1
     );
-    // The floor measured over the orders above (0.750 when written), not a
-    // target: the misses are short teasers sharing fewer than four terms, and
-    // closed compounds ("Haltepunkt"/"Halt") that stems do not split.
-    assert!(worst.1 >= 0.75, "recall {:.3}", worst.1);
+    // The floor measured over the orders above (0.850 when written; 0.975
+    // in forward order), not a target: the misses are a two-item story that
+    // shares three terms, and a story whose first report came days late and
+    // founded its own entry before the closer reports arrived.
+    assert!(worst.1 >= 0.85, "recall {:.3}", worst.1);
 }
 
 #[derive(Debug, Deserialize)]
