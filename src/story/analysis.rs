@@ -10,7 +10,8 @@ use regex::Regex;
 use super::fold::folded_into;
 use super::gazetteer::{self, MAX_WORDS};
 use super::lexicon::{
-    LEXICON, Lex, MONTH_TERMS, NAME_SLOT_CONTEXT, NOT_NAME_SUFFIXES, NOT_NAMES, UNCOMPARED_UNITS,
+    LEXICON, Lex, MONTH_TERMS, NAME_ROLE_NOUNS, NAME_SLOT_CONTEXT, NOT_NAME_SUFFIXES, NOT_NAMES,
+    UNCOMPARED_UNITS,
 };
 use super::tokens::{Raw, Sep, raw_tokens};
 use super::{Facts, Signature};
@@ -37,7 +38,19 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
     a.in_title = false;
     a.run(&text, LEAD_TOKENS);
     let (places, key_places) = a.places();
-    let names = a.names();
+    let (title_names, lead_roles, lead_names) = a.names();
+    // The key name: a naming slot in the title, else the work or event the
+    // title quotes („Die Zauberflöte“), else a role noun's name in the lead
+    // ("die Stadt Neuwerda"): these are strong; else a name after a
+    // preposition in the lead, which may still be a plural noun ("aus
+    // Bergbaufolgeflächen") and is only compared with another name.
+    let strong = title_names
+        .into_iter()
+        .next()
+        .or_else(|| quoted_name(title))
+        .or_else(|| lead_roles.into_iter().next());
+    let key_name_strong = strong.is_some();
+    let key_name = strong.or_else(|| lead_names.into_iter().next());
     let mut terms = a.terms;
     terms.sort_unstable();
     terms.dedup();
@@ -57,10 +70,29 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
             quantities,
             places,
             key_places,
-            key_name: names.into_iter().next(),
+            key_name,
+            key_name_strong,
             title_numbers,
         },
     }
+}
+
+/// The first content word of a quotation in a title (a play, an event, a
+/// project: „Die Zauberflöte“ → "zauberflot"), stemmed like every term.
+fn quoted_name(title: &str) -> Option<String> {
+    let open = title.find(['„', '“', '"', '»', '«'])?;
+    let rest = &title[open..];
+    let rest = &rest[rest.chars().next()?.len_utf8()..];
+    let end = rest.find(['“', '”', '"', '«', '»']).unwrap_or(rest.len());
+    let mut buf = String::new();
+    rest[..end]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
+        .find_map(|w| {
+            folded_into(w, &mut buf);
+            let stop = matches!(LEXICON.get(buf.as_str()), Some(Lex::Stop));
+            (!stop && buf.len() >= 3).then(|| cistem(&buf, true))
+        })
 }
 
 /// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
@@ -253,7 +285,12 @@ impl Analysis {
                     {
                         if n.len() <= 3 && n.chars().all(|c| c.is_ascii_digit()) {
                             self.boundary();
-                            self.terms.push(format!("{}{n}", w.to_ascii_lowercase()));
+                            let code = format!("{}{n}", w.to_ascii_lowercase());
+                            if self.in_title {
+                                // A line or road in the headline ("RE 2", "B 169") is what the news is about.
+                                self.title_numbers.push(code.clone());
+                            }
+                            self.terms.push(code);
                             i += 2;
                             continue;
                         }
@@ -395,8 +432,10 @@ impl Analysis {
     /// there without an article, and the lists in `lexicon` catch the set
     /// phrases ("in Betrieb", "nach Angaben"). Places the gazetteer knows
     /// are left to it.
-    fn names(&self) -> Vec<String> {
+    fn names(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
         let mut out: Vec<String> = Vec::new();
+        let mut roles: Vec<String> = Vec::new();
+        let mut lead: Vec<String> = Vec::new();
         let title_words = self.words.iter().take_while(|w| w.title).count();
         // The title and the lead's first words only: later sentences list
         // trades, sectors and partners ("aus Handwerk, Industrie und Pflege").
@@ -418,11 +457,18 @@ impl Analysis {
                 continue;
             }
             let stem = &self.terms[term as usize];
-            if !stem.starts_with('#') && !out.contains(stem) {
-                out.push(stem.clone());
+            let list = if w.title {
+                &mut out
+            } else if NAME_ROLE_NOUNS.contains(&self.folded(prev)) {
+                &mut roles
+            } else {
+                &mut lead
+            };
+            if !stem.starts_with('#') && !list.contains(stem) {
+                list.push(stem.clone());
             }
         }
-        out
+        (out, roles, lead)
     }
 
     fn folded_word(&mut self, w: &str, noun: bool) {

@@ -155,6 +155,22 @@ pub(super) const NAME_SLOT_CONTEXT: &[&str] = &[
     "kommune",
 ];
 
+/// The role nouns of [`NAME_SLOT_CONTEXT`]: a capitalised word after them is a name.
+pub(super) const NAME_ROLE_NOUNS: &[&str] = &[
+    "stadt",
+    "gemeinde",
+    "landkreis",
+    "kreis",
+    "ortsteil",
+    "ortschaft",
+    "stadtteil",
+    "dorf",
+    "bahnhof",
+    "haltepunkt",
+    "amt",
+    "kommune",
+];
+
 /// Common nouns that stand without article after those words in set
 /// phrases ("in Betrieb", "nach Angaben", "bei Bedarf"), folded: never names.
 pub(super) const NOT_NAMES: &[&str] = &[

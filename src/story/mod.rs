@@ -134,6 +134,9 @@ pub struct Facts {
     /// The first proper noun in a naming slot ("in X", "Gemeinde X"), title
     /// first, when the gazetteer does not know it: the general rule.
     pub key_name: Option<String>,
+    /// Whether the key name stood in the title or after a role noun (not
+    /// only after a preposition in the lead, where plural nouns stand too).
+    pub key_name_strong: bool,
     /// Numbers in the title other than years and dates, as terms ("#9").
     pub title_numbers: Vec<String>,
 }
@@ -165,13 +168,14 @@ impl Signature {
             .map(|(u, v)| format!("{u}={v}"))
             .collect();
         format!(
-            "{SIGNATURE_VERSION}|{}|{}|{}|{}|{}|{}|{}",
+            "{SIGNATURE_VERSION}|{}|{}|{}|{}|{}|{}{}|{}",
             self.terms.join(" "),
             dates.join(" "),
             quantities.join(" "),
             f.places.join(" "),
             f.key_places.join(" "),
             f.key_name.as_deref().unwrap_or(""),
+            if f.key_name_strong { "!" } else { "" },
             f.title_numbers.join(" "),
         )
     }
@@ -205,7 +209,9 @@ impl Signature {
             .collect::<Option<Vec<_>>>()?;
         let places = words(parts.next()?);
         let key_places = words(parts.next()?);
-        let key_name = Some(parts.next()?.to_string()).filter(|n| !n.is_empty());
+        let name = parts.next()?;
+        let key_name_strong = name.ends_with('!');
+        let key_name = Some(name.trim_end_matches('!').to_string()).filter(|n| !n.is_empty());
         let title_numbers = words(parts.next()?);
         parts.next().is_none().then_some(Signature {
             terms,
@@ -215,6 +221,7 @@ impl Signature {
                 places,
                 key_places,
                 key_name,
+                key_name_strong,
                 title_numbers,
             },
         })
@@ -284,6 +291,30 @@ pub(crate) fn veto(
             }
         }
     }
+    // A known place on one side, an unknown name on the other ("am
+    // Partwitzer See" / "in Kleinsee"): each never names what the other is about.
+    fn place_absent<'a>(x: &'a Facts, y: &Facts) -> Option<&'a String> {
+        x.key_places.iter().find(|p| !y.places.contains(p))
+    }
+    for (places, name, name_absent) in [
+        (
+            place_absent(a, b),
+            &b.key_name,
+            b.key_name_strong && b.key_name.as_deref().is_some_and(|n| !a_has(n)),
+        ),
+        (
+            place_absent(b, a),
+            &a.key_name,
+            a.key_name_strong && a.key_name.as_deref().is_some_and(|n| !b_has(n)),
+        ),
+    ] {
+        if let (Some(place), Some(name), true) = (places, name, name_absent) {
+            return Some(Veto::Name {
+                mine: place.clone(),
+                theirs: name.clone(),
+            });
+        }
+    }
     if let (Some(mine), Some(theirs)) = (&a.key_name, &b.key_name) {
         if mine != theirs && !b_has(mine) && !a_has(theirs) {
             return Some(Veto::Name {
@@ -291,6 +322,14 @@ pub(crate) fn veto(
                 theirs: theirs.clone(),
             });
         }
+    }
+    // A line or road the headline is about ("RE 2", "B 169"): the other
+    // report must name it too.
+    let code = |n: &&String| n.starts_with(|c: char| c.is_ascii_alphabetic());
+    if a.title_numbers.iter().filter(code).any(|c| !b_has(c))
+        || b.title_numbers.iter().filter(code).any(|c| !a_has(c))
+    {
+        return Some(Veto::TitleNumbers);
     }
     if !a.title_numbers.is_empty()
         && !b.title_numbers.is_empty()
