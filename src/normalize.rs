@@ -317,6 +317,18 @@ fn fragment_html(f: &Fragment) -> String {
     }
 }
 
+/// Unicode NFC: partners write "ö" precomposed or as "o" + U+0308; every
+/// later comparison (story matching, keyword rules) sees one form. Almost all
+/// text is NFC already, which the quick check confirms without copying.
+pub fn nfc(s: String) -> String {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        s
+    } else {
+        s.nfc().collect()
+    }
+}
+
 /// Normalises one extracted item; `None` when nothing identifies or describes it.
 pub fn normalize_item(
     raw: &ExtractedItem,
@@ -410,14 +422,20 @@ pub fn normalize_item(
         guid,
         link_key: link.as_ref().map(link_key),
         link: link.map(String::from),
-        title,
-        summary_html,
-        content_html,
-        text,
+        title: nfc(title),
+        summary_html: summary_html.map(nfc),
+        content_html: content_html.map(nfc),
+        text: nfc(text),
         published,
         updated,
-        authors: names(&raw.authors, limits.authors),
-        categories: names(&raw.categories, limits.categories),
+        authors: names(&raw.authors, limits.authors)
+            .into_iter()
+            .map(nfc)
+            .collect(),
+        categories: names(&raw.categories, limits.categories)
+            .into_iter()
+            .map(nfc)
+            .collect(),
         hidden: None,
         tags: Vec::new(),
         media: normalize_media(&raw.media, limits),
@@ -786,5 +804,24 @@ mod tests {
             .map(|i| m(&format!("https://partner.example/{i}.png")))
             .collect();
         assert_eq!(normalize_media(&many, &FieldLimits::default()).len(), 8);
+    }
+
+    #[test]
+    fn decomposed_umlauts_are_composed_in_every_text_field() {
+        let raw = ExtractedItem {
+            title: Some(Fragment::plain("Go\u{308}rlitz baut")),
+            summary: Some(Fragment::html(
+                "<p>Bahnhof Go\u{308}rlitz, Stra\u{307}e</p>",
+            )),
+            authors: vec!["Jo\u{308}rg".into()],
+            ..Default::default()
+        };
+        let item = normalize_item(&raw, Utc::now(), &FieldLimits::default()).unwrap();
+        assert_eq!(item.title, "Görlitz baut");
+        assert!(item.text.starts_with("Bahnhof Görlitz"), "{}", item.text);
+        assert!(item.summary_html.unwrap().contains("Görlitz"));
+        assert_eq!(item.authors, vec!["Jörg".to_string()]);
+        // Already composed text is returned as it is.
+        assert_eq!(nfc("Cottbus/Chóśebuz".into()), "Cottbus/Chóśebuz");
     }
 }

@@ -179,10 +179,11 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
         "stories, samples: worst precision {:.3}, worst recall {:.3}",
         worst.0, worst.1
     );
-    // The floor measured over the orders above (0.750 when written), not a
-    // target: the misses are short teasers sharing fewer than four terms, and
-    // closed compounds ("Haltepunkt"/"Halt") that stems do not split.
-    assert!(worst.1 >= 0.75, "recall {:.3}", worst.1);
+    // The floor measured over the orders above (0.850 when written; 0.975
+    // in forward order), not a target: the misses are a two-item story that
+    // shares three terms, and a story whose first report came days late and
+    // founded its own entry before the closer reports arrived.
+    assert!(worst.1 >= 0.85, "recall {:.3}", worst.1);
 }
 
 #[derive(Debug, Deserialize)]
@@ -571,3 +572,143 @@ async fn a_merged_story_credits_every_member_in_atom_and_json() {
         );
     }
 }
+
+/// One labelled pair of tests/fixtures/stories/pairs.tsv.
+struct LabelledPair {
+    same: bool,
+    fact: String,
+    gap_days: i64,
+    a: (String, String),
+    b: (String, String),
+}
+
+fn labelled_pairs() -> Vec<LabelledPair> {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stories/pairs.tsv");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 7, "seven columns: {l}");
+            LabelledPair {
+                same: f[0] == "1",
+                fact: f[1].to_string(),
+                gap_days: f[2].parse().unwrap(),
+                a: (f[3].to_string(), f[4].to_string()),
+                b: (f[5].to_string(), f[6].to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Every item of the labelled pairs in one store, all within one week (so
+/// the look-alikes of one template meet each other too), each pair's items
+/// of two sources. Precision and recall over all pairs of items: a merge
+/// across labelled pairs counts as wrong.
+#[test]
+fn labelled_pairs_keep_template_look_alikes_follow_ups_and_repeats_apart() {
+    let pairs = labelled_pairs();
+    assert!(pairs.len() >= 150, "{} pairs", pairs.len());
+    let sources: Vec<String> = (0..10)
+        .flat_map(|i| [format!("pa{i}"), format!("pb{i}")])
+        .collect();
+    let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &names);
+    let mut by_source: HashMap<String, Vec<Item>> = HashMap::new();
+    let mut keyed: Vec<(String, String)> = Vec::new();
+    // The key of an item: identical texts (one text reused in several pairs)
+    // are one news, and so are the two sides of a pair labelled same.
+    let mut key_of: HashMap<(String, String), String> = HashMap::new();
+    for (k, p) in pairs.iter().enumerate() {
+        let ka = key_of.get(&p.a).cloned();
+        let kb = key_of.get(&p.b).cloned();
+        let (ka, kb) = match (p.same, ka, kb) {
+            (true, Some(a), Some(b)) => {
+                assert_eq!(a, b, "pair {k}: both texts are already keyed apart");
+                (a.clone(), b)
+            }
+            (true, Some(a), None) | (true, None, Some(a)) => (a.clone(), a),
+            (true, None, None) => (format!("pair{k}"), format!("pair{k}")),
+            (false, a, b) => (
+                a.unwrap_or_else(|| format!("pair{k}a")),
+                b.unwrap_or_else(|| format!("pair{k}b")),
+            ),
+        };
+        key_of.insert(p.a.clone(), ka);
+        key_of.insert(p.b.clone(), kb);
+    }
+    for (k, p) in pairs.iter().enumerate() {
+        let a_at = at(4 + (k % 3) as u32, 8 + (k % 9) as u32);
+        let b_at = a_at + chrono::Duration::days(p.gap_days) + chrono::Duration::hours(2);
+        for (side, (title, text), when) in [("a", &p.a, a_at), ("b", &p.b, b_at)] {
+            let source = format!("p{side}{}", k % 10);
+            let key = key_of[&(title.clone(), text.clone())].clone();
+            let it = item(&source, 1000 + k, title, text, when);
+            keyed.push((key, it.link.clone().unwrap()));
+            by_source.entry(source).or_default().push(it);
+        }
+    }
+    for source in &sources {
+        let items = by_source.remove(source).unwrap_or_default();
+        store.ingest(request(source, items)).unwrap();
+    }
+    let got = stories_by_link(&store);
+    let items: Vec<(Option<String>, String)> = keyed
+        .iter()
+        .map(|(key, link)| (Some(key.clone()), got[link].clone()))
+        .collect();
+    let p = Pairs::of(&items);
+    let mut lines = Vec::new();
+    for (k, pair) in pairs.iter().enumerate() {
+        let merged = items[2 * k].1 == items[2 * k + 1].1;
+        if merged != pair.same {
+            lines.push(format!(
+                "  {} pair {k} ({}): {} / {}",
+                if pair.same { "missed" } else { "WRONG" },
+                pair.fact,
+                pair.a.0,
+                pair.b.0
+            ));
+        }
+    }
+    // Merges across labelled pairs: a story holding items of different keys.
+    let mut stories: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, story)) in items.iter().enumerate() {
+        stories.entry(story.as_str()).or_default().push(i);
+    }
+    let title = |i: usize| {
+        let p = &pairs[i / 2];
+        if i % 2 == 0 { &p.a.0 } else { &p.b.0 }
+    };
+    for members in stories.values() {
+        let mut keys: Vec<&str> = members.iter().map(|&i| keyed[i].0.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if keys.len() > 1 {
+            let titles: Vec<String> = members
+                .iter()
+                .map(|&i| format!("{} [{}]", title(i), keyed[i].0))
+                .collect();
+            lines.push(format!("  WRONG story: {}", titles.join(" | ")));
+        }
+    }
+    let same = pairs.iter().filter(|p| p.same).count();
+    println!(
+        "stories, labelled pairs ({} pairs, {same} same news): precision {:.3} ({} of {} merged pairs right), recall {:.3}\n{}",
+        pairs.len(),
+        p.precision(),
+        p.both,
+        p.both + p.wrong,
+        p.recall(),
+        lines.join("\n")
+    );
+    assert_eq!(p.wrong, 0, "different news merged:\n{}", lines.join("\n"));
+    // The level reached when written (see the printed figure); a regression fails here.
+    assert!(p.recall() >= RECALL_FLOOR, "recall {:.3}", p.recall());
+}
+
+/// Recall over the labelled pairs when written: 0.987 (precision 1.000).
+const RECALL_FLOOR: f64 = 0.98;

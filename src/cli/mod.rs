@@ -4,6 +4,7 @@
 
 mod check;
 mod discover;
+mod explain;
 mod export;
 mod fetch_once;
 mod import_opml;
@@ -81,6 +82,12 @@ enum Command {
     Preview {
         /// A source id from the config, or any URL.
         source: String,
+    },
+    /// Which story a stored item joined and why: its facts, and each
+    /// candidate's similarity, shared terms and what vetoed a merge.
+    Explain {
+        /// The item's entry id (uid) or its link.
+        item: String,
     },
 }
 
@@ -160,6 +167,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         }
         Command::Export { dir } => export::run(&Config::load(path)?, &dir),
         Command::ImportOpml { file } => import_opml::run(path, &file),
+        Command::Explain { item } => {
+            print!("{}", explain::explain(&Config::load(path)?, &item)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Preview { source } => {
             let config = Config::load(path)?;
             let report = run::runtime()?.block_on(preview::preview(&config, &source))?;

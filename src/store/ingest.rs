@@ -71,6 +71,37 @@ impl StoryFor {
     }
 }
 
+/// What an item is matched by: its title and text, and where the feed's
+/// text is a teaser beside the article's full content, the content's lead
+/// too (the facts a teaser leaves out are what tell reports apart).
+pub(super) fn signature_of(item: &Item) -> Signature {
+    signature_from(
+        &item.title,
+        &item.text,
+        item.summary_html.as_deref(),
+        item.content_html.as_deref(),
+    )
+}
+
+/// [`signature_of`] from the stored columns.
+pub(super) fn signature_from(
+    title: &str,
+    text: &str,
+    summary_html: Option<&str>,
+    content_html: Option<&str>,
+) -> Signature {
+    match (summary_html, content_html) {
+        (Some(_), Some(content)) => {
+            let full = crate::normalize::html_to_text(content);
+            if full.len() > text.len() {
+                return Signature::of(title, &format!("{text}\n{full}"));
+            }
+            Signature::of(title, text)
+        }
+        _ => Signature::of(title, text),
+    }
+}
+
 /// The story a new item joins (the story module decides, from what is found
 /// by its link and in the index), else the one it founds.
 fn story_for_new_item(
@@ -114,9 +145,10 @@ fn ingest_one(
         let published = item.published.map(to_ts).unwrap_or(at);
         let updated = item.updated.map(to_ts).unwrap_or(published).max(published);
         let identity = p.identity();
-        let sig = matching
-            .as_ref()
-            .map(|_| Signature::of(&item.title, &item.text));
+        let sig = matching.as_ref().map(|_| signature_of(item));
+        // A hidden item joins no story by its text and no later item joins it:
+        // the operator's rules removed it, so it must not pull others together.
+        let matching = matching.filter(|_| item.hidden.is_none());
         let with_sig = matching.as_deref().zip(sig.as_ref());
         let story_for =
             story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
@@ -147,6 +179,13 @@ fn ingest_one(
     if old.hidden != item.hidden || old.tags != items::json(&item.tags) {
         items::set_verdict(tx, row, item.hidden.as_deref(), &item.tags, &old.tags)?;
     }
+    let mut matching = matching;
+    if old.hidden.is_some() != item.hidden.is_some() {
+        // Shown or hidden now: the index (which holds shown items only) is rebuilt after this poll.
+        if let Some(m) = matching.as_deref_mut() {
+            m.invalidate();
+        }
+    }
     if old.content_hash == hash {
         items::touch(tx, row, at)?;
         return Ok((Outcome::Unchanged, row));
@@ -160,9 +199,7 @@ fn ingest_one(
         .unwrap_or(at)
         .max(published);
     // An edited item keeps its story (its entry id must not move); only its signature follows the text.
-    let sig = matching
-        .as_ref()
-        .map(|_| Signature::of(&item.title, &item.text));
+    let sig = matching.as_ref().map(|_| signature_of(item));
     let written = Written {
         prepared: p,
         published,
@@ -172,7 +209,7 @@ fn ingest_one(
         signature: sig.as_ref().map(Signature::encode),
     };
     items::update(tx, row, &written)?;
-    if let (Some(m), Some(sig)) = (matching, &sig) {
+    if let (Some(m), Some(sig), None) = (matching, &sig, &item.hidden) {
         m.stored_edit(row, source_id, old.story, from_ts(published), sig);
     }
     stories::refresh(tx, old.story)?;
@@ -225,7 +262,7 @@ fn ingest_in(
     req: IngestRequest,
     index: Option<&mut StoryIndex>,
     rules: &story::Rules,
-) -> Result<IngestReport> {
+) -> Result<(IngestReport, bool)> {
     let tx = c.transaction()?;
     let mut matching = index.map(|index| Matching::new(index, rules));
     let unreliable = guids_unreliable_in(&tx, &req.source_id)?;
@@ -253,6 +290,7 @@ fn ingest_in(
             Outcome::Unchanged => report.unchanged += 1,
         }
     }
+    let stale = matching.as_ref().is_some_and(Matching::is_stale);
     let index = matching.map(Matching::into_index);
     report.expired = expire(
         &tx,
@@ -274,7 +312,7 @@ fn ingest_in(
         at,
     )?;
     tx.commit()?;
-    Ok(report)
+    Ok((report, stale))
 }
 
 impl Store {
@@ -292,12 +330,16 @@ impl Store {
             };
             let result = ingest_in(c, req, index.as_mut(), &rules);
             match (result, index) {
-                (Ok(report), Some(index)) => {
+                (Ok((report, false)), Some(index)) => {
                     stories.put_index(c, index)?;
                     Ok(report)
                 }
-                // A failed transaction rolled back what the index already took in: rebuild it next time.
-                (result, _) => result,
+                // A failed transaction rolled back what the index already took
+                // in, or an item was hidden or shown again: rebuild it next time.
+                (result, _) => {
+                    stories.drop_index();
+                    result.map(|(report, _)| report)
+                }
             }
         })
     }

@@ -9,6 +9,7 @@
 //! migrations. Story membership is decided in `story`; here it is looked up
 //! and persisted.
 
+mod explain;
 mod ingest;
 mod items;
 mod meta;
@@ -24,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+pub use explain::{ExplainedCandidate, Explanation};
 pub use ingest::{IngestReport, IngestRequest};
 pub use items::ItemView;
 pub use sources::{PollRecord, SourceState};

@@ -9,6 +9,7 @@ use std::sync::MutexGuard;
 
 use rusqlite::{Connection, params};
 
+use super::ingest::signature_from;
 use super::{Result, Store, from_ts};
 use crate::story::{Rules, Signature, StoryIndex, story_day};
 
@@ -54,7 +55,8 @@ fn load(c: &mut Connection) -> Result<StoryIndex> {
     let mut stale: Vec<i64> = Vec::new();
     {
         let mut stmt =
-            c.prepare("SELECT id, source_id, story_id, published, story_sig FROM items")?;
+            // Hidden items are not matched against: the rules removed them.
+            c.prepare("SELECT id, source_id, story_id, published, story_sig FROM items WHERE hidden IS NULL")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
@@ -72,15 +74,32 @@ fn load(c: &mut Connection) -> Result<StoryIndex> {
         let tx = c.transaction()?;
         {
             let mut read = tx.prepare(
-                "SELECT source_id, story_id, published, title, text FROM items WHERE id = ?1",
+                "SELECT source_id, story_id, published, title, text, summary_html, content_html FROM items WHERE id = ?1",
             )?;
             let mut write = tx.prepare("UPDATE items SET story_sig = ?2 WHERE id = ?1")?;
             for id in &stale {
-                let (source, story, published, title, text): (String, i64, i64, String, String) =
-                    read.query_row([id], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                type Row = (
+                    String,
+                    i64,
+                    i64,
+                    String,
+                    String,
+                    Option<String>,
+                    Option<String>,
+                );
+                let (source, story, published, title, text, summary, content): Row = read
+                    .query_row([id], |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
                     })?;
-                let sig = Signature::of(&title, &text);
+                let sig = signature_from(&title, &text, summary.as_deref(), content.as_deref());
                 write.execute(params![id, sig.encode()])?;
                 index.insert(*id, &source, story, story_day(from_ts(published)), &sig);
             }

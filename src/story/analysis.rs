@@ -7,10 +7,14 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::Signature;
 use super::fold::folded_into;
-use super::lexicon::{LEXICON, Lex, MONTH_TERMS, UNCOMPARED_UNITS};
+use super::gazetteer::{self, MAX_WORDS};
+use super::lexicon::{
+    LEXICON, Lex, MONTH_TERMS, NAME_ROLE_NOUNS, NAME_SLOT_CONTEXT, NOT_NAME_SUFFIXES, NOT_NAMES,
+    UNCOMPARED_UNITS,
+};
 use super::tokens::{Raw, Sep, raw_tokens};
+use super::{Facts, Signature};
 
 /// Words of the text analysed: news is written as an inverted pyramid, so the
 /// facts that make two reports one news stand in the title and the lead (about
@@ -18,13 +22,35 @@ use super::tokens::{Raw, Sep, raw_tokens};
 /// differ between outlets. It also bounds the work per item.
 const LEAD_TOKENS: usize = 150;
 
+/// Words of the text, after the title, where the key name may stand: the
+/// first sentence, where a report says where it happened.
+const NAME_LEAD_WORDS: usize = 20;
+
 /// Analyses an item's title and plain text.
 pub(super) fn signature(title: &str, text: &str) -> Signature {
     let text = strip_boilerplate(text);
-    let mut a = Analysis::default();
+    let mut a = Analysis {
+        in_title: true,
+        ..Analysis::default()
+    };
     a.run(title, usize::MAX);
     a.boundary();
+    a.in_title = false;
     a.run(&text, LEAD_TOKENS);
+    let (places, key_places) = a.places();
+    let (title_names, lead_roles, lead_names) = a.names();
+    // The key name: a naming slot in the title, else the work or event the
+    // title quotes („Die Zauberflöte“), else a role noun's name in the lead
+    // ("die Stadt Neuwerda"): these are strong; else a name after a
+    // preposition in the lead, which may still be a plural noun ("aus
+    // Bergbaufolgeflächen") and is only compared with another name.
+    let strong = title_names
+        .into_iter()
+        .next()
+        .or_else(|| quoted_name(title))
+        .or_else(|| lead_roles.into_iter().next());
+    let key_name_strong = strong.is_some();
+    let key_name = strong.or_else(|| lead_names.into_iter().next());
     let mut terms = a.terms;
     terms.sort_unstable();
     terms.dedup();
@@ -34,11 +60,52 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
     let mut quantities = a.quantities;
     quantities.sort_unstable();
     quantities.dedup();
+    let mut title_numbers = a.title_numbers;
+    title_numbers.sort_unstable();
+    title_numbers.dedup();
     Signature {
         terms,
-        dates,
-        quantities,
+        facts: Facts {
+            dates,
+            quantities,
+            places,
+            key_places,
+            key_name,
+            key_name_strong,
+            title_numbers,
+        },
     }
+}
+
+/// The first content word of a quotation in a title (a play, an event, a
+/// project: „Die Zauberflöte“ → "zauberflot"), stemmed like every term.
+fn quoted_name(title: &str) -> Option<String> {
+    let open = title.find(['„', '“', '"', '»', '«'])?;
+    let rest = &title[open..];
+    let rest = &rest[rest.chars().next()?.len_utf8()..];
+    let end = rest.find(['“', '”', '"', '«', '»']).unwrap_or(rest.len());
+    let mut buf = String::new();
+    rest[..end]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
+        .find_map(|w| {
+            folded_into(w, &mut buf);
+            let stop = matches!(LEXICON.get(buf.as_str()), Some(Lex::Stop));
+            (!stop && buf.len() >= 3).then(|| cistem(&buf, true))
+        })
+}
+
+/// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
+/// without floating-point rounding.
+fn scaled(n: &str, zeros: usize) -> String {
+    let (int, frac) = n.split_once('.').unwrap_or((n, ""));
+    let mut digits = format!("{int}{frac}");
+    if frac.len() <= zeros {
+        digits.extend(std::iter::repeat_n('0', zeros - frac.len()));
+    } else {
+        digits.insert(int.len() + zeros, '.');
+    }
+    canonical_number(&digits)
 }
 
 static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
@@ -160,9 +227,28 @@ fn is_year(n: &str) -> bool {
     n.len() == 4 && n.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y))
 }
 
+/// A word as it stood in the text, for the passes after the analysis
+/// (gazetteer names, proper-noun slots): its folded form in `Analysis::arena`.
+struct Word {
+    span: (u32, u32),
+    /// Written with a capital letter and not the first word of a sentence.
+    cap: bool,
+    /// The first word of a sentence (or of the title): capitalised anyway.
+    sentence_start: bool,
+    /// Separated from the word before by a space or hyphen only (one name may continue).
+    joined: bool,
+    title: bool,
+    /// Its term, when it made one (not a stop word).
+    term: Option<u32>,
+}
+
 #[derive(Default)]
 struct Analysis {
+    in_title: bool,
     terms: Vec<String>,
+    words: Vec<Word>,
+    arena: String,
+    title_numbers: Vec<String>,
     dates: Vec<(u8, u8)>,
     quantities: Vec<(String, String)>,
     /// A number waiting for the word it counts, and how many stop words passed since.
@@ -190,7 +276,7 @@ impl Analysis {
             }
             match tok {
                 Raw::Number(n, dot) => self.number(n, *dot),
-                Raw::Symbol(w) => self.word(w, true),
+                Raw::Symbol(w) => self.word(w, true, Sep::Punct),
                 Raw::Word(w) => {
                     // "A 15", "RE 2", "B 168": a road or line name written with a space.
                     let short_caps = w.len() <= 3 && w.chars().all(|c| c.is_ascii_uppercase());
@@ -199,13 +285,18 @@ impl Analysis {
                     {
                         if n.len() <= 3 && n.chars().all(|c| c.is_ascii_digit()) {
                             self.boundary();
-                            self.terms.push(format!("{}{n}", w.to_ascii_lowercase()));
+                            let code = format!("{}{n}", w.to_ascii_lowercase());
+                            if self.in_title {
+                                // A line or road in the headline ("RE 2", "B 169") is what the news is about.
+                                self.title_numbers.push(code.clone());
+                            }
+                            self.terms.push(code);
                             i += 2;
                             continue;
                         }
                     }
                     let noun = w.chars().next().is_some_and(char::is_uppercase);
-                    self.word(w, noun);
+                    self.word(w, noun, *sep);
                 }
             }
             i += 1;
@@ -239,14 +330,145 @@ impl Analysis {
             self.day = n.parse::<u8>().ok().filter(|d| (1..=31).contains(d));
         }
         self.pending = (!is_year(&n) && !dot).then(|| (n.clone(), 0));
+        if self.in_title && !is_year(&n) && !dot {
+            self.title_numbers.push(format!("#{n}"));
+        }
         self.terms.push(format!("#{n}"));
     }
 
-    fn word(&mut self, raw: &str, noun: bool) {
+    fn word(&mut self, raw: &str, noun: bool, sep: Sep) {
         let mut buf = std::mem::take(&mut self.buf);
         folded_into(raw, &mut buf);
+        let before = self.terms.len();
+        let start = self.arena.len() as u32;
+        self.arena.push_str(&buf);
         self.folded_word(&buf, noun);
+        let sentence_start = sep == Sep::Punct;
+        self.words.push(Word {
+            span: (start, self.arena.len() as u32),
+            cap: noun && !sentence_start,
+            sentence_start,
+            joined: matches!(sep, Sep::Space | Sep::Hyphen),
+            title: self.in_title,
+            term: (self.terms.len() > before).then_some(before as u32),
+        });
         self.buf = buf;
+    }
+
+    fn folded(&self, w: &Word) -> &str {
+        &self.arena[w.span.0 as usize..w.span.1 as usize]
+    }
+
+    /// The gazetteer's places named, as `kind:id` sorted, and the key place
+    /// of each kind: the one named in the title, else the one named most,
+    /// else the first. Names are matched longest first ("Kraftwerk Schwarze
+    /// Pumpe" before "Schwarze Pumpe") and start with a capital letter.
+    fn places(&self) -> (Vec<String>, Vec<String>) {
+        // (kind, id, score, first position)
+        let mut found: Vec<(&'static str, &'static str, u32, usize)> = Vec::new();
+        let mut i = 0;
+        let mut key = String::new();
+        while i < self.words.len() {
+            let first = &self.words[i];
+            if !(first.cap || first.sentence_start) {
+                i += 1;
+                continue;
+            }
+            let mut n = 1;
+            while n < MAX_WORDS && i + n < self.words.len() && self.words[i + n].joined {
+                n += 1;
+            }
+            let mut hit = None;
+            for len in (1..=n).rev() {
+                key.clear();
+                for (k, w) in self.words[i..i + len].iter().enumerate() {
+                    if k > 0 {
+                        key.push(' ');
+                    }
+                    key.push_str(self.folded(w));
+                }
+                if let Some(p) = gazetteer::lookup(&key) {
+                    hit = Some((p, len));
+                    break;
+                }
+            }
+            if hit.is_none() {
+                hit = gazetteer::lookup_derived(self.folded(first)).map(|p| (p, 1));
+            }
+            match hit {
+                Some((p, len)) => {
+                    let score = 1 + 2 * u32::from(first.title);
+                    match found.iter_mut().find(|f| f.1 == p.id && f.0 == p.kind) {
+                        Some(f) => f.2 += score,
+                        None => found.push((p.kind, p.id, score, i)),
+                    }
+                    i += len;
+                }
+                None => i += 1,
+            }
+        }
+        let mut all: Vec<String> = found.iter().map(|f| format!("{}:{}", f.0, f.1)).collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut keys: Vec<String> = Vec::new();
+        let mut kinds: Vec<&str> = found.iter().map(|f| f.0).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for kind in kinds {
+            let best = found
+                .iter()
+                .filter(|f| f.0 == kind)
+                .max_by(|a, b| a.2.cmp(&b.2).then(b.3.cmp(&a.3)))
+                .expect("a place of this kind");
+            keys.push(format!("{}:{}", best.0, best.1));
+        }
+        (all, keys)
+    }
+
+    /// Proper nouns in a naming slot, title first: a capitalised word right
+    /// after a preposition of place without article ("in Neuwerda", "aus
+    /// Tschechien") or a role noun ("Gemeinde Kleinmühlen", "Bahnhof
+    /// Altdorf"). German capitalises every noun; a common noun rarely stands
+    /// there without an article, and the lists in `lexicon` catch the set
+    /// phrases ("in Betrieb", "nach Angaben"). Places the gazetteer knows
+    /// are left to it.
+    fn names(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let mut out: Vec<String> = Vec::new();
+        let mut roles: Vec<String> = Vec::new();
+        let mut lead: Vec<String> = Vec::new();
+        let title_words = self.words.iter().take_while(|w| w.title).count();
+        // The title and the lead's first words only: later sentences list
+        // trades, sectors and partners ("aus Handwerk, Industrie und Pflege").
+        let end = self.words.len().min(title_words + NAME_LEAD_WORDS);
+        for pair in self.words[..end].windows(2) {
+            let (prev, w) = (&pair[0], &pair[1]);
+            if !w.cap || !w.joined || w.title != prev.title {
+                continue;
+            }
+            let Some(term) = w.term else { continue };
+            let folded = self.folded(w);
+            if folded.len() < 3
+                || !NAME_SLOT_CONTEXT.contains(&self.folded(prev))
+                || NOT_NAMES.contains(&folded)
+                || NOT_NAME_SUFFIXES.iter().any(|s| folded.ends_with(s))
+                || gazetteer::lookup(folded).is_some()
+                || gazetteer::lookup_derived(folded).is_some()
+            {
+                continue;
+            }
+            let stem = &self.terms[term as usize];
+            let list = if w.title {
+                &mut out
+            } else if NAME_ROLE_NOUNS.contains(&self.folded(prev)) {
+                &mut roles
+            } else {
+                &mut lead
+            };
+            if !stem.starts_with('#') && !list.contains(stem) {
+                list.push(stem.clone());
+            }
+        }
+        (out, roles, lead)
     }
 
     fn folded_word(&mut self, w: &str, noun: bool) {
@@ -282,7 +504,17 @@ impl Analysis {
         let stem = cistem(w, noun);
         if let Some((n, _)) = self.pending.take() {
             if !UNCOMPARED_UNITS.contains(&stem.as_str()) {
-                self.quantities.push((stem.clone(), n));
+                // Sums are compared as amounts of money whichever way they
+                // are written: "1,2 Millionen Euro", "1,2 Mio. €", "1.200.000 Euro".
+                match stem.as_str() {
+                    "millio" | "milliard" => {
+                        let zeros = if stem == "millio" { 6 } else { 9 };
+                        self.quantities.push((stem.clone(), n.clone()));
+                        self.quantities.push(("geld".into(), scaled(&n, zeros)));
+                    }
+                    "euro" => self.quantities.push(("geld".into(), n)),
+                    _ => self.quantities.push((stem.clone(), n)),
+                }
             }
         }
         self.terms.push(stem);
@@ -369,11 +601,11 @@ mod tests {
     fn dates_are_recognised_in_both_spellings() {
         let a = Signature::of("Am 13.02.2026", "");
         let b = Signature::of("Am 13. Februar", "");
-        assert_eq!(a.dates, vec![(13, 2)]);
-        assert_eq!(b.dates, vec![(13, 2)]);
+        assert_eq!(a.facts.dates, vec![(13, 2)]);
+        assert_eq!(b.facts.dates, vec![(13, 2)]);
         // A sentence-final number is no day.
-        assert!(Signature::of("Bis 2029. Dann", "").dates.is_empty());
-        assert!(Signature::of("Im Jahr 12. Mai", "").dates == vec![(12, 5)]);
+        assert!(Signature::of("Bis 2029. Dann", "").facts.dates.is_empty());
+        assert!(Signature::of("Im Jahr 12. Mai", "").facts.dates == vec![(12, 5)]);
     }
 
     #[test]
@@ -383,6 +615,7 @@ mod tests {
             "mit je 22 Kilowatt, 120 Mio. €, seit drei Jahren, 2029 weiter",
         );
         let q: Vec<(&str, &str)> = s
+            .facts
             .quantities
             .iter()
             .map(|(u, v)| (u.as_str(), v.as_str()))
@@ -396,6 +629,7 @@ mod tests {
         // No binding across punctuation: "Konferenz 2026: Betriebe".
         assert!(
             Signature::of("Konferenz 350: Betriebe", "")
+                .facts
                 .quantities
                 .is_empty()
         );

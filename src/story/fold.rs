@@ -26,6 +26,7 @@ fn fold_into(word: &str, out: &mut String) {
                 'ý' | 'ÿ' => out.push('y'),
                 'ź' | 'ż' | 'ž' => out.push('z'),
                 'æ' => out.push_str("ae"),
+                c if unicode_normalization::char::is_combining_mark(c) => {}
                 'œ' => out.push_str("oe"),
                 other => out.push(other),
             }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use super::postings::Postings;
-use super::{Map, PROBE_BUDGET, Rules, Signature, contradicts, idf, is_specific};
+use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, veto};
 
 /// Document frequencies whose IDF a query precomputes.
 const IDF_MEMO: usize = 64;
@@ -17,14 +17,35 @@ struct Entry {
     day: i32,
     /// Term ids, sorted.
     terms: Box<[u32]>,
-    sig_dates: Box<[(u8, u8)]>,
-    sig_quantities: Box<[(String, String)]>,
+    facts: Box<Facts>,
 }
 
-impl Entry {
-    fn contradicts(&self, sig: &Signature) -> bool {
-        contradicts(&self.sig_dates, &self.sig_quantities, sig)
-    }
+/// What a candidate member said to a new item: the evidence `explain` shows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Candidate {
+    pub(crate) item: i64,
+    pub(crate) story: i64,
+    pub(crate) similarity: f64,
+    /// The similarity this pair needed (more for items days apart).
+    pub(crate) required: f64,
+    pub(crate) shared_terms: usize,
+    pub(crate) verdict: Verdict,
+}
+
+/// Whether a candidate's story admits the new item, and if not, why.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Verdict {
+    /// The story may take the item.
+    Admits,
+    SameSource,
+    /// This poll already joined or founded the story.
+    TakenByBatch,
+    TooFewSharedTerms,
+    BelowSimilarity,
+    /// The candidate's facts contradict the item's.
+    Vetoed(Veto),
+    /// Another member of the story has an item of the source, contradicts, or lies outside the window.
+    StoryRefuses(String),
 }
 
 /// The story a new item should join.
@@ -104,8 +125,7 @@ impl StoryIndex {
                 story,
                 day,
                 terms: terms.into(),
-                sig_dates: sig.dates.clone().into(),
-                sig_quantities: sig.quantities.clone().into(),
+                facts: Box::new(sig.facts.clone()),
             },
         );
         self.stories.entry(story).or_default().push(item);
@@ -144,6 +164,23 @@ impl StoryIndex {
         self.items.get(&item).map(|e| e.story)
     }
 
+    /// Whether an indexed item carries a term.
+    fn entry_has(&self, e: &Entry, term: &str) -> bool {
+        self.vocab
+            .get(term)
+            .is_some_and(|id| e.terms.binary_search(id).is_ok())
+    }
+
+    /// Why an indexed item and a new one cannot be the same news, if they cannot.
+    fn veto(&self, e: &Entry, sig: &Signature) -> Option<Veto> {
+        veto(
+            &e.facts,
+            |t| self.entry_has(e, t),
+            &sig.facts,
+            |t| sig.has_term(t),
+        )
+    }
+
     /// The most similar story that a new item of `source`, dated `day`, may
     /// join under `rules`; stories in `excluded` are skipped.
     pub(crate) fn best_story(
@@ -153,6 +190,32 @@ impl StoryIndex {
         sig: &Signature,
         rules: &Rules,
         excluded: &HashSet<i64>,
+    ) -> Option<Match> {
+        self.search(source, day, sig, rules, excluded, None)
+    }
+
+    /// Every candidate a new item was weighed against, with its verdict: what `explain` shows.
+    pub(crate) fn candidates(
+        &self,
+        source: &str,
+        day: i32,
+        sig: &Signature,
+        rules: &Rules,
+    ) -> (Option<Match>, Vec<Candidate>) {
+        let mut trace = Vec::new();
+        let best = self.search(source, day, sig, rules, &HashSet::new(), Some(&mut trace));
+        trace.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+        (best, trace)
+    }
+
+    fn search(
+        &self,
+        source: &str,
+        day: i32,
+        sig: &Signature,
+        rules: &Rules,
+        excluded: &HashSet<i64>,
+        mut trace: Option<&mut Vec<Candidate>>,
     ) -> Option<Match> {
         if !rules.enabled || self.is_empty() {
             return None;
@@ -176,6 +239,15 @@ impl StoryIndex {
         let own_norm: f64 = ids.iter().map(|&t| weight2(t)).sum::<f64>().sqrt();
         let mut own: Vec<u32> = ids.iter().flatten().copied().collect();
         own.sort_unstable();
+        // The item's long compound words ("Fachkräftekonferenz"): names of
+        // events and projects, which corroborate a weaker match (see below).
+        let compounds: Vec<u32> = sig
+            .terms
+            .iter()
+            .zip(&ids)
+            .filter(|(t, _)| t.len() >= COMPOUND_LEN && !t.starts_with('#'))
+            .filter_map(|(_, id)| *id)
+            .collect();
 
         // Prefix filtering (Bayardo et al. 2007): an item sharing only terms of
         // the lightest tail cannot reach min_similarity when the tail's weight
@@ -223,15 +295,34 @@ impl StoryIndex {
         // Numbers confirm a match but do not make one: at least one of the
         // shared specific terms is a word (a name, a place, a thing).
         for (&item, &(count, words, mass)) in &candidates {
-            if count < 2 || words < 1 || (mass + unprobed).sqrt() / own_norm < rules.min_similarity
-            {
-                continue;
-            }
             let e = &self.items[&item];
-            if Some(e.source) == own_source || excluded.contains(&e.story) {
+            let required = required_similarity(rules, (day - e.day).abs());
+            let bound = (mass + unprobed).sqrt() / own_norm;
+            if trace.is_none() && (count < 2 || words < 1 || bound < required) {
                 continue;
             }
-            let (mut dot, mut shared) = (0.0, 0usize);
+            let tracing = trace.is_some();
+            let mut note = |similarity: f64, shared: usize, verdict: Verdict| {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(Candidate {
+                        item,
+                        story: e.story,
+                        similarity,
+                        required,
+                        shared_terms: shared,
+                        verdict,
+                    });
+                }
+            };
+            if Some(e.source) == own_source {
+                note(0.0, 0, Verdict::SameSource);
+                continue;
+            }
+            if excluded.contains(&e.story) {
+                note(0.0, 0, Verdict::TakenByBatch);
+                continue;
+            }
+            let (mut dot, mut shared, mut compound) = (0.0, 0usize, false);
             let (mut i, mut j) = (0, 0);
             while i < own.len() && j < e.terms.len() {
                 match own[i].cmp(&e.terms[j]) {
@@ -240,13 +331,11 @@ impl StoryIndex {
                     std::cmp::Ordering::Equal => {
                         dot += weight2(Some(own[i]));
                         shared += 1;
+                        compound |= compounds.contains(&own[i]) && is_specific(self.df(own[i]), n);
                         i += 1;
                         j += 1;
                     }
                 }
-            }
-            if shared < rules.min_shared_terms {
-                continue;
             }
             let other_norm: f64 = e
                 .terms
@@ -255,49 +344,119 @@ impl StoryIndex {
                 .sum::<f64>()
                 .sqrt();
             let similarity = dot / (own_norm * other_norm);
-            if similarity < rules.min_similarity || e.contradicts(sig) {
+            if shared < rules.min_shared_terms || count < 2 || words < 1 {
+                note(similarity, shared, Verdict::TooFewSharedTerms);
+                continue;
+            }
+            if similarity < required
+                && !(compound
+                    && similarity >= rules.min_similarity * CORROBORATED
+                    && corroborated(&e.facts, e.day, &sig.facts, day))
+            {
+                note(similarity, shared, Verdict::BelowSimilarity);
+                continue;
+            }
+            if let Some(v) = self.veto(e, sig) {
+                note(similarity, shared, Verdict::Vetoed(v));
                 continue;
             }
             let better = best.as_ref().is_none_or(|b| {
                 similarity > b.similarity
                     || (similarity == b.similarity && (e.story, item) < (b.story, b.item))
             });
-            if better && self.story_admits(e.story, own_source, day, sig, window) {
-                best = Some(Match {
-                    story: e.story,
-                    item,
-                    similarity,
-                    shared_terms: shared,
-                });
+            if !better && !tracing {
+                continue;
+            }
+            match self.story_refuses(e.story, own_source, day, sig, window) {
+                Some(why) => note(similarity, shared, Verdict::StoryRefuses(why)),
+                None => {
+                    note(similarity, shared, Verdict::Admits);
+                    if better {
+                        best = Some(Match {
+                            story: e.story,
+                            item,
+                            similarity,
+                            shared_terms: shared,
+                        });
+                    }
+                }
             }
         }
         best
     }
 
-    /// A story admits a new item when it has no item of the same source,
-    /// stays within the window and no member contradicts the new item.
-    fn story_admits(
+    /// Why a story does not admit a new item: it has an item of the same
+    /// source, would span more than the window, or a member contradicts the
+    /// new item; `None` when it admits it.
+    fn story_refuses(
         &self,
         story: i64,
         source: Option<u32>,
         day: i32,
         sig: &Signature,
         window: i32,
-    ) -> bool {
+    ) -> Option<String> {
         let Some(members) = self.stories.get(&story) else {
-            return false;
+            return Some("the story is gone".into());
         };
         let (mut lo, mut hi) = (day, day);
         for m in members {
             let e = &self.items[m];
-            if Some(e.source) == source || e.contradicts(sig) {
-                return false;
+            if Some(e.source) == source {
+                return Some(format!("member {m} is of the same source"));
+            }
+            if let Some(v) = self.veto(e, sig) {
+                return Some(format!("member {m}: {v}"));
             }
             lo = lo.min(e.day);
             hi = hi.max(e.day);
         }
-        hi - lo <= window
+        (hi - lo > window).then(|| format!("the story would span {} days", hi - lo))
     }
+}
+
+/// Least length of a term that counts as a compound name (folded, stemmed).
+const COMPOUND_LEN: usize = 12;
+
+/// The share of `min_similarity` a corroborated pair needs.
+const CORROBORATED: f64 = 0.3;
+
+/// Whether two items agree on the facts of one event, beyond sharing
+/// vocabulary: reports of one event from different angles ("the podcast
+/// recorded at the conference", "our stand at the conference") share few
+/// words, but name the same place and the same date or figures. Both must
+/// be about the same gazetteer place (or the same named place), and agree on
+/// a date (both name it, or one names the day the other was published) or
+/// on a stated quantity. Together with a shared rare compound word, this
+/// lets a pair below the similarity threshold join.
+fn corroborated(a: &Facts, a_day: i32, b: &Facts, b_day: i32) -> bool {
+    let same_place = a.key_places.iter().any(|p| b.key_places.contains(p))
+        || (a.key_name.is_some() && a.key_name == b.key_name);
+    if !same_place {
+        return false;
+    }
+    let day_of = |d: i32| {
+        chrono::NaiveDate::from_num_days_from_ce_opt(d).map(|d| {
+            use chrono::Datelike;
+            (d.day() as u8, d.month() as u8)
+        })
+    };
+    let dates = a.dates.iter().any(|d| b.dates.contains(d))
+        || day_of(b_day).is_some_and(|d| a.dates.contains(&d))
+        || day_of(a_day).is_some_and(|d| b.dates.contains(&d));
+    let quantity = a.quantities.iter().any(|q| b.quantities.contains(q));
+    dates || quantity
+}
+
+/// The similarity two items `gap` calendar days apart need: `min_similarity`
+/// up to three days apart, a fifth more for each further day. Reports of one
+/// news appear within a few days (a weekly column three days later); items
+/// further apart that share names and topic are more often follow-ups of one
+/// saga (the next leg, the next statement), and what they share must be more
+/// than the saga. (A steeper rise split the sample stories whose first
+/// report was a late one.)
+pub(crate) fn required_similarity(rules: &Rules, gap: i32) -> f64 {
+    rules.min_similarity * (1.0 + 0.2 * f64::from((gap - 3).max(0)))
 }
 
 #[cfg(test)]

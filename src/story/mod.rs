@@ -63,6 +63,7 @@
 
 mod analysis;
 mod fold;
+mod gazetteer;
 mod index;
 mod lexicon;
 mod postings;
@@ -72,7 +73,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Datelike, Utc};
 
-pub(crate) use index::{Match, StoryIndex};
+pub(crate) use index::{Candidate, Match, StoryIndex, Verdict};
 
 /// foldhash: several times faster than SipHash on short keys, still seeded
 /// per process, so partner text cannot aim collisions at these tables.
@@ -111,15 +112,38 @@ impl Default for Rules {
 pub struct Signature {
     /// Content terms, sorted and unique; numbers start with `#`.
     pub terms: Vec<String>,
+    /// The facts that tell two look-alike reports apart.
+    pub facts: Facts,
+}
+
+/// The discriminating facts of an item: what it says happened where, when
+/// and how much. Two items whose facts disagree are different news however
+/// much of their wording they share (a template press release sent for
+/// another town, a follow-up with new figures).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
     /// Calendar dates named in the item as (day, month), sorted and unique.
     pub dates: Vec<(u8, u8)>,
-    /// Stated quantities as (unit term, number term), sorted and unique.
+    /// Stated quantities as (unit term, number term), sorted and unique;
+    /// sums of money as ("geld", amount in euro).
     pub quantities: Vec<(String, String)>,
+    /// Places of the gazetteer named, as `kind:id`, sorted and unique.
+    pub places: Vec<String>,
+    /// Per kind, the place the item is about (named in the title, else most often).
+    pub key_places: Vec<String>,
+    /// The first proper noun in a naming slot ("in X", "Gemeinde X"), title
+    /// first, when the gazetteer does not know it: the general rule.
+    pub key_name: Option<String>,
+    /// Whether the key name stood in the title or after a role noun (not
+    /// only after a preposition in the lead, where plural nouns stand too).
+    pub key_name_strong: bool,
+    /// Numbers in the title other than years and dates, as terms ("#9").
+    pub title_numbers: Vec<String>,
 }
 
 /// Bump when the analysis changes: stored signatures of another version are
 /// recomputed from the stored title and text.
-const SIGNATURE_VERSION: &str = "s1";
+const SIGNATURE_VERSION: &str = "s2";
 
 impl Signature {
     /// Analyses an item's title and plain text.
@@ -127,19 +151,32 @@ impl Signature {
         analysis::signature(title, text)
     }
 
-    /// One line for the database: `s1|terms|dates|quantities`.
+    /// Whether a term is among the item's terms.
+    pub(crate) fn has_term(&self, term: &str) -> bool {
+        self.terms
+            .binary_search_by(|t| t.as_str().cmp(term))
+            .is_ok()
+    }
+
+    /// One line for the database: `s2|terms|dates|quantities|places|key places|key name|title numbers`.
     pub(crate) fn encode(&self) -> String {
-        let dates: Vec<String> = self.dates.iter().map(|(d, m)| format!("{d}.{m}")).collect();
-        let quantities: Vec<String> = self
+        let f = &self.facts;
+        let dates: Vec<String> = f.dates.iter().map(|(d, m)| format!("{d}.{m}")).collect();
+        let quantities: Vec<String> = f
             .quantities
             .iter()
             .map(|(u, v)| format!("{u}={v}"))
             .collect();
         format!(
-            "{SIGNATURE_VERSION}|{}|{}|{}",
+            "{SIGNATURE_VERSION}|{}|{}|{}|{}|{}|{}{}|{}",
             self.terms.join(" "),
             dates.join(" "),
-            quantities.join(" ")
+            quantities.join(" "),
+            f.places.join(" "),
+            f.key_places.join(" "),
+            f.key_name.as_deref().unwrap_or(""),
+            if f.key_name_strong { "!" } else { "" },
+            f.title_numbers.join(" "),
         )
     }
 
@@ -170,10 +207,23 @@ impl Signature {
                     .map(|(u, v)| (u.to_string(), v.to_string()))
             })
             .collect::<Option<Vec<_>>>()?;
+        let places = words(parts.next()?);
+        let key_places = words(parts.next()?);
+        let name = parts.next()?;
+        let key_name_strong = name.ends_with('!');
+        let key_name = Some(name.trim_end_matches('!').to_string()).filter(|n| !n.is_empty());
+        let title_numbers = words(parts.next()?);
         parts.next().is_none().then_some(Signature {
             terms,
-            dates,
-            quantities,
+            facts: Facts {
+                dates,
+                quantities,
+                places,
+                key_places,
+                key_name,
+                key_name_strong,
+                title_numbers,
+            },
         })
     }
 }
@@ -182,31 +232,134 @@ impl Signature {
 // Comparing two signatures.
 // ---------------------------------------------------------------------------
 
-/// Whether an item naming `dates` and stating `quantities` (a signature in
-/// parts, as the index keeps it) states facts that cannot be the same news as
-/// `other`.
-pub(crate) fn contradicts(
-    dates: &[(u8, u8)],
-    quantities: &[(String, String)],
-    other: &Signature,
-) -> bool {
-    let dates_differ = !dates.is_empty()
-        && !other.dates.is_empty()
-        && !dates.iter().any(|d| other.dates.contains(d));
-    dates_differ || quantities_differ(quantities, &other.quantities)
+/// Why two items cannot be the same news, whatever their wording shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Veto {
+    /// Both name calendar dates and none is common.
+    Dates,
+    /// Both count this unit and no count agrees.
+    Quantity(String),
+    /// Each is about another place of this kind, which the other never names.
+    Place { mine: String, theirs: String },
+    /// Each names another proper noun in the same slot, which the other never names.
+    Name { mine: String, theirs: String },
+    /// Each headline states numbers the other never states.
+    TitleNumbers,
 }
 
-/// Some unit is counted by both and no count agrees.
-fn quantities_differ(a: &[(String, String)], b: &[(String, String)]) -> bool {
-    a.iter().any(|(unit, _)| {
-        let mine = a.iter().filter(|(u, _)| u == unit).map(|(_, v)| v);
-        let theirs: Vec<&String> = b
+impl std::fmt::Display for Veto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Veto::Dates => write!(f, "they name different dates"),
+            Veto::Quantity(unit) => write!(f, "they state different numbers of {unit}"),
+            Veto::Place { mine, theirs } => write!(f, "different places: {mine} / {theirs}"),
+            Veto::Name { mine, theirs } => write!(f, "different names: {mine} / {theirs}"),
+            Veto::TitleNumbers => write!(f, "their headlines state different numbers"),
+        }
+    }
+}
+
+/// Why an item with facts `a` (and terms answered by `a_has`) cannot be the
+/// same news as one with facts `b` (terms `b_has`); `None` when nothing
+/// contradicts. Every rule needs both sides to speak: a report that names no
+/// date, place or sum contradicts nothing.
+pub(crate) fn veto(
+    a: &Facts,
+    a_has: impl Fn(&str) -> bool,
+    b: &Facts,
+    b_has: impl Fn(&str) -> bool,
+) -> Option<Veto> {
+    if !a.dates.is_empty() && !b.dates.is_empty() && !a.dates.iter().any(|d| b.dates.contains(d)) {
+        return Some(Veto::Dates);
+    }
+    if let Some(unit) = quantities_differ(&a.quantities, &b.quantities) {
+        return Some(Veto::Quantity(unit.to_string()));
+    }
+    // The place each is about, of one kind: different, and the other item never names it.
+    for mine in &a.key_places {
+        let kind = mine.split(':').next().unwrap_or("");
+        for theirs in b
+            .key_places
             .iter()
-            .filter(|(u, _)| u == unit)
-            .map(|(_, v)| v)
-            .collect();
-        !theirs.is_empty() && !mine.into_iter().any(|v| theirs.contains(&v))
-    })
+            .filter(|t| t.split(':').next() == Some(kind))
+        {
+            if mine != theirs && !b.places.contains(mine) && !a.places.contains(theirs) {
+                return Some(Veto::Place {
+                    mine: mine.clone(),
+                    theirs: theirs.clone(),
+                });
+            }
+        }
+    }
+    // A known place on one side, an unknown name on the other ("am
+    // Partwitzer See" / "in Kleinsee"): each never names what the other is about.
+    fn place_absent<'a>(x: &'a Facts, y: &Facts) -> Option<&'a String> {
+        x.key_places.iter().find(|p| !y.places.contains(p))
+    }
+    for (places, name, name_absent) in [
+        (
+            place_absent(a, b),
+            &b.key_name,
+            b.key_name_strong && b.key_name.as_deref().is_some_and(|n| !a_has(n)),
+        ),
+        (
+            place_absent(b, a),
+            &a.key_name,
+            a.key_name_strong && a.key_name.as_deref().is_some_and(|n| !b_has(n)),
+        ),
+    ] {
+        if let (Some(place), Some(name), true) = (places, name, name_absent) {
+            return Some(Veto::Name {
+                mine: place.clone(),
+                theirs: name.clone(),
+            });
+        }
+    }
+    if let (Some(mine), Some(theirs)) = (&a.key_name, &b.key_name) {
+        if mine != theirs && !b_has(mine) && !a_has(theirs) {
+            return Some(Veto::Name {
+                mine: mine.clone(),
+                theirs: theirs.clone(),
+            });
+        }
+    }
+    // A line or road the headline is about ("RE 2", "B 169"): the other
+    // report must name it too.
+    let code = |n: &&String| n.starts_with(|c: char| c.is_ascii_alphabetic());
+    if a.title_numbers.iter().filter(code).any(|c| !b_has(c))
+        || b.title_numbers.iter().filter(code).any(|c| !a_has(c))
+    {
+        return Some(Veto::TitleNumbers);
+    }
+    if !a.title_numbers.is_empty()
+        && !b.title_numbers.is_empty()
+        && !a.title_numbers.iter().any(|n| b_has(n))
+        && !b.title_numbers.iter().any(|n| a_has(n))
+    {
+        return Some(Veto::TitleNumbers);
+    }
+    None
+}
+
+/// Whether two signatures state facts that cannot be the same news.
+pub fn contradiction(a: &Signature, b: &Signature) -> Option<Veto> {
+    veto(&a.facts, |t| a.has_term(t), &b.facts, |t| b.has_term(t))
+}
+
+/// Some unit counted by both where no count agrees.
+fn quantities_differ<'a>(a: &'a [(String, String)], b: &[(String, String)]) -> Option<&'a str> {
+    a.iter()
+        .map(|(unit, _)| unit)
+        .find(|unit| {
+            let mine = a.iter().filter(|(u, _)| u == *unit).map(|(_, v)| v);
+            let theirs: Vec<&String> = b
+                .iter()
+                .filter(|(u, _)| u == *unit)
+                .map(|(_, v)| v)
+                .collect();
+            !theirs.is_empty() && !mine.into_iter().any(|v| theirs.contains(&v))
+        })
+        .map(String::as_str)
 }
 
 /// The usual smoothed IDF: a term in every item still weighs 1, a term in none ln(1+N)+1.
@@ -242,6 +395,7 @@ pub(crate) struct Matching<'a> {
     index: &'a mut StoryIndex,
     rules: &'a Rules,
     touched: HashSet<i64>,
+    stale: bool,
 }
 
 impl<'a> Matching<'a> {
@@ -250,7 +404,18 @@ impl<'a> Matching<'a> {
             index,
             rules,
             touched: HashSet::new(),
+            stale: false,
         }
+    }
+
+    /// The index no longer matches the stored items (an item was hidden or
+    /// shown again by the rules): the store rebuilds it after this poll.
+    pub(crate) fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale
     }
 
     /// A new item was stored in `story`: no later item of this batch joins it.
@@ -347,7 +512,7 @@ mod tests {
 
     /// Whether two items state facts that cannot both be the same news.
     fn contradicts(a: &Signature, b: &Signature) -> bool {
-        super::contradicts(&a.dates, &a.quantities, b)
+        contradiction(a, b).is_some()
     }
 
     #[test]
@@ -368,10 +533,15 @@ mod tests {
     fn signatures_round_trip_through_their_stored_form() {
         let s = Signature::of(
             "Übergabe: 6.412 Unterschriften am 15. Oktober",
-            "Petition für Kleinmühlen, 7,8 Mio. €.",
+            "Petition für Kleinmühlen in Neuwerda, 7,8 Mio. € für Schwarze Pumpe am Cottbuser Ostsee.",
         );
+        assert!(
+            s.facts.places.contains(&"ort:schwarze_pumpe".to_string()),
+            "{s:?}"
+        );
+        assert_eq!(s.facts.key_name.as_deref(), Some("neuwerda"));
         let line = s.encode();
-        assert!(line.starts_with("s1|"), "{line}");
+        assert!(line.starts_with("s2|"), "{line}");
         assert_eq!(Signature::decode(&line), Some(s));
         assert_eq!(Signature::decode("s0|a b||"), None);
         assert_eq!(Signature::decode("garbage"), None);

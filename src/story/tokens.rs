@@ -39,7 +39,9 @@ pub(super) fn raw_tokens(s: &str) -> Vec<(Sep, Raw<'_>)> {
         if c.is_alphabetic() {
             let mut end = i;
             while let Some(&(j, d)) = it.peek() {
-                if d.is_alphanumeric() {
+                // A combining mark (text stored before NFC, or NFC-less
+                // scripts) stays inside its word; fold drops it.
+                if d.is_alphanumeric() || unicode_normalization::char::is_combining_mark(d) {
                     end = j + d.len_utf8();
                     it.next();
                 } else {
