@@ -13,6 +13,7 @@ mod crash;
 mod daemon;
 mod faults;
 mod feeds;
+mod fuzz_corpus;
 mod pages;
 mod polling;
 mod publishing;
