@@ -3,6 +3,9 @@
 //! (`tests/fuzz_corpus.rs`) both include this file, so every kept input is
 //! replayed through exactly the calls and assertions that once found a bug.
 
+// Each fuzz target binary uses one of these functions.
+#![allow(dead_code)]
+
 use chrono::Datelike;
 use revierfeed::extract::dates::{broken_date, find_date, parse_timestamp};
 use revierfeed::extract::feed::parse_feed;
