@@ -10,7 +10,7 @@ use regex::Regex;
 use url::Url;
 
 use crate::model::{ExtractedItem, Fragment, Item};
-use crate::text::{collapse_whitespace, truncate_chars};
+use crate::text::{collapse_whitespace, truncate_chars, without_non_xml_chars};
 
 /// Caps on partner-controlled fields, in characters (bytes for HTML).
 #[derive(Debug, Clone, Copy)]
@@ -229,7 +229,7 @@ fn resolve_relative(url: &str) -> Option<std::borrow::Cow<'_, str>> {
 /// Safe HTML for republishing; relative URLs made absolute against `base`.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
-    let clean = SANITIZER.with(|s| s.clean(html).to_string());
+    let clean = SANITIZER.with(|s| s.clean(&without_non_xml_chars(html)).to_string());
     clean.trim().to_string()
 }
 
@@ -445,6 +445,12 @@ mod tests {
             "Mehr Platz"
         );
         assert_eq!(clean_text(&Fragment::plain("a < b & c")), "a < b & c");
+    }
+
+    #[test]
+    fn sanitized_html_carries_no_character_xml_forbids() {
+        let html = sanitize_html("<p>a\u{1}b\u{8}c\u{ffff}d <b>e\u{2}</b></p>", None);
+        assert_eq!(html, "<p>abcd <b>e</b></p>");
     }
 
     #[test]

@@ -273,3 +273,60 @@ async fn per_source_feeds_status_health_and_unknown_paths() {
         assert_eq!(get(&router, path, &[]).await.status(), 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn characters_xml_cannot_carry_never_reach_the_xml_feeds() {
+    use crate::support::hostile::{Fault, HostileServer};
+    let server = HostileServer::start().await;
+    // JSON may carry any character; XML 1.0 forbids most C0 controls, U+FFFE and U+FFFF.
+    let body = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Steuerzeichen",
+        "items": [{
+            "id": "ctl-1",
+            "url": "https://partner.example/ctl-1",
+            "title": "Titel\u{1}mit\u{b}Steuer\u{1f}zeichen\u{fffe}",
+            "content_html": "<p>Inhalt\u{1}mit\u{8}Steuer\u{c}zeichen\u{ffff} und <b>fett\u{2}</b></p>",
+            "summary": "Zusammen\u{7}fassung",
+            "authors": [{"name": "Anna\u{1b}Beispiel"}],
+            "tags": ["Ener\u{3}gie"],
+            "date_published": "2026-03-02T10:00:00+01:00"
+        }]
+    });
+    server.set(
+        "/feed.json",
+        Fault::Body {
+            content_type: "application/feed+json".into(),
+            headers: Vec::new(),
+            body: serde_json::to_vec(&body).unwrap().into(),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(
+        App::new(support::config(
+            dir.path(),
+            &[support::source("ctl", server.url("/feed.json"), "feed")],
+            "",
+        ))
+        .unwrap(),
+    );
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
+    assert!(
+        matches!(reports[0].outcome, pipeline::PollOutcome::Fetched { .. }),
+        "{}",
+        reports[0].summary()
+    );
+    app.render().await.unwrap();
+    let router = app.router();
+    for base in ["/feed", "/sources/ctl"] {
+        let atom = body_bytes(get(&router, &format!("{base}.atom"), &[]).await).await;
+        let rss = body_bytes(get(&router, &format!("{base}.rss"), &[]).await).await;
+        let json = body_bytes(get(&router, &format!("{base}.json"), &[]).await).await;
+        let (feed, _) = strict::three_formats_agree(&atom, &rss, &json, base);
+        assert_eq!(
+            feed["items"].as_array().unwrap().len(),
+            1,
+            "{base}: the item is kept"
+        );
+    }
+}
