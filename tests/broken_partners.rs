@@ -62,6 +62,11 @@ async fn a_broken_partner_keeps_its_items_and_harms_no_one() {
         app.render().await.unwrap();
         let before = served(&app).await;
         assert_eq!(strict::credited(&before).len(), 25);
+        // The two partners report shared news: the feed the fault must not harm has merged stories.
+        assert!(
+            entry_ids(&before).len() < 25,
+            "no story merged the partners' shared news"
+        );
 
         server.set("pro-schiene", "/blog/rss.xml", fault);
         server.clear("neuwerda", "/aktuelles/rss.php");
