@@ -233,3 +233,33 @@ async fn items_are_stored_per_source_without_duplicates() {
         assert_eq!(counts[*site], server.expected(site).len() as i64, "{site}");
     }
 }
+
+#[tokio::test]
+async fn with_story_matching_turned_off_every_item_is_its_own_entry() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(
+        App::new(support::config_unmatched(
+            dir.path(),
+            &support::feed_sources(&server),
+            "",
+        ))
+        .unwrap(),
+    );
+    pipeline::refresh_all(&app, true, |_| {}).await;
+    app.render().await.unwrap();
+    let merged = strict::json_feed_1_1(
+        &support::body_bytes(support::get(&app.router(), "/feed.json", &[]).await).await,
+        "/feed.json",
+    );
+    let expected: usize = FEED_SITES
+        .iter()
+        .map(|(site, _)| server.expected(site).len())
+        .sum();
+    assert_eq!(merged["items"].as_array().unwrap().len(), expected);
+    assert_eq!(
+        strict::credited(&merged).len(),
+        expected,
+        "one credit per entry"
+    );
+}
