@@ -421,6 +421,8 @@ fn ingest(dir: &Path, feeds: usize, items: usize, runs: usize) -> anyhow::Result
     let mut pipeline_secs = Vec::new();
     let (mut feed_rs_cpu, mut pipeline_cpu) = (Vec::new(), Vec::new());
     let (mut overlapped_secs, mut overlapped_cpu) = (Vec::new(), Vec::new());
+    let mut feed_rs_threads_secs = Vec::new();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for run in 0..runs.max(1) {
         // feed-rs alone, default parser: the floor any feed reader pays.
         let (t, c) = (Instant::now(), thread_cpu());
@@ -430,6 +432,30 @@ fn ingest(dir: &Path, feeds: usize, items: usize, runs: usize) -> anyhow::Result
         }
         feed_rs_secs.push(t.elapsed().as_secs_f64());
         feed_rs_cpu.push(thread_cpu() - c);
+        assert_eq!(parsed, total_items);
+
+        // feed-rs alone on every core, the same threads the overlapped run
+        // below uses: the like-for-like floor for its wall time.
+        let t = Instant::now();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let parsed: usize = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut parsed = 0;
+                        while let Some((_, _, xml)) =
+                            docs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
+                            parsed += feed_rs::parser::parse(xml.as_bytes())
+                                .map_or(0, |f| f.entries.len());
+                        }
+                        parsed
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).sum()
+        });
+        feed_rs_threads_secs.push(t.elapsed().as_secs_f64());
         assert_eq!(parsed, total_items);
 
         // The whole path into a fresh on-disk database, one transaction per feed.
@@ -495,10 +521,18 @@ fn ingest(dir: &Path, feeds: usize, items: usize, runs: usize) -> anyhow::Result
         "  overlapped as in the daemon:   wall {o:.3} s ({:>6.0} items/s)  cpu {oc:.3} s, all threads",
         per_s(o)
     );
+    let ft = median(feed_rs_threads_secs);
     println!(
-        "ratio revierfeed / feed-rs alone: wall {:.2}, cpu {:.2}; overlapped wall {:.2}",
+        "feed-rs parse alone, {threads} threads: wall {ft:.3} s ({:>6.0} items/s)",
+        per_s(ft)
+    );
+    // Each ratio divides like by like: one thread by one thread (wall, and
+    // that thread's CPU), and the overlapped run by feed-rs on the same cores.
+    println!(
+        "ratio revierfeed / feed-rs alone: one thread wall {:.2}, cpu {:.2}; overlapped wall / feed-rs on {threads} threads {:.2} (/ feed-rs on one thread {:.2})",
         p / f,
         pc / fc,
+        o / ft,
         o / f
     );
     Ok(())

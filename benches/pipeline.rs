@@ -175,6 +175,31 @@ fn ingest(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // The fsync's share of storing new items: the same new polls into a
+    // second database whose commits do not wait for the disk. Not a setting
+    // revierfeed offers for new items (a crash could lose an acknowledged
+    // poll on power loss); measured only to show what durability costs.
+    let relaxed_dir = tempfile::tempdir().expect("temp dir");
+    let relaxed =
+        Store::open(&crate::config(SOURCES, relaxed_dir.path()).database_path()).expect("database");
+    relaxed
+        .sync_sources(&config.registrations())
+        .expect("sources");
+    relaxed
+        .with(|c| Ok(c.pragma_update(None, "synchronous", "NORMAL")?))
+        .expect("pragma");
+    let relaxed_next = AtomicUsize::new(0);
+    g.bench_function("poll_20_new_synchronous_normal", |b| {
+        b.iter_batched(
+            || {
+                let i = relaxed_next.fetch_add(1, Ordering::Relaxed);
+                let source = i % SOURCES;
+                request(source, normalized(source, 1000 + (i / SOURCES) * ITEMS))
+            },
+            |req| relaxed.ingest(req).expect("stored"),
+            BatchSize::PerIteration,
+        )
+    });
     g.finish();
 }
 

@@ -642,6 +642,12 @@ mod tests {
     }
 
     #[test]
+    fn sanitized_html_carries_no_character_xml_forbids() {
+        let html = sanitize_html("<p>a\u{1}b\u{8}c\u{ffff}d <b>e\u{2}</b></p>", None);
+        assert_eq!(html, "<p>abcd <b>e</b></p>");
+    }
+
+    #[test]
     fn sanitizer_removes_active_content_and_absolutises_urls() {
         let base = Url::parse("http://partner.example/blog/post/").unwrap();
         let dirty = r#"<p onclick="x()">Hallo <a href="javascript:alert(1)">x</a> <a href="/seite">y</a><img src="/bild.jpg" srcset="/a.jpg 1x" onerror="x()"><img src="data:image/png;base64,AAA"><span style="background:expression(alert(1))">z</span></p><script>alert(1)</script><iframe src="//evil"></iframe>"#;

@@ -5,10 +5,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Runs of whitespace, control characters and zero-width spaces become one space.
+/// Runs of whitespace, control characters, zero-width spaces and the
+/// characters XML cannot carry become one space.
 pub fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split(|c: char| c.is_whitespace() || c.is_control() || c == '\u{200b}') {
+    for word in
+        s.split(|c: char| c.is_whitespace() || c.is_control() || c == '\u{200b}' || !is_xml_char(c))
+    {
         if word.is_empty() {
             continue;
         }
@@ -229,5 +232,33 @@ mod tests {
             reader_line("Lausitz"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_dropped_or_become_spaces() {
+        for c in ['\u{0}', '\u{1}', '\u{b}', '\u{1f}', '\u{fffe}', '\u{ffff}'] {
+            assert!(!is_xml_char(c), "{c:?}");
+        }
+        for c in [
+            '\t',
+            '\n',
+            '\r',
+            ' ',
+            'ä',
+            '\u{85}',
+            '\u{fffd}',
+            '\u{1f600}',
+        ] {
+            assert!(is_xml_char(c), "{c:?}");
+        }
+        assert_eq!(xml_safe("a\u{1}b\u{fffe}c\td"), "abc\td");
+        assert!(matches!(
+            xml_safe("schon gut"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            collapse_whitespace("Titel\u{fffe}mit\u{1}Steuer"),
+            "Titel mit Steuer"
+        );
     }
 }

@@ -1,13 +1,16 @@
 //! The HTML pages in a real browser: headless Chromium (Debian's package,
-//! installed by this test when missing) loads `/` and `/status` from a running
-//! daemon, the expected items and the failing source are in the rendered DOM,
-//! and phone-sized screenshots are taken (left in target/ for a human look).
+//! installed when missing) loads `/` and `/status` from a running daemon
+//! (story matching on, as shipped), the expected items and the failing
+//! source are in the rendered DOM, neither page scrolls sideways in a
+//! phone-sized viewport, and phone-sized screenshots are taken (left in
+//! target/ for a human look). Every Chromium run has a time limit.
 //! A second test walks the news site like a reader (to a topic, a partner and
 //! the older news) with puppeteer-core and checks every page with axe-core
 //! (npm packages installed into target/ by the test, from tests/browser/).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,38 +21,18 @@ use revierfeed::serve::{self, ClientLimits};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::daemon::InProcessDaemon;
-use crate::support::{self, PartnerServer};
+use crate::support::{self, PartnerServer, tools};
 
-/// The Chromium binary, installing Debian's package if this machine has none.
-fn chromium() -> PathBuf {
-    for candidate in [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ] {
-        if Path::new(candidate).exists() {
-            return PathBuf::from(candidate);
-        }
-    }
-    // A fresh machine has no package lists: install finds nothing without them.
-    let _ = Command::new("apt-get")
-        .args(["update"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status();
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status();
-    assert!(
-        installed.is_ok_and(|s| s.success()) && Path::new("/usr/bin/chromium").exists(),
-        "the browser tests need Chromium; install Debian's `chromium` package (apt-get install chromium)"
-    );
-    PathBuf::from("/usr/bin/chromium")
-}
+/// How long one Chromium run may take before the test gives up on it.
+const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The phone-sized viewport (CSS pixels) pages are laid out and shot in.
+const PHONE: (u32, u32) = (412, 915);
 
 /// Runs headless Chromium on `url` with extra arguments; returns stdout.
+/// Killed, and the test failed, if it runs longer than [`CHROMIUM_TIMEOUT`].
 fn browse(url: &str, profile: &Path, extra: &[String]) -> String {
-    let out = Command::new(chromium())
+    let mut child = Command::new(tools::chromium())
         .args([
             "--headless",
             "--no-sandbox",
@@ -64,14 +47,38 @@ fn browse(url: &str, profile: &Path, extra: &[String]) -> String {
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("chromium runs");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    // Read both pipes while waiting, so a chatty Chromium cannot block on a full pipe.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = pipe.read_to_end(&mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > CHROMIUM_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "chromium did not finish {url} within {CHROMIUM_TIMEOUT:?}:\n{}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    assert!(status.success(), "chromium failed on {url}: {stderr}");
+    stdout
 }
 
 fn screenshot(url: &str, profile: &Path, name: &str) -> PathBuf {
@@ -84,10 +91,103 @@ fn screenshot(url: &str, profile: &Path, name: &str) -> PathBuf {
         profile,
         &[
             format!("--screenshot={}", path.display()),
-            "--window-size=412,915".into(),
+            format!("--window-size={},{}", PHONE.0, PHONE.1),
         ],
     );
     path
+}
+
+/// A page that lays out the page named after its `#` in a phone-sized frame
+/// and writes what it measured into `data-layout` on its body, for
+/// `--dump-dom` to read. The served pages carry no script and forbid framing
+/// (`frame-ancestors 'none'`), so the probe fetches the page's markup —
+/// cross-origin, hence Chromium without web security, only ever on this
+/// test's loopback pages — and lays it out in a frame of its own.
+const PROBE: &str = r#"<!doctype html><html><body>
+<iframe id="f" style="width:WIDTHpx;height:HEIGHTpx;border:0"></iframe>
+<script>
+const f = document.getElementById('f');
+f.addEventListener('load', () => {
+  try {
+    const doc = f.contentDocument, root = doc.documentElement, win = f.contentWindow;
+    const wide = [];
+    for (const el of doc.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && (r.right > root.clientWidth + 1 || r.left < -1) && wide.length < 5)
+        wide.push(el.tagName + (el.id ? '#' + el.id : '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+    }
+    document.body.setAttribute('data-layout', JSON.stringify({
+      scroll_width: root.scrollWidth,
+      client_width: root.clientWidth,
+      font_px: parseFloat(win.getComputedStyle(doc.body).fontSize),
+      articles: doc.querySelectorAll('article').length,
+      rows: doc.querySelectorAll('tr').length,
+      outside: wide,
+    }));
+  } catch (e) { document.body.setAttribute('data-layout', JSON.stringify({error: String(e)})); }
+});
+const page = location.hash.slice(1);
+fetch(page).then(r => r.text()).then(html => {
+  f.srcdoc = html.replace(/<head>/i, '<head><base href="' + page + '">');
+}).catch(e => document.body.setAttribute('data-layout', JSON.stringify({error: String(e)})));
+</script></body></html>"#;
+
+#[derive(Debug, serde::Deserialize)]
+struct Layout {
+    scroll_width: u32,
+    client_width: u32,
+    font_px: f64,
+    articles: usize,
+    /// Table rows (the status page's sources).
+    rows: usize,
+    /// Elements reaching past the viewport's edges (the first five).
+    outside: Vec<String>,
+}
+
+/// Serves [`PROBE`] on loopback; returns its URL.
+async fn probe_server() -> String {
+    let page = PROBE
+        .replace("WIDTH", &PHONE.0.to_string())
+        .replace("HEIGHT", &PHONE.1.to_string());
+    let app = axum::Router::new().route(
+        "/probe",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/probe", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// `page` laid out in a phone-sized viewport, as measured by [`PROBE`].
+fn phone_layout(probe: &str, page: &str, profile: &Path) -> Layout {
+    let dom = browse(
+        &format!("{probe}#{page}"),
+        profile,
+        &[
+            "--dump-dom".into(),
+            "--disable-web-security".into(),
+            "--disable-site-isolation-trials".into(),
+            "--disable-features=IsolateOrigins,site-per-process".into(),
+            "--virtual-time-budget=10000".into(),
+        ],
+    );
+    let attr = dom
+        .split("data-layout=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the probe measured nothing for {page}:\n{dom}"));
+    let json = html_escape::decode_html_entities(attr);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        v["error"].is_null(),
+        "the probe failed on {page}: {}",
+        v["error"]
+    );
+    serde_json::from_value(v).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +231,8 @@ async fn news_page_and_status_page_in_headless_chromium() {
 
     let profile = tempfile::tempdir().unwrap();
     let (page_url, status_url) = (format!("{base}/"), format!("{base}/status"));
-    let (news, status, shots) = tokio::task::spawn_blocking({
+    let probe = probe_server().await;
+    let (news, status, shots, layouts) = tokio::task::spawn_blocking({
         let p = profile.path().to_path_buf();
         move || {
             let news = browse(&page_url, &p, &["--dump-dom".into()]);
@@ -140,20 +241,25 @@ async fn news_page_and_status_page_in_headless_chromium() {
                 screenshot(&page_url, &p, "index-phone.png"),
                 screenshot(&status_url, &p, "status-phone.png"),
             );
-            (news, status, shots)
+            let layouts = (
+                phone_layout(&probe, &page_url, &p),
+                phone_layout(&probe, &status_url, &p),
+            );
+            (news, status, shots, layouts)
         }
     })
     .await
     .unwrap();
 
     // The rendered news page: newest first, with dates, sources and teasers, and every feed linked.
-    let first = news
-        .find("Folge 40: Was bleibt vom Tagebau?")
-        .expect("newest item on the page");
-    let later = news
+    // Wenzelsee (16 Nov) is the newest item, the Folge 40 podcast (13 Nov) an older one of another source.
+    let newest = news
         .find("Wenzelsee erreicht Zielwasserstand")
-        .expect("an item of another source");
-    assert!(later < first, "newest first");
+        .expect("newest item on the page");
+    let older = news
+        .find("Folge 40: Was bleibt vom Tagebau?")
+        .expect("an older item of another source");
+    assert!(newest < older, "newest first");
     assert!(news.contains("Quelle revierbote") && news.contains("Quelle wendepunkte"));
     assert!(news.contains("16.11.2026"), "dates shown in German format");
     for feed in [
@@ -185,6 +291,30 @@ async fn news_page_and_status_page_in_headless_chromium() {
     assert!(
         failing.split("</tr>").next().unwrap().contains("HTTP 404"),
         "the error is shown in the row"
+    );
+    // On a phone: nothing reaches past the screen's edges (no sideways
+    // scrolling), the text is readable, and the news page shows its items.
+    for (page, layout) in [("/", &layouts.0), ("/status", &layouts.1)] {
+        assert_eq!(
+            layout.client_width, PHONE.0,
+            "{page}: laid out in a {}px viewport",
+            PHONE.0
+        );
+        assert!(
+            layout.scroll_width <= layout.client_width && layout.outside.is_empty(),
+            "{page} scrolls sideways on a phone: {layout:?}"
+        );
+        assert!(
+            layout.font_px >= 14.0,
+            "{page}: text too small on a phone: {layout:?}"
+        );
+    }
+    // The measured documents are the pages: the news page's items, a row per source.
+    assert!(layouts.0.articles >= 50, "{:?}", layouts.0);
+    assert!(
+        layouts.1.rows > support::FEED_SITES.len(),
+        "{:?}",
+        layouts.1
     );
     for shot in [&shots.0, &shots.1] {
         let png = std::fs::read(shot).unwrap();
@@ -279,7 +409,7 @@ async fn a_reader_reaches_topics_partners_and_older_news_and_axe_finds_no_seriou
             Command::new("node")
                 .arg(tools.join("walk.mjs"))
                 .arg(&base)
-                .arg(chromium())
+                .arg(tools::chromium())
                 .arg(&shots)
                 .current_dir(&tools)
                 .output()

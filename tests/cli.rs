@@ -305,7 +305,15 @@ async fn export_writes_every_served_file_atomically() {
         assert!(target.join(f).is_file(), "{f} missing");
     }
     let atom = std::fs::read(target.join("feed.atom")).unwrap();
-    assert_eq!(feed_rs::parser::parse(&atom[..]).unwrap().entries.len(), 89);
+    let json = std::fs::read(target.join("feed.json")).unwrap();
+    let entries = feed_rs::parser::parse(&atom[..]).unwrap().entries.len();
+    let json = support::strict::json_feed_1_1(&json, "exported feed.json");
+    assert_eq!(json["items"].as_array().unwrap().len(), entries);
+    assert_eq!(
+        support::strict::credited(&json).len(),
+        89,
+        "every item exported"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&target)
         .unwrap()
         .filter_map(|e| e.ok())

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use revierfeed::app::App;
+use revierfeed::daemon::SHUTDOWN_GRACE;
 
 use crate::support::daemon::{InProcessDaemon, wait_for};
-use crate::support::{self, PartnerServer};
+use crate::support::{self, PartnerServer, logs, strict};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polls_serves_and_stops_on_request() {
@@ -25,7 +26,7 @@ async fn polls_serves_and_stops_on_request() {
     let daemon = InProcessDaemon::start(app.clone()).await;
     let base = daemon.base.clone();
     let feed = wait_for(&format!("{base}/feed.json"), |t| {
-        t.matches("\"id\": \"urn:uuid:").count() == 89
+        strict::credited_items(t) == 89
     })
     .await;
     assert!(feed.contains("Wenzelsee erreicht Zielwasserstand"));
@@ -42,7 +43,12 @@ async fn polls_serves_and_stops_on_request() {
         200
     );
 
-    daemon.stop().await;
+    // Nothing is in flight (the next polls are 15 minutes away): no grace to wait out.
+    let took = daemon.stop().await;
+    assert!(
+        took < SHUTDOWN_GRACE,
+        "an idle daemon took {took:?} to stop"
+    );
     assert_eq!(app.store.integrity_check().unwrap(), Ok(()));
 }
 
@@ -78,8 +84,9 @@ async fn the_binary_exits_zero_on_sigterm() {
         .await
         .unwrap();
     assert!(status.success(), "exit status {status:?}");
+    // Every poll was done: stopping must not wait out the grace a hanging poll gets.
     assert!(
-        started.elapsed() < Duration::from_secs(8),
+        started.elapsed() < SHUTDOWN_GRACE,
         "took {:?}",
         started.elapsed()
     );
@@ -104,6 +111,7 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
             "feed",
         )
     };
+    logs::capture();
     let config = support::config(
         dir.path(),
         &[support::source(
@@ -120,7 +128,7 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
     let daemon = InProcessDaemon::with_reloads(app.clone(), reload_rx).await;
     let base = daemon.base.clone();
     wait_for(&format!("{base}/feed.json"), |t| {
-        t.matches("\"id\": \"urn:uuid:").count() == 15
+        strict::credited_items(t) == 15
     })
     .await;
 
@@ -130,21 +138,32 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
         support::config_text(dir.path(), &[neuwerda, pro()], ""),
     )
     .unwrap();
-    wait_for(&format!("{base}/feed.json"), |t| {
-        t.matches("\"id\": \"urn:uuid:").count() == 25
+    let two = wait_for(&format!("{base}/feed.json"), |t| {
+        strict::credited_items(t) == 25
     })
     .await;
 
-    // A half-edited file is refused; the running config and the feeds stay.
+    // A half-edited file is refused, and the log says where; the running
+    // config and the feeds stay. Waiting for that report, not for a fixed
+    // time, makes this fail if the watcher never fires.
     std::fs::write(&path, "[feed]\ntitle = \"x\"\npublic_url = \n").unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let at = format!("{}:3:", path.display());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while logs::lines_with(&[&at]).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the broken config was not reported as refused (no log line naming {at})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!logs::lines_with(&["config not reloaded"]).is_empty());
     let feed = reqwest::get(format!("{base}/feed.json"))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert_eq!(feed.matches("\"id\": \"urn:uuid:").count(), 25);
+    assert_eq!(feed, two, "the feeds stay as they were");
     assert_eq!(app.config().sources.len(), 2);
     // ... and /status says so, not only the log.
     let status = reqwest::get(format!("{base}/status.json"))
@@ -169,7 +188,7 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
     // Remove a source: it stops, its items leave the feeds but stay stored.
     std::fs::write(&path, support::config_text(dir.path(), &[pro()], "")).unwrap();
     wait_for(&format!("{base}/feed.json"), |t| {
-        t.matches("\"id\": \"urn:uuid:").count() == 10
+        strict::credited_items(t) == 10
     })
     .await;
     let status = reqwest::get(format!("{base}/status.json"))

@@ -2,12 +2,13 @@
 //! answer 304 to their own ETag and Last-Modified, gzip on request, HEAD,
 //! attribution of every entry, and nothing else is served.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use revierfeed::app::App;
 use revierfeed::pipeline;
 
-use crate::support::{self, PartnerServer, body_bytes, get};
+use crate::support::{self, PartnerServer, body_bytes, get, strict};
 
 async fn polled_app() -> (Arc<App>, PartnerServer, tempfile::TempDir) {
     let server = PartnerServer::start().await;
@@ -29,6 +30,7 @@ async fn polled_app() -> (Arc<App>, PartnerServer, tempfile::TempDir) {
 async fn feeds_parse_again_with_types_validators_and_304() {
     let (app, _server, _dir) = polled_app().await;
     let router = app.router();
+    let mut bodies = Vec::new();
     for (path, ctype) in [
         ("/feed.atom", "application/atom+xml; charset=utf-8"),
         ("/feed.rss", "application/rss+xml; charset=utf-8"),
@@ -52,12 +54,12 @@ async fn feeds_parse_again_with_types_validators_and_304() {
         }
         let parsed = feed_rs::parser::parse(&body[..])
             .unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
-        assert_eq!(parsed.entries.len(), 89, "{path}");
         assert!(
-            parsed
-                .entries
-                .iter()
-                .all(|e| !e.id.is_empty() && e.published.is_some())
+            !parsed.entries.is_empty()
+                && parsed
+                    .entries
+                    .iter()
+                    .all(|e| !e.id.is_empty() && e.published.is_some())
         );
 
         let again = get(&router, path, &[("if-none-match", &etag)]).await;
@@ -67,6 +69,55 @@ async fn feeds_parse_again_with_types_validators_and_304() {
         assert_eq!(since.status(), 304, "{path} with its own Last-Modified");
         let stale = get(&router, path, &[("if-none-match", "\"something-else\"")]).await;
         assert_eq!(stale.status(), 200);
+        bodies.push(body);
+    }
+
+    // The strict clients, on the merged feed with its stories: every item of
+    // the six sites credited once, and some entries merging several.
+    let (json, merged) =
+        strict::three_formats_agree(&bodies[0], &bodies[1], &bodies[2], "merged feed");
+    let credited = strict::credited(&json);
+    assert_eq!(credited.len(), 89, "every stored item credited once");
+    let links: HashSet<_> = credited.iter().map(|(_, link)| link.clone()).collect();
+    assert_eq!(links.len(), 89, "no item credited twice");
+    assert!(
+        merged >= 5,
+        "the sample feed sites publish shared news; only {merged} entries merge items"
+    );
+}
+
+#[tokio::test]
+async fn per_source_feeds_pass_the_strict_clients() {
+    let (app, _server, _dir) = polled_app().await;
+    let router = app.router();
+    let fetch = |path: String| {
+        let router = router.clone();
+        async move {
+            let r = get(&router, &path, &[]).await;
+            assert_eq!(r.status(), 200, "{path}");
+            body_bytes(r).await
+        }
+    };
+    for (site, _) in support::FEED_SITES {
+        let base = format!("/sources/{site}");
+        let (atom, rss, json) = (
+            fetch(format!("{base}.atom")).await,
+            fetch(format!("{base}.rss")).await,
+            fetch(format!("{base}.json")).await,
+        );
+        let (json, merged) = strict::three_formats_agree(&atom, &rss, &json, &base);
+        assert_eq!(merged, 0, "{base}: a source's feed has one entry per item");
+        assert_eq!(
+            json["items"].as_array().unwrap().len(),
+            app.store
+                .source_states()
+                .unwrap()
+                .iter()
+                .find(|s| s.id == *site)
+                .unwrap()
+                .item_count as usize,
+            "{base}"
+        );
     }
 }
 
@@ -129,6 +180,7 @@ async fn every_entry_credits_its_source_and_links_the_original() {
             .any(|l| l.rel == "self" && l.href == "http://127.0.0.1:8080/feed.atom")
     );
     assert_eq!(feed.id, "urn:uuid:00000000-0000-4000-8000-000000000001");
+    assert!(!feed.entries.is_empty(), "no entries to check");
     for e in &feed.entries {
         let src = e
             .source
@@ -150,6 +202,11 @@ async fn every_entry_credits_its_source_and_links_the_original() {
     }
     let rss = body_bytes(get(&router, "/feed.rss", &[]).await).await;
     let channel = rss::Channel::read_from(&rss[..]).unwrap();
+    assert_eq!(
+        channel.items().len(),
+        feed.entries.len(),
+        "RSS and Atom entries"
+    );
     for item in channel.items() {
         let src = item.source().unwrap();
         assert!(src.url().starts_with(&server.base));
@@ -214,5 +271,62 @@ async fn per_source_feeds_status_health_and_unknown_paths() {
         "/sources/unknown.atom",
     ] {
         assert_eq!(get(&router, path, &[]).await.status(), 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn characters_xml_cannot_carry_never_reach_the_xml_feeds() {
+    use crate::support::hostile::{Fault, HostileServer};
+    let server = HostileServer::start().await;
+    // JSON may carry any character; XML 1.0 forbids most C0 controls, U+FFFE and U+FFFF.
+    let body = serde_json::json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Steuerzeichen",
+        "items": [{
+            "id": "ctl-1",
+            "url": "https://partner.example/ctl-1",
+            "title": "Titel\u{1}mit\u{b}Steuer\u{1f}zeichen\u{fffe}",
+            "content_html": "<p>Inhalt\u{1}mit\u{8}Steuer\u{c}zeichen\u{ffff} und <b>fett\u{2}</b></p>",
+            "summary": "Zusammen\u{7}fassung",
+            "authors": [{"name": "Anna\u{1b}Beispiel"}],
+            "tags": ["Ener\u{3}gie"],
+            "date_published": "2026-03-02T10:00:00+01:00"
+        }]
+    });
+    server.set(
+        "/feed.json",
+        Fault::Body {
+            content_type: "application/feed+json".into(),
+            headers: Vec::new(),
+            body: serde_json::to_vec(&body).unwrap().into(),
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(
+        App::new(support::config(
+            dir.path(),
+            &[support::source("ctl", server.url("/feed.json"), "feed")],
+            "",
+        ))
+        .unwrap(),
+    );
+    let reports = pipeline::refresh_all(&app, true, |_| {}).await;
+    assert!(
+        matches!(reports[0].outcome, pipeline::PollOutcome::Fetched { .. }),
+        "{}",
+        reports[0].summary()
+    );
+    app.render().await.unwrap();
+    let router = app.router();
+    for base in ["/feed", "/sources/ctl"] {
+        let atom = body_bytes(get(&router, &format!("{base}.atom"), &[]).await).await;
+        let rss = body_bytes(get(&router, &format!("{base}.rss"), &[]).await).await;
+        let json = body_bytes(get(&router, &format!("{base}.json"), &[]).await).await;
+        let (feed, _) = strict::three_formats_agree(&atom, &rss, &json, base);
+        assert_eq!(
+            feed["items"].as_array().unwrap().len(),
+            1,
+            "{base}: the item is kept"
+        );
     }
 }

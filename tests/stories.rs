@@ -571,6 +571,12 @@ async fn a_merged_story_credits_every_member_in_atom_and_json() {
             "JSON credits every member, earliest first"
         );
     }
+    // The strict clients on all three formats, RSS included, with these stories merged.
+    let rss = support::body_bytes(support::get(&app.router(), "/feed.rss", &[]).await).await;
+    let json = support::body_bytes(support::get(&app.router(), "/feed.json", &[]).await).await;
+    let (_, merged_entries) =
+        support::strict::three_formats_agree(atom.as_bytes(), &rss, &json, "merged samples");
+    assert_eq!(merged_entries, merged.len());
 }
 
 /// One labelled pair of tests/fixtures/stories/pairs.tsv.

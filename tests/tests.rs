@@ -15,6 +15,7 @@ mod faults;
 mod feedparser_corpus;
 mod feeds;
 mod full_text;
+mod fuzz_corpus;
 mod media;
 mod news_pages;
 mod pages;

@@ -21,6 +21,7 @@ use renderer::{Dirty, renderer};
 use scheduler::Scheduler;
 
 pub use reload::{ReloadRequests, watch_config};
+pub use scheduler::SHUTDOWN_GRACE;
 
 /// Runs the daemon until `shutdown` completes.
 pub async fn run(

@@ -16,7 +16,7 @@ use crate::config::{Config, SourceConfig};
 use crate::{pipeline, schedule};
 
 /// How long in-flight polls may finish after a shutdown request before they are cancelled.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 struct SourceTask {
     config: SourceConfig,

@@ -297,3 +297,102 @@ pub(crate) fn feed_doc(
         title,
     }
 }
+
+/// A feed document for the renderers' unit tests: a story two partners
+/// published (with tags, categories, authors and a hub), a lone item with
+/// text a writer must escape and no link, and an archive variant.
+#[cfg(test)]
+pub(crate) mod sample {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    pub(crate) const HOSTILE_TITLE: &str = "Kosten: <5 Mio. & \"Plan\" ]]> 'B' </title>";
+
+    pub(crate) fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, h, 30, 0).unwrap()
+    }
+
+    fn credit(id: &str, link: Option<&str>, h: u32) -> Credit {
+        Credit {
+            source_id: id.into(),
+            name: format!("Quelle {id} & Co"),
+            feed_url: format!("https://{id}.example/feed/"),
+            home_url: Some(format!("https://{id}.example/")),
+            link: link.map(str::to_string),
+            published: at(h),
+        }
+    }
+
+    pub(crate) fn doc() -> FeedDoc {
+        let origin = credit("verein", Some("https://verein.example/a?x=1&y=2"), 9);
+        let also = vec![
+            credit("zeitung", Some("https://zeitung.example/b"), 10),
+            credit("radio", None, 11),
+        ];
+        let story = Entry {
+            id: "urn:uuid:11111111-1111-4111-8111-111111111111".into(),
+            title: "Batteriespeicher am Netz".into(),
+            link: origin.link.clone(),
+            published: at(9),
+            updated: at(12),
+            authors: vec!["Anna Beispiel".into()],
+            categories: vec!["Energie".into()],
+            tags: vec!["speicher".into()],
+            summary: Some("Der Speicher läuft.".into()),
+            content_html: format!(
+                "<p>Der Speicher <b>läuft</b>.</p>\n{}",
+                credits_html(&origin, &also)
+            ),
+            origin,
+            also,
+            media: Vec::new(),
+        };
+        let lone_origin = credit("stadt", None, 8);
+        let lone = Entry {
+            id: "urn:uuid:22222222-2222-4222-8222-222222222222".into(),
+            title: HOSTILE_TITLE.into(),
+            link: None,
+            published: at(8),
+            updated: at(8),
+            authors: Vec::new(),
+            categories: Vec::new(),
+            tags: Vec::new(),
+            summary: None,
+            content_html: format!(
+                "<p>a &lt; b &amp; c</p>\n{}",
+                credits_html(&lone_origin, &[])
+            ),
+            origin: lone_origin,
+            media: Vec::new(),
+            also: Vec::new(),
+        };
+        FeedDoc {
+            id: "urn:uuid:00000000-0000-4000-8000-000000000001".into(),
+            title: "Lausitz & Umgebung".into(),
+            subtitle: Some("Neues <aus> der Region".into()),
+            language: "de".into(),
+            author: "Revier-Redaktion".into(),
+            self_base: "https://feed.example/feed".into(),
+            home_url: "https://feed.example/".into(),
+            updated: at(12),
+            entries: vec![story, lone],
+            links: vec![DocLink {
+                rel: "hub",
+                href: "https://hub.example/".into(),
+            }],
+            archive: false,
+            tags_base: "https://feed.example/tags/".into(),
+            self_query: String::new(),
+            older: None,
+        }
+    }
+
+    /// An RFC 5005 archive document of the same entries.
+    pub(crate) fn archive() -> FeedDoc {
+        let mut d = doc();
+        d.archive = true;
+        d.older = Some("https://feed.example/archive/1".into());
+        d
+    }
+}

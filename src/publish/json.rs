@@ -167,3 +167,138 @@ pub(crate) fn render(doc: &FeedDoc) -> Vec<u8> {
     };
     serde_json::to_vec_pretty(&feed).expect("serialising plain data cannot fail")
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::super::entries::sample;
+    use super::*;
+
+    fn rendered(doc: &FeedDoc) -> Value {
+        serde_json::from_slice(&render(doc)).expect("valid JSON")
+    }
+
+    /// JSON Feed readers expect a field to be absent, not null.
+    fn assert_no_nulls(v: &Value, at: &str) {
+        match v {
+            Value::Null => panic!("{at} is null"),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| assert_no_nulls(x, &format!("{at}[{i}]"))),
+            Value::Object(o) => o
+                .iter()
+                .for_each(|(k, x)| assert_no_nulls(x, &format!("{at}.{k}"))),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_feed_object_is_json_feed_1_1() {
+        let feed = rendered(&sample::doc());
+        assert_no_nulls(&feed, "feed");
+        let keys: Vec<&str> = feed
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in &keys {
+            assert!(
+                [
+                    "version",
+                    "title",
+                    "home_page_url",
+                    "feed_url",
+                    "description",
+                    "language",
+                    "authors",
+                    "hubs",
+                    "items"
+                ]
+                .contains(key),
+                "{key} is no JSON Feed 1.1 top-level field"
+            );
+        }
+        assert_eq!(feed["version"], "https://jsonfeed.org/version/1.1");
+        assert_eq!(feed["title"], "Lausitz & Umgebung");
+        assert_eq!(feed["home_page_url"], "https://feed.example/");
+        assert_eq!(feed["feed_url"], "https://feed.example/feed.json");
+        assert_eq!(feed["description"], "Neues <aus> der Region");
+        assert_eq!(feed["authors"], json!([{"name": "Revier-Redaktion"}]));
+        assert!(feed.get("author").is_none(), "1.0's author is gone in 1.1");
+        assert_eq!(
+            feed["hubs"],
+            json!([{"type": "WebSub", "url": "https://hub.example/"}])
+        );
+        let mut no_hub = sample::doc();
+        no_hub.links.clear();
+        no_hub.subtitle = None;
+        let feed = rendered(&no_hub);
+        assert!(feed.get("hubs").is_none() && feed.get("description").is_none());
+    }
+
+    #[test]
+    fn a_story_item_credits_every_partner_in_the_extension() {
+        let doc = sample::doc();
+        let feed = rendered(&doc);
+        let item = &feed["items"][0];
+        assert_eq!(item["id"], doc.entries[0].id.as_str());
+        assert_eq!(item["url"], "https://verein.example/a?x=1&y=2");
+        assert_eq!(item["title"], "Batteriespeicher am Netz");
+        assert_eq!(item["content_html"], doc.entries[0].content_html.as_str());
+        assert_eq!(item["summary"], "Der Speicher läuft.");
+        assert_eq!(item["date_published"], "2026-03-02T09:30:00Z");
+        assert_eq!(item["date_modified"], "2026-03-02T12:30:00Z");
+        assert_eq!(item["authors"], json!([{"name": "Anna Beispiel"}]));
+        assert_eq!(item["tags"], json!(["Energie", "speicher"]));
+        let ext = &item["_revierfeed"];
+        assert!(ext["about"].as_str().unwrap().starts_with("https://"));
+        let sources: Vec<(&str, Option<&str>, &str)> = ext["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap(),
+                    s["url"].as_str(),
+                    s["date_published"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            sources,
+            vec![
+                (
+                    "verein",
+                    Some("https://verein.example/a?x=1&y=2"),
+                    "2026-03-02T09:30:00Z"
+                ),
+                (
+                    "zeitung",
+                    Some("https://zeitung.example/b"),
+                    "2026-03-02T10:30:00Z"
+                ),
+                ("radio", None, "2026-03-02T11:30:00Z"),
+            ],
+            "the origin first, then the others"
+        );
+        assert_eq!(
+            ext["sources"][0]["feed_url"],
+            "https://verein.example/feed/"
+        );
+        assert_eq!(ext["sources"][0]["name"], "Quelle verein & Co");
+    }
+
+    #[test]
+    fn an_item_without_link_authors_or_tags_leaves_them_out() {
+        let feed = rendered(&sample::doc());
+        let item = feed["items"][1].as_object().unwrap();
+        assert_eq!(item["title"], sample::HOSTILE_TITLE);
+        for absent in ["url", "summary", "authors", "tags"] {
+            assert!(!item.contains_key(absent), "{absent} present: {item:?}");
+        }
+        assert_no_nulls(&feed, "feed");
+    }
+}

@@ -565,23 +565,42 @@ mod tests {
 
     #[test]
     fn an_item_like_two_stories_joins_only_the_closer_one() {
-        let mut ix = StoryIndex::default();
-        background(&mut ix, 1000);
-        ix.insert(1, "verein", 10, 120, &Signature::of(A_TITLE, A_TEXT));
-        ix.insert(2, "radio", 20, 120, &Signature::of("Batteriespeicher Schwarze Pumpe", "Der Batteriespeicher mit 100 Megawatt in Schwarze Pumpe kostet 120 Millionen Euro und speichert Windstrom."));
-        let m = ix
-            .best_story(
-                "zeitung",
-                120,
-                &Signature::of(B_TITLE, B_TEXT),
-                &Rules::default(),
-                &HashSet::new(),
-            )
-            .unwrap();
-        assert!(m.story == 10 || m.story == 20);
-        // The index never moves the other story's item.
-        assert_eq!(ix.story_of(1), Some(10));
-        assert_eq!(ix.story_of(2), Some(20));
+        // The radio's report shares the battery, the place and the power with
+        // B, enough to join on its own, but not the cost and the start of
+        // operation that A and B both report.
+        let radio = Signature::of(
+            "Batteriespeicher Schwarze Pumpe",
+            "Der Batteriespeicher mit 100 Megawatt in Schwarze Pumpe speichert Windstrom aus der Region für die Nacht.",
+        );
+        let b = Signature::of(B_TITLE, B_TEXT);
+        let rules = Rules::default();
+        // Both orders of insertion: the closer story wins, not the first or last one.
+        for radio_first in [true, false] {
+            let mut ix = StoryIndex::default();
+            background(&mut ix, 1000);
+            let a = Signature::of(A_TITLE, A_TEXT);
+            if radio_first {
+                ix.insert(2, "radio", 20, 120, &radio);
+                ix.insert(1, "verein", 10, 120, &a);
+            } else {
+                ix.insert(1, "verein", 10, 120, &a);
+                ix.insert(2, "radio", 20, 120, &radio);
+            }
+            let only = |story: i64| {
+                let other: HashSet<i64> = [30 - story].into();
+                ix.best_story("zeitung", 120, &b, &rules, &other)
+                    .unwrap_or_else(|| panic!("B alone qualifies for story {story}"))
+            };
+            let (to_a, to_radio) = (only(10), only(20));
+            assert!(
+                to_a.similarity > to_radio.similarity,
+                "A is the closer report: {to_a:?} {to_radio:?}"
+            );
+            let m = ix
+                .best_story("zeitung", 120, &b, &rules, &HashSet::new())
+                .unwrap();
+            assert_eq!((m.story, m.item), (10, 1), "radio first: {radio_first}");
+        }
     }
 
     #[test]

@@ -23,13 +23,21 @@ pub fn source(id: &str, url: String, kind: &'static str) -> TestSource {
 }
 
 /// Config text for tests: loopback allowed, no jitter or spacing, a database in
-/// `dir`. Story matching is off, so tests of the other stages see one entry
-/// per item whatever the order of concurrent polls; tests/stories.rs turns it on.
+/// `dir`, everything else as shipped — story matching included, so every test
+/// that polls partners whose items report the same news sees them merged.
+/// Count what a merged feed credits ([`credited_items`]), not its entries:
+/// which items share an entry can depend on the order of concurrent polls.
 pub fn config_text(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> String {
+    config_text_base(dir, sources, extra_fetch, "")
+}
+
+/// Config text with story matching turned off, for tests about one entry per item.
+pub fn config_text_unmatched(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> String {
     config_text_base(dir, sources, extra_fetch, "[stories]\nenabled = false\n")
 }
 
-/// Config text with story matching at its defaults.
+/// Config text with story matching at its defaults (the same as [`config_text`];
+/// kept so tests about stories say so).
 pub fn config_text_matching(dir: &Path, sources: &[TestSource]) -> String {
     config_text_base(dir, sources, "", "")
 }
@@ -58,6 +66,11 @@ fn config_text_base(
 
 pub fn config(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> Config {
     load_config(dir, config_text(dir, sources, extra_fetch))
+}
+
+/// A test config with story matching turned off.
+pub fn config_unmatched(dir: &Path, sources: &[TestSource], extra_fetch: &str) -> Config {
+    load_config(dir, config_text_unmatched(dir, sources, extra_fetch))
 }
 
 /// A test config with story matching on, at its defaults.

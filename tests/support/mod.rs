@@ -1,6 +1,7 @@
 //! Test support, one file per concern: the sample sites' answer keys, the
 //! in-process partner server, test configs, requests through the router, a
-//! hostile partner, the daemon inside a test, and the captured log.
+//! hostile partner, the daemon inside a test, the captured log, the strict
+//! clients that read served feeds, and the outside programs tests install.
 
 #![allow(dead_code)]
 
@@ -11,6 +12,8 @@ pub mod hostile;
 pub mod http;
 pub mod logs;
 pub mod partners;
+pub mod strict;
+pub mod tools;
 
 pub use answers::*;
 pub use configs::*;

@@ -10,16 +10,13 @@
 
 use markup5ever::data::NAMED_ENTITIES;
 
+use crate::text::is_xml_char as xml_char;
+
 /// The document after repair and what was repaired (for /status).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Repaired {
     pub text: String,
     pub notes: Vec<String>,
-}
-
-/// Is `c` a character XML 1.0 allows in a document?
-pub(crate) fn xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Escapes stray `&` and `<`, turns HTML named entities into character
