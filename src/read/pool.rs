@@ -112,31 +112,43 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_jobs_answer_at_once_and_queued_ones_never_run() {
-        let ran = Arc::new(AtomicUsize::new(0));
-        // Occupy every thread with slow work whose callers give up after 50 ms.
+        // A caller that stops waiting is answered at once, whatever the job does.
         let started = Instant::now();
-        let mut slow = Vec::new();
-        for _ in 0..threads() {
-            slow.push(tokio::time::timeout(
-                Duration::from_millis(50),
-                run(|| std::thread::sleep(Duration::from_millis(400))),
-            ));
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(50),
+            run(|| std::thread::sleep(Duration::from_millis(400))),
+        )
+        .await;
+        assert!(gave_up.is_err() && started.elapsed() < Duration::from_millis(300));
+        // Occupy every thread (callers that keep waiting), until all run.
+        let running = Arc::new(AtomicUsize::new(0));
+        let blockers: Vec<_> = (0..threads())
+            .map(|_| {
+                let running = running.clone();
+                tokio::spawn(run(move || {
+                    running.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(600));
+                }))
+            })
+            .collect();
+        while running.load(Ordering::SeqCst) < threads() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        for s in slow {
-            assert!(s.await.is_err(), "the caller stopped waiting");
-        }
-        assert!(started.elapsed() < Duration::from_millis(300));
         // A job queued behind them, abandoned before it starts, never runs.
+        let ran = Arc::new(AtomicUsize::new(0));
         let r = ran.clone();
         let queued = tokio::time::timeout(
-            Duration::from_millis(10),
+            Duration::from_millis(20),
             run(move || r.fetch_add(1, Ordering::SeqCst)),
         )
         .await;
         assert!(queued.is_err());
-        // Later jobs run once the slow ones are done, and panics are answered.
+        for b in blockers {
+            b.await.unwrap().unwrap();
+        }
+        // Later jobs run, and panics are answered.
         assert_eq!(run(|| 7).await.unwrap(), 7);
         assert!(matches!(run(|| panic!("boom")).await, Err(PoolError::Panicked(m)) if m == "boom"));
         assert_eq!(ran.load(Ordering::SeqCst), 0);
