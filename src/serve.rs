@@ -299,8 +299,10 @@ fn not_modified_since(headers: &HeaderMap, last_modified: DateTime<Utc>) -> bool
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok())
         .map(DateTime::<Utc>::from)
-        // A date in the future is no valid validator (RFC 9110 13.1.3): ignored.
-        .filter(|since| *since <= Utc::now())
+        // A date in the future is no valid validator (RFC 9110 13.1.3):
+        // ignored — unless it is our own Last-Modified echoed back (a render
+        // that changed a document moves it a second ahead, see `Site`).
+        .filter(|since| *since <= Utc::now() || *since == last_modified)
         .is_some_and(|since| last_modified <= since)
 }
 

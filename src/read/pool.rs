@@ -126,9 +126,8 @@ mod tests {
     /// A pool of the tests' own, so other tests' parsing cannot free or take its threads.
     static TEST_POOL: LazyLock<Pool> = LazyLock::new(|| Pool::new(2));
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_jobs_answer_at_once_and_queued_ones_never_run() {
-        let ran = Arc::new(AtomicUsize::new(0));
         // Occupy both threads with work that waits for a gate; their callers give up.
         let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
@@ -151,6 +150,7 @@ mod tests {
             assert!(s.await.unwrap().is_err(), "the caller stopped waiting");
         }
         // A job queued behind them, abandoned before it starts, never runs.
+        let ran = Arc::new(AtomicUsize::new(0));
         let r = ran.clone();
         let queued = tokio::time::timeout(
             Duration::from_millis(10),
