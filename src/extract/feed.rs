@@ -7,7 +7,7 @@ use url::Url;
 
 use super::dates::parse_timestamp;
 use super::{ExtractError, Extracted, charset};
-use crate::model::{ExtractedItem, Fragment};
+use crate::model::{ExtractedItem, Fragment, Origin, Provenance};
 
 /// Parses a feed document fetched from `url`.
 pub fn parse_feed(
@@ -166,6 +166,10 @@ fn convert_entry(e: Entry, feed_url: &Url, feed_authors: &[String]) -> Extracted
             .filter(|c| !c.trim().is_empty())
             .collect(),
         base,
+        origin: Origin {
+            title: e.title.as_ref().map(|_| Provenance::Feed),
+            date: e.published.map(|_| Provenance::Feed),
+        },
     }
 }
 

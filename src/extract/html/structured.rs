@@ -145,6 +145,117 @@ pub fn json_ld_article(doc: &Html) -> Option<ArticleData> {
     })
 }
 
+/// What kind of schema.org node gave a date: an article's own date is
+/// worth more than a web page's, and some types never date the article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Article,
+    WebPage,
+    Other,
+}
+
+/// One date a JSON-LD node states, with the node's headline and URL so the
+/// caller can tell the page's own article from related ones.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LdDate {
+    pub value: String,
+    /// `dateModified` rather than `datePublished`/`dateCreated`/`uploadDate`.
+    pub modified: bool,
+    /// `dateCreated`/`uploadDate`, weaker than `datePublished`.
+    pub secondary: bool,
+    pub kind: NodeKind,
+    pub headline: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Types whose dates are never the article's: the site, its publisher,
+/// people, pictures, events, breadcrumbs and lists of other articles.
+const UNDATED_TYPES: &[&str] = &[
+    "WebSite",
+    "Organization",
+    "NewsMediaOrganization",
+    "GovernmentOrganization",
+    "Corporation",
+    "LocalBusiness",
+    "Person",
+    "ImageObject",
+    "VideoObject",
+    "AudioObject",
+    "BreadcrumbList",
+    "ItemList",
+    "ListItem",
+    "SiteNavigationElement",
+    "Event",
+    "Place",
+    "PostalAddress",
+    "Product",
+    "Offer",
+    "Comment",
+    "Rating",
+    "SearchAction",
+];
+
+fn node_kind(v: &Value) -> Option<NodeKind> {
+    let ts = types(v);
+    if ts
+        .iter()
+        .any(|t| ARTICLE_TYPES.contains(t) || t.ends_with("Article") || t.ends_with("Posting"))
+    {
+        return Some(NodeKind::Article);
+    }
+    if ts
+        .iter()
+        .any(|t| t.ends_with("WebPage") || t.ends_with("Page"))
+    {
+        return Some(NodeKind::WebPage);
+    }
+    if ts.iter().any(|t| UNDATED_TYPES.contains(t)) {
+        return None;
+    }
+    Some(NodeKind::Other)
+}
+
+/// Every publication and modification date in the page's JSON-LD, from
+/// nodes of any type that can date an article (Article family, WebPage,
+/// other creative works), inside `@graph`, arrays and `mainEntity`.
+pub(crate) fn json_ld_dates(doc: &Html) -> Vec<LdDate> {
+    let mut nodes = json_ld_nodes(doc);
+    let nested: Vec<Value> = nodes
+        .iter()
+        .filter_map(|n| n.get("mainEntity"))
+        .cloned()
+        .collect();
+    for v in nested {
+        flatten(v, &mut nodes, 1);
+    }
+    let mut out = Vec::new();
+    for node in nodes.iter().take(200) {
+        let Some(kind) = node_kind(node) else {
+            continue;
+        };
+        let headline = string(node.get("headline")).or_else(|| string(node.get("name")));
+        let url = string(node.get("url")).or_else(|| string(node.get("@id")));
+        for (key, modified, secondary) in [
+            ("datePublished", false, false),
+            ("dateCreated", false, true),
+            ("uploadDate", false, true),
+            ("dateModified", true, false),
+        ] {
+            if let Some(value) = string(node.get(key)) {
+                out.push(LdDate {
+                    value,
+                    modified,
+                    secondary,
+                    kind,
+                    headline: headline.clone(),
+                    url: url.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Links and names of a schema.org ItemList (a listing page that describes itself).
 pub fn json_ld_item_list(doc: &Html) -> Vec<(String, Option<String>)> {
     let graph = json_ld_nodes(doc);

@@ -1,0 +1,551 @@
+//! Every date an article page offers, each with where it was found, whether
+//! it says "published" or "modified", and how far it can be trusted; then the
+//! one to keep. Places, most trusted first: JSON-LD on any type that can date
+//! an article, microdata, `<meta>` names (OpenGraph, Dublin Core, parse.ly,
+//! Sailthru, …), `<time datetime>`, date attributes (`abbr[title]`,
+//! `data-date`), text after a label ("Datum:", "Veröffentlicht am",
+//! "Posted on"; "Stand:" means modified), elements marked as dates, dates on
+//! their own line near the headline, a dateline at the start of the text, the
+//! headline itself, the URL. Chrome and teaser cards of other articles are
+//! never asked.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Berlin;
+use regex::Regex;
+use scraper::{ElementRef, Selector};
+use serde::{Deserialize, Serialize};
+
+use super::anatomy::{Anatomy, title_match};
+use crate::extract::dates::{broken_date, find_date, find_date_with_position, parse_timestamp};
+use crate::extract::html::structured::{NodeKind, json_ld_dates};
+use crate::extract::html::{Page, sel, text_of};
+use crate::model::Provenance;
+
+/// Elements looked at per pass; a page with more is cut short, not slow.
+const MAX_ELEMENTS: usize = 400;
+/// Below this a candidate is a guess we do not make.
+const MIN_TRUST: i32 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Published,
+    Modified,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Candidate {
+    pub at: DateTime<Utc>,
+    pub kind: Kind,
+    pub from: Provenance,
+    pub trust: i32,
+}
+
+/// The date kept, with where it came from and how far it is trusted (0–100).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dated {
+    pub at: DateTime<Utc>,
+    pub from: Provenance,
+    pub trust: u8,
+}
+
+/// What the page offers: the candidates and an impossible labelled date, if any.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    pub candidates: Vec<Candidate>,
+    pub broken: Option<String>,
+}
+
+impl Found {
+    fn push(&mut self, at: Option<DateTime<Utc>>, kind: Kind, from: Provenance, trust: i32) {
+        if let Some(at) = at {
+            self.candidates.push(Candidate {
+                at,
+                kind,
+                from,
+                trust,
+            });
+        }
+    }
+}
+
+/// `<meta>` names that date the article, lower case, with their trust.
+const META_PUBLISHED: &[(&str, i32)] = &[
+    ("article:published_time", 90),
+    ("og:article:published_time", 90),
+    ("og:published_time", 88),
+    ("published_time", 88),
+    ("datepublished", 88),
+    ("rnews:datepublished", 88),
+    ("dc.date.issued", 86),
+    ("dcterms.issued", 86),
+    ("dcterms.created", 85),
+    ("dc.date.created", 85),
+    ("dc.created", 85),
+    ("citation_publication_date", 85),
+    ("citation_date", 84),
+    ("parsely-pub-date", 86),
+    ("sailthru.date", 84),
+    ("publish-date", 85),
+    ("publish_date", 85),
+    ("publishdate", 85),
+    ("published-date", 85),
+    ("publication_date", 85),
+    ("pubdate", 84),
+    ("pub_date", 84),
+    ("date_published", 85),
+    ("originalpublicationdate", 85),
+    ("article.published", 85),
+    ("cxenseparse:recs:publishtime", 84),
+    ("bt:pubdate", 84),
+    ("displaydate", 80),
+    ("dc.date", 80),
+    ("dcterms.date", 80),
+    ("dc:date", 80),
+    ("date", 78),
+    ("created", 72),
+];
+const META_MODIFIED: &[(&str, i32)] = &[
+    ("article:modified_time", 85),
+    ("og:updated_time", 82),
+    ("datemodified", 85),
+    ("dcterms.modified", 84),
+    ("dc.date.modified", 84),
+    ("modified_time", 82),
+    ("last-modified", 75),
+    ("lastmod", 75),
+];
+
+static LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:(veröffentlicht|erstellt|publiziert|erschienen|eingestellt|online seit|datum|(?:presse)?(?:mitteilung|meldung|information)(?:\s+nr\.?\s*[\d/-]+)?\s+vom|artikel\s+vom|beitrag\s+vom|nachricht\s+vom|posted|published|date)|(stand|aktualisiert|zuletzt\s+(?:geändert|aktualisiert|bearbeitet)|geändert|letzte\s+änderung|updated|last\s+(?:modified|updated|changed)|modified))(?:\s+(?:am|on|vom|at))?\s*:?",
+    )
+    .expect("valid regex")
+});
+
+/// Words around a date that make it an appointment or a deadline, not the article's date.
+static EVENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:termin|veranstaltung|uhrzeit|anmeld\w*|frist|bewerbungsschluss|öffnungszeit\w*|einlass|beginn|bis|deadline|event|registration|until)\b|\d\s*[-–]\s*\d{1,2}\.")
+        .expect("valid regex")
+});
+
+static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:[/_.-]|$)").expect("valid regex")
+});
+
+/// Rough date shapes, to tell a line with one date from one with a range or a list.
+static DATE_SHAPES: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b\d{1,2}\.\s?\d{1,2}\.(?:\s?\d{2,4})?|\b\d{4}-\d{2}-\d{2}|\b\d{1,2}\.?\s+[a-zä]{3,9}\.?\s+\d{4}|\b[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}")
+        .expect("valid regex")
+});
+
+static MICRODATA: LazyLock<Selector> = LazyLock::new(|| {
+    sel(
+        "[itemprop~=datePublished], [itemprop~=dateCreated], [itemprop~=uploadDate], [itemprop~=dateModified]",
+    )
+});
+static TIMES: LazyLock<Selector> = LazyLock::new(|| sel("body time"));
+static ATTRIBUTES: LazyLock<Selector> = LazyLock::new(|| {
+    sel(
+        "body [data-date], body [data-published], body [data-pubdate], body [data-publish-date], body [data-datetime], body abbr[title], body [class*=date][title], body [class*=publish][title]",
+    )
+});
+static METAS: LazyLock<Selector> = LazyLock::new(|| sel("meta[content]"));
+static BODY_ELEMENTS: LazyLock<Selector> = LazyLock::new(|| sel("body [class], body [id]"));
+
+fn says_modified(s: &str) -> bool {
+    let s = s.to_ascii_lowercase();
+    s.contains("update") || s.contains("modif") || s.contains("aktualis") || s.contains("geaendert")
+}
+
+fn class_and_id(el: &ElementRef) -> String {
+    let v = el.value();
+    let mut s: String = v.classes().collect::<Vec<_>>().join(" ");
+    if let Some(id) = v.id() {
+        s.push(' ');
+        s.push_str(id);
+    }
+    s.to_ascii_lowercase()
+}
+
+/// A timestamp attribute, else a date in the text.
+fn date_value(s: &str) -> Option<DateTime<Utc>> {
+    parse_timestamp(s).or_else(|| find_date(s))
+}
+
+pub(crate) fn gather(page: &Page, anatomy: &Anatomy, headline: Option<&str>) -> Found {
+    let mut found = Found::default();
+    structured(page, headline, &mut found);
+    microdata(page, anatomy, &mut found);
+    metas(page, &mut found);
+    times(page, anatomy, &mut found);
+    attributes(page, anatomy, &mut found);
+    labelled(anatomy, &mut found);
+    hinted(page, anatomy, &mut found);
+    lines(anatomy, &mut found);
+    if let Some(h) = headline {
+        found.push(find_date(h), Kind::Published, Provenance::Headline, 52);
+    }
+    if let Some(c) = URL_DATE.captures(page.url.path()) {
+        let ymd = (
+            c[1].parse::<i32>(),
+            c[2].parse::<u32>(),
+            c[3].parse::<u32>(),
+        );
+        if let (Ok(y), Ok(m), Ok(d)) = ymd {
+            let at = chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .and_then(crate::extract::dates::berlin_day);
+            found.push(at, Kind::Published, Provenance::Url, 46);
+        }
+    }
+    found
+}
+
+fn structured(page: &Page, headline: Option<&str>, found: &mut Found) {
+    let dates = json_ld_dates(&page.doc);
+    let articles: Vec<&Option<String>> = dates
+        .iter()
+        .filter(|d| d.kind == NodeKind::Article)
+        .map(|d| &d.headline)
+        .collect();
+    let several = articles.windows(2).any(|w| w[0] != w[1]);
+    for d in &dates {
+        let mut trust = match (d.kind, d.secondary) {
+            (NodeKind::Article, false) => 95,
+            (NodeKind::Article, true) => 88,
+            (NodeKind::WebPage, false) => 85,
+            (NodeKind::WebPage, true) => 80,
+            (NodeKind::Other, false) => 75,
+            (NodeKind::Other, true) => 70,
+        };
+        // Several articles described: the ones that are not this page are related posts.
+        if several && d.kind == NodeKind::Article {
+            let names_page = match (headline, &d.headline) {
+                (Some(h), Some(l)) => title_match(h, l) >= 0.5,
+                _ => false,
+            };
+            let is_page = d
+                .url
+                .as_deref()
+                .and_then(|u| page.url.join(u).ok())
+                .is_some_and(|u| {
+                    u.path() == page.url.path() && u.host_str() == page.url.host_str()
+                });
+            if !names_page && !is_page {
+                trust -= 30;
+            }
+        }
+        let kind = if d.modified {
+            Kind::Modified
+        } else {
+            Kind::Published
+        };
+        found.push(parse_timestamp(&d.value), kind, Provenance::JsonLd, trust);
+    }
+}
+
+fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
+    for el in page.doc.select(&MICRODATA).take(MAX_ELEMENTS) {
+        if anatomy.excluded(&el) {
+            continue;
+        }
+        let v = el.value();
+        let prop = v.attr("itemprop").unwrap_or_default();
+        let kind = if prop.contains("dateModified") {
+            Kind::Modified
+        } else {
+            Kind::Published
+        };
+        let value = v
+            .attr("content")
+            .or_else(|| v.attr("datetime"))
+            .map(str::to_string)
+            .unwrap_or_else(|| text_of(&el));
+        // The scope that holds the headline is this article; another scope outside teasers is weaker.
+        let own = match &anatomy.headline {
+            Some(h) => el
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .find(|a| a.value().attr("itemscope").is_some())
+                .is_none_or(|scope| h.ancestors().any(|a| a.id() == scope.id())),
+            None => true,
+        };
+        let secondary = !prop.contains("datePublished") && kind == Kind::Published;
+        let trust = if own { 90 } else { 80 } - if secondary { 5 } else { 0 };
+        found.push(date_value(&value), kind, Provenance::Microdata, trust);
+    }
+}
+
+fn metas(page: &Page, found: &mut Found) {
+    for m in page.doc.select(&METAS).take(MAX_ELEMENTS) {
+        let v = m.value();
+        let Some(key) = v
+            .attr("property")
+            .or_else(|| v.attr("name"))
+            .or_else(|| v.attr("itemprop"))
+            .or_else(|| v.attr("http-equiv"))
+        else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        let content = v.attr("content").unwrap_or_default();
+        if let Some((_, t)) = META_PUBLISHED.iter().find(|(k, _)| *k == key) {
+            found.push(
+                parse_timestamp(content),
+                Kind::Published,
+                Provenance::Meta,
+                *t,
+            );
+        } else if let Some((_, t)) = META_MODIFIED.iter().find(|(k, _)| *k == key) {
+            found.push(
+                parse_timestamp(content),
+                Kind::Modified,
+                Provenance::Meta,
+                *t,
+            );
+        }
+    }
+}
+
+/// Trust lost with distance from the headline: a date beside it is the
+/// article's, one deep in the text or below it may be anything.
+fn nearness(anatomy: &Anatomy, at: Option<usize>) -> i32 {
+    match at.and_then(|p| anatomy.offset_from_headline(p)) {
+        Some(d) if (-400..=600).contains(&d) => 0,
+        Some(d) if (-1500..=2500).contains(&d) => -8,
+        Some(_) => -18,
+        None => -4,
+    }
+}
+
+/// The words just before a position: "Aktualisiert am <time>" makes the time a modification.
+fn preceded_by_update(anatomy: &Anatomy, at: Option<usize>) -> bool {
+    let Some(at) = at else { return false };
+    let before: String = anatomy.text[..at.min(anatomy.text.len())]
+        .chars()
+        .rev()
+        .take(30)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    LABEL
+        .captures_iter(&before)
+        .last()
+        .is_some_and(|c| c.get(2).is_some())
+}
+
+fn times(page: &Page, anatomy: &Anatomy, found: &mut Found) {
+    for t in page.doc.select(&TIMES).take(MAX_ELEMENTS) {
+        if anatomy.excluded(&t) {
+            continue;
+        }
+        let v = t.value();
+        let names = format!(
+            "{} {}",
+            class_and_id(&t),
+            v.attr("itemprop").unwrap_or_default()
+        );
+        let at = anatomy.position(&t);
+        let kind = if says_modified(&names) || preceded_by_update(anatomy, at) {
+            Kind::Modified
+        } else {
+            Kind::Published
+        };
+        let marked = v.attr("pubdate").is_some()
+            || names.contains("publish")
+            || names.contains("entry-date")
+            || names.contains("pub");
+        let (value, trust) = match v.attr("datetime") {
+            Some(d) => (date_value(d), if marked { 76 } else { 72 }),
+            None => (find_date(&text_of(&t)), 66),
+        };
+        found.push(
+            value,
+            kind,
+            Provenance::TimeElement,
+            trust + 2 * nearness(anatomy, at),
+        );
+    }
+}
+
+fn attributes(page: &Page, anatomy: &Anatomy, found: &mut Found) {
+    for el in page.doc.select(&ATTRIBUTES).take(MAX_ELEMENTS) {
+        if anatomy.excluded(&el) || el.value().name() == "time" {
+            continue;
+        }
+        let v = el.value();
+        let names = class_and_id(&el);
+        let value = [
+            "data-published",
+            "data-pubdate",
+            "data-publish-date",
+            "data-date",
+            "data-datetime",
+            "title",
+        ]
+        .iter()
+        .filter_map(|a| v.attr(a))
+        .find_map(parse_timestamp);
+        let kind = if says_modified(&names) {
+            Kind::Modified
+        } else {
+            Kind::Published
+        };
+        let at = anatomy.position(&el);
+        found.push(
+            value,
+            kind,
+            Provenance::Attribute,
+            70 + 2 * nearness(anatomy, at),
+        );
+    }
+}
+
+/// Text after a label, in the same text node or the next element:
+/// `<span>Datum:</span>26. Januar 2022`, `<p>Veröffentlicht am 16.08.2019<br>`.
+fn labelled(anatomy: &Anatomy, found: &mut Found) {
+    let text = &anatomy.text;
+    for c in LABEL.captures_iter(text).take(MAX_ELEMENTS) {
+        let Some(m) = c.get(0) else { continue };
+        let rest: String = text[m.end()..].chars().take(60).collect();
+        let kind = if c.get(2).is_some() {
+            Kind::Modified
+        } else {
+            Kind::Published
+        };
+        match find_date_with_position(&rest) {
+            // A weekday may stand between label and date ("Datum: Montag, 3. Februar 2022").
+            Some((at, pos)) if rest[..pos].chars().count() <= 16 => {
+                let trust = 60 + nearness(anatomy, Some(m.start())) / 2;
+                found.push(Some(at), kind, Provenance::Labelled, trust);
+            }
+            _ => {
+                let head: String = rest.chars().take(24).collect();
+                if found.broken.is_none() && kind == Kind::Published {
+                    found.broken = broken_date(&head);
+                }
+            }
+        }
+    }
+}
+
+/// Elements whose class or id says date ("entry-date", "news-meta", "byline").
+fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
+    const HINTS: &[&str] = &[
+        "date",
+        "datum",
+        "posted",
+        "publish",
+        "veroeffentlicht",
+        "meta",
+        "byline",
+        "info",
+        "dateline",
+        "timestamp",
+    ];
+    const NOT: &[&str] = &[
+        "related",
+        "event",
+        "termin",
+        "veranstaltung",
+        "teaser",
+        "comment",
+    ];
+    for el in page.doc.select(&BODY_ELEMENTS).take(MAX_ELEMENTS * 5) {
+        if anatomy.excluded(&el) {
+            continue;
+        }
+        let names = class_and_id(&el);
+        if !HINTS.iter().any(|h| names.contains(h)) || NOT.iter().any(|n| names.contains(n)) {
+            continue;
+        }
+        let text = text_of(&el);
+        if text.chars().count() > 200 || EVENT_WORDS.is_match(&text) {
+            continue;
+        }
+        let kind = if says_modified(&names) {
+            Kind::Modified
+        } else {
+            Kind::Published
+        };
+        let at = anatomy.position(&el);
+        found.push(
+            find_date(&text),
+            kind,
+            Provenance::VisibleText,
+            57 + nearness(anatomy, at),
+        );
+    }
+}
+
+/// Dates on a short line of their own (a meta line above or below the
+/// headline), and a dateline at the start of the text or right after the headline.
+fn lines(anatomy: &Anatomy, found: &mut Found) {
+    let text = &anatomy.text;
+    let mut start = 0;
+    for line in text.split('\n') {
+        let here = start;
+        start += line.len() + 1;
+        let Some((at, pos)) = find_date_with_position(line) else {
+            continue;
+        };
+        let offset = anatomy.offset_from_headline(here + pos);
+        if offset == Some(0) {
+            continue; // the headline's own date is asked separately
+        }
+        let short = line.chars().count() <= 100;
+        if short && !EVENT_WORDS.is_match(line) && DATE_SHAPES.find_iter(line).count() <= 1 {
+            let trust = 54 + nearness(anatomy, Some(here + pos)) * 2;
+            found.push(Some(at), Kind::Published, Provenance::VisibleText, trust);
+        } else if !short && !EVENT_WORDS.is_match(&line[..pos]) {
+            // Running text: only a dateline ("Cottbus, 3. Februar 2022 – Die Stadt …")
+            // right after the headline or at the start of the main text.
+            let after_headline = offset.is_some_and(|d| (1..=120).contains(&d));
+            let at_text_start = anatomy
+                .main_span
+                .is_some_and(|(s, _)| here + pos >= s && here + pos - s <= 80);
+            if (after_headline || at_text_start) && pos <= 60 {
+                found.push(Some(at), Kind::Published, Provenance::VisibleText, 48);
+            }
+        }
+    }
+}
+
+/// The publication date to keep: the most trusted "published" candidate
+/// (agreement between places adds a little), else the most trusted
+/// modification date, trusted less. Also the modification date.
+pub(crate) fn choose(candidates: &[Candidate]) -> (Option<Dated>, Option<DateTime<Utc>>) {
+    let day = |c: &Candidate| c.at.with_timezone(&Berlin).date_naive();
+    let score = |c: &Candidate| {
+        let agreeing = candidates
+            .iter()
+            .filter(|o| o.from != c.from && day(o) == day(c))
+            .count() as i32;
+        c.trust + (2 * agreeing).min(6)
+    };
+    let best = |kind: Kind| {
+        candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == kind && c.trust >= MIN_TRUST)
+            // Highest score; among equals the one found first (more trusted place).
+            .max_by_key(|(i, c)| (score(c), -(*i as i64)))
+            .map(|(_, c)| c)
+    };
+    let modified = best(Kind::Modified);
+    let published = best(Kind::Published)
+        .map(|c| (c, c.trust))
+        .or_else(|| {
+            modified
+                .map(|c| (c, c.trust - 15))
+                .filter(|(_, t)| *t >= MIN_TRUST)
+        })
+        .map(|(c, trust)| Dated {
+            at: c.at,
+            from: c.from,
+            trust: trust.clamp(0, 100) as u8,
+        });
+    (published, modified.map(|c| c.at))
+}
