@@ -168,13 +168,15 @@ pub(crate) fn is_chrome_own(el: &ElementRef, in_content: bool) -> bool {
     if v.attr("aria-hidden") == Some("true") && v.name() != "a" {
         return true;
     }
-    is_chrome_by_words(el)
+    is_chrome_by_words(el, in_content)
 }
 
 /// Whether the element's id or classes name chrome ("sidebar", "nav-menu").
 /// `<html>` and `<body>` are the page itself: themes put words like
 /// "has-sidebar" or "cookies-not-set" there, and they never make the whole page chrome.
-pub(crate) fn is_chrome_by_words(el: &ElementRef) -> bool {
+/// Inside content, "footer" names the article's own footer (TYPO3's news
+/// template keeps the date there), as a `<footer>` element there does.
+pub(crate) fn is_chrome_by_words(el: &ElementRef, in_content: bool) -> bool {
     let v = el.value();
     if matches!(v.name(), "html" | "body") {
         return false;
@@ -182,7 +184,7 @@ pub(crate) fn is_chrome_by_words(el: &ElementRef) -> bool {
     v.id().into_iter().chain(v.classes()).any(|name| {
         name.to_ascii_lowercase()
             .split(['-', '_', ' '])
-            .any(is_chrome_word)
+            .any(|w| is_chrome_word(w) && !(in_content && matches!(w, "footer" | "fuss")))
     })
 }
 
@@ -196,13 +198,18 @@ impl Page {
     /// pass (pages can be deep; per-element ancestor walks would be quadratic).
     pub(crate) fn chrome(&self) -> &HashSet<NodeId> {
         self.chrome
-            .get_or_init(|| self.chrome_sparing(&HashSet::new()))
+            .get_or_init(|| self.chrome_sparing(&HashSet::new(), None))
     }
 
     /// Chrome as in [`Page::chrome`], except that no element in `spared` is
     /// chrome (an article page spares whatever holds its headline and main
     /// text). `spared` must hold every ancestor of what it holds.
-    pub(crate) fn chrome_sparing(&self, spared: &HashSet<NodeId>) -> HashSet<NodeId> {
+    /// `content` is an element known to hold the article (as `<article>` would).
+    pub(crate) fn chrome_sparing(
+        &self,
+        spared: &HashSet<NodeId>,
+        content: Option<NodeId>,
+    ) -> HashSet<NodeId> {
         let mut out = HashSet::new();
         let mut stack: Vec<(ego_tree::NodeRef<scraper::Node>, bool, bool)> =
             vec![(*self.doc.root_element(), false, false)];
@@ -215,7 +222,7 @@ impl Page {
             if chrome {
                 out.insert(el.id());
             }
-            let content = in_content || opens_content(&el);
+            let content = in_content || opens_content(&el) || Some(el.id()) == content;
             for child in node.children() {
                 stack.push((child, chrome, content));
             }

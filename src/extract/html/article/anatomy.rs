@@ -60,18 +60,33 @@ impl<'a> Anatomy<'a> {
         } else {
             HashSet::new()
         };
-        let first_chrome = page.chrome_sparing(&spared);
+        let first_chrome = page.chrome_sparing(&spared, None);
         let headline = headline(page, titles, &first_chrome);
         if let Some(h) = &headline {
             spared.extend(h.ancestors().filter_map(ElementRef::wrap).map(|e| e.id()));
             spared.insert(h.id());
         }
-        let chrome = if headline.is_some() {
-            page.chrome_sparing(&spared)
+        let mut chrome = if headline.is_some() {
+            page.chrome_sparing(&spared, None)
         } else {
             first_chrome
         };
         let main = densest_paragraphs(page, &chrome);
+        // What holds both headline and main text is the article, whatever its tag.
+        if let (Some(h), Some(m)) = (&headline, &main) {
+            let around_main: HashSet<NodeId> = std::iter::once(**m)
+                .chain(m.ancestors())
+                .map(|a| a.id())
+                .collect();
+            let article = h
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .take_while(|a| !matches!(a.value().name(), "body" | "html"))
+                .find(|a| around_main.contains(&a.id()));
+            if let Some(article) = article {
+                chrome = page.chrome_sparing(&spared, Some(article.id()));
+            }
+        }
         let teasers = teasers(page, headline.as_ref(), main.as_ref(), &chrome);
         let mut anatomy = Anatomy {
             headline,
@@ -105,6 +120,12 @@ impl<'a> Anatomy<'a> {
         })
     }
 
+    /// Whether text position `at` lies inside the headline.
+    pub fn in_headline(&self, at: usize) -> bool {
+        self.headline_span
+            .is_some_and(|(s, e)| (s..e).contains(&at))
+    }
+
     /// Where the element's text starts in [`Anatomy::text`] (excluded elements have none).
     pub fn position(&self, el: &ElementRef) -> Option<usize> {
         self.starts.get(&el.id()).copied()
@@ -126,14 +147,15 @@ impl<'a> Anatomy<'a> {
         while let Some(step) = stack.pop() {
             match step {
                 Step::Leave(id, block) => {
-                    if block {
-                        push_break(&mut self.text);
-                    }
+                    let end = self.text.trim_end().len();
                     if Some(id) == head_id {
-                        self.headline_span = Some((head_start, self.text.len()));
+                        self.headline_span = Some((head_start, end));
                     }
                     if Some(id) == main_id {
-                        self.main_span = Some((main_start, self.text.len()));
+                        self.main_span = Some((main_start, end));
+                    }
+                    if block {
+                        push_break(&mut self.text);
                     }
                 }
                 Step::Enter(node) => {

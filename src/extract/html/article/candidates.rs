@@ -119,7 +119,7 @@ const META_MODIFIED: &[(&str, i32)] = &[
 
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:(veröffentlicht|erstellt|publiziert|erschienen|eingestellt|online seit|datum|(?:presse)?(?:mitteilung|meldung|information)(?:\s+nr\.?\s*[\d/-]+)?\s+vom|artikel\s+vom|beitrag\s+vom|nachricht\s+vom|posted|published|date)|(stand|aktualisiert|zuletzt\s+(?:geändert|aktualisiert|bearbeitet)|geändert|letzte\s+änderung|updated|last\s+(?:modified|updated|changed)|modified))(?:\s+(?:am|on|vom|at))?\s*:?",
+        r"(?i)\b(?:(veröffentlicht|erstellt|publiziert|erschienen|eingestellt|online seit|datum|(?:presse)?(?:mitteilung|meldung|information)(?:\s+nr\.?\s*[\d/-]+)?\s+vom|artikel\s+vom|beitrag\s+vom|nachricht\s+vom|posted|published|date)|(stand|aktualisiert|(?:letzte\s+)?aktualisierung|zuletzt\s+(?:geändert|aktualisiert|bearbeitet)|geändert|letzte\s+änderung|updated|last\s+(?:modified|updated|changed)|modified))(?:\s+(?:am|on|vom|at))?\s*:?",
     )
     .expect("valid regex")
 });
@@ -127,6 +127,13 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 /// Words around a date that make it an appointment or a deadline, not the article's date.
 static EVENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:termin|veranstaltung|uhrzeit|anmeld\w*|frist|bewerbungsschluss|öffnungszeit\w*|einlass|beginn|bis|deadline|event|registration|until)\b|\d\s*[-–]\s*\d{1,2}\.")
+        .expect("valid regex")
+});
+
+/// What may stand before the date of a dateline: a place ("Forst (Lausitz), "),
+/// a byline ("Von Peter Schulz, "), nothing else (a sentence is not a dateline).
+static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:(?:von|by)\s+)?(?:\p{Lu}[\p{L}.()/-]*(?:\s+[\p{Lu}(][\p{L}.()/-]*){0,3}\s*(?:\(\w+\))?\s*[,:–-]\s*)?(?:den\s+)?$")
         .expect("valid regex")
 });
 
@@ -141,9 +148,12 @@ static DATE_SHAPES: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static MICRODATA: LazyLock<Selector> = LazyLock::new(|| {
-    sel(
-        "[itemprop~=datePublished], [itemprop~=dateCreated], [itemprop~=uploadDate], [itemprop~=dateModified]",
-    )
+    sel(concat!(
+        "[itemprop~=datePublished], [itemprop~=dateCreated], [itemprop~=uploadDate], ",
+        "[itemprop~=dateModified], [property$=datePublished], [property$=dateCreated], ",
+        "[property$=dateModified], [property$=\"dc:date\"], [property$=\"dcterms:created\"], ",
+        "[property$=\"dcterms:issued\"]"
+    ))
 });
 static TIMES: LazyLock<Selector> = LazyLock::new(|| sel("body time"));
 static ATTRIBUTES: LazyLock<Selector> = LazyLock::new(|| {
@@ -154,9 +164,15 @@ static ATTRIBUTES: LazyLock<Selector> = LazyLock::new(|| {
 static METAS: LazyLock<Selector> = LazyLock::new(|| sel("meta[content]"));
 static BODY_ELEMENTS: LazyLock<Selector> = LazyLock::new(|| sel("body [class], body [id]"));
 
+/// Class or property words that mark a modification date. WordPress marks an
+/// unmodified post's one `<time>` as "published updated": published wins.
 fn says_modified(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
-    s.contains("update") || s.contains("modif") || s.contains("aktualis") || s.contains("geaendert")
+    (s.contains("update")
+        || s.contains("modif")
+        || s.contains("aktualis")
+        || s.contains("geaendert"))
+        && !s.contains("publish")
 }
 
 fn class_and_id(el: &ElementRef) -> String {
@@ -251,7 +267,10 @@ fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
             continue;
         }
         let v = el.value();
-        let prop = v.attr("itemprop").unwrap_or_default();
+        let prop = v
+            .attr("itemprop")
+            .or_else(|| v.attr("property"))
+            .unwrap_or_default();
         let kind = if prop.contains("dateModified") {
             Kind::Modified
         } else {
@@ -271,7 +290,8 @@ fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
                 .is_none_or(|scope| h.ancestors().any(|a| a.id() == scope.id())),
             None => true,
         };
-        let secondary = !prop.contains("datePublished") && kind == Kind::Published;
+        let secondary =
+            !(prop.contains("datePublished") || prop.contains("issued")) && kind == Kind::Published;
         let trust = if own { 90 } else { 80 } - if secondary { 5 } else { 0 };
         found.push(date_value(&value), kind, Provenance::Microdata, trust);
     }
@@ -491,22 +511,25 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
         let Some((at, pos)) = find_date_with_position(line) else {
             continue;
         };
-        let offset = anatomy.offset_from_headline(here + pos);
-        if offset == Some(0) {
+        if anatomy.in_headline(here + pos) {
             continue; // the headline's own date is asked separately
+        }
+        let offset = anatomy.offset_from_headline(here + pos);
+        if LABEL.is_match(&line[..pos]) {
+            continue; // after a label: the labelled pass knows published from modified
         }
         let short = line.chars().count() <= 100;
         if short && !EVENT_WORDS.is_match(line) && DATE_SHAPES.find_iter(line).count() <= 1 {
             let trust = 54 + nearness(anatomy, Some(here + pos)) * 2;
             found.push(Some(at), Kind::Published, Provenance::VisibleText, trust);
-        } else if !short && !EVENT_WORDS.is_match(&line[..pos]) {
+        } else if !short && DATELINE.is_match(&line[..pos]) {
             // Running text: only a dateline ("Cottbus, 3. Februar 2022 – Die Stadt …")
             // right after the headline or at the start of the main text.
             let after_headline = offset.is_some_and(|d| (1..=120).contains(&d));
             let at_text_start = anatomy
                 .main_span
                 .is_some_and(|(s, _)| here + pos >= s && here + pos - s <= 80);
-            if (after_headline || at_text_start) && pos <= 60 {
+            if after_headline || at_text_start {
                 found.push(Some(at), Kind::Published, Provenance::VisibleText, 48);
             }
         }

@@ -189,11 +189,17 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         .next()
         .map(|t| without_site_name(&text_of(&t), site_name.as_deref()))
         .filter(|t| !t.is_empty());
-    let micro_headline = itemprop(&page.doc.root_element(), "headline");
+    // Outside teaser cards (decided below, once the headline is known).
+    let micro_headlines: Vec<(ElementRef, String)> = page
+        .doc
+        .select(&sel("[itemprop~=headline]"))
+        .take(50)
+        .map(|e| (e, text_of(&e)))
+        .filter(|(_, t)| !t.is_empty())
+        .collect();
     // What the page calls itself, to recognise its headline among the headings.
     let names: Vec<String> = [
         ld.headline.clone(),
-        micro_headline.clone(),
         og_title.clone(),
         meta("twitter:title"),
         html_title.clone(),
@@ -202,6 +208,10 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
     .flatten()
     .collect();
     let anatomy = Anatomy::read(page, &names);
+    let micro_headline = micro_headlines
+        .iter()
+        .find(|(e, _)| !anatomy.excluded(e))
+        .map(|(_, t)| t.clone());
     let scope = container(page, &anatomy);
     let micro = |prop: &str| scope.as_ref().and_then(|s| itemprop(s, prop));
     let headline = anatomy
