@@ -464,6 +464,8 @@ fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         "info",
         "dateline",
         "timestamp",
+        "created",
+        "erstellt",
     ];
     const NOT: &[&str] = &[
         "related",
