@@ -50,7 +50,7 @@ pub struct ExtractedItem {
 }
 
 /// Where a field of an item was read, so an operator can see why it says what it says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provenance {
     /// A feed's own element (RSS, Atom, JSON Feed).

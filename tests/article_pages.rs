@@ -1,7 +1,7 @@
 //! Article pages as partners' CMSs build them, read the way a partner's
 //! article page is read (a one-link listing entry, then the article page
 //! merged in, then normalised): the publication day a reader sees on the
-//! page, for 75 hand-written pages modelled on WordPress, TYPO3, Drupal,
+//! page, for 77 hand-written pages modelled on WordPress, TYPO3, Drupal,
 //! Joomla, municipal CMSs, news sites and English blogs (tests/fixtures/articles,
 //! answer key in key.tsv). No saved real pages: none could be obtained under a
 //! licence that allows committing them.
@@ -147,6 +147,8 @@ fn words_on_outer_containers_do_not_hide_the_time_beside_the_headline() {
         day("2023-03-08")
     );
     assert_eq!(dated("chrome-aspnet-form.html").0, day("2022-11-02"));
+    // Today's date in a top bar is chrome, not the article's date.
+    assert_eq!(dated("chrome-topbar-today.html").0, day("2020-12-17"));
     let a = article_from(
         &fixture("chrome-body-has-sidebar.html"),
         "https://x.example/a/",
@@ -176,6 +178,8 @@ fn a_label_followed_by_text_dates_the_page() {
         ("label-datum-weekday.html", "2022-02-07"),
         ("label-bottom-of-long-article.html", "2018-12-10"),
         ("cms-press-release-table.html", "2016-11-08"),
+        ("label-online-seit.html", "2023-09-01"),
+        ("label-english-ordinal.html", "2022-01-26"),
     ] {
         assert_eq!(
             dated(file),
@@ -279,6 +283,8 @@ fn teaser_cards_are_not_the_article_and_a_date_in_the_headline_counts() {
         (day("2020-11-11"), Some(Provenance::Headline))
     );
     assert_eq!(dated("headline-with-date.html").0, day("2022-02-03"));
+    // A logo in <h1>, the headline in <h2>: the teaser's date below is not the article's.
+    assert_eq!(dated("teaser-h1-in-header-logo.html").0, day("2022-10-12"));
 }
 
 #[test]
@@ -311,6 +317,7 @@ fn pages_without_a_date_get_none() {
         "none-service-page-prose-dates.html",
         "none-sidebar-dates-only.html",
         "none-teasers-only-on-page.html",
+        "none-english-about.html",
     ] {
         assert_eq!(dated(file), (None, None), "{file}");
     }

@@ -215,28 +215,29 @@ fn push_break(out: &mut String) {
 /// Characters of running text (text nodes of 25 characters or more) under each element:
 /// menus and link lists are many short texts, articles a few long ones.
 fn long_text_weights(page: &Page) -> HashMap<NodeId, usize> {
+    // Children before parents (reverse pre-order), each adding its sum to its
+    // parent once: linear however deep the page nests.
+    let order: Vec<ego_tree::NodeRef<Node>> = page.doc.tree.root().descendants().collect();
     let mut weights: HashMap<NodeId, usize> = HashMap::new();
-    for node in page.doc.tree.nodes() {
-        let Some(t) = node.value().as_text() else {
-            continue;
-        };
-        let len = t.trim().chars().count();
-        if len < 25 {
-            continue;
-        }
-        let parent_is_code = node.parent().and_then(ElementRef::wrap).is_some_and(|p| {
-            matches!(
-                p.value().name(),
-                "script" | "style" | "noscript" | "template"
-            )
-        });
-        if parent_is_code {
-            continue;
-        }
-        for a in node.ancestors() {
-            if a.value().is_element() {
-                *weights.entry(a.id()).or_default() += len;
+    for node in order.iter().rev() {
+        let own = match node.value() {
+            Node::Text(t) => {
+                let len = t.trim().chars().count();
+                let in_code = node.parent().and_then(ElementRef::wrap).is_some_and(|p| {
+                    matches!(
+                        p.value().name(),
+                        "script" | "style" | "noscript" | "template"
+                    )
+                });
+                if len >= 25 && !in_code { len } else { 0 }
             }
+            _ => weights.get(&node.id()).copied().unwrap_or(0),
+        };
+        if own == 0 {
+            continue;
+        }
+        if let Some(parent) = node.parent() {
+            *weights.entry(parent.id()).or_default() += own;
         }
     }
     weights
@@ -379,6 +380,7 @@ fn teasers(
         .doc
         .select(&ARTICLE_SCOPES)
         .filter(|e| !chrome.contains(&e.id()))
+        .take(MAX_HEADINGS * 5)
         .collect();
     let holds = |scope: &ElementRef, el: Option<&ElementRef>| {
         el.is_some_and(|el| el.ancestors().any(|a| a.id() == scope.id()) || el.id() == scope.id())

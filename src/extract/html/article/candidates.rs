@@ -9,22 +9,25 @@
 //! headline itself, the URL. Chrome and teaser cards of other articles are
 //! never asked.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Berlin;
 use regex::Regex;
 use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Serialize};
 
 use super::anatomy::{Anatomy, title_match};
-use crate::extract::dates::{broken_date, find_date, find_date_with_position, parse_timestamp};
+use crate::extract::dates::{broken_date, parse_timestamp};
 use crate::extract::html::structured::{NodeKind, json_ld_dates};
 use crate::extract::html::{Page, sel, text_of};
 use crate::model::Provenance;
 
 /// Elements looked at per pass; a page with more is cut short, not slow.
 const MAX_ELEMENTS: usize = 400;
+/// Candidates kept per page (the most trusted places are asked first).
+const MAX_CANDIDATES: usize = 1_000;
 /// Below this a candidate is a guess we do not make.
 const MIN_TRUST: i32 = 30;
 
@@ -59,6 +62,9 @@ pub(crate) struct Found {
 
 impl Found {
     fn push(&mut self, at: Option<DateTime<Utc>>, kind: Kind, from: Provenance, trust: i32) {
+        if self.candidates.len() >= MAX_CANDIDATES {
+            return;
+        }
         if let Some(at) = at {
             self.candidates.push(Candidate {
                 at,
@@ -155,14 +161,16 @@ static MICRODATA: LazyLock<Selector> = LazyLock::new(|| {
         "[property$=\"dcterms:issued\"]"
     ))
 });
-static TIMES: LazyLock<Selector> = LazyLock::new(|| sel("body time"));
+// No "body …" descendant selectors here: matching one walks every ancestor,
+// quadratic on deeply nested pages. Elements outside the body have no position.
+static TIMES: LazyLock<Selector> = LazyLock::new(|| sel("time"));
 static ATTRIBUTES: LazyLock<Selector> = LazyLock::new(|| {
     sel(
         "body [data-date], body [data-published], body [data-pubdate], body [data-publish-date], body [data-datetime], body abbr[title], body [class*=date][title], body [class*=publish][title]",
     )
 });
 static METAS: LazyLock<Selector> = LazyLock::new(|| sel("meta[content]"));
-static BODY_ELEMENTS: LazyLock<Selector> = LazyLock::new(|| sel("body [class], body [id]"));
+static BODY_ELEMENTS: LazyLock<Selector> = LazyLock::new(|| sel("[class], [id]"));
 
 /// Class or property words that mark a modification date. WordPress marks an
 /// unmodified post's one `<time>` as "published updated": published wins.
@@ -183,6 +191,24 @@ fn class_and_id(el: &ElementRef) -> String {
         s.push_str(id);
     }
     s.to_ascii_lowercase()
+}
+
+static ORDINAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2})(?:st|nd|rd|th)\b").expect("valid regex"));
+
+/// English ordinals ("3rd March 2021", "March 3rd, 2021") as the date parser reads them.
+fn without_ordinals(s: &str) -> std::borrow::Cow<'_, str> {
+    ORDINAL.replace_all(s, "$1")
+}
+
+fn find_date(s: &str) -> Option<DateTime<Utc>> {
+    crate::extract::dates::find_date(&without_ordinals(s))
+}
+
+/// Callers slice `s` at the position: pass text that has no ordinals left.
+fn find_date_with_position(s: &str) -> Option<(DateTime<Utc>, usize)> {
+    debug_assert!(!ORDINAL.is_match(s));
+    crate::extract::dates::find_date_with_position(s)
 }
 
 /// A timestamp attribute, else a date in the text.
@@ -358,7 +384,7 @@ fn preceded_by_update(anatomy: &Anatomy, at: Option<usize>) -> bool {
 
 fn times(page: &Page, anatomy: &Anatomy, found: &mut Found) {
     for t in page.doc.select(&TIMES).take(MAX_ELEMENTS) {
-        if anatomy.excluded(&t) {
+        if anatomy.position(&t).is_none() {
             continue;
         }
         let v = t.value();
@@ -392,7 +418,7 @@ fn times(page: &Page, anatomy: &Anatomy, found: &mut Found) {
 
 fn attributes(page: &Page, anatomy: &Anatomy, found: &mut Found) {
     for el in page.doc.select(&ATTRIBUTES).take(MAX_ELEMENTS) {
-        if anatomy.excluded(&el) || el.value().name() == "time" {
+        if anatomy.position(&el).is_none() || el.value().name() == "time" {
             continue;
         }
         let v = el.value();
@@ -430,6 +456,7 @@ fn labelled(anatomy: &Anatomy, found: &mut Found) {
     for c in LABEL.captures_iter(text).take(MAX_ELEMENTS) {
         let Some(m) = c.get(0) else { continue };
         let rest: String = text[m.end()..].chars().take(60).collect();
+        let rest = without_ordinals(&rest);
         let kind = if c.get(2).is_some() {
             Kind::Modified
         } else {
@@ -476,7 +503,7 @@ fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         "comment",
     ];
     for el in page.doc.select(&BODY_ELEMENTS).take(MAX_ELEMENTS * 5) {
-        if anatomy.excluded(&el) {
+        if anatomy.position(&el).is_none() {
             continue;
         }
         let names = class_and_id(&el);
@@ -510,6 +537,7 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
     for line in text.split('\n') {
         let here = start;
         start += line.len() + 1;
+        let line = &*without_ordinals(line);
         let Some((at, pos)) = find_date_with_position(line) else {
             continue;
         };
@@ -542,13 +570,20 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
 /// (agreement between places adds a little), else the most trusted
 /// modification date, trusted less. Also the modification date.
 pub(crate) fn choose(candidates: &[Candidate]) -> (Option<Dated>, Option<DateTime<Utc>>) {
-    let day = |c: &Candidate| c.at.with_timezone(&Berlin).date_naive();
-    let score = |c: &Candidate| {
-        let agreeing = candidates
-            .iter()
-            .filter(|o| o.from != c.from && day(o) == day(c))
-            .count() as i32;
-        c.trust + (2 * agreeing).min(6)
+    let days: Vec<NaiveDate> = candidates
+        .iter()
+        .map(|c| c.at.with_timezone(&Berlin).date_naive())
+        .collect();
+    let mut per_day: HashMap<NaiveDate, usize> = HashMap::new();
+    let mut per_place: HashMap<(NaiveDate, Provenance), usize> = HashMap::new();
+    for (c, d) in candidates.iter().zip(&days) {
+        *per_day.entry(*d).or_default() += 1;
+        *per_place.entry((*d, c.from)).or_default() += 1;
+    }
+    let score = |i: usize, c: &Candidate| {
+        // Other places that name the same day.
+        let agreeing = per_day[&days[i]] - per_place[&(days[i], c.from)];
+        c.trust + (2 * agreeing as i32).min(6)
     };
     let best = |kind: Kind| {
         candidates
@@ -556,7 +591,7 @@ pub(crate) fn choose(candidates: &[Candidate]) -> (Option<Dated>, Option<DateTim
             .enumerate()
             .filter(|(_, c)| c.kind == kind && c.trust >= MIN_TRUST)
             // Highest score; among equals the one found first (more trusted place).
-            .max_by_key(|(i, c)| (score(c), -(*i as i64)))
+            .max_by_key(|(i, c)| (score(*i, c), -(*i as i64)))
             .map(|(_, c)| c)
     };
     let modified = best(Kind::Modified);

@@ -478,6 +478,31 @@ mod tests {
     }
 
     #[test]
+    fn deep_and_wide_pages_stay_linear() {
+        // 20,000 nested containers with text at every level, then 5,000 teaser cards.
+        let depth = 20_000;
+        let mut html = String::from("<html><body><h1>Tief verschachtelt</h1>");
+        for i in 0..depth {
+            html.push_str(&format!(
+                "<div class=\"sidebar\">Ein Absatz mit genug Text Nummer {i} "
+            ));
+        }
+        html.push_str(&"</div>".repeat(depth));
+        for i in 0..5_000 {
+            html.push_str(&format!(
+                "<article><h3>Karte {i}</h3><time datetime=\"2026-01-02\">2.1.2026</time></article>"
+            ));
+        }
+        let url = Url::parse("https://partner.example/news/a/").unwrap();
+        let page = Page::parse(&html, &url);
+        let started = std::time::Instant::now();
+        let a = parse_article(&page, None);
+        assert_eq!(a.title_visible.as_deref(), Some("Tief verschachtelt"));
+        assert_eq!(a.published, None, "teaser cards date other articles");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
     fn og_title_loses_the_site_name() {
         assert_eq!(
             without_site_name(
