@@ -1,7 +1,7 @@
 //! Article pages as partners' CMSs build them, read the way a partner's
 //! article page is read (a one-link listing entry, then the article page
 //! merged in, then normalised): the publication day a reader sees on the
-//! page, for 77 hand-written pages modelled on WordPress, TYPO3, Drupal,
+//! page, for 79 hand-written pages modelled on WordPress, TYPO3, Drupal,
 //! Joomla, municipal CMSs, news sites and English blogs (tests/fixtures/articles,
 //! answer key in key.tsv). No saved real pages: none could be obtained under a
 //! licence that allows committing them.
@@ -283,6 +283,11 @@ fn teaser_cards_are_not_the_article_and_a_date_in_the_headline_counts() {
         (day("2020-11-11"), Some(Provenance::Headline))
     );
     assert_eq!(dated("headline-with-date.html").0, day("2022-02-03"));
+    // More news listed below the text, without <article> cards: their <time>s are far.
+    assert_eq!(
+        dated("teaser-more-news-list-without-article-tags.html").0,
+        day("2021-04-13")
+    );
     // A logo in <h1>, the headline in <h2>: the teaser's date below is not the article's.
     assert_eq!(dated("teaser-h1-in-header-logo.html").0, day("2022-10-12"));
 }
@@ -295,6 +300,7 @@ fn published_wins_over_modified_wherever_each_is_written() {
         ("pubmod-wordpress-two-times.html", "2019-07-08"),
         ("pubmod-stand-and-datum.html", "2020-03-16"),
         ("pubmod-meta-modified-and-visible.html", "2021-05-05"),
+        ("wordpress-entry-footer-date.html", "2020-08-05"),
     ] {
         assert_eq!(dated(file).0, day(want), "{file}");
     }

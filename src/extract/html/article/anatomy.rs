@@ -134,7 +134,7 @@ impl<'a> Anatomy<'a> {
     fn linearise(&mut self, page: &Page) {
         enum Step<'b> {
             Enter(ego_tree::NodeRef<'b, Node>),
-            Leave(NodeId, bool),
+            Leave(NodeId, bool, bool),
         }
         let Some(body) = page.doc.select(&sel("body")).next() else {
             return;
@@ -143,16 +143,21 @@ impl<'a> Anatomy<'a> {
         let main_id = self.main.map(|m| m.id());
         let mut head_start = 0;
         let mut main_start = 0;
+        // The end of the main text's last paragraph: a list of more news may follow in the same element.
+        let mut text_end = None;
         let mut stack = vec![Step::Enter(*body)];
         while let Some(step) = stack.pop() {
             match step {
-                Step::Leave(id, block) => {
+                Step::Leave(id, block, paragraph) => {
                     let end = self.text.trim_end().len();
                     if Some(id) == head_id {
                         self.headline_span = Some((head_start, end));
                     }
+                    if paragraph {
+                        text_end = Some(end);
+                    }
                     if Some(id) == main_id {
-                        self.main_span = Some((main_start, end));
+                        self.main_span = Some((main_start, text_end.unwrap_or(end)));
                     }
                     if block {
                         push_break(&mut self.text);
@@ -161,6 +166,9 @@ impl<'a> Anatomy<'a> {
                 Step::Enter(node) => {
                     if let Some(t) = node.value().as_text() {
                         push_text(&mut self.text, t);
+                        if node.parent().map(|p| p.id()) == main_id && t.trim().len() >= 25 {
+                            text_end = Some(self.text.trim_end().len());
+                        }
                         continue;
                     }
                     let Some(el) = ElementRef::wrap(node) else {
@@ -183,7 +191,8 @@ impl<'a> Anatomy<'a> {
                     if Some(el.id()) == main_id {
                         main_start = self.text.len();
                     }
-                    stack.push(Step::Leave(el.id(), block));
+                    let paragraph = name == "p" && node.parent().map(|p| p.id()) == main_id;
+                    stack.push(Step::Leave(el.id(), block, paragraph));
                     stack.extend(node.children().rev().map(Step::Enter));
                 }
             }

@@ -357,7 +357,13 @@ fn metas(page: &Page, found: &mut Found) {
 /// Trust lost with distance from the headline: a date beside it is the
 /// article's, one deep in the text or below it may be anything.
 fn nearness(anatomy: &Anatomy, at: Option<usize>) -> i32 {
+    // Below the end of the main text lie lists of more news: far, unless the text is short.
+    let below_text = match (at, anatomy.main_span) {
+        (Some(p), Some((_, end))) => p > end,
+        _ => false,
+    };
     match at.and_then(|p| anatomy.offset_from_headline(p)) {
+        Some(d) if below_text && d > 600 => -18,
         Some(d) if (-400..=600).contains(&d) => 0,
         Some(d) if (-1500..=2500).contains(&d) => -8,
         Some(_) => -18,

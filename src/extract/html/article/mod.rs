@@ -503,6 +503,27 @@ mod tests {
     }
 
     #[test]
+    fn records_stored_before_date_candidates_keep_their_dates() {
+        let old = r#"{"base":"https://p.example/a/","canonical":null,"title_structured":null,
+            "title_visible":"T","published_structured":null,"published_time_element":"2026-02-13T09:00:00Z",
+            "published_visible":"2026-02-12T11:00:00Z","updated":null,"authors":[],"description":null,
+            "content_html":null,"categories":[]}"#;
+        let a: Article = serde_json::from_str(old).unwrap();
+        let d = a.publication().unwrap();
+        assert_eq!(
+            (d.at.to_rfc3339(), d.from),
+            ("2026-02-13T09:00:00+00:00".into(), Provenance::TimeElement)
+        );
+        // Written anew, a record carries the chosen date only.
+        let fresh = article(r#"<main><h1>Neu</h1><p>Datum: 13.02.2026</p></main>"#);
+        let json = serde_json::to_string(&fresh).unwrap();
+        assert!(!json.contains("published_visible"), "{json}");
+        let back: Article = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.publication(), fresh.published);
+        assert!(fresh.published.is_some());
+    }
+
+    #[test]
     fn og_title_loses_the_site_name() {
         assert_eq!(
             without_site_name(
