@@ -130,6 +130,10 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+static BETWEEN_LABEL_AND_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[\s:,.|–-]*(?:\p{L}{2,10}\.?,?\s+)?(?:den\s+)?$").expect("valid regex")
+});
+
 /// Words around a date that make it an appointment or a deadline, not the article's date.
 static EVENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:termin|veranstaltung|uhrzeit|anmeld\w*|frist|bewerbungsschluss|öffnungszeit\w*|einlass|beginn|bis|deadline|event|registration|until)\b|\d\s*[-–]\s*\d{1,2}\.")
@@ -469,8 +473,9 @@ fn labelled(anatomy: &Anatomy, found: &mut Found) {
             Kind::Published
         };
         match find_date_with_position(&rest) {
-            // A weekday may stand between label and date ("Datum: Montag, 3. Februar 2022").
-            Some((at, pos)) if rest[..pos].chars().count() <= 16 => {
+            // Only a weekday may stand between label and date ("Datum: Montag, 3. Februar 2022");
+            // "Datum Veranstaltung 12.03." is the head of a table of events.
+            Some((at, pos)) if BETWEEN_LABEL_AND_DATE.is_match(&rest[..pos]) => {
                 let trust = 60 + nearness(anatomy, Some(m.start())) / 2;
                 found.push(Some(at), kind, Provenance::Labelled, trust);
             }
@@ -540,7 +545,9 @@ fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
 fn lines(anatomy: &Anatomy, found: &mut Found) {
     let text = &anatomy.text;
     let mut start = 0;
-    for line in text.split('\n') {
+    // Short lines that are dates: (line number, date, trust).
+    let mut date_lines: Vec<(usize, DateTime<Utc>, i32)> = Vec::new();
+    for (n, line) in text.split('\n').enumerate() {
         let here = start;
         start += line.len() + 1;
         let line = &*without_ordinals(line);
@@ -557,7 +564,7 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
         let short = line.chars().count() <= 100;
         if short && !EVENT_WORDS.is_match(line) && DATE_SHAPES.find_iter(line).count() <= 1 {
             let trust = 54 + nearness(anatomy, Some(here + pos)) * 2;
-            found.push(Some(at), Kind::Published, Provenance::VisibleText, trust);
+            date_lines.push((n, at, trust));
         } else if !short && DATELINE.is_match(&line[..pos]) {
             // Running text: only a dateline ("Cottbus, 3. Februar 2022 – Die Stadt …")
             // right after the headline or at the start of the main text.
@@ -568,6 +575,22 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
             if after_headline || at_text_start {
                 found.push(Some(at), Kind::Published, Provenance::VisibleText, 48);
             }
+        }
+    }
+    // A date with other dates on the lines around it is one of a list (events,
+    // more news, a table), not the article's own.
+    let days: Vec<NaiveDate> = date_lines
+        .iter()
+        .map(|(_, t, _)| t.with_timezone(&Berlin).date_naive())
+        .collect();
+    for (i, (n, at, trust)) in date_lines.iter().enumerate() {
+        // Entries are in line order: neighbours within 3 lines are within 3 entries.
+        let window = i.saturating_sub(3)..(i + 4).min(date_lines.len());
+        let listed = window
+            .into_iter()
+            .any(|j| j != i && n.abs_diff(date_lines[j].0) <= 3 && days[j] != days[i]);
+        if !listed {
+            found.push(Some(*at), Kind::Published, Provenance::VisibleText, *trust);
         }
     }
 }
