@@ -1,7 +1,9 @@
-//! What an article page says about itself, field by field and by trust:
-//! JSON-LD, microdata, OpenGraph/meta tags, `<time datetime>`, and finally
-//! the visible page (headline, labelled "Datum"/"Autor" blocks, the body),
-//! with page chrome (menus, sidebars, "Ähnliche Beiträge") left out.
+//! What an article page says about itself, field by field and by trust.
+//! The rooms: `anatomy` decides what the page is made of (headline, main
+//! text, chrome, teaser cards of other articles); `candidates` gathers every
+//! date the page offers and keeps the most trusted publication date. Owned
+//! here: the `Article` record (stored per page, so unchanged pages are not
+//! fetched again), titles, authors, categories and the body.
 
 mod anatomy;
 mod candidates;
