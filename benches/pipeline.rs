@@ -271,9 +271,10 @@ fn article_page(c: &mut Criterion) {
         inline: false,
     };
     let mut g = c.benchmark_group("article_page");
+    let heavy_bytes = heavy.into_bytes();
     for (name, bytes) in [
         ("partner_10kb", partner.clone()),
-        ("news_site_120kb", heavy.into_bytes()),
+        ("news_site_120kb", heavy_bytes.clone()),
     ] {
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         g.bench_function(name, |b| {
@@ -284,6 +285,11 @@ fn article_page(c: &mut Criterion) {
             })
         });
     }
+    // The share of HTML parsing (html5ever through scraper) alone, for comparison.
+    let heavy_text = String::from_utf8_lossy(&heavy_bytes).into_owned();
+    g.bench_function("news_site_120kb_html_parse_only", |b| {
+        b.iter(|| Page::parse(&heavy_text, &url))
+    });
     g.finish();
 }
 

@@ -28,6 +28,10 @@ use crate::model::Provenance;
 const MAX_ELEMENTS: usize = 400;
 /// Candidates kept per page (the most trusted places are asked first).
 const MAX_CANDIDATES: usize = 1_000;
+/// A line of at most this many characters can be a meta line ("Von X | 3. Februar 2022").
+const SHORT_LINE: usize = 100;
+/// Where the search for a dateline in running text stops.
+const LONG_LINE: usize = 160;
 /// Below this a candidate is a guess we do not make.
 const MIN_TRUST: i32 = 30;
 
@@ -125,7 +129,7 @@ const META_MODIFIED: &[(&str, i32)] = &[
 
 static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:(veröffentlicht|erstellt|publiziert|erschienen|eingestellt|online seit|datum|(?:presse)?(?:mitteilung|meldung|information)(?:\s+nr\.?\s*[\d/-]+)?\s+vom|artikel\s+vom|beitrag\s+vom|nachricht\s+vom|posted|published|date)|(stand|aktualisiert|(?:letzte\s+)?aktualisierung|zuletzt\s+(?:geändert|aktualisiert|bearbeitet)|geändert|letzte\s+änderung|updated|last\s+(?:modified|updated|changed)|modified))(?:\s+(?:am|on|vom|at))?\s*:?",
+        r"(?i)(?-u:\b)(?:(veröffentlicht|erstellt|publiziert|erschienen|eingestellt|online seit|datum|(?:presse)?(?:mitteilung|meldung|information)(?:\s+nr\.?\s*[\d/-]+)?\s+vom|artikel\s+vom|beitrag\s+vom|nachricht\s+vom|posted|published|date)|(stand|aktualisiert|(?:letzte\s+)?aktualisierung|zuletzt\s+(?:geändert|aktualisiert|bearbeitet)|geändert|letzte\s+änderung|updated|last\s+(?:modified|updated|changed)|modified))(?:\s+(?:am|on|vom|at))?\s*:?",
     )
     .expect("valid regex")
 });
@@ -136,7 +140,7 @@ static BETWEEN_LABEL_AND_DATE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words around a date that make it an appointment or a deadline, not the article's date.
 static EVENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:termin|veranstaltung|uhrzeit|anmeld\w*|frist|bewerbungsschluss|öffnungszeit\w*|einlass|beginn|bis|deadline|event|registration|until)\b|\d\s*[-–]\s*\d{1,2}\.")
+    Regex::new(r"(?i)(?-u:\b)(?:termin|veranstaltung|uhrzeit|anmeld\w*|frist|bewerbungsschluss|öffnungszeit\w*|einlass|beginn|bis|deadline|event|registration|until)(?-u:\b)|\d\s*[-–]\s*\d{1,2}\.")
         .expect("valid regex")
 });
 
@@ -153,7 +157,7 @@ static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Rough date shapes, to tell a line with one date from one with a range or a list.
 static DATE_SHAPES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b\d{1,2}\.\s?\d{1,2}\.(?:\s?\d{2,4})?|\b\d{4}-\d{2}-\d{2}|\b\d{1,2}\.?\s+[a-zä]{3,9}\.?\s+\d{4}|\b[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}")
+    Regex::new(r"(?i)(?-u:\b)\d{1,2}\.\s?\d{1,2}\.(?:\s?\d{2,4})?|(?-u:\b)\d{4}-\d{2}-\d{2}|(?-u:\b)\d{1,2}\.?\s+[a-zä]{3,9}\.?\s+\d{4}|(?-u:\b)[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}")
         .expect("valid regex")
 });
 
@@ -198,10 +202,13 @@ fn class_and_id(el: &ElementRef) -> String {
 }
 
 static ORDINAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{1,2})(?:st|nd|rd|th)\b").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"(?-u:\b)(\d{1,2})(?:st|nd|rd|th)(?-u:\b)").expect("valid regex"));
 
 /// English ordinals ("3rd March 2021", "March 3rd, 2021") as the date parser reads them.
 fn without_ordinals(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     ORDINAL.replace_all(s, "$1")
 }
 
@@ -550,6 +557,14 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
     for (n, line) in text.split('\n').enumerate() {
         let here = start;
         start += line.len() + 1;
+        // Every date has digits; in running text only a dateline at its start counts.
+        if !line.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let line = match line.char_indices().nth(LONG_LINE) {
+            Some((cut, _)) => &line[..cut],
+            None => line,
+        };
         let line = &*without_ordinals(line);
         let Some((at, pos)) = find_date_with_position(line) else {
             continue;
@@ -561,7 +576,7 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
         if LABEL.is_match(&line[..pos]) {
             continue; // after a label: the labelled pass knows published from modified
         }
-        let short = line.chars().count() <= 100;
+        let short = line.chars().count() <= SHORT_LINE;
         if short && !EVENT_WORDS.is_match(line) && DATE_SHAPES.find_iter(line).count() <= 1 {
             let trust = 54 + nearness(anatomy, Some(here + pos)) * 2;
             date_lines.push((n, at, trust));
