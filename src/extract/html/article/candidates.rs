@@ -528,6 +528,10 @@ fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         if !HINTS.iter().any(|h| names.contains(h)) || NOT.iter().any(|n| names.contains(n)) {
             continue;
         }
+        // A meta line is small: a container named "main-info" is not read whole.
+        if el.descendants().nth(60).is_some() {
+            continue;
+        }
         let text = text_of(&el);
         if text.chars().count() > 200 || EVENT_WORDS.is_match(&text) {
             continue;
