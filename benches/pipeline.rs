@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the pipeline stages in process, no network: feed
 //! parsing (feed-rs alone and our adapter), normalising, storing one poll,
-//! rendering the site and answering a feed request. They show where a
+//! rendering the site and answering a feed request, and extracting one
+//! article page (decode, parse, anatomy, date candidates, merge). They show where a
 //! whole-process figure in BENCHMARKS.md goes; benchkit and
 //! benches/scripts/run.sh measure the figures themselves.
 //!
@@ -256,5 +257,73 @@ fn render_and_serve(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parse, normalize, ingest, render_and_serve);
+/// A partner's article page as served (10 KB, tests/fixtures), and the same
+/// page grown to the weight of a news site's page: a 300-link menu, 40 teaser
+/// cards with dates, comments and inline scripts (~120 KB).
+fn article_page(c: &mut Criterion) {
+    use revierfeed::extract::html::{ListingEntry, Page, merge, parse_article};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/fixtures/partners/mittelstand/pages/aktuelles/fachgespraech-landtag-attraktive-lausitz/index.html",
+    );
+    let partner = std::fs::read(path).expect("partner fixture");
+    let text = String::from_utf8_lossy(&partner);
+    let menu: String = (0..300)
+        .map(|i| format!("<li class=\"menu-item\"><a href=\"/bereich/{i}/\">Bereich {i}</a></li>"))
+        .collect();
+    let cards: String = (0..40)
+        .map(|i| format!("<article class=\"card\" itemscope itemtype=\"https://schema.org/NewsArticle\"><h3 itemprop=\"headline\"><a href=\"/n/{i}/\">Weitere Meldung Nummer {i} aus der Region</a></h3><time itemprop=\"datePublished\" datetime=\"2026-01-{:02}\">{:02}.01.2026</time><p>Ein kurzer Anrisstext zur Meldung, damit die Karte so viel Text trägt wie auf echten Seiten.</p></article>", i % 28 + 1, i % 28 + 1))
+        .collect();
+    let comments: String = (0..30)
+        .map(|i| format!("<div class=\"comment\"><p class=\"comment-meta\">{:02}.02.2026</p><p>Kommentar {i}: Das ist ein Beitrag aus der Diskussion unter dem Artikel mit etwas Text.</p></div>", i % 28 + 1))
+        .collect();
+    let script = format!(
+        "<script>var config = {{\"data\": \"{}\"}};</script>",
+        "x".repeat(20_000)
+    );
+    let heavy = text
+        .replacen("<body>", &format!("<body class=\"has-sidebar\"><nav class=\"mega-menu\"><ul>{menu}</ul></nav>{script}"), 1)
+        .replacen("</body>", &format!("<section class=\"more-news\">{cards}</section><div id=\"comments\">{comments}</div>{script}</body>"), 1);
+    let url = url::Url::parse("https://mittelstand.example/aktuelles/fachgespraech/").expect("url");
+    let entry = ListingEntry {
+        link: url.clone(),
+        title: None,
+        published: None,
+        date_structured: false,
+        summary: None,
+        author: None,
+        categories: vec![],
+        fingerprint: String::new(),
+        inline: false,
+    };
+    let mut g = c.benchmark_group("article_page");
+    let heavy_bytes = heavy.into_bytes();
+    for (name, bytes) in [
+        ("partner_10kb", partner.clone()),
+        ("news_site_120kb", heavy_bytes.clone()),
+    ] {
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let text = revierfeed::extract::charset::decode_html(&bytes, None);
+                let article = parse_article(&Page::parse(&text, &url).unwrap(), None);
+                merge(&entry, Some(&article))
+            })
+        });
+    }
+    // The share of HTML parsing (html5ever through scraper) alone, for comparison.
+    let heavy_text = String::from_utf8_lossy(&heavy_bytes).into_owned();
+    g.bench_function("news_site_120kb_html_parse_only", |b| {
+        b.iter(|| Page::parse(&heavy_text, &url))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    parse,
+    normalize,
+    ingest,
+    render_and_serve,
+    article_page
+);
 criterion_main!(benches);

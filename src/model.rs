@@ -55,6 +55,8 @@ pub struct ExtractedItem {
     /// Pictures, videos, audio and documents the partner attached (absolute
     /// URLs, unchecked: `normalize` keeps only safe ones).
     pub media: Vec<Media>,
+    /// Where the title and the date were read (shown by `preview`).
+    pub origin: Origin,
 }
 
 /// What a media file is, in Media RSS's words (its `medium` attribute).
@@ -90,6 +92,62 @@ impl Medium {
             "audio" => Medium::Audio,
             _ if mime == "application/pdf" => Medium::Document,
             _ => Medium::Other,
+        }
+    }
+}
+
+/// Where a field of an item was read, so an operator can see why it says what it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provenance {
+    /// A feed's own element (RSS, Atom, JSON Feed).
+    Feed,
+    /// What the listing page shows for the entry.
+    Listing,
+    /// schema.org JSON-LD.
+    JsonLd,
+    /// schema.org microdata (`itemprop`).
+    Microdata,
+    /// A `<meta>` tag (OpenGraph, article:*, Dublin Core, parse.ly, …).
+    Meta,
+    /// A `<time datetime>` element.
+    TimeElement,
+    /// A date-bearing attribute (`<abbr title>`, `data-date`).
+    Attribute,
+    /// Text after a label ("Datum:", "Veröffentlicht am", "Posted on").
+    Labelled,
+    /// A date shown as text near the headline.
+    VisibleText,
+    /// A date written inside the headline.
+    Headline,
+    /// The page's `<h1>` (or the heading that matches its title).
+    Heading,
+    /// `og:title`.
+    OgTitle,
+    /// `<title>` without the site name.
+    DocumentTitle,
+    /// The article's URL (/2022/02/03/).
+    Url,
+}
+
+impl Provenance {
+    /// A short label for tables and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Provenance::Feed => "feed",
+            Provenance::Listing => "listing",
+            Provenance::JsonLd => "JSON-LD",
+            Provenance::Microdata => "microdata",
+            Provenance::Meta => "meta",
+            Provenance::TimeElement => "<time>",
+            Provenance::Attribute => "attribute",
+            Provenance::Labelled => "labelled",
+            Provenance::VisibleText => "visible text",
+            Provenance::Headline => "headline",
+            Provenance::Heading => "heading",
+            Provenance::OgTitle => "og:title",
+            Provenance::DocumentTitle => "<title>",
+            Provenance::Url => "URL",
         }
     }
 }
@@ -142,6 +200,13 @@ impl Media {
     pub fn attachments(media: &[Media]) -> impl Iterator<Item = &Media> {
         media.iter().filter(|m| !m.preview)
     }
+}
+
+/// Where an extracted item's title and date came from (`None`: not given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub title: Option<Provenance>,
+    pub date: Option<Provenance>,
 }
 
 /// An item ready for identity matching and storage.

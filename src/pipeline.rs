@@ -18,7 +18,7 @@ use crate::config::{Config, SourceConfig};
 use crate::extract::Extracted;
 use crate::fetch::{DocumentSlot, PollClock, ResponseMeta};
 use crate::metrics::{ItemLabels, PollLabels};
-use crate::model::{Item, PageRecord, Resolution, ResolvedKind};
+use crate::model::{Item, Origin, PageRecord, Resolution, ResolvedKind};
 use crate::normalize::{self, FieldLimits};
 use crate::read::{Document, Read, ReadError, Reader, Remembered};
 use crate::store::{IngestReport, IngestRequest, PollRecord, SourceState, StoreError};
@@ -509,6 +509,8 @@ pub struct Preview {
     pub resolution: Option<Resolution>,
     pub final_url: String,
     pub items: Vec<Item>,
+    /// Where each item's title and date were read, in the order of `items`.
+    pub origins: Vec<Origin>,
 }
 
 /// Reads a source without storing anything: what `preview` and `discover` show.
@@ -542,7 +544,16 @@ pub async fn preview(app: &App, source: &SourceConfig) -> Result<Preview, String
         }
         ReadToEnd::Document(doc) => doc,
     };
+    // Items that do not normalise are left out of both lists alike.
+    let origins = doc
+        .extracted
+        .items
+        .iter()
+        .filter(|raw| normalize::normalize_item(raw, now, &FieldLimits::default()).is_some())
+        .map(|raw| raw.origin)
+        .collect();
     Ok(Preview {
+        origins,
         items: prepare_items(&config, &source.id, &doc.extracted, now),
         title: doc.extracted.title,
         notes: doc.notes,

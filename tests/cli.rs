@@ -248,6 +248,11 @@ async fn preview_shows_items_and_stores_nothing() {
         row.starts_with("11.11.2026 18:30") && row.contains("Geschäftsstelle"),
         "{row}"
     );
+    // Where the date and the title were read: this page's JSON-LD.
+    assert!(
+        text.contains("DATE FROM") && row.matches("JSON-LD").count() == 2,
+        "{row}"
+    );
     assert!(
         !dir.path().join("test.db").exists(),
         "preview must not create or touch the database"

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod article_pages;
 mod broken_partners;
 mod browser;
 mod cli;

@@ -1,5 +1,6 @@
 //! `revierfeed preview ID|URL`: the items a source would give, as a table,
-//! with what the rules would hide — nothing is stored.
+//! with where each date and title was read (JSON-LD, meta, `<time>`, labelled
+//! text, listing, …) and what the rules would hide — nothing is stored.
 
 use std::fmt::Write;
 
@@ -8,7 +9,7 @@ use url::Url;
 
 use super::{Error, probe};
 use crate::config::Config;
-use crate::model::{Resolution, SourceKind};
+use crate::model::{Origin, Resolution, SourceKind};
 use crate::text::truncate_chars;
 
 /// The items a configured source (by id) or a URL would give, as a table.
@@ -40,23 +41,32 @@ pub(super) async fn preview(config: &Config, target: &str) -> Result<String, Err
     }
     let _ = writeln!(
         out,
-        "\n{:<16}  {:<60}  {:<22}  LINK",
-        "DATE", "TITLE", "AUTHOR"
+        "\n{:<16}  {:<12}  {:<60}  {:<10}  {:<22}  LINK",
+        "DATE", "DATE FROM", "TITLE", "TITLE FROM", "AUTHOR"
     );
-    for item in preview.items.iter().filter(|i| i.hidden.is_none()) {
-        let date = item
-            .published
-            .map(|d| {
+    let unknown = Origin::default();
+    for (n, item) in preview.items.iter().enumerate() {
+        if item.hidden.is_some() {
+            continue;
+        }
+        let origin = preview.origins.get(n).unwrap_or(&unknown);
+        let (date, date_from) = match item.published {
+            Some(d) => (
                 d.with_timezone(&Berlin)
                     .format("%d.%m.%Y %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_else(|| "(first seen)".into());
+                    .to_string(),
+                origin.date.map_or("-", |p| p.label()),
+            ),
+            // The store will date it by when it is first seen.
+            None => ("-".to_string(), "first seen"),
+        };
         let _ = writeln!(
             out,
-            "{:<16}  {:<60}  {:<22}  {}",
+            "{:<16}  {:<12}  {:<60}  {:<10}  {:<22}  {}",
             date,
+            date_from,
             truncate_chars(&item.title, 60),
+            origin.title.map_or("-", |p| p.label()),
             truncate_chars(&item.authors.join(", "), 22),
             item.link.as_deref().unwrap_or("-")
         );

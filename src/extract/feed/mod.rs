@@ -7,7 +7,7 @@ use url::Url;
 
 use super::dates::parse_timestamp;
 use super::{ExtractError, Extracted, charset};
-use crate::model::{ExtractedItem, Fragment};
+use crate::model::{ExtractedItem, Fragment, Origin, Provenance};
 
 mod dialect;
 mod media;
@@ -273,6 +273,10 @@ fn convert_entry(
             .collect(),
         base,
         media,
+        origin: Origin {
+            title: e.title.as_ref().map(|_| Provenance::Feed),
+            date: e.published.map(|_| Provenance::Feed),
+        },
     }
 }
 

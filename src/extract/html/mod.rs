@@ -18,10 +18,10 @@ use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use crate::model::{ExtractedItem, Fragment};
+use crate::model::{ExtractedItem, Fragment, Origin, Provenance};
 use crate::text::collapse_whitespace;
 
-pub use article::{Article, parse_article};
+pub use article::{Article, Dated, parse_article};
 pub use listing::{Listing, ListingEntry, Selectors, parse_listing};
 
 /// A parsed page and the URL its relative links resolve against.
@@ -179,10 +179,23 @@ pub(crate) fn is_chrome_own(el: &ElementRef, in_content: bool) -> bool {
     if v.attr("aria-hidden") == Some("true") && v.name() != "a" {
         return true;
     }
+    is_chrome_by_words(el, in_content)
+}
+
+/// Whether the element's id or classes name chrome ("sidebar", "nav-menu").
+/// `<html>` and `<body>` are the page itself: themes put words like
+/// "has-sidebar" or "cookies-not-set" there, and they never make the whole page chrome.
+/// Inside content, "footer" names the article's own footer (TYPO3's news
+/// template keeps the date there), as a `<footer>` element there does.
+pub(crate) fn is_chrome_by_words(el: &ElementRef, in_content: bool) -> bool {
+    let v = el.value();
+    if matches!(v.name(), "html" | "body") {
+        return false;
+    }
     v.id().into_iter().chain(v.classes()).any(|name| {
         name.to_ascii_lowercase()
             .split(['-', '_', ' '])
-            .any(is_chrome_word)
+            .any(|w| is_chrome_word(w) && !(in_content && matches!(w, "footer" | "fuss")))
     })
 }
 
@@ -195,25 +208,37 @@ impl Page {
     /// Every element that is chrome or inside chrome, computed once in one
     /// pass (pages can be deep; per-element ancestor walks would be quadratic).
     pub(crate) fn chrome(&self) -> &HashSet<NodeId> {
-        self.chrome.get_or_init(|| {
-            let mut out = HashSet::new();
-            let mut stack: Vec<(ego_tree::NodeRef<scraper::Node>, bool, bool)> =
-                vec![(*self.doc.root_element(), false, false)];
-            while let Some((node, parent_chrome, in_content)) = stack.pop() {
-                let Some(el) = ElementRef::wrap(node) else {
-                    continue;
-                };
-                let chrome = parent_chrome || is_chrome_own(&el, in_content);
-                if chrome {
-                    out.insert(el.id());
-                }
-                let content = in_content || opens_content(&el);
-                for child in node.children() {
-                    stack.push((child, chrome, content));
-                }
+        self.chrome
+            .get_or_init(|| self.chrome_sparing(&HashSet::new(), None))
+    }
+
+    /// Chrome as in [`Page::chrome`], except that no element in `spared` is
+    /// chrome (an article page spares whatever holds its headline and main
+    /// text). `spared` must hold every ancestor of what it holds.
+    /// `content` is an element known to hold the article (as `<article>` would).
+    pub(crate) fn chrome_sparing(
+        &self,
+        spared: &HashSet<NodeId>,
+        content: Option<NodeId>,
+    ) -> HashSet<NodeId> {
+        let mut out = HashSet::new();
+        let mut stack: Vec<(ego_tree::NodeRef<scraper::Node>, bool, bool)> =
+            vec![(*self.doc.root_element(), false, false)];
+        while let Some((node, parent_chrome, in_content)) = stack.pop() {
+            let Some(el) = ElementRef::wrap(node) else {
+                continue;
+            };
+            let chrome =
+                !spared.contains(&el.id()) && (parent_chrome || is_chrome_own(&el, in_content));
+            if chrome {
+                out.insert(el.id());
             }
-            out
-        })
+            let content = in_content || opens_content(&el) || Some(el.id()) == content;
+            for child in node.children() {
+                stack.push((child, chrome, content));
+            }
+        }
+        out
     }
 
     /// Whether the element is chrome or inside chrome.
@@ -233,7 +258,7 @@ fn is_hidden_helper(el: &ElementRef) -> bool {
     })
 }
 
-const BLOCK_TAGS: &[&str] = &[
+pub(crate) const BLOCK_TAGS: &[&str] = &[
     "p",
     "div",
     "br",
@@ -329,6 +354,34 @@ pub(crate) fn is_generic_link_text(text: &str) -> bool {
         || t.starts_with("read more")
 }
 
+/// How far a listing's date is trusted, on the scale of [`article::Dated::trust`]:
+/// machine-readable markup there beats a `<time>` on the article page; a date
+/// the listing merely shows beats what the article page merely shows (a typo
+/// there must not win), but not the page's markup.
+fn listing_date_trust(entry: &ListingEntry) -> u8 {
+    if entry.date_structured { 80 } else { 62 }
+}
+
+/// A listing title cut short ("Neue Halle für …") gives way to the article
+/// page's full title that it is the start of.
+fn completed_title(listing: &str, full: &[(&String, Provenance)]) -> Option<(String, Provenance)> {
+    let stem = listing.trim_end();
+    let stem = stem
+        .strip_suffix('…')
+        .or_else(|| stem.strip_suffix("..."))?
+        .trim_end();
+    let stem = article::fold_title(stem);
+    if stem.chars().count() < 3 {
+        return None;
+    }
+    full.iter()
+        .find(|(t, _)| {
+            let t = article::fold_title(t);
+            t.len() > stem.len() && t.starts_with(&stem)
+        })
+        .map(|(t, p)| ((*t).clone(), *p))
+}
+
 /// Combines what a listing says about an entry with what its article page says,
 /// each field taken from the most trustworthy place that has it.
 pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
@@ -341,6 +394,10 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
             authors: entry.author.clone().into_iter().collect(),
             categories: entry.categories.clone(),
             base: Some(entry.link.clone()),
+            origin: Origin {
+                title: entry.title.as_ref().map(|_| Provenance::Listing),
+                date: entry.published.map(|_| Provenance::Listing),
+            },
             ..Default::default()
         };
     };
@@ -349,23 +406,36 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
         .clone()
         .filter(|c| same_site(c, &entry.link))
         .unwrap_or_else(|| entry.link.clone());
-    // Structured article metadata beats the listing; the listing's own headline and
-    // date beat what a page merely shows as text (a typo there must not win).
-    let title = a
+    // Structured article metadata beats the listing; the listing's own headline beats
+    // what a page merely shows, unless the listing cut it short.
+    let full: Vec<(&String, Provenance)> = a
         .title_structured
-        .clone()
-        .or_else(|| entry.title.clone())
-        .or_else(|| a.title_visible.clone());
-    let published = a
-        .published_structured
-        .or(if entry.date_structured {
-            entry.published
-        } else {
-            None
+        .iter()
+        .map(|t| (t, a.title_structured_from.unwrap_or(Provenance::JsonLd)))
+        .chain(
+            a.title_visible
+                .iter()
+                .map(|t| (t, a.title_visible_from.unwrap_or(Provenance::Heading))),
+        )
+        .chain(a.titles_other.iter().map(|t| (t, Provenance::OgTitle)))
+        .collect();
+    let title = full
+        .first()
+        .filter(|_| a.title_structured.is_some())
+        .map(|(t, p)| ((*t).clone(), *p))
+        .or_else(|| {
+            let listing = entry.title.as_ref()?;
+            completed_title(listing, &full).or_else(|| Some((listing.clone(), Provenance::Listing)))
         })
-        .or(a.published_time_element)
-        .or(entry.published)
-        .or(a.published_visible);
+        .or_else(|| full.first().map(|(t, p)| ((*t).clone(), *p)));
+    let listing_date = entry
+        .published
+        .map(|at| (at, Provenance::Listing, listing_date_trust(entry)));
+    let page_date = a.publication().map(|d| (d.at, d.from, d.trust));
+    let published = match (page_date, listing_date) {
+        (Some(p), Some(l)) => Some(if p.2 > l.2 { p } else { l }),
+        (p, l) => p.or(l),
+    };
     let mut authors: Vec<String> = a.authors.clone();
     if authors.is_empty() {
         authors.extend(entry.author.clone());
@@ -379,14 +449,18 @@ pub fn merge(entry: &ListingEntry, article: Option<&Article>) -> ExtractedItem {
     ExtractedItem {
         guid: None,
         link: Some(link.clone()),
-        title: title.map(Fragment::plain),
+        origin: Origin {
+            title: title.as_ref().map(|(_, p)| *p),
+            date: published.map(|(_, p, _)| p),
+        },
+        title: title.map(|(t, _)| Fragment::plain(t)),
         summary: entry
             .summary
             .clone()
             .or_else(|| a.description.clone())
             .map(Fragment::plain),
         content: a.content_html.clone().map(Fragment::html),
-        published,
+        published: published.map(|(at, _, _)| at),
         updated: a.updated,
         authors,
         categories,

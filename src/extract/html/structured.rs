@@ -2,7 +2,10 @@
 //! `@graph` with `@id` references, ItemList), microdata (`itemprop`), and
 //! `<meta>` tags (OpenGraph, article:*, Dublin Core, name=author/date).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use regex::Regex;
 use scraper::{ElementRef, Html};
 use serde_json::Value;
 
@@ -145,6 +148,158 @@ pub fn json_ld_article(doc: &Html) -> Option<ArticleData> {
     })
 }
 
+/// What kind of schema.org node gave a date: an article's own date is
+/// worth more than a web page's, and some types never date the article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Article,
+    WebPage,
+    Other,
+}
+
+/// One date a JSON-LD node states, with the node's headline and URL so the
+/// caller can tell the page's own article from related ones.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LdDate {
+    pub value: String,
+    /// `dateModified` rather than `datePublished`/`dateCreated`/`uploadDate`.
+    pub modified: bool,
+    /// `dateCreated`/`uploadDate`, weaker than `datePublished`.
+    pub secondary: bool,
+    pub kind: NodeKind,
+    pub headline: Option<String>,
+    pub url: Option<String>,
+}
+
+/// Types whose dates are never the article's: the site, its publisher,
+/// people, pictures, events, breadcrumbs and lists of other articles.
+const UNDATED_TYPES: &[&str] = &[
+    "WebSite",
+    "Organization",
+    "NewsMediaOrganization",
+    "GovernmentOrganization",
+    "Corporation",
+    "LocalBusiness",
+    "Person",
+    "ImageObject",
+    "VideoObject",
+    "AudioObject",
+    "BreadcrumbList",
+    "ItemList",
+    "ListItem",
+    "SiteNavigationElement",
+    "Event",
+    "Place",
+    "PostalAddress",
+    "Product",
+    "Offer",
+    "Comment",
+    "Rating",
+    "SearchAction",
+];
+
+fn node_kind(v: &Value) -> Option<NodeKind> {
+    let ts = types(v);
+    if ts
+        .iter()
+        .any(|t| ARTICLE_TYPES.contains(t) || t.ends_with("Article") || t.ends_with("Posting"))
+    {
+        return Some(NodeKind::Article);
+    }
+    if ts
+        .iter()
+        .any(|t| t.ends_with("WebPage") || t.ends_with("Page"))
+    {
+        return Some(NodeKind::WebPage);
+    }
+    if ts.iter().any(|t| UNDATED_TYPES.contains(t)) {
+        return None;
+    }
+    Some(NodeKind::Other)
+}
+
+/// Every publication and modification date in the page's JSON-LD, from
+/// nodes of any type that can date an article (Article family, WebPage,
+/// other creative works), inside `@graph`, arrays and `mainEntity`.
+pub(crate) fn json_ld_dates(doc: &Html) -> Vec<LdDate> {
+    let mut out = Vec::new();
+    let mut nodes = Vec::new();
+    for script in doc.select(&sel(r#"script[type="application/ld+json"]"#)) {
+        let raw: String = script.text().collect();
+        if raw.len() > 1_000_000 {
+            continue;
+        }
+        match serde_json::from_str::<Value>(raw.trim()) {
+            Ok(value) => flatten(value, &mut nodes, 0),
+            // CMS plugins write raw line breaks or stray commas into their JSON:
+            // the dates are still there to be read, from a node of unknown type.
+            Err(_) => out.extend(dates_in_broken_json(&raw)),
+        }
+    }
+    let nested: Vec<Value> = nodes
+        .iter()
+        .filter_map(|n| n.get("mainEntity"))
+        .cloned()
+        .collect();
+    for v in nested {
+        flatten(v, &mut nodes, 1);
+    }
+    for node in nodes.iter().take(200) {
+        let Some(kind) = node_kind(node) else {
+            continue;
+        };
+        let headline = string(node.get("headline")).or_else(|| string(node.get("name")));
+        let url = string(node.get("url")).or_else(|| string(node.get("@id")));
+        for (key, modified, secondary) in [
+            ("datePublished", false, false),
+            ("dateCreated", false, true),
+            ("uploadDate", false, true),
+            ("dateModified", true, false),
+        ] {
+            if let Some(value) = string(node.get(key)) {
+                out.push(LdDate {
+                    value,
+                    modified,
+                    secondary,
+                    kind,
+                    headline: headline.clone(),
+                    url: url.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+static JSON_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""(datePublished|dateCreated|dateModified)"\s*:\s*"([^"]{6,40})""#)
+        .expect("valid regex")
+});
+
+/// Dates in a JSON-LD block that is not valid JSON: the first of each key.
+fn dates_in_broken_json(raw: &str) -> Vec<LdDate> {
+    let mut out: Vec<LdDate> = Vec::new();
+    for c in JSON_DATE.captures_iter(raw).take(20) {
+        let modified = &c[1] == "dateModified";
+        let secondary = &c[1] == "dateCreated";
+        if out
+            .iter()
+            .any(|d| d.modified == modified && d.secondary == secondary)
+        {
+            continue;
+        }
+        out.push(LdDate {
+            value: c[2].to_string(),
+            modified,
+            secondary,
+            kind: NodeKind::Other,
+            headline: None,
+            url: None,
+        });
+    }
+    out
+}
+
 /// Links and names of a schema.org ItemList (a listing page that describes itself).
 pub fn json_ld_item_list(doc: &Html) -> Vec<(String, Option<String>)> {
     let graph = json_ld_nodes(doc);
@@ -235,6 +390,28 @@ mod tests {
                 ("/a".into(), Some("A".into())),
                 ("/b".into(), Some("B".into()))
             ]
+        );
+    }
+
+    #[test]
+    fn dates_from_any_node_that_can_date_an_article_even_in_broken_json() {
+        let html = r#"<script type="application/ld+json">{"@graph":[{"@type":"WebSite","datePublished":"2010-01-01"},
+            {"@type":"ImageObject","uploadDate":"2022-01-01"},{"@type":"WebPage","datePublished":"2022-04-12","dateModified":"2022-04-13"}]}</script>
+            <script type="application/ld+json">{"@type":"NewsArticle","headline":"Zwei
+            Zeilen","datePublished":"2021-02-08T15:00:00+01:00",}</script>"#;
+        let dates = json_ld_dates(&Html::parse_document(html));
+        let got: Vec<(&str, bool, NodeKind)> = dates
+            .iter()
+            .map(|d| (d.value.as_str(), d.modified, d.kind))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("2021-02-08T15:00:00+01:00", false, NodeKind::Other),
+                ("2022-04-12", false, NodeKind::WebPage),
+                ("2022-04-13", true, NodeKind::WebPage),
+            ],
+            "the site's and the picture's dates are not the article's"
         );
     }
 

@@ -1,17 +1,26 @@
-//! What an article page says about itself, field by field and by trust:
-//! JSON-LD, microdata, OpenGraph/meta tags, `<time datetime>`, and finally
-//! the visible page (headline, labelled "Datum"/"Autor" blocks, the body),
-//! with page chrome (menus, sidebars, "Ähnliche Beiträge") left out.
+//! What an article page says about itself, field by field and by trust.
+//! The rooms: `anatomy` decides what the page is made of (headline, main
+//! text, chrome, teaser cards of other articles); `candidates` gathers every
+//! date the page offers and keeps the most trusted publication date. Owned
+//! here: the `Article` record (stored per page, so unchanged pages are not
+//! fetched again), titles, authors, categories and the body.
+
+mod anatomy;
+mod candidates;
 
 use chrono::{DateTime, Utc};
 use scraper::ElementRef;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub(crate) use anatomy::fold as fold_title;
+pub use candidates::Dated;
+
 use super::listing::{FieldSelector, clean_author};
 use super::structured::{itemprop, json_ld_article};
 use super::{Page, is_chrome_own, sel, text_of};
-use crate::extract::dates::{broken_date, find_date, parse_timestamp};
+use crate::model::Provenance;
+use anatomy::Anatomy;
 
 /// Extracted article fields; serialisable so unchanged pages need not be fetched again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,13 +30,28 @@ pub struct Article {
     pub canonical: Option<Url>,
     /// Headline from JSON-LD or microdata.
     pub title_structured: Option<String>,
-    /// The page's `<h1>`, else its OpenGraph/`<title>` without the site name.
+    /// Where `title_structured` came from.
+    #[serde(default)]
+    pub title_structured_from: Option<Provenance>,
+    /// The page's headline (its `<h1>`, or the heading matching its title), else its
+    /// OpenGraph/`<title>` without the site name.
     pub title_visible: Option<String>,
-    /// JSON-LD, microdata, `article:published_time` or Dublin Core.
+    /// Where `title_visible` came from.
+    #[serde(default)]
+    pub title_visible_from: Option<Provenance>,
+    /// Other full titles the page gives (og:title, `<title>` without the site
+    /// name), for completing a listing title cut short with "…".
+    #[serde(default)]
+    pub titles_other: Vec<String>,
+    /// The publication date the page states, chosen among every candidate by trust.
+    #[serde(default)]
+    pub published: Option<Dated>,
+    /// Records written before dates were chosen by trust (read, never written).
+    #[serde(default, skip_serializing)]
     pub published_structured: Option<DateTime<Utc>>,
-    /// A `<time datetime>` inside the article.
+    #[serde(default, skip_serializing)]
     pub published_time_element: Option<DateTime<Utc>>,
-    /// A date shown near the headline or labelled "Datum".
+    #[serde(default, skip_serializing)]
     pub published_visible: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
@@ -43,51 +67,51 @@ pub struct Article {
     pub image: Option<crate::model::Media>,
 }
 
-/// The element holding the article: a schema.org Article scope, an `<article>`, or the main area.
-fn container(page: &Page) -> Option<ElementRef<'_>> {
-    let candidates = [
-        r#"[itemscope][itemtype*="Article"], [itemscope][itemtype*="BlogPosting"], [itemscope][itemtype*="NewsArticle"]"#,
-        "article",
-        "main, [role=main]",
-        "#content, #main, #inhalt, .content, #primary",
-    ];
-    for css in candidates {
-        let found: Vec<ElementRef> = page
-            .doc
-            .select(&sel(css))
-            .filter(|e| !page.in_chrome(e))
-            .collect();
-        // Prefer the one that holds the page headline.
-        if let Some(e) = found
-            .iter()
-            .find(|e| e.select(&sel("h1")).next().is_some())
-            .or(found.first())
-        {
-            return Some(*e);
-        }
+impl Article {
+    /// The publication date, also from records written before [`Article::published`]
+    /// existed (with the trust their place has now).
+    pub fn publication(&self) -> Option<Dated> {
+        let legacy =
+            |at: Option<DateTime<Utc>>, from, trust| at.map(|at| Dated { at, from, trust });
+        self.published
+            .or_else(|| legacy(self.published_structured, Provenance::Meta, 90))
+            .or_else(|| legacy(self.published_time_element, Provenance::TimeElement, 72))
+            .or_else(|| legacy(self.published_visible, Provenance::VisibleText, 54))
     }
-    page.doc.select(&sel("body")).next()
 }
 
-/// The page's main area: `<main>`, else the body.
-fn main_area(page: &Page) -> Option<ElementRef<'_>> {
-    page.doc
-        .select(&sel("main, [role=main]"))
-        .find(|e| !page.in_chrome(e))
+/// The element holding the article: the schema.org scope or `<article>` around
+/// the headline, else the one around the main text, else `<main>`, else the body.
+fn container<'a>(page: &'a Page, anatomy: &Anatomy<'a>) -> Option<ElementRef<'a>> {
+    let is_container = |e: &ElementRef| {
+        let v = e.value();
+        v.name() == "article"
+            || v.name() == "main"
+            || v.attr("role") == Some("main")
+            || (v.attr("itemscope").is_some()
+                && v.attr("itemtype")
+                    .is_some_and(|t| t.contains("Article") || t.contains("Posting")))
+    };
+    let around = |el: &ElementRef<'a>| {
+        el.ancestors()
+            .filter_map(ElementRef::wrap)
+            .find(|a| is_container(a) && !anatomy.excluded(a))
+    };
+    anatomy
+        .headline
+        .as_ref()
+        .and_then(around)
+        .or_else(|| anatomy.main.as_ref().and_then(around))
+        .or_else(|| {
+            page.doc
+                .select(&sel(
+                    "main, [role=main], #content, #main, #inhalt, .content, #primary",
+                ))
+                .find(|e| !anatomy.excluded(e))
+        })
         .or_else(|| page.doc.select(&sel("body")).next())
 }
 
-const LABELS_DATE: &[&str] = &[
-    "datum",
-    "veröffentlicht",
-    "veröffentlicht am",
-    "erschienen",
-    "erschienen am",
-    "publiziert",
-    "publiziert am",
-    "date",
-    "published",
-];
 const LABELS_AUTHOR: &[&str] = &[
     "autor",
     "autorin",
@@ -101,11 +125,11 @@ const LABELS_AUTHOR: &[&str] = &[
     "redaktion",
 ];
 
-/// The value following a label element such as `<h4>Datum</h4><p>13.02.2026</p>`.
-fn labelled(page: &Page, scope: &ElementRef, labels: &[&str]) -> Vec<String> {
+/// The value following a label element such as `<h4>Autor</h4><p>Karla Krüger</p>`.
+fn labelled(anatomy: &Anatomy, scope: &ElementRef, labels: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for el in scope.descendent_elements() {
-        if page.in_chrome(&el) || el.child_elements().next().is_some() {
+        if anatomy.excluded(&el) || el.child_elements().next().is_some() {
             continue;
         }
         let own = text_of(&el).trim_end_matches(':').trim().to_lowercase();
@@ -161,70 +185,48 @@ fn without_site_name(title: &str, site: Option<&str>) -> String {
 
 pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> Article {
     let ld = json_ld_article(&page.doc).unwrap_or_default();
-    let scope = container(page);
-    let micro = |prop: &str| scope.as_ref().and_then(|s| itemprop(s, prop));
     let meta = |k: &str| page.meta(k);
-
-    let h1_sel = sel("h1");
-    let h1 = scope
-        .iter()
-        .flat_map(|s| s.select(&h1_sel))
-        .chain(page.doc.select(&h1_sel))
-        .find(|h| !page.in_chrome(h))
-        .map(|h| text_of(&h))
-        .filter(|t| !t.is_empty());
     let site_name = meta("og:site_name");
     let og_title = meta("og:title").map(|t| without_site_name(&t, site_name.as_deref()));
     let html_title = page
         .doc
         .select(&sel("title"))
         .next()
-        .map(|t| without_site_name(&text_of(&t), site_name.as_deref()));
-
-    let published_structured = ld
-        .published
-        .or_else(|| micro("datePublished").and_then(|d| parse_timestamp(&d)))
-        .or_else(|| meta("article:published_time").and_then(|d| parse_timestamp(&d)))
-        .or_else(|| {
-            [
-                "dc.date.issued",
-                "dcterms.issued",
-                "dc.date",
-                "date",
-                "pubdate",
-                "publishdate",
-                "publish-date",
-            ]
-            .iter()
-            .find_map(|k| meta(k).and_then(|d| parse_timestamp(&d)))
-        });
-    let updated = ld
-        .modified
-        .or_else(|| micro("dateModified").and_then(|d| parse_timestamp(&d)))
-        .or_else(|| meta("article:modified_time").and_then(|d| parse_timestamp(&d)));
-    let published_time_element = scope.as_ref().and_then(|s| {
-        let times: Vec<ElementRef> = s
-            .select(&sel("time[datetime]"))
-            .filter(|t| !page.in_chrome(t))
-            .collect();
-        let is_update = |t: &ElementRef| {
-            t.value()
-                .classes()
-                .any(|c| c.contains("updated") || c.contains("modified"))
-        };
-        times
-            .iter()
-            .filter(|t| !is_update(t))
-            .find_map(|t| parse_timestamp(t.value().attr("datetime")?))
-    });
-    let labelled_dates = main_area(page)
-        .map(|m| labelled(page, &m, LABELS_DATE))
-        .unwrap_or_default();
-    let published_visible = scope
+        .map(|t| without_site_name(&text_of(&t), site_name.as_deref()))
+        .filter(|t| !t.is_empty());
+    // Outside teaser cards (decided below, once the headline is known).
+    let micro_headlines: Vec<(ElementRef, String)> = page
+        .doc
+        .select(&sel("[itemprop~=headline]"))
+        .take(50)
+        .map(|e| (e, text_of(&e)))
+        .filter(|(_, t)| !t.is_empty())
+        .collect();
+    // What the page calls itself, to recognise its headline among the headings.
+    let names: Vec<String> = [
+        ld.headline.clone(),
+        og_title.clone(),
+        meta("twitter:title"),
+        html_title.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let anatomy = Anatomy::read(page, &names);
+    let micro_headline = micro_headlines
+        .iter()
+        .find(|(e, _)| !anatomy.excluded(e))
+        .map(|(_, t)| t.clone());
+    let scope = container(page, &anatomy);
+    let micro = |prop: &str| scope.as_ref().and_then(|s| itemprop(s, prop));
+    let headline = anatomy
+        .headline
         .as_ref()
-        .and_then(|s| visible_date(page, s, h1.as_deref()))
-        .or_else(|| labelled_dates.iter().find_map(|t| find_date(t)));
-    let impossible_date = labelled_dates.iter().find_map(|t| broken_date(t));
+        .map(|h| text_of(h))
+        .filter(|t| !t.is_empty());
+
+    let found = candidates::gather(page, &anatomy, headline.as_deref());
+    let (published, updated) = candidates::choose(&found.candidates);
 
     let mut authors: Vec<String> = ld.authors.clone();
     if authors.is_empty() {
@@ -243,18 +245,21 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         );
     }
     if authors.is_empty() {
-        // The article element first, then the whole main area (CMSs put "Autor" boxes beside the article).
-        let main = main_area(page);
+        // The article element first, then the main area (CMSs put "Autor" boxes beside the article).
+        let main = page
+            .doc
+            .select(&sel("main, [role=main]"))
+            .find(|e| !anatomy.excluded(e));
         for area in scope.iter().chain(main.iter()) {
             let byline = area
                 .select(&sel(
                     "[rel~=author], [class*=author], [class*=byline], [class*=autor], .vcard",
                 ))
-                .filter(|e| !page.in_chrome(e))
+                .filter(|e| !anatomy.excluded(e))
                 .map(|e| clean_author(&text_of(&e)))
                 .find(|a| plausible_name(a));
             if let Some(a) = byline.or_else(|| {
-                labelled(page, area, LABELS_AUTHOR)
+                labelled(&anatomy, area, LABELS_AUTHOR)
                     .into_iter()
                     .map(|a| clean_author(&a))
                     .find(|a| plausible_name(a))
@@ -284,18 +289,34 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         }
     }
 
+    let (title_visible, title_visible_from) = match (&headline, &og_title, &html_title) {
+        (Some(h), _, _) => (Some(h.clone()), Some(Provenance::Heading)),
+        (None, Some(o), _) if !o.is_empty() => (Some(o.clone()), Some(Provenance::OgTitle)),
+        (None, _, Some(t)) => (Some(t.clone()), Some(Provenance::DocumentTitle)),
+        _ => (None, None),
+    };
+    let titles_other = [og_title, html_title]
+        .into_iter()
+        .flatten()
+        .filter(|t| Some(t) != title_visible.as_ref())
+        .collect();
+    let content_html = body(page, &anatomy, scope.as_ref(), content_selector);
     Article {
         base: page.base.clone(),
         canonical: page.canonical(),
-        title_structured: ld.headline.clone().or_else(|| micro("headline")),
-        title_visible: h1
-            .clone()
-            .or(og_title)
-            .or(html_title)
-            .filter(|t| !t.is_empty()),
-        published_structured,
-        published_time_element,
-        published_visible,
+        title_structured_from: if ld.headline.is_some() {
+            Some(Provenance::JsonLd)
+        } else {
+            micro_headline.as_ref().map(|_| Provenance::Microdata)
+        },
+        title_structured: ld.headline.clone().or(micro_headline),
+        title_visible,
+        title_visible_from,
+        titles_other,
+        published,
+        published_structured: None,
+        published_time_element: None,
+        published_visible: None,
         updated,
         authors,
         description: ld
@@ -303,47 +324,15 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
             .clone()
             .or_else(|| meta("og:description"))
             .or_else(|| meta("description")),
-        content_html: body(page, scope.as_ref(), content_selector),
+        content_html,
         categories,
-        broken_date: impossible_date,
-        image: super::lead_image::lead_image(page),
+        broken_date: if published.is_none() {
+            found.broken
+        } else {
+            None
+        },
+        image: crate::extract::html::lead_image::lead_image(page),
     }
-}
-
-/// A date shown as text: in date-marked elements, after a "Datum" label, or right below the headline.
-fn visible_date(page: &Page, scope: &ElementRef, headline: Option<&str>) -> Option<DateTime<Utc>> {
-    let hinted = scope
-        .descendent_elements()
-        .filter(|e| !page.in_chrome(e))
-        .find_map(|e| {
-            let v = e.value();
-            let hint = v.id().into_iter().chain(v.classes()).any(|c| {
-                let c = c.to_ascii_lowercase();
-                ["date", "datum", "posted", "published", "veroeffentlicht"]
-                    .iter()
-                    .any(|w| c.contains(w))
-                    && !c.contains("update")
-                    && !c.contains("related")
-            });
-            if hint { find_date(&text_of(&e)) } else { None }
-        });
-    if hinted.is_some() {
-        return hinted;
-    }
-    if let Some(d) = labelled(page, scope, LABELS_DATE)
-        .iter()
-        .find_map(|t| find_date(t))
-    {
-        return Some(d);
-    }
-    // Just below the headline, where bylines put the date; never deep in the body text.
-    let text = text_of(scope);
-    let after = match headline.and_then(|h| text.find(h).map(|i| i + h.len())) {
-        Some(i) => &text[i..],
-        None => &text[..],
-    };
-    let window: String = after.chars().take(120).collect();
-    find_date(&window)
 }
 
 const BODY_HINTS: &[&str] = &[
@@ -369,6 +358,7 @@ const BODY_HINTS: &[&str] = &[
 
 fn body(
     page: &Page,
+    anatomy: &Anatomy,
     scope: Option<&ElementRef>,
     selector: Option<&FieldSelector>,
 ) -> Option<String> {
@@ -377,13 +367,13 @@ fn body(
     } else {
         page.doc
             .select(&sel("[itemprop~=articleBody]"))
-            .find(|e| !page.in_chrome(e))
+            .find(|e| !anatomy.excluded(e))
             .or_else(|| {
                 let scope = scope?;
                 scope
                     .descendent_elements()
                     .filter(|e| {
-                        !page.in_chrome(e)
+                        !anatomy.excluded(e)
                             && e.value().classes().any(|c| {
                                 BODY_HINTS
                                     .iter()
@@ -392,28 +382,10 @@ fn body(
                     })
                     .max_by_key(|e| text_of(e).len())
             })
-            .or_else(|| scope.and_then(|s| densest_paragraphs(page, s)))
+            .or(anatomy.main)
     }?;
     let html = serialize_without_chrome(&chosen);
     (!text_of(&chosen).is_empty()).then_some(html)
-}
-
-/// The element whose own `<p>` children hold the most text: the body on pages without markup hints.
-fn densest_paragraphs<'a>(page: &Page, scope: &ElementRef<'a>) -> Option<ElementRef<'a>> {
-    scope
-        .descendent_elements()
-        .filter(|e| !page.in_chrome(e))
-        .map(|e| {
-            let own: usize = e
-                .child_elements()
-                .filter(|c| c.value().name() == "p")
-                .map(|p| text_of(&p).len())
-                .sum();
-            (own, e)
-        })
-        .filter(|(n, _)| *n >= 100)
-        .max_by_key(|(n, _)| *n)
-        .map(|(_, e)| e)
 }
 
 /// Inner HTML without the chrome inside an article body (share buttons, related links, scripts).
@@ -498,16 +470,65 @@ mod tests {
         );
         assert_eq!(a.title_visible.as_deref(), Some("Neue Halle eröffnet"));
         assert_eq!(a.authors, vec!["Karla Krüger"]);
-        assert!(a.published_visible.is_some());
+        let published = a.published.expect("the labelled date");
         assert_eq!(
-            a.published_time_element, None,
-            "a sidebar <time> is not the article's"
+            published.at.date_naive(),
+            chrono::NaiveDate::from_ymd_opt(2026, 2, 14).unwrap(),
+            "the labelled date, not the sidebar <time> (2026-05-01)"
         );
+        assert_eq!(published.from, Provenance::Labelled);
         let body = a.content_html.unwrap();
         assert!(
             body.contains("300 Menschen") && !body.contains("Teilen"),
             "{body}"
         );
+    }
+
+    #[test]
+    fn deep_and_wide_pages_stay_linear() {
+        // 20,000 nested containers with text at every level, then 5,000 teaser cards.
+        let depth = 20_000;
+        let mut html = String::from("<html><body><h1>Tief verschachtelt</h1>");
+        for i in 0..depth {
+            html.push_str(&format!(
+                "<div class=\"sidebar\">Ein Absatz mit genug Text Nummer {i} "
+            ));
+        }
+        html.push_str(&"</div>".repeat(depth));
+        for i in 0..5_000 {
+            html.push_str(&format!(
+                "<article><h3>Karte {i}</h3><time datetime=\"2026-01-02\">2.1.2026</time></article>"
+            ));
+        }
+        let url = Url::parse("https://partner.example/news/a/").unwrap();
+        // Deeper than the markup budget allows: the extractor must stay linear anyway.
+        let page = Page::parse_unchecked(&html, &url);
+        let started = std::time::Instant::now();
+        let a = parse_article(&page, None);
+        assert_eq!(a.title_visible.as_deref(), Some("Tief verschachtelt"));
+        assert_eq!(a.published, None, "teaser cards date other articles");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn records_stored_before_date_candidates_keep_their_dates() {
+        let old = r#"{"base":"https://p.example/a/","canonical":null,"title_structured":null,
+            "title_visible":"T","published_structured":null,"published_time_element":"2026-02-13T09:00:00Z",
+            "published_visible":"2026-02-12T11:00:00Z","updated":null,"authors":[],"description":null,
+            "content_html":null,"categories":[]}"#;
+        let a: Article = serde_json::from_str(old).unwrap();
+        let d = a.publication().unwrap();
+        assert_eq!(
+            (d.at.to_rfc3339(), d.from),
+            ("2026-02-13T09:00:00+00:00".into(), Provenance::TimeElement)
+        );
+        // Written anew, a record carries the chosen date only.
+        let fresh = article(r#"<main><h1>Neu</h1><p>Datum: 13.02.2026</p></main>"#);
+        let json = serde_json::to_string(&fresh).unwrap();
+        assert!(!json.contains("published_visible"), "{json}");
+        let back: Article = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.publication(), fresh.published);
+        assert!(fresh.published.is_some());
     }
 
     #[test]
@@ -527,6 +548,7 @@ mod tests {
         let a = article(
             r#"<main><div class="article"><h1>QLEE im Landtag</h1><div><header><h4>Datum</h4></header><p>13.02.206</p></div></div></main>"#,
         );
-        assert_eq!(a.published_visible, None);
+        assert_eq!(a.published, None);
+        assert_eq!(a.broken_date.as_deref(), Some("13.02.206"));
     }
 }
