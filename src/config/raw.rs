@@ -9,7 +9,8 @@ use toml::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
-    pub feed: RawFeed,
+    /// Required to serve; `discover` and `preview` read partners without it.
+    pub feed: Option<RawFeed>,
     #[serde(default)]
     pub server: RawServer,
     #[serde(default)]
@@ -18,6 +19,8 @@ pub(super) struct RawConfig {
     pub fetch: RawFetch,
     #[serde(default)]
     pub stories: RawStories,
+    #[serde(default)]
+    pub log: RawLog,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "rule")]
@@ -58,6 +61,12 @@ pub(super) struct RawFeed {
 pub(super) struct RawServer {
     pub listen: Option<Spanned<String>>,
     pub cors: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub format: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

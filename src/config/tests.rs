@@ -212,3 +212,42 @@ fn the_content_selector_is_parsed_once_here() {
     let err = parse(&bad).unwrap_err().to_string();
     assert!(err.contains("source[0].selectors.content"), "{err}");
 }
+
+#[test]
+fn log_format_is_text_json_or_a_located_error() {
+    assert_eq!(parse(MINIMAL).unwrap().log.format, LogFormat::Text);
+    let c = parse(&format!("{MINIMAL}[log]\nformat = \"json\"\n")).unwrap();
+    assert_eq!(c.log.format, LogFormat::Json);
+    let err = parse(&format!("{MINIMAL}[log]\nformat = \"xml\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("config.toml:5:10: log.format: must be \"text\" or \"json\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn feed_table_is_required_to_serve_but_not_to_read_partners() {
+    let text = "[fetch]\nallow_networks = [\"10.0.0.0/8\"]\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(
+        err.contains("config.toml:1:1: feed: missing table [feed]"),
+        "{err}"
+    );
+    let c = Config::parse_as(text, Path::new("config.toml"), Purpose::Read).unwrap();
+    assert_eq!(c.fetch.allow_networks.len(), 1);
+    assert_eq!(c.feed.public_url.as_str(), "http://127.0.0.1:8080/");
+    // Reading partners still checks what is there.
+    assert!(
+        Config::parse_as(
+            "[fetch]\ntimeout = \"soon\"\n",
+            Path::new("c.toml"),
+            Purpose::Read
+        )
+        .is_err()
+    );
+    let builtin = Config::builtin(Path::new("config.toml"));
+    assert_eq!(builtin.fetch, FetchSettings::default());
+    assert!(builtin.sources.is_empty());
+}
