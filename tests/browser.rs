@@ -1,5 +1,5 @@
 //! The HTML pages in a real browser: headless Chromium (Debian's package,
-//! installed by this test when missing) loads `/` and `/status` from a running
+//! installed by this test when missing, after `apt-get update`) loads `/` and `/status` from a running
 //! daemon, the expected items and the failing source are in the rendered DOM,
 //! and phone-sized screenshots are taken (left in target/ for a human look).
 
@@ -24,12 +24,9 @@ fn chromium() -> PathBuf {
             return PathBuf::from(candidate);
         }
     }
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status();
+    let installed = support::apt::install("chromium");
     assert!(
-        installed.is_ok_and(|s| s.success()) && Path::new("/usr/bin/chromium").exists(),
+        installed && Path::new("/usr/bin/chromium").exists(),
         "the browser tests need Chromium; install Debian's `chromium` package (apt-get install chromium)"
     );
     PathBuf::from("/usr/bin/chromium")

@@ -14,6 +14,7 @@ mod daemon;
 mod faults;
 mod feedparser_corpus;
 mod feeds;
+mod package;
 mod pages;
 mod polling;
 mod publishing;
