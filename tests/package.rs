@@ -240,7 +240,13 @@ fn the_maintainer_scripts_create_the_system_user() {
         let text = std::fs::read_to_string(&script).unwrap();
         if script.parent() == Some(&scripts) {
             // cargo-deb puts the unit's enable/start/stop snippets here.
-            assert!(text.contains("#DEBHELPER#"), "{}", script.display());
+            // Exactly once: a second token (in a comment, say) would be replaced as well.
+            assert_eq!(
+                text.matches("#DEBHELPER#").count(),
+                1,
+                "{}",
+                script.display()
+            );
         }
         let syntax = Command::new("sh").arg("-n").arg(&script).status().unwrap();
         assert!(syntax.success(), "{} is not valid sh", script.display());
