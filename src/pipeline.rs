@@ -164,13 +164,17 @@ pub async fn refresh_source(
     report
 }
 
+/// The log target of each poll's result line: `fetch --once` prints the
+/// results itself and switches this target off, so each shows once.
+pub(crate) const POLL_LOG_TARGET: &str = "revierfeed::poll";
+
 /// Logs a poll and counts it in the metrics.
 fn count(app: &App, report: &PollReport) {
     match &report.outcome {
         PollOutcome::Failed { error, .. } => {
-            tracing::warn!(source = %report.source_id, %error, "poll failed")
+            tracing::warn!(target: POLL_LOG_TARGET, source = %report.source_id, %error, "poll failed")
         }
-        _ => tracing::info!("{}", report.summary()),
+        _ => tracing::info!(target: POLL_LOG_TARGET, "{}", report.summary()),
     }
     let metrics = &app.metrics;
     let outcome = match &report.outcome {

@@ -1,5 +1,5 @@
 //! The HTML pages in a real browser: headless Chromium (Debian's package,
-//! installed when missing) loads `/` and `/status` from a running daemon
+//! installed when missing, after `apt-get update`) loads `/` and `/status` from a running daemon
 //! (story matching on, as shipped), the expected items and the failing
 //! source are in the rendered DOM, neither page scrolls sideways in a
 //! phone-sized viewport, and phone-sized screenshots are taken (left in

@@ -1,5 +1,7 @@
 //! The command line as an operator uses it: the shipped config is valid,
-//! `check` names file:line:col and key, `fetch --once` prints one line per source.
+//! `check` names file:line:col and key, `fetch --once` prints one line per
+//! source (once, on stdout), `discover`/`preview` need no config and store
+//! nothing, logs can be JSON, completions and the man page cover every command.
 
 use std::process::Command;
 
@@ -116,14 +118,26 @@ async fn fetch_once_prints_a_line_per_source() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "one source failed:\n{stdout}");
     for (site, _) in support::FEED_SITES {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(site))
-            .unwrap_or_else(|| panic!("no line for {site}:\n{stdout}"));
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(site)).collect();
+        let [line] = lines[..] else {
+            panic!("not one line for {site}:\n{stdout}");
+        };
         assert!(line.contains("new") && line.contains("ms"), "{line}");
+        // The result is the command's output; the log does not repeat it.
+        assert!(
+            !stderr
+                .lines()
+                .any(|l| l.contains(site) && (l.contains(" new,") || l.contains("poll failed"))),
+            "{site}'s result logged as well:\n{stderr}"
+        );
     }
+    assert!(
+        !stderr.contains("FAILED") && !stderr.contains("poll failed"),
+        "{stderr}"
+    );
     assert!(
         stdout
             .lines()
@@ -257,6 +271,8 @@ async fn preview_shows_items_and_stores_nothing() {
         !dir.path().join("test.db").exists(),
         "preview must not create or touch the database"
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("migrated"), "{stderr}");
 
     let out = run_cli(vec![
         "--config".into(),
@@ -398,4 +414,222 @@ async fn import_opml_adds_new_feeds_and_keeps_the_config_valid() {
     .await;
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+}
+
+#[tokio::test]
+async fn discover_and_preview_need_no_config_file() {
+    let server = PartnerServer::start().await;
+    // An empty directory: no config.toml, and nothing may be left behind.
+    let dir = tempfile::tempdir().unwrap();
+    let run_in = |args: Vec<String>| {
+        let cwd = dir.path().to_path_buf();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                bin()
+                    .current_dir(cwd)
+                    .env_remove("REVIERFEED_CONFIG")
+                    .env_remove("RUST_LOG")
+                    .args(args)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let url = server.url("revierbote", "/");
+    // Loopback is refused by default, as with any config ...
+    let out = run_in(vec!["discover".into(), url.clone()]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused") && err.contains("loopback"), "{err}");
+    // ... and --allow-network opens it.
+    let out = run_in(vec![
+        "discover".into(),
+        "--allow-network".into(),
+        "127.0.0.0/8".into(),
+        url,
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    assert!(
+        text.contains("announcing 2 feed(s)") && text.contains("kind = \"feed\""),
+        "{text}"
+    );
+    assert!(!err.contains("migrated"), "{err}");
+
+    let out = run_in(vec![
+        "preview".into(),
+        "--allow-network".into(),
+        "127.0.0.1".into(),
+        server.url("mittelstand", "/aktuelles/"),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    assert!(text.contains("12 items, 0 hidden by rules"), "{text}");
+    assert!(!err.contains("migrated"), "{err}");
+
+    let out = run_in(vec!["check".into()]).await;
+    assert_eq!(out.status.code(), Some(1), "check needs a config file");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+
+    // A named config file must exist; one without [feed] is enough to read partners.
+    let out = run_in(vec![
+        "--config".into(),
+        "missing.toml".into(),
+        "preview".into(),
+        "http://127.0.0.1:1/".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    std::fs::write(
+        dir.path().join("partners.toml"),
+        "[fetch]\nallow_networks = [\"127.0.0.0/8\"]\n",
+    )
+    .unwrap();
+    let out = run_in(vec![
+        "--config".into(),
+        "partners.toml".into(),
+        "preview".into(),
+        server.url("mittelstand", "/aktuelles/"),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ... which `check` (serving) still refuses.
+    let out = run_in(vec![
+        "--config".into(),
+        "partners.toml".into(),
+        "check".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing table [feed]"));
+}
+
+#[tokio::test]
+async fn log_lines_are_json_when_asked_and_check_opens_no_database() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = support::config_text(
+        dir.path(),
+        &[support::source(
+            "neuwerda",
+            server.url("neuwerda", "/aktuelles/rss.php"),
+            "feed",
+        )],
+        "",
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("{text}\n[log]\nformat = \"json\"\n")).unwrap();
+    let path = config.display().to_string();
+
+    let out = run_cli(vec!["--config".into(), path.clone(), "check".into()]).await;
+    assert!(out.status.success());
+    assert!(
+        !dir.path().join("test.db").exists(),
+        "check opened the database"
+    );
+
+    // A new database logs its migrations: as JSON objects, one per line.
+    let out = run_cli(vec![
+        "--config".into(),
+        path.clone(),
+        "fetch".into(),
+        "--once".into(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "database schema migrated"),
+        "{stderr}"
+    );
+    // The flag overrides the config.
+    std::fs::remove_file(dir.path().join("test.db")).unwrap();
+    let out = run_cli(vec![
+        "--config".into(),
+        path,
+        "--log-format".into(),
+        "text".into(),
+        "fetch".into(),
+        "--once".into(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("INFO")
+            && stderr.contains("database schema migrated")
+            && !stderr.contains('{'),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn completions_and_the_man_page_cover_every_command() {
+    let help = String::from_utf8(bin().arg("--help").output().unwrap().stdout).unwrap();
+    // The commands as --help lists them (indented name, then its description).
+    let commands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 9, "{commands:?}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = bin().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success());
+        let script = String::from_utf8(out.stdout).unwrap();
+        for c in &commands {
+            assert!(script.contains(c), "{shell} completion lacks {c}");
+        }
+        // Fish names long options without their dashes.
+        assert!(script.contains("allow-network") && script.contains("log-format"));
+    }
+    // roff writes a hyphen as `\-`.
+    let page = String::from_utf8(bin().arg("manpage").output().unwrap().stdout)
+        .unwrap()
+        .replace("\\-", "-");
+    assert!(page.contains(".TH revierfeed 1"));
+    for c in &commands {
+        assert!(
+            page.contains(&format!("revierfeed-{c}(1)")),
+            "man page lacks {c}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["manpage", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for c in &commands {
+        let sub = std::fs::read_to_string(dir.path().join(format!("revierfeed-{c}.1"))).unwrap();
+        assert!(
+            sub.replace("\\-", "-")
+                .contains(&format!(".TH revierfeed-{c} 1")),
+            "{c}: {sub}"
+        );
+    }
 }

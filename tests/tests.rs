@@ -19,6 +19,7 @@ mod full_text;
 mod fuzz_corpus;
 mod media;
 mod news_pages;
+mod package;
 mod pages;
 mod polling;
 mod publishing;

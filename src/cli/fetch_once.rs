@@ -2,23 +2,29 @@
 //! config — polls now, one line per source (with a progress bar on a
 //! terminal), renders, and exits 1 if any source failed.
 
-use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::Error;
+use tracing_indicatif::span_ext::IndicatifSpanExt;
+use tracing_indicatif::style::ProgressStyle;
+
+use super::{Error, logging};
 use crate::app::App;
 use crate::config::Config;
 use crate::pipeline::{self, PollOutcome};
 
 /// Polls the sources (all, or `only`) once and renders; exit 1 if any failed.
-pub(super) async fn run(path: &Path, only: &[String], force: bool) -> Result<ExitCode, Error> {
-    let mut config = Config::load(path)?;
+/// Each source's result is printed once, on stdout; on a terminal a progress
+/// bar on stderr counts the polls and steps aside for every line printed or logged.
+pub(super) async fn run(
+    mut config: Config,
+    only: &[String],
+    force: bool,
+) -> Result<ExitCode, Error> {
     if let Some(id) = only.iter().find(|id| config.source(id).is_none()) {
         return Err(Error::UnknownSource {
             id: id.clone(),
-            config: path.to_path_buf(),
+            config: config.path.clone(),
         });
     }
     if !only.is_empty() {
@@ -26,30 +32,20 @@ pub(super) async fn run(path: &Path, only: &[String], force: bool) -> Result<Exi
     }
     let total = config.sources.iter().filter(|s| s.enabled).count();
     let app = Arc::new(App::new(config)?);
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/{len} sources polled {wide_bar} {elapsed}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(bar)
-    } else {
-        None
-    };
+    // The bar belongs to this span (tracing-indicatif draws it only on a terminal).
+    let progress = tracing::info_span!("fetch_once", indicatif.pb_show = tracing::field::Empty);
+    progress.pb_set_style(
+        &ProgressStyle::with_template("{spinner} {pos}/{len} sources polled {wide_bar} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.pb_set_length(total as u64);
+    progress.pb_start();
     let reports = pipeline::refresh_all(&app, !force, |r| {
-        if let Some(bar) = &progress {
-            bar.println(r.summary());
-            bar.inc(1);
-        } else {
-            println!("{}", r.summary());
-        }
+        logging::print_line(&r.summary());
+        progress.pb_inc(1);
     })
     .await;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    drop(progress);
     app.render().await?;
     let failed = reports
         .iter()

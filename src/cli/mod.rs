@@ -3,21 +3,29 @@
 //! exit code; `main` prints the error once and exits 1.
 
 mod check;
+mod completions;
 mod discover;
 mod explain;
 mod export;
 mod fetch_once;
 mod import_opml;
+mod logging;
+mod manpage;
 mod preview;
 mod probe;
 mod run;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::builder::PossibleValuesParser;
+use clap::{CommandFactory, Parser, Subcommand};
+use ipnet::IpNet;
 
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, LogFormat};
+
+/// The config file when neither `--config` nor `REVIERFEED_CONFIG` names one.
+const DEFAULT_CONFIG: &str = "config.toml";
 
 #[derive(Parser)]
 #[command(
@@ -26,15 +34,26 @@ use crate::config::{Config, ConfigErrors};
     about = "Polls the news of Lausitz partner projects and serves them as one merged feed."
 )]
 struct Cli {
-    /// The config file (relative paths inside it are relative to its directory).
+    /// The config file (relative paths inside it are relative to its directory)
+    /// [default: config.toml; `discover` and `preview` use built-in defaults without one].
     #[arg(
         long,
         short,
         global = true,
         env = "REVIERFEED_CONFIG",
-        default_value = "config.toml"
+        value_name = "PATH"
     )]
-    config: PathBuf,
+    config: Option<PathBuf>,
+
+    /// Log lines on stderr as text or JSON [default: `[log] format` in the config, else text].
+    #[arg(
+        long,
+        global = true,
+        env = "REVIERFEED_LOG_FORMAT",
+        value_name = "FORMAT",
+        value_parser = PossibleValuesParser::new(LogFormat::NAMES)
+    )]
+    log_format: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -64,6 +83,10 @@ enum Command {
     Discover {
         /// A partner's homepage, news page or feed.
         url: url::Url,
+        /// Also allow connecting to this non-public range (an intranet partner),
+        /// like `[fetch] allow_networks`; repeatable.
+        #[arg(long = "allow-network", value_name = "CIDR", value_parser = parse_network)]
+        allow_networks: Vec<IpNet>,
     },
     /// Write every served file (feeds, pages, OPML, archives, with .gz twins)
     /// into a directory, atomically, for nginx or a CDN to serve.
@@ -82,6 +105,10 @@ enum Command {
     Preview {
         /// A source id from the config, or any URL.
         source: String,
+        /// Also allow connecting to this non-public range (an intranet partner),
+        /// like `[fetch] allow_networks`; repeatable.
+        #[arg(long = "allow-network", value_name = "CIDR", value_parser = parse_network)]
+        allow_networks: Vec<IpNet>,
     },
     /// Which story a stored item joined and why: its facts, and each
     /// candidate's similarity, shared terms and what vetoed a merge.
@@ -89,6 +116,25 @@ enum Command {
         /// The item's entry id (uid) or its link.
         item: String,
     },
+    /// Print a shell completion script to stdout, e.g.
+    /// `revierfeed completions bash > /etc/bash_completion.d/revierfeed`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page revierfeed(1) (roff) to stdout, e.g.
+    /// `revierfeed manpage | man -l -`; with --dir, write it and a page per command there.
+    Manpage {
+        /// Write revierfeed.1 and revierfeed-COMMAND.1 into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// A CIDR range or a single address, as `[fetch] allow_networks` takes them.
+fn parse_network(s: &str) -> Result<IpNet, String> {
+    crate::config::parse_network(s)
+        .ok_or_else(|| format!("`{s}` is not a CIDR range such as 10.20.0.0/16 or fd00::/8"))
 }
 
 /// Why a command failed; printed once as `revierfeed: <error>`.
@@ -118,13 +164,6 @@ pub enum Error {
 /// Parses the arguments, sets up logging and runs the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -134,13 +173,35 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The clap description of the command line, for the man page and completions.
+fn command() -> clap::Command {
+    Cli::command()
+}
+
 fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
-    let path = cli.config.as_path();
+    let flag_format = cli.log_format.as_deref().and_then(LogFormat::parse);
+    // Logging starts once the config (and its `[log] format`) is known;
+    // errors before that are printed by `main`, not logged.
+    let logs = |config: Option<&Config>, silenced: &[&str]| {
+        let format = flag_format
+            .or(config.map(|c| c.log.format))
+            .unwrap_or_default();
+        logging::init(format, silenced);
+    };
+    let explicit = cli.config.as_deref();
+    let path = explicit.unwrap_or(Path::new(DEFAULT_CONFIG));
     match cli.command {
-        Command::Check => Ok(check::run(path)),
+        Command::Completions { shell } => completions::run(command(), shell),
+        Command::Manpage { dir } => manpage::run(command(), dir.as_deref()),
+        Command::Check => {
+            logs(None, &[]);
+            Ok(check::run(path))
+        }
         Command::Run => {
+            let config = Config::load(path)?;
+            logs(Some(&config), &[]);
             let runtime = run::runtime()?;
-            let result = runtime.block_on(run::run(path));
+            let result = runtime.block_on(run::run(config));
             // Whatever a blocking task still does, the process exits now:
             // shutdown already stopped polls and closed the database.
             runtime.shutdown_timeout(std::time::Duration::from_millis(500));
@@ -157,27 +218,62 @@ fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
                 );
                 return Ok(ExitCode::from(2));
             }
-            run::runtime()?.block_on(fetch_once::run(path, &sources, force))
-        }
-        Command::Discover { url } => {
             let config = Config::load(path)?;
+            // Each poll's result is this command's output: printed, not logged too.
+            logs(Some(&config), &[crate::pipeline::POLL_LOG_TARGET]);
+            run::runtime()?.block_on(fetch_once::run(config, &sources, force))
+        }
+        Command::Discover {
+            url,
+            allow_networks,
+        } => {
+            let config = reading_config(explicit, allow_networks)?;
+            logs(Some(&config), &[]);
             let report = run::runtime()?.block_on(discover::discover(&config, &url))?;
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { dir } => export::run(&Config::load(path)?, &dir),
-        Command::ImportOpml { file } => import_opml::run(path, &file),
         Command::Explain { item } => {
-            print!("{}", explain::explain(&Config::load(path)?, &item)?);
+            let config = Config::load(path)?;
+            logs(Some(&config), &[]);
+            print!("{}", explain::explain(&config, &item)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Preview { source } => {
+        Command::Export { dir } => {
             let config = Config::load(path)?;
+            logs(Some(&config), &[]);
+            export::run(&config, &dir)
+        }
+        Command::ImportOpml { file } => {
+            logs(None, &[]);
+            import_opml::run(path, &file)
+        }
+        Command::Preview {
+            source,
+            allow_networks,
+        } => {
+            let config = reading_config(explicit, allow_networks)?;
+            logs(Some(&config), &[]);
             let report = run::runtime()?.block_on(preview::preview(&config, &source))?;
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The config of `discover` and `preview`, which read partners and publish
+/// nothing: `[feed]` may be missing, and without a config file at the default
+/// place the built-in defaults apply (a file named explicitly must exist).
+/// `--allow-network` ranges are added to `[fetch] allow_networks`.
+fn reading_config(explicit: Option<&Path>, allow: Vec<IpNet>) -> Result<Config, Error> {
+    let default = Path::new(DEFAULT_CONFIG);
+    let mut config = match explicit {
+        Some(path) => Config::load_for_reading(path)?,
+        None if default.exists() => Config::load_for_reading(default)?,
+        None => Config::builtin(default),
+    };
+    config.fetch.allow_networks.extend(allow);
+    Ok(config)
 }
 
 /// A TOML string literal (quoted and escaped) for the config blocks we print or append.

@@ -1,7 +1,6 @@
 //! `revierfeed run`: the daemon with its runtime, signals (SIGTERM and
 //! Ctrl-C stop it, SIGHUP reloads the config) and the config-file watcher.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -13,8 +12,9 @@ use crate::app::App;
 use crate::config::Config;
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
-pub(super) async fn run(path: &Path) -> Result<ExitCode, Error> {
-    let config = Config::load(path)?;
+pub(super) async fn run(config: Config) -> Result<ExitCode, Error> {
+    let path = config.path.clone();
+    let path = path.as_path();
     let listen = config.server.listen;
     let app = Arc::new(App::new(config)?);
     let listener = tokio::net::TcpListener::bind(listen)

@@ -7,6 +7,8 @@ mod error;
 mod raw;
 mod validate;
 
+pub(crate) use validate::parse_network;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,6 +39,8 @@ pub struct Config {
     pub stories: crate::story::Rules,
     /// `[site]`: the legal links and footer of the news pages.
     pub site: SiteSettings,
+    /// `[log]`: how log lines are written.
+    pub log: LogSettings,
     /// `[[source]]`: one per partner, in file order.
     pub sources: Vec<SourceConfig>,
     /// Rules for every source.
@@ -85,6 +89,54 @@ pub struct SiteSettings {
 impl SiteSettings {
     /// The longest `footer` text, in characters.
     pub const MAX_FOOTER_CHARS: usize = 500;
+}
+
+impl FeedSettings {
+    /// The feed of a config without `[feed]`, which only `discover` and
+    /// `preview` accept: they publish nothing, so no title or address is needed.
+    fn unpublished() -> FeedSettings {
+        let public_url = Url::parse(&format!("http://{}/", ServerSettings::default().listen))
+            .expect("valid URL");
+        FeedSettings {
+            title: "revierfeed".into(),
+            subtitle: None,
+            id: public_url.to_string(),
+            public_url,
+            language: FeedSettings::DEFAULT_LANGUAGE.into(),
+            items: FeedSettings::DEFAULT_ITEMS,
+            author: FeedSettings::DEFAULT_AUTHOR.into(),
+            hubs: Vec::new(),
+        }
+    }
+}
+
+/// `[log]`: the form of log lines (on stderr).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+}
+
+/// How a log line is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line, for journald/Loki/Elasticsearch pipelines.
+    Json,
+}
+
+impl LogFormat {
+    /// Every format, by the name the config and `--log-format` use.
+    pub const NAMES: [&str; 2] = ["text", "json"];
+
+    pub fn parse(name: &str) -> Option<LogFormat> {
+        match name {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
 }
 
 /// `[server]`: the HTTP listener.
@@ -283,6 +335,23 @@ impl Config {
 
     /// Validates config text; `path` names the file in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        Config::parse_as(text, path, Purpose::Serve)
+    }
+
+    /// Reads and validates a config file for reading partners only
+    /// (`discover`, `preview`): `[feed]` may be missing, as nothing is published.
+    pub fn load_for_reading(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| error::unreadable(path, &e))?;
+        Config::parse_as(&text, path, Purpose::Read)
+    }
+
+    /// The built-in defaults, as for an empty file at `path` read for
+    /// reading partners: what `discover` and `preview` use without a config file.
+    pub fn builtin(path: &Path) -> Config {
+        Config::parse_as("", path, Purpose::Read).expect("the defaults are valid")
+    }
+
+    fn parse_as(text: &str, path: &Path, purpose: Purpose) -> Result<Config, ConfigErrors> {
         let locator = error::Locator { text, file: path };
         // serde stops at the first unknown key; each one found is reported
         // and blanked out (same length, so every span stays right) and the
@@ -308,7 +377,7 @@ impl Config {
                 }
             }
         };
-        match validate::config(raw, locator) {
+        match validate::config(raw, locator, purpose) {
             Ok(config) if errors.is_empty() => Ok(config),
             Ok(_) => {
                 errors.sort_by_key(|e| (e.line, e.column));
@@ -379,6 +448,13 @@ impl Config {
         tags.dedup();
         tags
     }
+}
+
+/// What a config is loaded for: serving needs `[feed]`, reading partners does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Serve,
+    Read,
 }
 
 /// Whether `id` can name a source: it appears in URLs and the database.

@@ -9,7 +9,8 @@ use toml::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
-    pub feed: RawFeed,
+    /// Required to serve; `discover` and `preview` read partners without it.
+    pub feed: Option<RawFeed>,
     #[serde(default)]
     pub server: RawServer,
     #[serde(default)]
@@ -20,6 +21,7 @@ pub(super) struct RawConfig {
     pub stories: RawStories,
     #[serde(default)]
     pub site: RawSite,
+    pub log: RawLog,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "rule")]
@@ -69,6 +71,12 @@ pub(super) struct RawSite {
     pub impressum: Option<Spanned<String>>,
     pub datenschutz: Option<Spanned<String>>,
     pub footer: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub format: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

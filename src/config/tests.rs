@@ -255,6 +255,20 @@ fn site_table_takes_legal_links_and_a_footer_line() {
 }
 
 #[test]
+fn log_format_is_text_json_or_a_located_error() {
+    assert_eq!(parse(MINIMAL).unwrap().log.format, LogFormat::Text);
+    let c = parse(&format!("{MINIMAL}[log]\nformat = \"json\"\n")).unwrap();
+    assert_eq!(c.log.format, LogFormat::Json);
+    let err = parse(&format!("{MINIMAL}[log]\nformat = \"xml\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("config.toml:5:10: log.format: must be \"text\" or \"json\""),
+        "{err}"
+    );
+}
+
+#[test]
 fn every_unknown_key_is_reported_with_the_right_label() {
     let src = "[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"https://a.example/\"\n";
     let keys = |extra: &str| -> Vec<String> {
@@ -298,4 +312,29 @@ fn every_unknown_key_is_reported_with_the_right_label() {
         keys(&format!("{src}[source.selectors\nitem = \"x\"\n")),
         vec!["8:source[0].selectors"]
     );
+}
+
+#[test]
+fn feed_table_is_required_to_serve_but_not_to_read_partners() {
+    let text = "[fetch]\nallow_networks = [\"10.0.0.0/8\"]\n";
+    let err = parse(text).unwrap_err().to_string();
+    assert!(
+        err.contains("config.toml:1:1: feed: missing table [feed]"),
+        "{err}"
+    );
+    let c = Config::parse_as(text, Path::new("config.toml"), Purpose::Read).unwrap();
+    assert_eq!(c.fetch.allow_networks.len(), 1);
+    assert_eq!(c.feed.public_url.as_str(), "http://127.0.0.1:8080/");
+    // Reading partners still checks what is there.
+    assert!(
+        Config::parse_as(
+            "[fetch]\ntimeout = \"soon\"\n",
+            Path::new("c.toml"),
+            Purpose::Read
+        )
+        .is_err()
+    );
+    let builtin = Config::builtin(Path::new("config.toml"));
+    assert_eq!(builtin.fetch, FetchSettings::default());
+    assert!(builtin.sources.is_empty());
 }

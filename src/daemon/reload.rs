@@ -87,6 +87,9 @@ pub(super) async fn reload(
             "server.listen changed: the new address takes effect after a restart"
         );
     }
+    if config.log != app.config().log {
+        tracing::warn!("log.format changed: the new format takes effect after a restart");
+    }
     if let Err(e) = app.apply_config(config).await {
         tracing::error!(error = %format!("{e:#}"), "config not applied");
         app.config_reload_result(Err(format!("{e:#}")));

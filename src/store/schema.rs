@@ -138,7 +138,13 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
-        tracing::info!(version = i + 1, "database schema migrated");
+        // A throwaway in-memory database (preview, discover) is built fresh
+        // every time: nothing an operator needs to hear about.
+        if path == Path::new(":memory:") {
+            tracing::debug!(version = i + 1, "in-memory database schema created");
+        } else {
+            tracing::info!(version = i + 1, "database schema migrated");
+        }
     }
     Ok(())
 }

@@ -13,13 +13,24 @@ static INSTALLING: Mutex<()> = Mutex::new(());
 /// The first of `candidates` that exists, else installs Debian `package` and
 /// returns its first candidate; panics naming the package if that fails.
 pub fn debian_program(candidates: &[&str], package: &str) -> PathBuf {
+    try_debian_program(candidates, package).unwrap_or_else(|| {
+        panic!(
+            "these tests need {}; install Debian's `{package}` package (apt-get update && apt-get install {package})",
+            candidates[0]
+        )
+    })
+}
+
+/// Like [`debian_program`], but `None` where the package can't be installed
+/// (for tests that check what they can and say what they skipped).
+pub fn try_debian_program(candidates: &[&str], package: &str) -> Option<PathBuf> {
     let found = || candidates.iter().map(PathBuf::from).find(|p| p.exists());
     if let Some(p) = found() {
-        return p;
+        return Some(p);
     }
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = found() {
-        return p;
+        return Some(p);
     }
     let apt = |args: &[&str]| {
         Command::new("apt-get")
@@ -30,12 +41,7 @@ pub fn debian_program(candidates: &[&str], package: &str) -> PathBuf {
     };
     let installed = apt(&["update", "-qq"])
         && apt(&["install", "-y", "-qq", "--no-install-recommends", package]);
-    found().filter(|_| installed).unwrap_or_else(|| {
-        panic!(
-            "these tests need {}; install Debian's `{package}` package (apt-get update && apt-get install {package})",
-            candidates[0]
-        )
-    })
+    found().filter(|_| installed)
 }
 
 /// `xmllint` (Debian `libxml2-utils`).

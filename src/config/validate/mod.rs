@@ -14,12 +14,12 @@ use url::Url;
 
 use super::error::{ConfigError, ConfigErrors, Locator, one_of};
 use super::raw::{
-    RawConfig, RawFeed, RawFetch, RawRule, RawSelectors, RawServer, RawSite, RawSource, RawStorage,
-    RawStories,
+    RawConfig, RawFeed, RawFetch, RawLog, RawRule, RawSelectors, RawServer, RawSite, RawSource,
+    RawStorage, RawStories,
 };
 use super::{
-    Config, FeedSettings, FetchSettings, ServerSettings, SiteSettings, SourceConfig,
-    StorageSettings, valid_source_id,
+    Config, FeedSettings, FetchSettings, LogFormat, LogSettings, Purpose, ServerSettings,
+    SiteSettings, SourceConfig, StorageSettings, valid_source_id,
 };
 use crate::extract::html::Selectors;
 use crate::extract::html::listing::FieldSelector;
@@ -31,10 +31,15 @@ mod values;
 
 /// Checks a parsed file and builds the settings; a config is returned only
 /// when nothing was wrong.
-pub(super) fn config(raw: RawConfig, locator: Locator<'_>) -> Result<Config, ConfigErrors> {
+pub(super) fn config(
+    raw: RawConfig,
+    locator: Locator<'_>,
+    purpose: Purpose,
+) -> Result<Config, ConfigErrors> {
     let mut v = Validator {
         locator,
         errors: Vec::new(),
+        purpose,
     };
     let config = v.config(raw);
     if v.errors.is_empty() {
@@ -49,6 +54,7 @@ pub(super) fn config(raw: RawConfig, locator: Locator<'_>) -> Result<Config, Con
 struct Validator<'a> {
     locator: Locator<'a>,
     errors: Vec<ConfigError>,
+    purpose: Purpose,
 }
 
 impl Validator<'_> {
@@ -58,12 +64,25 @@ impl Validator<'_> {
     }
 
     fn config(&mut self, raw: RawConfig) -> Config {
-        let feed = self.feed(raw.feed);
+        let feed = match raw.feed {
+            Some(feed) => self.feed(feed),
+            None => {
+                if self.purpose == Purpose::Serve {
+                    self.err(
+                        0..0,
+                        "feed",
+                        "missing table [feed]: title and public_url are required to serve",
+                    );
+                }
+                FeedSettings::unpublished()
+            }
+        };
         let server = self.server(raw.server);
         let storage = self.storage(raw.storage);
         let fetch = self.fetch(raw.fetch);
         let stories = self.stories(raw.stories);
         let site = self.site(raw.site);
+        let log = self.log(raw.log);
         let sources = self.sources(raw.sources, &fetch.schedule);
         let rules = raw
             .rules
@@ -79,6 +98,7 @@ impl Validator<'_> {
             fetch,
             stories,
             site,
+            log,
             sources,
             rules,
         }
@@ -123,6 +143,21 @@ impl Validator<'_> {
             datenschutz,
             footer,
         }
+    }
+
+    fn log(&mut self, raw: RawLog) -> LogSettings {
+        let format = match raw.format {
+            None => LogFormat::default(),
+            Some(f) => LogFormat::parse(f.get_ref()).unwrap_or_else(|| {
+                self.err(
+                    f.span(),
+                    "log.format",
+                    format!("must be {}", one_of(LogFormat::NAMES)),
+                );
+                LogFormat::default()
+            }),
+        };
+        LogSettings { format }
     }
 
     fn stories(&mut self, raw: RawStories) -> crate::story::Rules {
@@ -619,7 +654,7 @@ type ArticleKeys<'a> = (
     &'a [Spanned<String>],
 );
 
-fn parse_network(s: &str) -> Option<IpNet> {
+pub(crate) fn parse_network(s: &str) -> Option<IpNet> {
     s.parse::<IpNet>()
         .ok()
         .or_else(|| s.parse::<std::net::IpAddr>().ok().map(IpNet::from))
