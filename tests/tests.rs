@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod broken_partners;
 mod browser;
 mod cli;

@@ -15,6 +15,9 @@ use crate::config::Config;
 /// Runs the daemon until SIGTERM or Ctrl-C.
 pub(super) async fn run(path: &Path) -> Result<ExitCode, Error> {
     let config = Config::load(path)?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
     let listen = config.server.listen;
     let app = Arc::new(App::new(config)?);
     let listener = tokio::net::TcpListener::bind(listen)

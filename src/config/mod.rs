@@ -3,6 +3,7 @@
 //! `raw`, the checks that turn it into settings in `validate`, located errors
 //! in `error`. Every default is written once, here, next to its setting.
 
+mod access;
 mod error;
 mod raw;
 mod validate;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
+pub use access::{Auth, Secret, SourceAccess};
 pub use error::{ConfigError, ConfigErrors};
 
 use crate::filter::{self, Rule, Verdict};
@@ -41,6 +43,9 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Rules for every source.
     pub rules: Vec<Rule>,
+    /// Things that work but should not be so (a secret written into the
+    /// file); `check` prints them, the daemon logs them.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// `[feed]`: title, ids and size of the served feeds.
@@ -161,6 +166,9 @@ pub struct FetchSettings {
     pub article_pages: usize,
     /// Deadline for a whole poll (an HTML source makes many requests).
     pub poll_deadline: Duration,
+    /// The outbound proxy for every request; `None`: the standard
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` variables decide.
+    pub proxy: Option<Url>,
 }
 
 impl Default for FetchSettings {
@@ -184,6 +192,7 @@ impl Default for FetchSettings {
             backfill_pages: 3,
             article_pages: 30,
             poll_deadline: Duration::from_secs(300),
+            proxy: None,
         }
     }
 }
@@ -215,6 +224,8 @@ pub struct SourceConfig {
     pub follow_articles: bool,
     /// Rules for this source only (besides the global ones).
     pub rules: Vec<Rule>,
+    /// Headers, authentication and cookies its requests carry.
+    pub access: SourceAccess,
 }
 
 impl SourceConfig {
@@ -224,7 +235,7 @@ impl SourceConfig {
         SourceConfig {
             id: id.to_string(),
             name: id.to_string(),
-            url,
+            url: url.clone(),
             kind,
             schedule,
             tags: Vec::new(),
@@ -233,6 +244,10 @@ impl SourceConfig {
             selectors: None,
             follow_articles: true,
             rules: Vec::new(),
+            access: SourceAccess {
+                scope: Some(url.clone()),
+                ..SourceAccess::default()
+            },
         }
     }
 

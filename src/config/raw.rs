@@ -109,6 +109,7 @@ pub(super) struct RawFetch {
     pub backfill_pages: Option<Spanned<i64>>,
     pub article_pages: Option<Spanned<i64>>,
     pub poll_deadline: Option<Spanned<String>>,
+    pub proxy: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +127,35 @@ pub(super) struct RawSource {
     pub selectors: Option<RawSelectors>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<RawRule>,
+    /// Extra request headers, name → value.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Cookies sent with every request to the source's origin, name → value.
+    #[serde(default)]
+    pub cookies: std::collections::BTreeMap<String, Spanned<String>>,
+    pub basic_auth: Option<Spanned<RawBasicAuth>>,
+    pub bearer: Option<Spanned<RawBearer>>,
+}
+
+/// `basic_auth = { user = "…", password_env = "…" }`: the password from
+/// exactly one of `password_env`, `password_file` or (warned) `password`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBasicAuth {
+    pub user: Spanned<String>,
+    pub password: Option<Spanned<String>>,
+    pub password_env: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<String>>,
+}
+
+/// `bearer = { token_env = "…" }`: the token from exactly one of
+/// `token_env`, `token_file` or (warned) `token`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBearer {
+    pub token: Option<Spanned<String>>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_file: Option<Spanned<String>>,
 }
 
 /// CSS selectors for an HTML listing where automatic reading is wrong.

@@ -78,7 +78,12 @@ impl Reader<'_> {
             visited.insert(url.clone());
             match self
                 .fetcher
-                .get(&url, &Validators::default(), Want::Page)
+                .get_as(
+                    &url,
+                    &Validators::default(),
+                    Want::Page,
+                    &self.source.access,
+                )
                 .await
             {
                 Ok(FetchOutcome::Fetched { meta: pm, body: pb }) => {
@@ -248,7 +253,11 @@ impl Reader<'_> {
             fetched_at: self.now,
             article: None,
         };
-        match self.fetcher.get(&entry.link, &validators, Want::Page).await {
+        match self
+            .fetcher
+            .get_as(&entry.link, &validators, Want::Page, &self.source.access)
+            .await
+        {
             Ok(FetchOutcome::NotModified(meta)) => {
                 record.status = Some(304);
                 record.validators = meta.validators;

@@ -1,6 +1,7 @@
 //! Test support, one file per concern: the sample sites' answer keys, the
 //! in-process partner server, test configs, requests through the router, a
-//! hostile partner, the daemon inside a test, and the captured log.
+//! hostile partner, the daemon inside a test, the captured log, and local
+//! receivers (a forward/CONNECT proxy, a webhook receiver, an SMTP receiver).
 
 #![allow(dead_code)]
 
@@ -11,6 +12,7 @@ pub mod hostile;
 pub mod http;
 pub mod logs;
 pub mod partners;
+pub mod receivers;
 
 pub use answers::*;
 pub use configs::*;

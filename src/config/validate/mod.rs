@@ -27,6 +27,7 @@ use crate::filter::{Rule, RuleError, RuleSpec, valid_tag};
 use crate::model::SourceKind;
 use crate::schedule::Schedule;
 
+mod access;
 mod values;
 
 /// Checks a parsed file and builds the settings; a config is returned only
@@ -35,8 +36,10 @@ pub(super) fn config(raw: RawConfig, locator: Locator<'_>) -> Result<Config, Con
     let mut v = Validator {
         locator,
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
-    let config = v.config(raw);
+    let mut config = v.config(raw);
+    config.warnings = std::mem::take(&mut v.warnings);
     if v.errors.is_empty() {
         Ok(config)
     } else {
@@ -49,12 +52,18 @@ pub(super) fn config(raw: RawConfig, locator: Locator<'_>) -> Result<Config, Con
 struct Validator<'a> {
     locator: Locator<'a>,
     errors: Vec<ConfigError>,
+    warnings: Vec<ConfigError>,
 }
 
 impl Validator<'_> {
     fn err(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
         let e = self.locator.error(span, key, &message.into());
         self.errors.push(e);
+    }
+
+    fn warn(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+        let w = self.locator.error(span, key, &message.into());
+        self.warnings.push(w);
     }
 
     fn config(&mut self, raw: RawConfig) -> Config {
@@ -81,6 +90,7 @@ impl Validator<'_> {
             site,
             sources,
             rules,
+            warnings: Vec::new(),
         }
     }
 
@@ -402,6 +412,7 @@ impl Validator<'_> {
                 d.article_pages,
             ),
             poll_deadline: self.duration(raw.poll_deadline, "fetch.poll_deadline", d.poll_deadline),
+            proxy: raw.proxy.and_then(|p| self.proxy(p)),
         }
     }
 
@@ -487,6 +498,14 @@ impl Validator<'_> {
                 .enumerate()
                 .filter_map(|(j, r)| self.rule(r, &key(&format!("rule[{j}]"))))
                 .collect();
+            let access = self.access(
+                i,
+                url.as_ref(),
+                raw.headers,
+                raw.cookies,
+                raw.basic_auth,
+                raw.bearer,
+            );
             let has_selectors = raw.selectors.is_some();
             let selectors = raw
                 .selectors
@@ -509,6 +528,7 @@ impl Validator<'_> {
                 source.selectors = selectors;
                 source.follow_articles = follow_articles.unwrap_or(source.follow_articles);
                 source.rules = rules;
+                source.access = access;
                 out.push(source);
             }
         }
