@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod alerts;
 mod broken_partners;
 mod browser;
 mod cli;

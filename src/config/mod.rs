@@ -4,6 +4,7 @@
 //! in `error`. Every default is written once, here, next to its setting.
 
 mod access;
+mod alerts;
 mod error;
 mod raw;
 mod validate;
@@ -16,6 +17,7 @@ use ipnet::IpNet;
 use url::Url;
 
 pub use access::{Auth, Secret, SourceAccess};
+pub use alerts::{AlertChannel, AlertSettings, WebhookFormat};
 pub use error::{ConfigError, ConfigErrors};
 
 use crate::filter::{self, Rule, Verdict};
@@ -43,6 +45,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Rules for every source.
     pub rules: Vec<Rule>,
+    /// `[[alert]]`: who hears of failing and recovered sources.
+    pub alerts: Vec<AlertSettings>,
     /// Things that work but should not be so (a secret written into the
     /// file); `check` prints them, the daemon logs them.
     pub warnings: Vec<ConfigError>,

@@ -24,6 +24,26 @@ pub(super) struct RawConfig {
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<RawRule>,
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<Spanned<RawAlert>>,
+}
+
+/// `[[alert]]`: a webhook (`webhook`, `format`, a token for Matrix) or mail
+/// (`mail_to`, `mail_from`, `smtp`), and when to send.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlert {
+    pub webhook: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_file: Option<Spanned<String>>,
+    pub mail_to: Option<Vec<Spanned<String>>>,
+    pub mail_from: Option<Spanned<String>>,
+    pub smtp: Option<Spanned<String>>,
+    pub after_failures: Option<Spanned<i64>>,
+    pub min_interval: Option<Spanned<String>>,
+    pub max_per_hour: Option<Spanned<i64>>,
 }
 
 /// A keep/drop/tag rule, global (`[[rule]]`) or per source (`[[source.rule]]`).

@@ -15,12 +15,12 @@ use crate::config::raw::{RawBasicAuth, RawBearer};
 use crate::config::{Auth, Secret};
 
 /// Where a secret comes from, as written.
-struct SecretKeys<'k> {
-    literal: Option<Spanned<String>>,
-    env: Option<Spanned<String>>,
-    file: Option<Spanned<String>>,
+pub(super) struct SecretKeys<'k> {
+    pub(super) literal: Option<Spanned<String>>,
+    pub(super) env: Option<Spanned<String>>,
+    pub(super) file: Option<Spanned<String>>,
     /// Key names for messages: (literal, env, file).
-    names: (&'k str, &'k str, &'k str),
+    pub(super) names: (&'k str, &'k str, &'k str),
 }
 
 impl Validator<'_> {
@@ -172,7 +172,7 @@ impl Validator<'_> {
     }
 
     /// The secret from exactly one of its keys; the literal one is warned about.
-    fn secret(
+    pub(super) fn secret(
         &mut self,
         keys: SecretKeys<'_>,
         table: std::ops::Range<usize>,

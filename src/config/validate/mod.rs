@@ -28,6 +28,7 @@ use crate::model::SourceKind;
 use crate::schedule::Schedule;
 
 mod access;
+mod alerts;
 mod values;
 
 /// Checks a parsed file and builds the settings; a config is returned only
@@ -80,6 +81,12 @@ impl Validator<'_> {
             .enumerate()
             .filter_map(|(i, r)| self.rule(r, &format!("rule[{i}]")))
             .collect();
+        let alerts = raw
+            .alerts
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, a)| self.alert(a, i))
+            .collect();
         Config {
             path: self.locator.file.to_path_buf(),
             feed,
@@ -90,6 +97,7 @@ impl Validator<'_> {
             site,
             sources,
             rules,
+            alerts,
             warnings: Vec::new(),
         }
     }
