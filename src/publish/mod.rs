@@ -13,6 +13,7 @@
 //! `query` owns feeds by query (`/feed.atom?tag=a`), rendered on request too.
 
 mod atom;
+mod charts;
 mod entries;
 mod html;
 mod json;
@@ -22,6 +23,7 @@ mod query;
 mod rss;
 mod site;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -30,7 +32,7 @@ pub use query::{FeedQuery, feed_query};
 pub use site::{Rendered, Site, SiteHandle};
 
 use crate::config::Config;
-use crate::store::{SourceState, Store};
+use crate::store::{Activity, SourceState, Store};
 use entries::{DocLink, Entry, FeedDoc, feed_doc, item_entry, story_entry};
 
 /// A format every feed (merged, per tag, per source) is offered in. Adding
@@ -323,24 +325,31 @@ pub(crate) fn render_on_request(
     } else if let Some(id) = source_page_path(path) {
         render_source_page(config, store, id)
     } else if is_status_path(path) {
-        Ok(status_document(config, &states()?, path))
+        let states = states()?;
+        let activity = store.activity(Utc::now())?;
+        Ok(status_document(config, &states, &activity, path))
     } else {
         Ok(None)
     }
 }
 
 /// One status page (`/status` or `/status.json`) for these source states.
-fn status_document(config: &Config, states: &[SourceState], path: &str) -> Option<Rendered> {
+fn status_document(
+    config: &Config,
+    states: &[SourceState],
+    activity: &HashMap<String, Activity>,
+    path: &str,
+) -> Option<Rendered> {
     let now = Utc::now();
     match path {
         "/status" => Some(Rendered::new(
             html::HTML_TYPE,
-            html::status(config, states, now).into_bytes(),
+            html::status(config, states, activity, now).into_bytes(),
             now,
         )),
         "/status.json" => Some(Rendered::new(
             html::STATUS_JSON_TYPE,
-            html::status_json(config, states, now),
+            html::status_json(config, states, activity, now),
             now,
         )),
         _ => None,
@@ -459,12 +468,19 @@ pub(crate) fn render_archive(
 }
 
 /// Both status pages for these source states, into `site` (for `export`).
-pub(crate) fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
+pub(crate) fn render_status(
+    config: &Config,
+    store: &Store,
+    states: &[SourceState],
+    site: &mut Site,
+) -> crate::store::Result<()> {
+    let activity = store.activity(Utc::now())?;
     for path in ["/status", "/status.json"] {
-        if let Some(doc) = status_document(config, states, path) {
+        if let Some(doc) = status_document(config, states, &activity, path) {
             site.files.insert(path.into(), Arc::new(doc));
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
