@@ -316,6 +316,19 @@ async fn news_page_and_status_page_in_headless_chromium() {
         "{:?}",
         layouts.1
     );
+    // Each row has its two pictures; the failing source's last poll is drawn as failed.
+    let row = |id: &str| {
+        let r = status.split(&format!("id=\"source-{id}\"")).nth(1).unwrap();
+        r.split("</tr>").next().unwrap().to_string()
+    };
+    let ok_row = row("revierbote");
+    assert_eq!(ok_row.matches("<svg").count(), 2, "{ok_row}");
+    assert!(ok_row.contains("role=\"img\"") && ok_row.contains("Einträge je Woche"));
+    assert!(
+        row("kaputt").contains("fehlgeschlagen"),
+        "{}",
+        row("kaputt")
+    );
     for shot in [&shots.0, &shots.1] {
         let png = std::fs::read(shot).unwrap();
         assert!(
@@ -454,6 +467,13 @@ async fn a_reader_reaches_topics_partners_and_older_news_and_axe_finds_no_seriou
         );
     }
     assert_eq!(page("older")["articles"], 50);
+    // /status draws two pictures per source (items per week, recent polls).
+    assert_eq!(
+        page("status")["charts"].as_u64().unwrap(),
+        2 * sources.len() as u64,
+        "pictures not rendered on /status: {}",
+        page("status")
+    );
 
     let mut serious_violations = Vec::new();
     for p in pages {

@@ -4,6 +4,8 @@
 
 mod support;
 
+mod access;
+mod alerts;
 mod article_pages;
 mod broken_partners;
 mod browser;

@@ -1,5 +1,6 @@
 //! `revierfeed check`: validates the config and prints every problem as
-//! `file:line:column: key: message`; exit 1 on errors.
+//! `file:line:column: key: message`; exit 1 on errors. Warnings (a secret
+//! written into the file) go to stderr as `warning: file:line:column: …`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,6 +11,9 @@ use crate::config::Config;
 pub(super) fn run(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(c) => {
+            for w in &c.warnings {
+                eprintln!("warning: {w}");
+            }
             println!(
                 "{}: ok ({} sources, serving on {}, database {})",
                 path.display(),

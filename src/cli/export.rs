@@ -67,7 +67,7 @@ fn export_name(path: &str) -> Option<PathBuf> {
 fn export(config: &Config, store: &Store, dir: &Path) -> anyhow::Result<usize> {
     let states = store.source_states()?;
     let mut site: Site = publish::render_site(config, store, &states)?;
-    publish::render_status(config, &states, &mut site);
+    publish::render_status(config, store, &states, &mut site)?;
     let mut written = 0;
     let mut files: Vec<(String, std::sync::Arc<publish::Rendered>)> =
         site.files.into_iter().collect();

@@ -15,6 +15,9 @@ use crate::config::Config;
 pub(super) async fn run(config: Config) -> Result<ExitCode, Error> {
     let path = config.path.clone();
     let path = path.as_path();
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
     let listen = config.server.listen;
     let app = Arc::new(App::new(config)?);
     let listener = tokio::net::TcpListener::bind(listen)

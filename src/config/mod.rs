@@ -3,6 +3,8 @@
 //! `raw`, the checks that turn it into settings in `validate`, located errors
 //! in `error`. Every default is written once, here, next to its setting.
 
+mod access;
+mod alerts;
 mod error;
 mod raw;
 mod validate;
@@ -16,6 +18,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use url::Url;
 
+pub use access::{Auth, Secret, SourceAccess};
+pub use alerts::{AlertChannel, AlertSettings, WebhookFormat};
 pub use error::{ConfigError, ConfigErrors};
 
 use crate::filter::{self, Rule, Verdict};
@@ -45,6 +49,11 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Rules for every source.
     pub rules: Vec<Rule>,
+    /// `[[alert]]`: who hears of failing and recovered sources.
+    pub alerts: Vec<AlertSettings>,
+    /// Things that work but should not be so (a secret written into the
+    /// file); `check` prints them, the daemon logs them.
+    pub warnings: Vec<ConfigError>,
 }
 
 /// `[feed]`: title, ids and size of the served feeds.
@@ -213,6 +222,9 @@ pub struct FetchSettings {
     pub article_pages: usize,
     /// Deadline for a whole poll (an HTML source makes many requests).
     pub poll_deadline: Duration,
+    /// The outbound proxy for every request; `None`: the standard
+    /// `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` variables decide.
+    pub proxy: Option<Url>,
 }
 
 impl Default for FetchSettings {
@@ -236,6 +248,7 @@ impl Default for FetchSettings {
             backfill_pages: 3,
             article_pages: 30,
             poll_deadline: Duration::from_secs(300),
+            proxy: None,
         }
     }
 }
@@ -274,6 +287,8 @@ pub struct SourceConfig {
     pub remove: Vec<scraper::Selector>,
     /// Rules for this source only (besides the global ones).
     pub rules: Vec<Rule>,
+    /// Headers, authentication and cookies its requests carry.
+    pub access: SourceAccess,
 }
 
 impl SourceConfig {
@@ -283,7 +298,7 @@ impl SourceConfig {
         SourceConfig {
             id: id.to_string(),
             name: id.to_string(),
-            url,
+            url: url.clone(),
             kind,
             schedule,
             tags: Vec::new(),
@@ -295,6 +310,10 @@ impl SourceConfig {
             content: None,
             remove: Vec::new(),
             rules: Vec::new(),
+            access: SourceAccess {
+                scope: Some(url.clone()),
+                ..SourceAccess::default()
+            },
         }
     }
 

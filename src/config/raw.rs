@@ -26,6 +26,26 @@ pub(super) struct RawConfig {
     pub sources: Vec<RawSource>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<RawRule>,
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<Spanned<RawAlert>>,
+}
+
+/// `[[alert]]`: a webhook (`webhook`, `format`, a token for Matrix) or mail
+/// (`mail_to`, `mail_from`, `smtp`), and when to send.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlert {
+    pub webhook: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_file: Option<Spanned<String>>,
+    pub mail_to: Option<Vec<Spanned<String>>>,
+    pub mail_from: Option<Spanned<String>>,
+    pub smtp: Option<Spanned<String>>,
+    pub after_failures: Option<Spanned<i64>>,
+    pub min_interval: Option<Spanned<String>>,
+    pub max_per_hour: Option<Spanned<i64>>,
 }
 
 /// A keep/drop/tag rule, global (`[[rule]]`) or per source (`[[source.rule]]`).
@@ -117,6 +137,7 @@ pub(super) struct RawFetch {
     pub backfill_pages: Option<Spanned<i64>>,
     pub article_pages: Option<Spanned<i64>>,
     pub poll_deadline: Option<Spanned<String>>,
+    pub proxy: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +162,35 @@ pub(super) struct RawSource {
     pub remove: Vec<Spanned<String>>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<RawRule>,
+    /// Extra request headers, name → value.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Cookies sent with every request to the source's origin, name → value.
+    #[serde(default)]
+    pub cookies: std::collections::BTreeMap<String, Spanned<String>>,
+    pub basic_auth: Option<Spanned<RawBasicAuth>>,
+    pub bearer: Option<Spanned<RawBearer>>,
+}
+
+/// `basic_auth = { user = "…", password_env = "…" }`: the password from
+/// exactly one of `password_env`, `password_file` or (warned) `password`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBasicAuth {
+    pub user: Spanned<String>,
+    pub password: Option<Spanned<String>>,
+    pub password_env: Option<Spanned<String>>,
+    pub password_file: Option<Spanned<String>>,
+}
+
+/// `bearer = { token_env = "…" }`: the token from exactly one of
+/// `token_env`, `token_file` or (warned) `token`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBearer {
+    pub token: Option<Spanned<String>>,
+    pub token_env: Option<Spanned<String>>,
+    pub token_file: Option<Spanned<String>>,
 }
 
 /// CSS selectors for an HTML listing where automatic reading is wrong.

@@ -1,9 +1,11 @@
 //! The running daemon: one task per source that sleeps until its next poll
 //! ([`scheduler`]), a renderer that re-renders the served site after changes
-//! ([`renderer`]), the HTTP server, config reloads ([`reload`]), and a clean
+//! ([`renderer`]), alerts on failing and recovered sources ([`alerts`]), the
+//! HTTP server, config reloads ([`reload`]), and a clean
 //! shutdown. `run` takes its shutdown trigger as an argument so tests can
 //! stop it (mini-redis's `server::run`).
 
+mod alerts;
 mod reload;
 mod renderer;
 mod scheduler;
@@ -45,7 +47,8 @@ pub async fn run(
     tracing::info!(%addr, "serving feeds");
 
     let render_task = tokio::spawn(renderer(app.clone(), dirty.clone(), stop.clone()));
-    let mut scheduler = Scheduler::new(app.clone(), dirty.clone(), stop.child_token());
+    let alerter = Arc::new(alerts::Alerter::new(&app.config().fetch.user_agent)?);
+    let mut scheduler = Scheduler::new(app.clone(), dirty.clone(), alerter, stop.child_token());
     scheduler.reconcile(&app.config());
 
     tokio::pin!(shutdown);

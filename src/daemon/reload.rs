@@ -73,7 +73,12 @@ pub(super) async fn reload(
 ) {
     let path = app.config().path.clone();
     let config = match Config::load(&path) {
-        Ok(c) => c,
+        Ok(c) => {
+            for w in &c.warnings {
+                tracing::warn!("{w}");
+            }
+            c
+        }
         Err(errors) => {
             tracing::error!("config not reloaded, the running config stays in force:\n{errors}");
             app.config_reload_result(Err(errors.to_string()));

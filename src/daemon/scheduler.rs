@@ -1,6 +1,6 @@
 //! One task per enabled source that sleeps until the source is due (its
 //! schedule, jitter, backoff and what the partner allows), polls it through
-//! the pipeline, and tells the renderer what changed.
+//! the pipeline, tells the renderer what changed and the alerter how it went.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use chrono::Utc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::alerts::Alerter;
 use super::renderer::Dirty;
 use crate::app::App;
 use crate::config::{Config, SourceConfig};
@@ -28,16 +29,23 @@ struct SourceTask {
 pub(super) struct Scheduler {
     app: Arc<App>,
     dirty: Arc<Dirty>,
+    alerter: Arc<Alerter>,
     shutdown: CancellationToken,
     tasks: HashMap<String, SourceTask>,
 }
 
 impl Scheduler {
     /// No tasks yet; `shutdown` cancels every task it will start.
-    pub(super) fn new(app: Arc<App>, dirty: Arc<Dirty>, shutdown: CancellationToken) -> Self {
+    pub(super) fn new(
+        app: Arc<App>,
+        dirty: Arc<Dirty>,
+        alerter: Arc<Alerter>,
+        shutdown: CancellationToken,
+    ) -> Self {
         Scheduler {
             app,
             dirty,
+            alerter,
             shutdown,
             tasks: HashMap::new(),
         }
@@ -71,6 +79,7 @@ impl Scheduler {
                     self.app.clone(),
                     source.clone(),
                     self.dirty.clone(),
+                    self.alerter.clone(),
                     cancel.clone(),
                 ));
                 self.tasks.insert(
@@ -99,6 +108,7 @@ async fn source_loop(
     app: Arc<App>,
     source: SourceConfig,
     dirty: Arc<Dirty>,
+    alerter: Arc<Alerter>,
     cancel: CancellationToken,
 ) {
     loop {
@@ -146,5 +156,12 @@ async fn source_loop(
             }
         };
         dirty.mark(&source.id, report.changed());
+        alerter.observe(
+            &app.config(),
+            &source,
+            history.consecutive_failures,
+            &report,
+            Utc::now(),
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! HTTP headers both ways: the conditional request's headers, and what a
+//! HTTP headers both ways: the conditional request's headers (with a
+//! source's own headers, credentials and cookies), and what a
 //! response says about itself (validators, freshness from Cache-Control or
 //! Expires, Retry-After).
 
@@ -8,7 +9,42 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
 use super::Want;
+use crate::config::{Auth, SourceAccess};
 use crate::model::Validators;
+
+/// Adds a source's own headers, cookies and credentials to a request (the
+/// caller has checked that the request goes to the source's origin).
+pub(super) fn with_access(
+    mut request: reqwest::RequestBuilder,
+    access: &SourceAccess,
+) -> reqwest::RequestBuilder {
+    for (name, value) in &access.headers {
+        // Validated with the config; a value that no longer parses is skipped, not sent half.
+        if let (Ok(n), Ok(v)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            request = request.header(n, v);
+        }
+    }
+    if !access.cookies.is_empty() {
+        let cookie = access
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if let Ok(mut v) = HeaderValue::from_str(&cookie) {
+            v.set_sensitive(true);
+            request = request.header(header::COOKIE, v);
+        }
+    }
+    match &access.auth {
+        Some(Auth::Basic { user, password }) => request.basic_auth(user, Some(password.expose())),
+        Some(Auth::Bearer(token)) => request.bearer_auth(token.expose()),
+        None => request,
+    }
+}
 
 /// Accept for what the request is for, and the validators as If-None-Match/If-Modified-Since.
 pub(super) fn request_headers(validators: &Validators, want: Want) -> HeaderMap {

@@ -6,10 +6,12 @@
 //! wire and the bytes after gunzip/brotli have their own limit.
 //!
 //! This file holds the client, what it returns and how it fails; its rooms:
-//! - `policy`: which addresses and redirect targets a request may reach;
+//! - `policy`: which addresses and redirect targets a request may reach, also
+//!   through an outbound proxy;
 //! - `gates`: per-origin slots and spacing, Retry-After holds, document slots;
 //! - `clock`: how long a poll has worked (from its first request, waits left out);
-//! - `headers`: request headers, validators, freshness and Retry-After;
+//! - `headers`: request headers (a source's own ones and credentials among
+//!   them), validators, freshness and Retry-After;
 //! - `body`: reading and decompressing a body within its limits.
 
 mod body;
@@ -27,7 +29,7 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use url::Url;
 
-use crate::config::FetchSettings;
+use crate::config::{FetchSettings, SourceAccess};
 use crate::model::Validators;
 
 pub use clock::{PollClock, waiting};
@@ -134,6 +136,9 @@ struct Limits {
 pub struct Fetcher {
     client: reqwest::Client,
     policy: Arc<NetworkPolicy>,
+    /// Requests may go through a proxy, which resolves the target's name
+    /// itself: each target is then resolved and judged here first.
+    proxied: bool,
     limits: Limits,
     gates: Gates,
 }
@@ -150,8 +155,18 @@ impl Fetcher {
     pub(crate) fn new(settings: &FetchSettings) -> anyhow::Result<Fetcher> {
         // reqwest is built without a bundled crypto provider; ring is the small one.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let proxies = policy::proxy_servers(settings.proxy.as_ref());
         let policy = Arc::new(NetworkPolicy::new(settings.allow_networks.clone()));
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        builder = match &settings.proxy {
+            // The key replaces the variables' proxies; NO_PROXY still exempts hosts.
+            Some(p) => builder
+                .proxy(reqwest::Proxy::all(p.as_str())?.no_proxy(reqwest::NoProxy::from_env())),
+            // reqwest reads HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY itself.
+            None if !proxies.is_empty() => builder,
+            None => builder.no_proxy(),
+        };
+        let client = builder
             .user_agent(settings.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
@@ -162,14 +177,19 @@ impl Fetcher {
             // were ~40 MB in a cycle over 1,000 sources).
             .pool_idle_timeout(Duration::from_secs(2))
             .pool_max_idle_per_host(2)
-            .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver {
                 policy: policy.clone(),
+                // The operator chose the proxy: it may live on a private network.
+                trusted: proxies
+                    .iter()
+                    .filter_map(|p| p.host_str().map(str::to_ascii_lowercase))
+                    .collect(),
             }))
             .build()?;
         Ok(Fetcher {
             client,
             policy,
+            proxied: !proxies.is_empty(),
             limits: Limits {
                 timeout: settings.timeout,
                 max_body_bytes: settings.max_body_bytes,
@@ -202,7 +222,20 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_held(url, validators, want, None).await
+        self.get_held(url, validators, want, None, None).await
+    }
+
+    /// `get` for one source: its headers, credentials and cookies go along
+    /// to its own origin (never to another one a redirect leads to).
+    pub(crate) async fn get_as(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        want: Want,
+        access: &SourceAccess,
+    ) -> Result<FetchOutcome, FetchError> {
+        self.get_held(url, validators, want, None, Some(access))
+            .await
     }
 
     /// `get` for a poll's document: also takes a document slot into `hold`,
@@ -214,8 +247,10 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
         hold: &mut Option<DocumentSlot>,
+        access: &SourceAccess,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_held(url, validators, want, Some(hold)).await
+        self.get_held(url, validators, want, Some(hold), Some(access))
+            .await
     }
 
     async fn get_held(
@@ -224,8 +259,9 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
         hold: Option<&mut Option<DocumentSlot>>,
+        access: Option<&SourceAccess>,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_inner(url, validators, want, hold).await
+        self.get_inner(url, validators, want, hold, access).await
     }
 
     async fn get_inner(
@@ -234,6 +270,7 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
         mut hold: Option<&mut Option<DocumentSlot>>,
+        access: Option<&SourceAccess>,
     ) -> Result<FetchOutcome, FetchError> {
         let mut current = url.clone();
         let mut moved_permanently_to = None;
@@ -244,6 +281,9 @@ impl Fetcher {
         let timed_out = || FetchError::Timeout(self.limits.timeout);
         loop {
             self.policy.check_url(&current)?;
+            if self.proxied {
+                self.policy.check_resolved(&current).await?;
+            }
             self.gates.check_waiting(&current, Utc::now())?;
             let slot = {
                 let _waiting = clock::waiting();
@@ -252,16 +292,17 @@ impl Fetcher {
             clock::mark_sent();
             let sent = tokio::time::Instant::now();
             let deadline = sent + left;
-            let response = tokio::time::timeout_at(
-                deadline,
-                self.client
-                    .get(current.clone())
-                    .headers(headers::request_headers(validators, want))
-                    .send(),
-            )
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(|e| self.classify(&current, e))?;
+            let mut request = self
+                .client
+                .get(current.clone())
+                .headers(headers::request_headers(validators, want));
+            if let Some(access) = access.filter(|a| a.applies_to(&current)) {
+                request = headers::with_access(request, access);
+            }
+            let response = tokio::time::timeout_at(deadline, request.send())
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| self.classify(&current, e))?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 drop(slot);

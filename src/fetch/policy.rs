@@ -1,6 +1,10 @@
 //! Network policy: which addresses a request may reach (no loopback, private,
 //! link-local or metadata ranges unless config opens them), the DNS resolver
 //! that drops refused addresses, and the checks every redirect hop passes.
+//!
+//! Through an outbound proxy the resolver sees only the proxy's name (the
+//! proxy resolves the target), so then every target is resolved here before
+//! the request and refused if any of its addresses is ([`NetworkPolicy::check_resolved`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -33,6 +37,29 @@ impl NetworkPolicy {
             Some(why) => Err(why),
             None => Ok(()),
         }
+    }
+
+    /// For requests through a proxy: resolves the target's host name and
+    /// refuses it when any address is refused (the proxy may pick any of
+    /// them) or when it cannot be resolved (then it cannot be judged).
+    pub(super) async fn check_resolved(&self, url: &Url) -> Result<(), FetchError> {
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(()); // literals are judged by `check_url`
+        };
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| {
+            FetchError::Network(format!(
+                "{host}: cannot be resolved here to check it against the network policy before asking the proxy: {e}"
+            ))
+        })?;
+        for addr in addrs {
+            self.check(addr.ip()).map_err(|why| FetchError::Blocked {
+                host: host.to_string(),
+                addr: addr.ip(),
+                why,
+            })?;
+        }
+        Ok(())
     }
 
     /// Checked before every hop: the scheme, and a host written as an IP
@@ -127,6 +154,31 @@ fn non_public_reason(ip: IpAddr) -> Option<&'static str> {
 /// pointing at 127.0.0.1 or 169.254.169.254 is never connected to.
 pub(super) struct GuardedResolver {
     pub(super) policy: Arc<NetworkPolicy>,
+    /// Host names of the configured proxies, resolved without the policy:
+    /// the operator chose them; targets behind them are judged by `check_resolved`.
+    pub(super) trusted: Vec<String>,
+}
+
+/// The proxies requests may go through: `[fetch] proxy`, else the standard
+/// variables (upper or lower case) that reqwest reads.
+pub(super) fn proxy_servers(configured: Option<&Url>) -> Vec<Url> {
+    if let Some(p) = configured {
+        return vec![p.clone()];
+    }
+    ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"]
+        .iter()
+        .flat_map(|name| [name.to_string(), name.to_ascii_lowercase()])
+        .filter_map(|name| std::env::var(name).ok())
+        .filter(|v| !v.trim().is_empty())
+        .filter_map(|v| {
+            let v = v.trim();
+            // As reqwest does: a bare host:port means http.
+            Url::parse(v)
+                .ok()
+                .filter(|u| u.host().is_some())
+                .or_else(|| Url::parse(&format!("http://{v}")).ok())
+        })
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,9 +193,13 @@ impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = self.policy.clone();
         let host = name.as_str().to_string();
+        let trusted = self.trusted.iter().any(|t| t.eq_ignore_ascii_case(&host));
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if trusted {
+                return Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs);
+            }
             let mut refused = None;
             let allowed: Vec<SocketAddr> = addrs
                 .into_iter()

@@ -1,20 +1,22 @@
 //! The layout every HTML page shares — language, landmarks (banner,
 //! navigation, main, contentinfo), the style with its dark variant, the
 //! footer with the legal links of `[site]` — and the operator's `/status`
-//! page plus `/status.json`. The news pages are in `pages`. No JavaScript:
+//! page (with the pictures of `charts`) plus `/status.json`. The news pages are in `pages`. No JavaScript:
 //! the served Content-Security-Policy forbids it.
 //! Markup is written by hand: a few small pages don't justify a template
 //! engine, and every interpolated value goes through `esc` or `attr`.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Berlin;
 use serde::Serialize;
 
-use super::Format;
+use super::{Format, charts};
 use crate::config::Config;
 use crate::model::ResolvedKind;
 use crate::schedule;
-use crate::store::SourceState;
+use crate::store::{Activity, PollPoint, SourceState};
 
 /// The `Content-Type` of the pages.
 pub(crate) const HTML_TYPE: &str = "text/html; charset=utf-8";
@@ -228,16 +230,25 @@ struct SourceStatus<'a> {
     last_error: Option<&'a str>,
     /// Read anyway, but with repairs or lost entries (see `PollRecord::warning`).
     warning: Option<&'a str>,
+    /// Items published per week, the last `store::WEEKS` weeks, oldest first.
+    weekly_items: &'a [u32],
+    /// The last polls (at most `store::RECENT_POLLS`), oldest first.
+    recent_polls: &'a [PollPoint],
 }
+
+/// What a source without stored activity shows: no polls, empty weeks.
+static NO_WEEKS: [u32; crate::store::WEEKS] = [0; crate::store::WEEKS];
 
 fn statuses<'a>(
     config: &'a Config,
     states: &'a [SourceState],
+    activity: &'a HashMap<String, Activity>,
     now: DateTime<Utc>,
 ) -> Vec<SourceStatus<'a>> {
     states
         .iter()
         .map(|s| {
+            let act = activity.get(&s.id);
             let source = config.source(&s.id);
             let next_poll = source.map(|src| {
                 schedule::next_poll(
@@ -266,6 +277,11 @@ fn statuses<'a>(
                 consecutive_failures: s.history.consecutive_failures,
                 last_error: s.last_error.as_deref(),
                 warning: s.last_warning.as_deref(),
+                weekly_items: act
+                    .map(|a| a.weekly_items.as_slice())
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or(&NO_WEEKS),
+                recent_polls: act.map(|a| a.recent_polls.as_slice()).unwrap_or(&[]),
             }
         })
         .collect()
@@ -276,9 +292,10 @@ pub(crate) fn status(
     config: &Config,
     states: &[SourceState],
     problem: Option<&ConfigProblem>,
+    activity: &HashMap<String, Activity>,
     now: DateTime<Utc>,
 ) -> String {
-    let mut rows = statuses(config, states, now);
+    let mut rows = statuses(config, states, activity, now);
     // Failing sources first: that is what an operator opens this page for.
     rows.sort_by_key(|r| r.ok);
     let failing = rows.iter().filter(|r| !r.ok).count();
@@ -297,10 +314,10 @@ pub(crate) fn status(
             esc(&p.error)
         ));
     }
-    body.push_str("<table><thead><tr><th>Quelle</th><th>Art</th><th>Letzter Abruf</th><th>HTTP</th><th>Einträge</th><th>Nächster Abruf</th><th>Fehler</th></tr></thead><tbody>");
+    body.push_str("<table><thead><tr><th>Quelle</th><th>Art</th><th>Letzter Abruf</th><th>HTTP</th><th>Einträge</th><th>Nächster Abruf</th><th>Verlauf</th><th>Fehler</th></tr></thead><tbody>");
     for r in &rows {
         body.push_str(&format!(
-            "<tr class=\"{}\" id=\"source-{}\"><td><a href=\"{}\">{}</a><br><small>{}</small></td><td data-label=\"Art\">{}</td><td data-label=\"Letzter Abruf\">{}</td><td data-label=\"HTTP\">{}</td><td data-label=\"Einträge (neu)\">{} (+{})</td><td data-label=\"Nächster Abruf\">{}</td><td class=\"error\">{}</td></tr>",
+            "<tr class=\"{}\" id=\"source-{}\"><td><a href=\"{}\">{}</a><br><small>{}</small></td><td data-label=\"Art\">{}</td><td data-label=\"Letzter Abruf\">{}</td><td data-label=\"HTTP\">{}</td><td data-label=\"Einträge (neu)\">{} (+{})</td><td data-label=\"Nächster Abruf\">{}</td><td data-label=\"Verlauf\" class=\"charts\">{}<br><small>Einträge je Woche</small><br>{}<br><small>letzte Abrufe</small></td><td class=\"error\">{}</td></tr>",
             if r.ok { "ok" } else { "failing" },
             attr(r.id),
             attr(r.url),
@@ -315,6 +332,8 @@ pub(crate) fn status(
             r.items,
             r.last_new,
             r.next_poll.map(local).unwrap_or_else(|| "–".into()),
+            charts::weekly_items(r.weekly_items),
+            charts::recent_polls(r.recent_polls),
             match (r.last_error, r.warning) {
                 (Some(e), _) => format!("{} ({}× in Folge)", esc(e), r.consecutive_failures),
                 (None, Some(w)) => format!("<span class=\"warning\">Gelesen, aber: {}</span>", esc(w)),
@@ -338,6 +357,7 @@ pub(crate) fn status_json(
     config: &Config,
     states: &[SourceState],
     problem: Option<&ConfigProblem>,
+    activity: &HashMap<String, Activity>,
     now: DateTime<Utc>,
 ) -> Vec<u8> {
     #[derive(Serialize)]
@@ -351,7 +371,7 @@ pub(crate) fn status_json(
     serde_json::to_vec_pretty(&Status {
         generated: now,
         config_reload_failed: problem,
-        sources: statuses(config, states, now),
+        sources: statuses(config, states, activity, now),
     })
     .expect("serialising plain data cannot fail")
 }

@@ -13,6 +13,7 @@
 //! `query` owns feeds by query (`/feed.atom?tag=a`), rendered on request too.
 
 mod atom;
+mod charts;
 mod entries;
 mod html;
 mod json;
@@ -23,6 +24,7 @@ mod query;
 mod rss;
 mod site;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -32,7 +34,7 @@ pub use query::{FeedQuery, feed_query};
 pub use site::{Rendered, Site, SiteHandle};
 
 use crate::config::Config;
-use crate::store::{SourceState, Store};
+use crate::store::{Activity, SourceState, Store};
 use entries::{DocLink, Entry, FeedDoc, feed_doc, item_entry, story_entry};
 
 /// A format every feed (merged, per tag, per source) is offered in. Adding
@@ -326,7 +328,9 @@ pub(crate) fn render_on_request(
     } else if let Some(id) = source_page_path(path) {
         render_source_page(config, store, id)
     } else if is_status_path(path) {
-        Ok(status_document(config, &states()?, problem, path))
+        let states = states()?;
+        let activity = store.activity(Utc::now())?;
+        Ok(status_document(config, &states, &activity, problem, path))
     } else {
         Ok(None)
     }
@@ -336,6 +340,7 @@ pub(crate) fn render_on_request(
 fn status_document(
     config: &Config,
     states: &[SourceState],
+    activity: &HashMap<String, Activity>,
     problem: Option<&ConfigProblem>,
     path: &str,
 ) -> Option<Rendered> {
@@ -343,12 +348,12 @@ fn status_document(
     match path {
         "/status" => Some(Rendered::new(
             html::HTML_TYPE,
-            html::status(config, states, problem, now).into_bytes(),
+            html::status(config, states, problem, activity, now).into_bytes(),
             now,
         )),
         "/status.json" => Some(Rendered::new(
             html::STATUS_JSON_TYPE,
-            html::status_json(config, states, problem, now),
+            html::status_json(config, states, problem, activity, now),
             now,
         )),
         _ => None,
@@ -467,12 +472,19 @@ pub(crate) fn render_archive(
 }
 
 /// Both status pages for these source states, into `site` (for `export`).
-pub(crate) fn render_status(config: &Config, states: &[SourceState], site: &mut Site) {
+pub(crate) fn render_status(
+    config: &Config,
+    store: &Store,
+    states: &[SourceState],
+    site: &mut Site,
+) -> crate::store::Result<()> {
+    let activity = store.activity(Utc::now())?;
     for path in ["/status", "/status.json"] {
-        if let Some(doc) = status_document(config, states, None, path) {
+        if let Some(doc) = status_document(config, states, &activity, None, path) {
             site.files.insert(path.into(), Arc::new(doc));
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -57,7 +57,12 @@ impl Reader<'_> {
         for (url, how) in candidates {
             let Ok(FetchOutcome::Fetched { meta: fm, body: fb }) = self
                 .fetcher
-                .get(&url, &Validators::default(), Want::Feed)
+                .get_as(
+                    &url,
+                    &Validators::default(),
+                    Want::Feed,
+                    &self.source.access,
+                )
                 .await
             else {
                 continue;

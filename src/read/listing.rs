@@ -98,7 +98,12 @@ impl Reader<'_> {
             visited.insert(url.clone());
             match self
                 .fetcher
-                .get(&url, &Validators::default(), Want::Page)
+                .get_as(
+                    &url,
+                    &Validators::default(),
+                    Want::Page,
+                    &self.source.access,
+                )
                 .await
             {
                 Ok(FetchOutcome::Fetched { meta: pm, body: pb }) => {
@@ -284,7 +289,11 @@ impl Reader<'_> {
             fetched_at: self.now,
             article: None,
         };
-        match self.fetcher.get(link, &validators, Want::Page).await {
+        match self
+            .fetcher
+            .get_as(link, &validators, Want::Page, &self.source.access)
+            .await
+        {
             Ok(FetchOutcome::NotModified(meta)) => {
                 record.status = Some(304);
                 record.validators = meta.validators;

@@ -158,7 +158,13 @@ impl Reader<'_> {
         };
         let (meta, body) = match self
             .fetcher
-            .get_document(&url, &self.remembered.validators, want, slot)
+            .get_document(
+                &url,
+                &self.remembered.validators,
+                want,
+                slot,
+                &self.source.access,
+            )
             .await?
         {
             FetchOutcome::NotModified(meta) => return Ok(Read::NotModified(meta)),

@@ -3,7 +3,7 @@
 //! SQLite; callers on the async runtime go through `Store::call`, which runs
 //! the work on tokio's blocking pool.
 //!
-//! One file per table (`sources`, `items`, `stories`, `pages`, `meta`);
+//! One file per table (`sources`, `items`, `stories`, `pages`, `polls`, `meta`);
 //! `ingest` is the one transaction that spans them for a poll, `story_index`
 //! the in-memory cache of the stored story signatures, `schema` the
 //! migrations. Story membership is decided in `story`; here it is looked up
@@ -14,6 +14,7 @@ mod ingest;
 mod items;
 mod meta;
 mod pages;
+mod polls;
 mod schema;
 mod sources;
 mod stories;
@@ -28,6 +29,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use explain::{ExplainedCandidate, Explanation};
 pub use ingest::{IngestReport, IngestRequest};
 pub use items::ItemView;
+pub use polls::{Activity, PollPoint, PollResult, RECENT_POLLS, WEEKS};
 pub use sources::{PollRecord, SourceState};
 pub(crate) use stories::StoryFilter;
 pub use stories::StoryView;

@@ -121,6 +121,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE items ADD COLUMN media TEXT NOT NULL DEFAULT '[]';
     "#,
+    // 7: the last polls of each source (at most `polls::RECENT_POLLS`), drawn on /status.
+    r#"
+    CREATE TABLE polls (
+        id          INTEGER PRIMARY KEY,
+        source_id   TEXT NOT NULL REFERENCES sources (id),
+        at          INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        result      TEXT NOT NULL      -- 'ok', 'warning', 'unchanged' or 'failed'
+    );
+    CREATE INDEX polls_source ON polls (source_id, id);
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

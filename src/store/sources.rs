@@ -263,6 +263,7 @@ pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRec
         tx.prepare_cached("UPDATE sources SET fetch_url = ?2 WHERE id = ?1")?
             .execute(params![id, url])?;
     }
+    super::polls::record_in(tx, id, rec)?;
     Ok(())
 }
 

@@ -32,6 +32,11 @@ try {
     result.h1 = await page.$eval("h1", (h) => h.textContent.trim()).catch(() => null);
     result.articles = await page.$$eval("main article", (a) => a.length);
     result.scripts = await page.$$eval("script", (s) => s.length);
+    // Inline SVG pictures that the browser really laid out, with bars drawn.
+    result.charts = await page.$$eval("svg.chart", (svgs) => svgs.filter((s) => {
+      const box = s.getBoundingClientRect();
+      return box.width > 0 && box.height > 0 && s.querySelectorAll("rect").length > 0;
+    }).length);
     result.horizontalOverflow = await page.evaluate(
       () => document.documentElement.scrollWidth > window.innerWidth + 1);
     for (const scheme of ["light", "dark"]) {

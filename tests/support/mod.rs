@@ -1,7 +1,8 @@
 //! Test support, one file per concern: the sample sites' answer keys, the
 //! in-process partner server, test configs, requests through the router, a
 //! hostile partner, the daemon inside a test, the captured log, the strict
-//! clients that read served feeds, and the outside programs tests install.
+//! clients that read served feeds, the outside programs tests install, and
+//! local receivers (a forward/CONNECT proxy, a webhook receiver, an SMTP receiver).
 
 #![allow(dead_code)]
 
@@ -12,6 +13,7 @@ pub mod hostile;
 pub mod http;
 pub mod logs;
 pub mod partners;
+pub mod receivers;
 pub mod strict;
 pub mod tools;
 

@@ -27,6 +27,8 @@ use crate::filter::{Rule, RuleError, RuleSpec, valid_tag};
 use crate::model::SourceKind;
 use crate::schedule::Schedule;
 
+mod access;
+mod alerts;
 mod values;
 
 /// Checks a parsed file and builds the settings; a config is returned only
@@ -40,8 +42,10 @@ pub(super) fn config(
         locator,
         errors: Vec::new(),
         purpose,
+        warnings: Vec::new(),
     };
-    let config = v.config(raw);
+    let mut config = v.config(raw);
+    config.warnings = std::mem::take(&mut v.warnings);
     if v.errors.is_empty() {
         Ok(config)
     } else {
@@ -55,12 +59,18 @@ struct Validator<'a> {
     locator: Locator<'a>,
     errors: Vec<ConfigError>,
     purpose: Purpose,
+    warnings: Vec<ConfigError>,
 }
 
 impl Validator<'_> {
     fn err(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
         let e = self.locator.error(span, key, &message.into());
         self.errors.push(e);
+    }
+
+    fn warn(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+        let w = self.locator.error(span, key, &message.into());
+        self.warnings.push(w);
     }
 
     fn config(&mut self, raw: RawConfig) -> Config {
@@ -90,6 +100,12 @@ impl Validator<'_> {
             .enumerate()
             .filter_map(|(i, r)| self.rule(r, &format!("rule[{i}]")))
             .collect();
+        let alerts = raw
+            .alerts
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, a)| self.alert(a, i))
+            .collect();
         Config {
             path: self.locator.file.to_path_buf(),
             feed,
@@ -101,6 +117,8 @@ impl Validator<'_> {
             log,
             sources,
             rules,
+            alerts,
+            warnings: Vec::new(),
         }
     }
 
@@ -437,6 +455,7 @@ impl Validator<'_> {
                 d.article_pages,
             ),
             poll_deadline: self.duration(raw.poll_deadline, "fetch.poll_deadline", d.poll_deadline),
+            proxy: raw.proxy.and_then(|p| self.proxy(p)),
         }
     }
 
@@ -522,6 +541,14 @@ impl Validator<'_> {
                 .enumerate()
                 .filter_map(|(j, r)| self.rule(r, &key(&format!("rule[{j}]"))))
                 .collect();
+            let access = self.access(
+                i,
+                url.as_ref(),
+                raw.headers,
+                raw.cookies,
+                raw.basic_auth,
+                raw.bearer,
+            );
             let has_selectors = raw.selectors.is_some();
             let selectors = raw
                 .selectors
@@ -551,6 +578,7 @@ impl Validator<'_> {
                 source.follow_articles = follow_articles.unwrap_or(source.follow_articles);
                 (source.full_text, source.content, source.remove) = article;
                 source.rules = rules;
+                source.access = access;
                 out.push(source);
             }
         }
