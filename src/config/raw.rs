@@ -21,6 +21,7 @@ pub(super) struct RawConfig {
     pub stories: RawStories,
     #[serde(default)]
     pub site: RawSite,
+    #[serde(default)]
     pub log: RawLog,
     #[serde(default, rename = "source")]
     pub sources: Vec<RawSource>,
