@@ -67,6 +67,30 @@ async fn assert_named(app: &Arc<App>, id: &str, message: &str, items_before: i64
     );
 }
 
+/// The sources credited by each merged entry (more than one) of a served JSON Feed, sorted.
+fn merged_credits(json_feed: &str) -> Vec<Vec<String>> {
+    let feed: Value = serde_json::from_str(json_feed).unwrap_or_default();
+    feed["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| {
+                    let mut ids: Vec<String> = i["_revierfeed"]["sources"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|s| s["id"].as_str().map(str::to_string))
+                        .collect();
+                    ids.sort();
+                    ids
+                })
+                .filter(|ids| ids.len() > 1)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 fn the_gzip_bomb_is_a_real_gzip() {
     let bomb = gzip_bomb(8 << 20);
@@ -108,8 +132,23 @@ async fn the_daemon_keeps_serving_and_polling_while_partners_misbehave() {
         ),
         ("d-502", Fault::status(502, &[]), "HTTP 502"),
     ];
+    // A partner that reports d-healthy's first news too (the same article
+    // link): with story matching on, as shipped, it joins that story, and the
+    // merged entry must keep crediting both while the others misbehave.
+    let twin = HostileServer::start().await;
+    twin.set(
+        "/feed",
+        Fault::feed(rss(&[(
+            "d-healthy-1".into(),
+            "d-healthy Meldung 1, auch hier".into(),
+            "<p>Dieselbe Nachricht beim Partner.</p>".into(),
+        )])),
+    );
     let mut servers = Vec::new();
-    let mut sources = vec![support::source("d-healthy", healthy.url("/feed"), "feed")];
+    let mut sources = vec![
+        support::source("d-healthy", healthy.url("/feed"), "feed"),
+        support::source("d-twin", twin.url("/feed"), "feed"),
+    ];
     for (id, _, _) in &faults {
         let s = HostileServer::start().await;
         s.set("/feed", Fault::feed(small_feed(id, 3)));
@@ -132,7 +171,11 @@ async fn the_daemon_keeps_serving_and_polling_while_partners_misbehave() {
     let base = daemon.base.clone();
     let entries = |t: &str| t.matches("\"id\": \"urn:uuid:").count();
     let all = 3 + 3 * faults.len();
-    wait_for(&format!("{base}/feed.json"), |t| entries(t) == all).await;
+    let both = vec!["d-healthy".to_string(), "d-twin".to_string()];
+    wait_for(&format!("{base}/feed.json"), |t| {
+        entries(t) == all && merged_credits(t).contains(&both)
+    })
+    .await;
 
     let polls = || healthy.hits("/feed");
     let before = polls();
@@ -180,6 +223,11 @@ async fn the_daemon_keeps_serving_and_polling_while_partners_misbehave() {
         entries(&feed),
         all,
         "the merged feed keeps every earlier item"
+    );
+    assert!(
+        merged_credits(&feed).contains(&both),
+        "the story both partners reported still credits both: {:?}",
+        merged_credits(&feed)
     );
 
     // Recovery on the next success.

@@ -89,7 +89,8 @@ async fn query_feeds_give_the_entries_their_parameters_select() {
     let h2 = ids(&json(&app, "/tags/wasserstoff.json").await);
     let neuwerda = keys(&json(&app, "/sources/neuwerda.json").await);
     let wendepunkte = keys(&json(&app, "/sources/wendepunkte.json").await);
-    assert!(all.len() == 89 && bahn.len() >= 4 && h2.len() >= 3);
+    assert!(bahn.len() >= 4 && h2.len() >= 3, "{bahn:?} {h2:?}");
+    assert!(bahn.is_subset(&all) && h2.is_subset(&all) && all.len() > bahn.len() + h2.len());
     assert!(!neuwerda.is_empty() && !wendepunkte.is_empty());
 
     // Several tags: any of them.
@@ -98,10 +99,25 @@ async fn query_feeds_give_the_entries_their_parameters_select() {
     // Excluded tags and sources.
     let not_bahn = ids(&json(&app, "/feed.json?not-tag=bahn").await);
     assert_eq!(not_bahn, &all - &bahn);
-    let two_sources = keys(&json(&app, "/feed.json?source=neuwerda&source=wendepunkte").await);
-    assert_eq!(two_sources, &neuwerda | &wendepunkte);
+    // A source selects the stories it reported, whichever partner leads them
+    // (story matching is on, as shipped): judged by each entry's credits.
+    let crediting = |pred: &dyn Fn(&[&str]) -> bool| -> BTreeSet<String> {
+        merged["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| pred(&sources_of(i)))
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let two_sources = ids(&json(&app, "/feed.json?source=neuwerda&source=wendepunkte").await);
+    assert_eq!(
+        two_sources,
+        crediting(&|s| s.contains(&"neuwerda") || s.contains(&"wendepunkte"))
+    );
+    assert!(two_sources.len() >= neuwerda.len().max(wendepunkte.len()) && !two_sources.is_empty());
     let others = json(&app, "/feed.json?not-source=neuwerda").await;
-    assert_eq!(keys(&others), &all_keys - &neuwerda);
+    assert_eq!(ids(&others), crediting(&|s| !s.contains(&"neuwerda")));
     assert_eq!(all_keys.len(), all.len(), "links tell the entries apart");
     // Everything about Wasserstoff and Bahn except one partner's own items.
     let h2_source = json(&app, "/feed.json?tag=wasserstoff").await["items"][0].clone();
@@ -111,10 +127,19 @@ async fn query_feeds_give_the_entries_their_parameters_select() {
         &format!("/feed.json?tag=wasserstoff&tag=bahn&not-source={own}"),
     )
     .await;
-    let own_keys = keys(&json(&app, &format!("/sources/{own}.json")).await);
-    let bahn_or_h2 = keys(&json(&app, "/feed.json?tag=wasserstoff&tag=bahn").await);
-    assert!(!(&bahn_or_h2 & &own_keys).is_empty());
-    assert_eq!(keys(&wanted), &bahn_or_h2 - &own_keys);
+    let bahn_or_h2 = json(&app, "/feed.json?tag=wasserstoff&tag=bahn").await;
+    let not_own: BTreeSet<String> = bahn_or_h2["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !sources_of(i).contains(&own.as_str()))
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        not_own.len() < ids(&bahn_or_h2).len(),
+        "the partner has items to leave out"
+    );
+    assert_eq!(ids(&wanted), not_own);
     for item in wanted["items"].as_array().unwrap() {
         assert!(!sources_of(item).contains(&own.as_str()));
         let tags = tags_of(item);

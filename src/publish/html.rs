@@ -55,7 +55,7 @@ const STYLE: &str = ":root{color-scheme:light dark;--fg:#1b1b1b;--bg:#fff;--mute
 @media (prefers-color-scheme:dark){:root{--fg:#e8e8e8;--bg:#121212;--muted:#b3b3b3;--link:#8cb8ff;--line:#3a3a3a;--bad:#3b1f1f;--err:#ff9b9b;--warn:#f0c070;--ok:#8fd88f}}\
 body{font-family:system-ui,sans-serif;max-width:48rem;margin:0 auto;padding:0 1rem 1rem;line-height:1.5;color:var(--fg);background:var(--bg)}\
 a{color:var(--link)}a:focus-visible{outline:2px solid var(--link);outline-offset:2px}\
-.skip{position:absolute;left:-999rem}.skip:focus{position:static;display:inline-block;padding:.25rem}\
+.skip{position:absolute;left:0;top:0;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}.skip:focus{position:static;width:auto;height:auto;clip-path:none;display:inline-block;padding:.25rem}\
 header{border-bottom:1px solid var(--line);padding:.5rem 0}header .site{font-size:1.25rem;font-weight:700;margin:0}header .site a{color:var(--fg);text-decoration:none}\
 header p{margin:.25rem 0}nav ul,.tags,.feeds{list-style:none;padding:0;margin:.25rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem}\
 h1{font-size:1.5rem;margin:1rem 0 .5rem}main h2{font-size:1.15rem;margin:1.5rem 0 .25rem;border-bottom:2px solid var(--line)}\
