@@ -181,19 +181,11 @@ pub(crate) fn drop_late_declarations(text: &str) -> Option<(String, usize)> {
     let mut out = String::new();
     let mut copied = 0;
     let mut dropped = 0;
-    let mut at = 0;
-    while let Some(i) = text[at..].find('<') {
-        let pos = at + i;
-        let rest = &text[pos..];
-        if let Some((open, close)) = [("<![CDATA[", "]]>"), ("<!--", "-->")]
-            .into_iter()
-            .find(|(open, _)| rest.starts_with(open))
-        {
-            at = rest[open.len()..]
-                .find(close)
-                .map_or(text.len(), |j| pos + open.len() + j + close.len());
-            continue;
+    for pos in markup_starts(text) {
+        if pos < copied {
+            continue; // inside a declaration just dropped
         }
+        let rest = &text[pos..];
         let is_declaration = rest.len() > 5
             && rest.as_bytes()[..5].eq_ignore_ascii_case(b"<?xml")
             && rest.as_bytes()[5].is_ascii_whitespace();
@@ -202,9 +194,6 @@ pub(crate) fn drop_late_declarations(text: &str) -> Option<(String, usize)> {
             out.push_str(&text[copied..pos]);
             copied = end;
             dropped += 1;
-            at = end;
-        } else {
-            at = pos + 1;
         }
     }
     if dropped == 0 {
@@ -265,31 +254,39 @@ pub(crate) fn split_entries(text: &str) -> Option<Split<'_>> {
 
 /// Byte offsets of the entry start tags, outside CDATA and comments.
 fn entry_starts(text: &str) -> Vec<usize> {
-    let mut starts = Vec::new();
+    markup_starts(text)
+        .filter(|&pos| {
+            let name = text[pos + 1..]
+                .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .next()
+                .unwrap_or("");
+            matches!(name.rsplit(':').next().unwrap_or(name), "item" | "entry")
+        })
+        .collect()
+}
+
+/// Where each `<` that starts markup stands, passing over the insides of
+/// CDATA sections and comments (a `<` there is text).
+fn markup_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
     let mut at = 0;
-    while let Some(i) = text[at..].find('<') {
-        let pos = at + i;
-        let rest = &text[pos..];
-        if let Some((open, close)) = [("<![CDATA[", "]]>"), ("<!--", "-->")]
-            .into_iter()
-            .find(|(open, _)| rest.starts_with(open))
-        {
-            at = rest[open.len()..]
-                .find(close)
-                .map_or(text.len(), |j| pos + open.len() + j + close.len());
-            continue;
+    std::iter::from_fn(move || {
+        while let Some(i) = text[at..].find('<') {
+            let pos = at + i;
+            let rest = &text[pos..];
+            if let Some((open, close)) = [("<![CDATA[", "]]>"), ("<!--", "-->")]
+                .into_iter()
+                .find(|(open, _)| rest.starts_with(open))
+            {
+                at = rest[open.len()..]
+                    .find(close)
+                    .map_or(text.len(), |j| pos + open.len() + j + close.len());
+                continue;
+            }
+            at = pos + 1;
+            return Some(pos);
         }
-        let name: &str = rest[1..]
-            .split(|c: char| c.is_whitespace() || c == '>' || c == '/')
-            .next()
-            .unwrap_or("");
-        let local = name.rsplit(':').next().unwrap_or(name);
-        if matches!(local, "item" | "entry") {
-            starts.push(pos);
-        }
-        at = pos + 1;
-    }
-    starts
+        None
+    })
 }
 
 /// End tags for the elements `head` leaves open, innermost first.
