@@ -10,8 +10,8 @@ use regex::Regex;
 use super::fold::folded_into;
 use super::gazetteer::{self, MAX_WORDS};
 use super::lexicon::{
-    LEXICON, Lex, MONTH_TERMS, NAME_ROLE_NOUNS, NAME_SLOT_CONTEXT, NOT_NAME_SUFFIXES, NOT_NAMES,
-    UNCOMPARED_UNITS,
+    LEXICON, Lex, MONTH_TERMS, NAME_ROLE_NOUNS, NAME_SLOT_PREPOSITIONS, NOT_NAME_SUFFIXES,
+    NOT_NAMES, UNCOMPARED_UNITS,
 };
 use super::tokens::{Raw, Sep, raw_tokens};
 use super::{Facts, Signature};
@@ -448,7 +448,8 @@ impl Analysis {
             let Some(term) = w.term else { continue };
             let folded = self.folded(w);
             if folded.len() < 3
-                || !NAME_SLOT_CONTEXT.contains(&self.folded(prev))
+                || !(NAME_SLOT_PREPOSITIONS.contains(&self.folded(prev))
+                    || NAME_ROLE_NOUNS.contains(&self.folded(prev)))
                 || NOT_NAMES.contains(&folded)
                 || NOT_NAME_SUFFIXES.iter().any(|s| folded.ends_with(s))
                 || gazetteer::lookup(folded).is_some()

@@ -131,31 +131,12 @@ pub(super) const MONTH_TERMS: [&str; 12] = [
     "dezember",
 ];
 
-/// Words after which a capitalised word without article is a name: places
-/// ("in Neuwerda", "aus Tschechien", "zwischen Altdorf") and role nouns
-/// ("Gemeinde Kleinmühlen", "Bahnhof Neustadt", "Ortsteil Sandow"). Folded.
-pub(super) const NAME_SLOT_CONTEXT: &[&str] = &[
-    "in",
-    "aus",
-    "nach",
-    "bei",
-    "zwischen",
-    "gen",
-    "stadt",
-    "gemeinde",
-    "landkreis",
-    "kreis",
-    "ortsteil",
-    "ortschaft",
-    "stadtteil",
-    "dorf",
-    "bahnhof",
-    "haltepunkt",
-    "amt",
-    "kommune",
-];
+/// Prepositions after which a capitalised word without article is a place
+/// name ("in Neuwerda", "aus Tschechien", "zwischen Altdorf"). Folded.
+pub(super) const NAME_SLOT_PREPOSITIONS: &[&str] = &["in", "aus", "nach", "bei", "zwischen", "gen"];
 
-/// The role nouns of [`NAME_SLOT_CONTEXT`]: a capitalised word after them is a name.
+/// Role nouns after which a capitalised word is a name ("Gemeinde
+/// Kleinmühlen", "Bahnhof Neustadt", "Ortsteil Sandow"). Folded.
 pub(super) const NAME_ROLE_NOUNS: &[&str] = &[
     "stadt",
     "gemeinde",
