@@ -20,7 +20,7 @@ use revierfeed::pipeline;
 use revierfeed::serve::{self, ClientLimits};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::daemon::InProcessDaemon;
+use crate::support::daemon::{InProcessDaemon, get_text};
 use crate::support::{self, PartnerServer, tools};
 
 /// How long one Chromium run may take before the test gives up on it.
@@ -204,23 +204,15 @@ async fn news_page_and_status_page_in_headless_chromium() {
     let daemon = InProcessDaemon::start(app.clone()).await;
     let base = daemon.base.clone();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !reqwest::get(format!("{base}/status.json"))
+    while !get_text(&format!("{base}/status.json"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
         .contains("HTTP 404")
     {
         assert!(Instant::now() < deadline, "the daemon did not poll");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    while reqwest::get(format!("{base}/"))
+    while get_text(&format!("{base}/"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
         .matches("<article>")
         .count()
         < 50

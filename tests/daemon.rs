@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use revierfeed::app::App;
 use revierfeed::daemon::SHUTDOWN_GRACE;
 
-use crate::support::daemon::{InProcessDaemon, wait_for};
+use crate::support::daemon::{InProcessDaemon, get_text, wait_for};
 use crate::support::{self, PartnerServer, logs, strict};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,32 +157,17 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!logs::lines_with(&["config not reloaded"]).is_empty());
-    let feed = reqwest::get(format!("{base}/feed.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let feed = get_text(&format!("{base}/feed.json")).await;
     assert_eq!(feed, two, "the feeds stay as they were");
     assert_eq!(app.config().sources.len(), 2);
     // ... and /status says so, not only the log.
-    let status = reqwest::get(format!("{base}/status.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = get_text(&format!("{base}/status.json")).await;
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     let failed = status["config_reload_failed"]["error"]
         .as_str()
         .unwrap_or_default();
     assert!(failed.contains("config.toml:3"), "{status}");
-    let page = reqwest::get(format!("{base}/status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&format!("{base}/status")).await;
     assert!(page.contains("nicht neu geladen"), "{page}");
 
     // Remove a source: it stops, its items leave the feeds but stay stored.
@@ -191,12 +176,7 @@ async fn config_edits_apply_without_restart_and_bad_ones_are_refused() {
         strict::credited_items(t) == 10
     })
     .await;
-    let status = reqwest::get(format!("{base}/status.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = get_text(&format!("{base}/status.json")).await;
     assert!(!status.contains("\"neuwerda\""), "{status}");
     assert!(!status.contains("config_reload_failed"), "{status}");
     assert_eq!(app.store.item_count().unwrap(), 25);

@@ -17,7 +17,7 @@ use revierfeed::config::Config;
 use revierfeed::pipeline::{self, PollOutcome};
 use serde_json::Value;
 
-use crate::support::daemon::{InProcessDaemon, wait_for};
+use crate::support::daemon::{InProcessDaemon, get_text, wait_for};
 use crate::support::hostile::{Fault, HostileServer, gzip_bomb, rss, small_feed};
 use crate::support::{self, logs};
 
@@ -213,12 +213,7 @@ async fn the_daemon_keeps_serving_and_polling_while_partners_misbehave() {
         "the healthy source was polled {during} times in {:?}",
         window.elapsed()
     );
-    let feed = reqwest::get(format!("{base}/feed.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let feed = get_text(&format!("{base}/feed.json")).await;
     assert_eq!(
         entries(&feed),
         all,
@@ -1001,12 +996,7 @@ async fn a_locked_or_full_database_fails_polls_plainly_and_the_feeds_stay() {
     assert_eq!(served.status(), 200);
     let stored_before = app.store.item_count().unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let served = reqwest::get(format!("{base}/feed.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = get_text(&format!("{base}/feed.json")).await;
     assert_eq!(
         entries(&served) as i64,
         stored_before,
@@ -1052,12 +1042,7 @@ async fn a_locked_or_full_database_fails_polls_plainly_and_the_feeds_stay() {
     .await;
     let stuck = app.store.item_count().unwrap();
     assert!(!logs::lines_with(&["db-fault", "database or disk is full"]).is_empty());
-    let served = reqwest::get(format!("{base}/feed.json"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = get_text(&format!("{base}/feed.json")).await;
     assert_eq!(entries(&served) as i64, stuck, "{full}");
     app.store
         .with(|c| Ok(c.pragma_update(None, "max_page_count", 1_073_741_823)?))

@@ -63,6 +63,11 @@ impl InProcessDaemon {
     }
 }
 
+/// The body of a GET of `url` (the daemon must answer).
+pub async fn get_text(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
 /// GETs `url` every 100 ms until `until` accepts the body (20 s at most),
 /// and returns that body.
 pub async fn wait_for(url: &str, until: impl Fn(&str) -> bool) -> String {
