@@ -80,10 +80,11 @@ const MAX_GROUP_ITEMS: usize = 4000;
 
 /// Group commit: polls waiting for the writer, and what the steps before the
 /// writer need to know. Whichever poll takes the connection stores every
-/// waiting poll (up to the limits above) in one transaction, each in its own
-/// savepoint; a lone poll is stored at once (nobody waits on a timer), and
-/// polls that arrive while a transaction runs share the next one and its
-/// one fsync.
+/// waiting poll (up to the limits above) in one transaction; a poll that
+/// fails is left out and the rest stored without it (`Store::store_locked`).
+/// A lone poll is stored at once (nobody waits on a timer): the wait is
+/// bounded by the one transaction in progress, and the polls that arrive
+/// during it share the next one and its one fsync.
 pub(super) struct Group {
     waiting: Mutex<VecDeque<Waiting>>,
     /// Whether story matching is on: read before the writer without its lock.
@@ -329,16 +330,18 @@ fn expire(
 
 /// One poll's items, inside the group's transaction; `index` (when matching
 /// is on) takes in every change as it is written.
+/// `items` are the request's (taken, or a copy while the group may be redone).
 fn ingest_in(
     tx: &Transaction,
-    ready: PreparedIngest,
+    ready: &mut PreparedIngest,
+    items: Vec<Item>,
     index: Option<&mut StoryIndex>,
     rules: &story::Rules,
 ) -> Result<(IngestReport, bool)> {
-    let PreparedIngest { req, mut pre } = ready;
+    let PreparedIngest { req, pre } = ready;
     let mut matching = index.map(|index| Matching::new(index, rules));
     let unreliable = guids_unreliable_in(tx, &req.source_id)?;
-    let batch = dedup::prepare(req.items, unreliable);
+    let batch = dedup::prepare(items, unreliable);
     let at = to_ts(req.record.at);
     let mut report = IngestReport {
         repeats: batch.repeats,
@@ -399,72 +402,65 @@ fn repeat_error(e: &StoreError) -> StoreError {
     }
 }
 
-/// What became of each poll of a group, in its order.
+/// What became of each poll of a group, in its order: its source, its
+/// items' hash keys (for `Group::last_document`) and its report.
 type Stored = Vec<(String, Vec<u64>, Result<IngestReport>)>;
 
-/// Stores a group of polls in one transaction, each in a savepoint: a poll
-/// that fails is rolled back alone, and the others are committed. Should
-/// SQLite abandon the whole transaction (a full disk, an I/O error), every
-/// poll of the group fails with that error and nothing is reported stored.
-fn store_group(
+/// Why a group's transaction did not commit.
+enum GroupFailed {
+    /// The poll at this place of the group failed; the others may be stored without it.
+    Poll(usize, StoreError),
+    /// The transaction itself (begin, commit): no poll of the group can be stored now.
+    Transaction(StoreError),
+}
+
+/// Failures that are the database's, not one poll's: a busy or full disk
+/// fails every poll alike, so the group is not tried again without the poll.
+fn fails_every_poll(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e,
+        StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) if matches!(
+            f.code,
+            DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | OutOfMemory
+                | ReadOnly | CannotOpen | DatabaseCorrupt | NotADatabase
+        )
+    )
+}
+
+/// One attempt at a group: every poll in one transaction, committed once.
+/// Not a savepoint per poll: in WAL mode SQLite copies every page a
+/// savepoint modifies into a statement journal (measured: three times the
+/// writes and a fifth more CPU per item, BENCHMARKS.md); a failing poll,
+/// which is rare, instead rolls the transaction back, and the group is
+/// stored again without it.
+fn try_group(
     c: &mut Connection,
-    group: Vec<PreparedIngest>,
-    index: Option<&mut StoryIndex>,
+    group: &mut [PreparedIngest],
+    mut index: Option<&mut StoryIndex>,
     rules: &story::Rules,
-) -> (Stored, bool) {
-    let fail_all = |group: Vec<(String, Vec<u64>)>, e: &StoreError| -> Stored {
-        group
-            .into_iter()
-            .map(|(s, h)| (s, h, Err(repeat_error(e))))
-            .collect()
-    };
-    let keys: Vec<(String, Vec<u64>)> = group
-        .iter()
-        .map(|r| {
-            let hashes = r.pre.iter().map(|p| hash_key(&p.content_hash)).collect();
-            (r.req.source_id.clone(), hashes)
-        })
-        .collect();
-    let tx = match c.transaction() {
-        Ok(tx) => tx,
-        Err(e) => return (fail_all(keys, &e.into()), true),
-    };
-    let mut index = index;
-    let mut results = Vec::with_capacity(group.len());
-    let mut rebuild = false;
-    for ready in group {
-        let attempt = tx.execute_batch("SAVEPOINT poll").map_err(StoreError::from);
-        let attempt = attempt.and_then(|()| ingest_in(&tx, ready, index.as_deref_mut(), rules));
-        match attempt {
-            Ok((report, stale)) => {
-                rebuild |= stale;
-                results.push(
-                    tx.execute_batch("RELEASE poll")
-                        .map(|()| report)
-                        .map_err(Into::into),
-                );
-            }
-            Err(e) => {
-                // The index took in what is rolled back now: rebuilt next time.
-                rebuild = true;
-                if tx.is_autocommit() || tx.execute_batch("ROLLBACK TO poll; RELEASE poll").is_err()
-                {
-                    // SQLite rolled back the whole transaction: nothing of the group is stored.
-                    return (fail_all(keys, &e), true);
-                }
-                results.push(Err(e));
-            }
-        }
+) -> std::result::Result<(Vec<IngestReport>, bool), GroupFailed> {
+    let tx = c
+        .transaction()
+        .map_err(|e| GroupFailed::Transaction(e.into()))?;
+    let lone = group.len() == 1;
+    let mut reports = Vec::with_capacity(group.len());
+    let mut stale = false;
+    for (at, ready) in group.iter_mut().enumerate() {
+        // A lone poll is never stored again: its items move; a group's are copied.
+        let items = if lone {
+            std::mem::take(&mut ready.req.items)
+        } else {
+            ready.req.items.clone()
+        };
+        let (report, poll_stale) = ingest_in(&tx, ready, items, index.as_deref_mut(), rules)
+            .map_err(|e| GroupFailed::Poll(at, e))?;
+        stale |= poll_stale;
+        reports.push(report);
     }
-    if let Err(e) = tx.commit() {
-        return (fail_all(keys, &e.into()), true);
-    }
-    let stored = keys
-        .into_iter()
-        .zip(results)
-        .map(|((s, h), r)| (s, h, r))
-        .collect();
-    (stored, rebuild)
+    tx.commit()
+        .map_err(|e| GroupFailed::Transaction(e.into()))?;
+    Ok((reports, stale))
 }
 
 impl Store {
@@ -556,38 +552,81 @@ impl Store {
         }
     }
 
-    /// [`store_group`] with the story index taken out and put back.
+    /// Stores a group of polls in one transaction; a poll that fails is
+    /// left out and the others are stored without it, so that one poll's
+    /// failure loses nothing of another's. The story index is taken out and
+    /// put back, or rebuilt after a rollback (it took in what was undone).
     fn store_locked(&self, c: &mut Connection, group: Vec<PreparedIngest>) -> Stored {
         let mut stories = self.story_state();
         let rules = stories.rules.clone();
-        let index = if rules.enabled {
-            match stories.take_fresh_index(c) {
-                Ok(index) => Some(index),
-                Err(e) => {
-                    return group
-                        .into_iter()
-                        .map(|r| (r.req.source_id, Vec::new(), Err(repeat_error(&e))))
-                        .collect();
+        let mut stored: Vec<(String, Vec<u64>, Option<Result<IngestReport>>)> = group
+            .iter()
+            .map(|r| {
+                let keys = r.pre.iter().map(|p| hash_key(&p.content_hash)).collect();
+                (r.req.source_id.clone(), keys, None)
+            })
+            .collect();
+        // The polls still to store, and where each stands in `stored`.
+        let mut polls = group;
+        let mut places: Vec<usize> = (0..polls.len()).collect();
+        while !polls.is_empty() {
+            let mut index = if rules.enabled {
+                match stories.take_fresh_index(c) {
+                    Ok(index) => Some(index),
+                    Err(e) => {
+                        for at in &places {
+                            stored[*at].2 = Some(Err(repeat_error(&e)));
+                        }
+                        break;
+                    }
                 }
-            }
-        } else {
-            // Not kept current while matching is off: rebuilt from the database when it is back on.
-            stories.drop_index();
-            None
-        };
-        let mut index = index;
-        let (stored, rebuild) = store_group(c, group, index.as_mut(), &rules);
-        match index {
-            Some(index) if !rebuild => {
-                if stories.put_index(c, index).is_err() {
+            } else {
+                // Not kept current while matching is off: rebuilt from the database when it is back on.
+                stories.drop_index();
+                None
+            };
+            match try_group(c, &mut polls, index.as_mut(), &rules) {
+                Ok((reports, stale)) => {
+                    for (at, report) in places.iter().zip(reports) {
+                        stored[*at].2 = Some(Ok(report));
+                    }
+                    match index {
+                        // An item was hidden or shown again: rebuilt next time.
+                        Some(index) if !stale => {
+                            if stories.put_index(c, index).is_err() {
+                                stories.drop_index();
+                            }
+                        }
+                        _ => stories.drop_index(),
+                    }
+                    break;
+                }
+                Err(failed) => {
+                    // Rolled back: the index took in what was undone.
                     stories.drop_index();
+                    match failed {
+                        GroupFailed::Poll(at, e) if !fails_every_poll(&e) => {
+                            // Stored again without the poll that failed.
+                            polls.remove(at);
+                            stored[places.remove(at)].2 = Some(Err(e));
+                        }
+                        GroupFailed::Poll(_, e) | GroupFailed::Transaction(e) => {
+                            for at in &places {
+                                stored[*at].2 = Some(Err(repeat_error(&e)));
+                            }
+                            break;
+                        }
+                    }
                 }
             }
-            // A rolled-back poll left its changes in the index, or an item
-            // was hidden or shown again: rebuilt from the database next time.
-            _ => stories.drop_index(),
         }
         stored
+            .into_iter()
+            .map(|(source, keys, report)| {
+                let report = report.unwrap_or_else(|| Err(StoreError::Task("not stored".into())));
+                (source, keys, report)
+            })
+            .collect()
     }
 }
 
