@@ -1,6 +1,9 @@
-//! One poll's ingest: the single transaction that spans the tables for one
-//! source — its items new, updated or unchanged, the stories they join or
-//! found, retention, the article pages read and the source's poll record.
+//! A poll's ingest: what spans the tables for one source — its items new,
+//! updated or unchanged, the stories they join or found, retention, the
+//! article pages read and the source's poll record — all or nothing, in a
+//! transaction shared with the other polls waiting for the writer (group
+//! commit); and what is computed for it before the writer (hashes, story
+//! signatures).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,7 +4,7 @@
 //! the work on tokio's blocking pool.
 //!
 //! One file per table (`sources`, `items`, `stories`, `pages`, `polls`, `meta`);
-//! `ingest` is the one transaction that spans them for a poll, `story_index`
+//! `ingest` is what spans them for a poll (polls waiting share a transaction), `story_index`
 //! the in-memory cache of the stored story signatures, `schema` the
 //! migrations. Story membership is decided in `story`; here it is looked up
 //! and persisted.
