@@ -467,7 +467,8 @@ fn try_group(
 }
 
 impl Store {
-    /// Stores one poll's items and the poll's record in a single transaction.
+    /// Stores one poll's items and the poll's record, all or nothing: [`prepare_ingest`](Self::prepare_ingest)
+    /// then [`ingest_prepared`](Self::ingest_prepared) on this thread.
     pub fn ingest(&self, req: IngestRequest) -> Result<IngestReport> {
         self.ingest_prepared(self.prepare_ingest(req))
     }
