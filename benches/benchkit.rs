@@ -484,8 +484,9 @@ fn ingest(dir: &Path, feeds: usize, items: usize, runs: usize) -> anyhow::Result
         pipeline_cpu.push(thread_cpu() - c);
         assert_eq!(new, total_items, "every item is new");
 
-        // The same work as the daemon overlaps it: documents parsed and
-        // normalised on the other cores while one thread holds the database.
+        // The same work as the daemon overlaps it: documents parsed,
+        // normalised and prepared on the parse threads while the writer
+        // stores the polls waiting for it, several to a transaction.
         let db = dir.join(format!("ingest-pipelined-{run}.db"));
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -552,17 +553,22 @@ fn process_cpu() -> f64 {
         .map_or(0.0, |ticks| ticks / tick)
 }
 
-/// Parses and normalises on all cores but one, and stores on this thread,
-/// with as many documents in between as the daemon allows (`concurrency` 16).
+/// The daemon's shape: documents parsed, normalised and prepared for the
+/// writer (`Store::prepare_ingest`) on as many threads as its parse pool has
+/// (half the cores, 2 to 4), with as many documents in between as it allows
+/// (`concurrency` 16), and stored from as many threads as its blocking pool
+/// has (4), so that polls waiting for the writer share a transaction.
 fn pipelined(
     store: &Store,
     docs: &[(String, url::Url, String)],
     at: chrono::DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    let workers =
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = (cores / 2).clamp(2, 4);
+    const STORERS: usize = 4;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let rx = std::sync::Mutex::new(rx);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (tx, next) = (tx.clone(), &next);
@@ -572,7 +578,8 @@ fn pipelined(
                     let Some((id, url, xml)) = docs.get(n) else {
                         break;
                     };
-                    let prepared = common::prepare_document(id, url, xml.as_bytes(), at);
+                    let prepared = common::prepare_document(id, url, xml.as_bytes(), at)
+                        .map(|request| store.prepare_ingest(request));
                     if tx.send(prepared).is_err() {
                         break;
                     }
@@ -580,11 +587,23 @@ fn pipelined(
             });
         }
         drop(tx);
-        let mut new = 0;
-        for request in rx {
-            new += store.ingest(request?)?.new;
-        }
-        Ok(new)
+        let storers: Vec<_> = (0..STORERS)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<usize> {
+                    let mut new = 0;
+                    loop {
+                        let Ok(ready) = rx.lock().expect("channel lock").recv() else {
+                            return Ok(new);
+                        };
+                        new += store.ingest_prepared(ready?)?.new;
+                    }
+                })
+            })
+            .collect();
+        storers
+            .into_iter()
+            .map(|s| s.join().expect("storer thread"))
+            .sum()
     })
 }
 

@@ -24,6 +24,9 @@ pub struct Prepared {
     pub usable_link: Option<String>,
     /// Hash of title and publication date: the identity of last resort.
     pub fingerprint: String,
+    /// Where the item stood among the document's items (repeats are left
+    /// out of the batch): what was computed per item before it lines up.
+    pub position: usize,
 }
 
 impl Prepared {
@@ -97,7 +100,7 @@ pub fn prepare(items: Vec<Item>, guids_unreliable: bool) -> Batch {
         ..Batch::default()
     };
     let mut seen = HashSet::new();
-    for item in items {
+    for (position, item) in items.into_iter().enumerate() {
         let usable_guid = item
             .guid
             .clone()
@@ -114,6 +117,7 @@ pub fn prepare(items: Vec<Item>, guids_unreliable: bool) -> Batch {
             usable_guid,
             usable_link,
             fingerprint,
+            position,
         };
         if !seen.insert(prepared.identity()) {
             batch.repeats += 1;

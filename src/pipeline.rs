@@ -309,12 +309,17 @@ async fn refresh(
     }
     record.moved_to = doc.meta.moved_permanently_to.as_ref().map(Url::to_string);
 
-    // 4. Normalize and apply rules on the parse pool, within the deadline;
-    //    then store on the blocking pool.
+    // 4. Normalize, apply rules and compute what storing needs that the
+    //    database does not (hashes, story signatures) on the parse pool,
+    //    within the deadline; then store on the blocking pool, where the
+    //    polls waiting for the writer share one transaction.
     let duration_ms = record.duration_ms;
-    let (sid, cfg) = (id.clone(), config.clone());
+    let (sid, cfg, store) = (id.clone(), config.clone(), app.store.clone());
     let prepared = tokio::select! {
-        prepared = crate::read::pool::run(move || ingest_request(&cfg, &sid, doc, now, duration_ms)) => Some(prepared),
+        prepared = crate::read::pool::run(move || {
+            let (request, skipped) = ingest_request(&cfg, &sid, doc, now, duration_ms);
+            (store.prepare_ingest(request), skipped)
+        }) => Some(prepared),
         () = clock.elapsed(deadline) => None,
     };
     let (request, skipped) = match prepared {
@@ -336,9 +341,12 @@ async fn refresh(
         }
     };
     let store = app.store.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || store.ingest(request).map(|report| (report, skipped)))
-            .await;
+    let stored = tokio::task::spawn_blocking(move || {
+        store
+            .ingest_prepared(request)
+            .map(|report| (report, skipped))
+    })
+    .await;
     match stored {
         Ok(Ok((report, skipped))) => {
             app.recorded(&id);

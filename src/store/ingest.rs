@@ -1,8 +1,13 @@
-//! One poll's ingest: the single transaction that spans the tables for one
-//! source — its items new, updated or unchanged, the stories they join or
-//! found, retention, the article pages read and the source's poll record.
+//! A poll's ingest: what spans the tables for one source — its items new,
+//! updated or unchanged, the stories they join or found, retention, the
+//! article pages read and the source's poll record — all or nothing, in a
+//! transaction shared with the other polls waiting for the writer (group
+//! commit); and what is computed for it before the writer (hashes, story
+//! signatures).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use rusqlite::{Connection, Transaction};
 
@@ -10,7 +15,7 @@ use super::items::{self, Lookup, Written};
 use super::pages::save_pages_in;
 use super::sources::{PollRecord, guids_unreliable_in, record_ingest_in, record_poll_in};
 use super::stories;
-use super::{Result, Store, from_ts, to_ts};
+use super::{Result, Store, StoreError, from_ts, to_ts};
 use crate::dedup::{self, Prepared};
 use crate::model::{Item, PageRecord, stable_uuid};
 use crate::story::{self, Matching, Signature, StoryIndex};
@@ -48,6 +53,73 @@ impl IngestReport {
     pub(crate) fn changed(&self) -> bool {
         self.new > 0 || self.updated > 0 || self.expired > 0
     }
+}
+
+/// What the writer needs of an item that does not need the database:
+/// computed on the caller's thread (the parse pool) before the writer takes
+/// the connection, so that every core works on it, not only the writer's.
+#[derive(Debug, Clone)]
+struct Precomputed {
+    content_hash: String,
+    /// The story signature; `None` when matching is off or the item was in
+    /// its source's previous document unchanged (the writer computes it if
+    /// the item turns out new or changed after all).
+    signature: Option<Signature>,
+}
+
+/// An [`IngestRequest`] with its items' hashes and signatures computed,
+/// ready for the writer ([`Store::prepare_ingest`], [`Store::ingest_prepared`]).
+#[derive(Debug, Clone)]
+pub struct PreparedIngest {
+    req: IngestRequest,
+    /// In the order of `req.items`.
+    pre: Vec<Precomputed>,
+}
+
+/// Most polls one transaction stores, and most items: a poll waits at most
+/// for the group being stored when it arrives, so the group is kept short.
+const MAX_GROUP_POLLS: usize = 64;
+const MAX_GROUP_ITEMS: usize = 4000;
+
+/// Group commit: polls waiting for the writer, and what the steps before the
+/// writer need to know. Whichever poll takes the connection stores every
+/// waiting poll (up to the limits above) in one transaction; a poll that
+/// fails is left out and the rest stored without it (`Store::store_locked`).
+/// A lone poll is stored at once (nobody waits on a timer): the wait is
+/// bounded by the one transaction in progress, and the polls that arrive
+/// during it share the next one and its one fsync.
+pub(super) struct Group {
+    waiting: Mutex<VecDeque<Waiting>>,
+    /// Whether story matching is on: read before the writer without its lock.
+    pub(super) matching: AtomicBool,
+    /// Per source, the content hashes of the items of its last stored
+    /// document: an item found there is unchanged (almost always), and
+    /// its signature is not computed ahead. Bounded by the items of one
+    /// document per source.
+    last_document: Mutex<HashMap<String, HashSet<u64>>>,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Group {
+            waiting: Mutex::default(),
+            matching: AtomicBool::new(story::Rules::default().enabled),
+            last_document: Mutex::default(),
+        }
+    }
+}
+
+struct Waiting {
+    ready: PreparedIngest,
+    done: mpsc::SyncSender<Result<IngestReport>>,
+}
+
+/// A content hash's first 64 bits, enough to recognise an unchanged item.
+fn hash_key(content_hash: &str) -> u64 {
+    content_hash
+        .get(..16)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0)
 }
 
 enum Outcome {
@@ -92,7 +164,8 @@ pub(super) fn signature_from(
 ) -> Signature {
     match (summary_html, content_html) {
         (Some(_), Some(content)) => {
-            let full = crate::normalize::html_to_text(content);
+            // Stored content is sanitised: its text is read without parsing it again.
+            let full = crate::normalize::sanitized_text(content);
             if full.len() > text.len() {
                 return Signature::of(title, &format!("{text}\n{full}"));
             }
@@ -133,6 +206,7 @@ fn ingest_one(
     tx: &Transaction,
     source_id: &str,
     p: &Prepared,
+    pre: &mut Precomputed,
     guids: &HashSet<String>,
     at: i64,
     matching: Option<&mut Matching>,
@@ -140,12 +214,14 @@ fn ingest_one(
     let mut lookup = Lookup { tx, source_id };
     let existing = dedup::find_existing(p, guids, &mut lookup)?;
     let item = &p.item;
-    let hash = items::content_hash(item);
+    let hash = pre.content_hash.as_str();
+    // Computed ahead unless the item looked unchanged; the same value either way.
+    let mut signature = || pre.signature.take().unwrap_or_else(|| signature_of(item));
     let Some(row) = existing else {
         let published = item.published.map(to_ts).unwrap_or(at);
         let updated = item.updated.map(to_ts).unwrap_or(published).max(published);
         let identity = p.identity();
-        let sig = matching.as_ref().map(|_| signature_of(item));
+        let sig = matching.as_ref().map(|_| signature());
         // A hidden item joins no story by its text and no later item joins it:
         // the operator's rules removed it, so it must not pull others together.
         let matching = matching.filter(|_| item.hidden.is_none());
@@ -156,14 +232,14 @@ fn ingest_one(
         let mut uid = stable_uuid(&["item", source_id, &identity]);
         if items::uid_taken(tx, &uid)? {
             // Only when a stored item's identity changed under it; keep both, distinctly.
-            uid = stable_uuid(&["item", source_id, &identity, &at.to_string(), &hash]);
+            uid = stable_uuid(&["item", source_id, &identity, &at.to_string(), hash]);
         }
         let written = Written {
             prepared: p,
             published,
             updated,
             seen_at: at,
-            content_hash: &hash,
+            content_hash: hash,
             signature: sig.as_ref().map(Signature::encode),
         };
         let new_row = items::insert(tx, source_id, &uid, story, &written)?;
@@ -199,13 +275,13 @@ fn ingest_one(
         .unwrap_or(at)
         .max(published);
     // An edited item keeps its story (its entry id must not move); only its signature follows the text.
-    let sig = matching.as_ref().map(|_| signature_of(item));
+    let sig = matching.as_ref().map(|_| signature());
     let written = Written {
         prepared: p,
         published,
         updated,
         seen_at: at,
-        content_hash: &hash,
+        content_hash: hash,
         signature: sig.as_ref().map(Signature::encode),
     };
     items::update(tx, row, &written)?;
@@ -255,18 +331,20 @@ fn expire(
     Ok(doomed.len())
 }
 
-/// One poll's items in one transaction; `index` (when matching is on) takes
-/// in every change as it is written.
+/// One poll's items, inside the group's transaction; `index` (when matching
+/// is on) takes in every change as it is written.
+/// `items` are the request's (taken, or a copy while the group may be redone).
 fn ingest_in(
-    c: &mut Connection,
-    req: IngestRequest,
+    tx: &Transaction,
+    ready: &mut PreparedIngest,
+    items: Vec<Item>,
     index: Option<&mut StoryIndex>,
     rules: &story::Rules,
 ) -> Result<(IngestReport, bool)> {
-    let tx = c.transaction()?;
+    let PreparedIngest { req, pre } = ready;
     let mut matching = index.map(|index| Matching::new(index, rules));
-    let unreliable = guids_unreliable_in(&tx, &req.source_id)?;
-    let batch = dedup::prepare(req.items, unreliable);
+    let unreliable = guids_unreliable_in(tx, &req.source_id)?;
+    let batch = dedup::prepare(items, unreliable);
     let at = to_ts(req.record.at);
     let mut report = IngestReport {
         repeats: batch.repeats,
@@ -276,9 +354,10 @@ fn ingest_in(
     let mut in_document = HashSet::with_capacity(batch.items.len());
     for p in &batch.items {
         let (outcome, row) = ingest_one(
-            &tx,
+            tx,
             &req.source_id,
             p,
+            &mut pre[p.position],
             &batch.guids_in_document,
             at,
             matching.as_mut(),
@@ -293,7 +372,7 @@ fn ingest_in(
     let stale = matching.as_ref().is_some_and(Matching::is_stale);
     let index = matching.map(Matching::into_index);
     report.expired = expire(
-        &tx,
+        tx,
         &req.source_id,
         &in_document,
         at,
@@ -301,47 +380,257 @@ fn ingest_in(
         req.keep_items,
         index,
     )?;
-    save_pages_in(&tx, &req.source_id, &req.pages, req.record.at)?;
-    record_poll_in(&tx, &req.source_id, &req.record)?;
+    save_pages_in(tx, &req.source_id, &req.pages, req.record.at)?;
+    record_poll_in(tx, &req.source_id, &req.record)?;
     record_ingest_in(
-        &tx,
+        tx,
         &req.source_id,
         req.feed_title.as_deref(),
         req.home_url.as_deref(),
         &report,
         at,
     )?;
-    tx.commit()?;
     Ok((report, stale))
 }
 
+/// The same failure again, for every poll of a group that a failed
+/// transaction took down: the SQLite code is kept, so that each poll's
+/// error still tells a busy or full disk apart (`StoreError::advice`).
+fn repeat_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Sql(rusqlite::Error::SqliteFailure(code, msg)) => {
+            StoreError::Sql(rusqlite::Error::SqliteFailure(*code, msg.clone()))
+        }
+        other => StoreError::Task(other.to_string()),
+    }
+}
+
+/// What became of each poll of a group, in its order: its source, its
+/// items' hash keys (for `Group::last_document`) and its report.
+type Stored = Vec<(String, Vec<u64>, Result<IngestReport>)>;
+
+/// Why a group's transaction did not commit.
+enum GroupFailed {
+    /// The poll at this place of the group failed; the others may be stored without it.
+    Poll(usize, StoreError),
+    /// The transaction itself (begin, commit): no poll of the group can be stored now.
+    Transaction(StoreError),
+}
+
+/// Failures that are the database's, not one poll's: a busy or full disk
+/// fails every poll alike, so the group is not tried again without the poll.
+fn fails_every_poll(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e,
+        StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) if matches!(
+            f.code,
+            DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | OutOfMemory
+                | ReadOnly | CannotOpen | DatabaseCorrupt | NotADatabase
+        )
+    )
+}
+
+/// One attempt at a group: every poll in one transaction, committed once.
+/// Not a savepoint per poll: in WAL mode SQLite copies every page a
+/// savepoint modifies into a statement journal (measured: three times the
+/// writes and a fifth more CPU per item, BENCHMARKS.md); a failing poll,
+/// which is rare, instead rolls the transaction back, and the group is
+/// stored again without it.
+fn try_group(
+    c: &mut Connection,
+    group: &mut [PreparedIngest],
+    mut index: Option<&mut StoryIndex>,
+    rules: &story::Rules,
+) -> std::result::Result<(Vec<IngestReport>, bool), GroupFailed> {
+    let tx = c
+        .transaction()
+        .map_err(|e| GroupFailed::Transaction(e.into()))?;
+    let lone = group.len() == 1;
+    let mut reports = Vec::with_capacity(group.len());
+    let mut stale = false;
+    for (at, ready) in group.iter_mut().enumerate() {
+        // A lone poll is never stored again: its items move; a group's are copied.
+        let items = if lone {
+            std::mem::take(&mut ready.req.items)
+        } else {
+            ready.req.items.clone()
+        };
+        let (report, poll_stale) = ingest_in(&tx, ready, items, index.as_deref_mut(), rules)
+            .map_err(|e| GroupFailed::Poll(at, e))?;
+        stale |= poll_stale;
+        reports.push(report);
+    }
+    tx.commit()
+        .map_err(|e| GroupFailed::Transaction(e.into()))?;
+    Ok((reports, stale))
+}
+
 impl Store {
-    /// Stores one poll's items and the poll's record in a single transaction.
+    /// Stores one poll's items and the poll's record, all or nothing: [`prepare_ingest`](Self::prepare_ingest)
+    /// then [`ingest_prepared`](Self::ingest_prepared) on this thread.
     pub fn ingest(&self, req: IngestRequest) -> Result<IngestReport> {
-        self.with(|c| {
-            let mut stories = self.story_state();
-            let rules = stories.rules.clone();
+        self.ingest_prepared(self.prepare_ingest(req))
+    }
+
+    /// The part of an ingest that needs no database: content hashes, and the
+    /// story signatures of items not in the source's last document
+    /// unchanged. Runs on the caller's thread, never waits for the writer.
+    pub fn prepare_ingest(&self, req: IngestRequest) -> PreparedIngest {
+        let group = &self.inner.group;
+        let matching = group.matching.load(Ordering::Relaxed);
+        let hashes: Vec<String> = req.items.iter().map(items::content_hash).collect();
+        let known: Vec<bool> = {
+            let last = group
+                .last_document
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let last = last.get(&req.source_id);
+            hashes
+                .iter()
+                .map(|h| last.is_some_and(|l| l.contains(&hash_key(h))))
+                .collect()
+        };
+        let pre = req
+            .items
+            .iter()
+            .zip(hashes)
+            .zip(known)
+            .map(|((item, content_hash), known)| Precomputed {
+                content_hash,
+                signature: (matching && !known).then(|| signature_of(item)),
+            })
+            .collect();
+        PreparedIngest { req, pre }
+    }
+
+    /// Stores a prepared poll: in a transaction of its own, or shared with
+    /// the polls waiting beside it (group commit). Returns once the
+    /// transaction that holds it is durably committed.
+    pub fn ingest_prepared(&self, ready: PreparedIngest) -> Result<IngestReport> {
+        let (done, result) = mpsc::sync_channel(1);
+        let group = &self.inner.group;
+        group
+            .waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(Waiting { ready, done });
+        loop {
+            let mut c = self.inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            // Stored by the poll that held the connection before us?
+            match result.try_recv() {
+                Ok(report) => return report,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    return Err(StoreError::Task(
+                        "the poll storing this one's group failed".into(),
+                    ));
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            let taken: Vec<Waiting> = {
+                let mut waiting = group.waiting.lock().unwrap_or_else(|p| p.into_inner());
+                let mut items = 0;
+                let mut n = 0;
+                while n < waiting.len().min(MAX_GROUP_POLLS)
+                    && (n == 0 || items + waiting[n].ready.pre.len() <= MAX_GROUP_ITEMS)
+                {
+                    items += waiting[n].ready.pre.len();
+                    n += 1;
+                }
+                waiting.drain(..n).collect()
+            };
+            let (group_reqs, senders): (Vec<_>, Vec<_>) =
+                taken.into_iter().map(|w| (w.ready, w.done)).unzip();
+            let stored = self.store_locked(&mut c, group_reqs);
+            let mut last = group
+                .last_document
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            for ((source, hashes, report), done) in stored.into_iter().zip(senders) {
+                if report.is_ok() {
+                    last.insert(source, hashes.into_iter().collect());
+                }
+                // A poll that stopped waiting (its thread gone) needs no answer.
+                let _ = done.send(report);
+            }
+        }
+    }
+
+    /// Stores a group of polls in one transaction; a poll that fails is
+    /// left out and the others are stored without it, so that one poll's
+    /// failure loses nothing of another's. The story index is taken out and
+    /// put back, or rebuilt after a rollback (it took in what was undone).
+    fn store_locked(&self, c: &mut Connection, group: Vec<PreparedIngest>) -> Stored {
+        let mut stories = self.story_state();
+        let rules = stories.rules.clone();
+        let mut stored: Vec<(String, Vec<u64>, Option<Result<IngestReport>>)> = group
+            .iter()
+            .map(|r| {
+                let keys = r.pre.iter().map(|p| hash_key(&p.content_hash)).collect();
+                (r.req.source_id.clone(), keys, None)
+            })
+            .collect();
+        // The polls still to store, and where each stands in `stored`.
+        let mut polls = group;
+        let mut places: Vec<usize> = (0..polls.len()).collect();
+        while !polls.is_empty() {
             let mut index = if rules.enabled {
-                Some(stories.take_fresh_index(c)?)
+                match stories.take_fresh_index(c) {
+                    Ok(index) => Some(index),
+                    Err(e) => {
+                        for at in &places {
+                            stored[*at].2 = Some(Err(repeat_error(&e)));
+                        }
+                        break;
+                    }
+                }
             } else {
                 // Not kept current while matching is off: rebuilt from the database when it is back on.
                 stories.drop_index();
                 None
             };
-            let result = ingest_in(c, req, index.as_mut(), &rules);
-            match (result, index) {
-                (Ok((report, false)), Some(index)) => {
-                    stories.put_index(c, index)?;
-                    Ok(report)
+            match try_group(c, &mut polls, index.as_mut(), &rules) {
+                Ok((reports, stale)) => {
+                    for (at, report) in places.iter().zip(reports) {
+                        stored[*at].2 = Some(Ok(report));
+                    }
+                    match index {
+                        // An item was hidden or shown again: rebuilt next time.
+                        Some(index) if !stale => {
+                            if stories.put_index(c, index).is_err() {
+                                stories.drop_index();
+                            }
+                        }
+                        _ => stories.drop_index(),
+                    }
+                    break;
                 }
-                // A failed transaction rolled back what the index already took
-                // in, or an item was hidden or shown again: rebuild it next time.
-                (result, _) => {
+                Err(failed) => {
+                    // Rolled back: the index took in what was undone.
                     stories.drop_index();
-                    result.map(|(report, _)| report)
+                    match failed {
+                        GroupFailed::Poll(at, e) if !fails_every_poll(&e) => {
+                            // Stored again without the poll that failed.
+                            polls.remove(at);
+                            stored[places.remove(at)].2 = Some(Err(e));
+                        }
+                        GroupFailed::Poll(_, e) | GroupFailed::Transaction(e) => {
+                            for at in &places {
+                                stored[*at].2 = Some(Err(repeat_error(&e)));
+                            }
+                            break;
+                        }
+                    }
                 }
             }
-        })
+        }
+        stored
+            .into_iter()
+            .map(|(source, keys, report)| {
+                let report = report.unwrap_or_else(|| Err(StoreError::Task("not stored".into())));
+                (source, keys, report)
+            })
+            .collect()
     }
 }
 
@@ -452,5 +741,83 @@ mod tests {
                 .unwrap();
             assert_ne!(stories_of(&store)[3], stories[0]);
         }
+    }
+
+    fn items_of(store: &Store, source: &str) -> usize {
+        store
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM items WHERE source_id = ?1",
+                    [source],
+                    |r| r.get::<_, i64>(0),
+                )? as usize)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_failing_poll_in_a_group_loses_nothing_of_the_others() {
+        let store = store_with(&["verein", "zeitung"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        let group = vec![
+            store.prepare_ingest(report("verein", "lr.example/a", "Eins", day)),
+            // Not registered: its items break a foreign key inside its savepoint.
+            store.prepare_ingest(report("unbekannt", "lr.example/b", "Zwei", day)),
+            store.prepare_ingest(report("zeitung", "lr.example/c", "Drei", day)),
+        ];
+        let stored = store.with(|c| Ok(store.store_locked(c, group))).unwrap();
+        let outcomes: Vec<_> = stored
+            .iter()
+            .map(|(s, _, r)| (s.as_str(), r.is_ok()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [("verein", true), ("unbekannt", false), ("zeitung", true)]
+        );
+        assert_eq!(stored[0].2.as_ref().unwrap().new, 1);
+        assert_eq!(
+            (items_of(&store, "verein"), items_of(&store, "zeitung")),
+            (1, 1)
+        );
+        assert_eq!(items_of(&store, "unbekannt"), 0);
+        // The next poll works on an index rebuilt from what was committed.
+        let next = store
+            .ingest(report("zeitung", "lr.example/d", "Vier", day))
+            .unwrap();
+        assert_eq!(next.new, 1);
+    }
+
+    #[test]
+    fn polls_stored_from_many_threads_at_once_are_each_stored_once() {
+        let sources: Vec<String> = (0..8).map(|n| format!("quelle{n}")).collect();
+        let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let store = store_with(&names, story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        std::thread::scope(|scope| {
+            for source in &sources {
+                let store = store.clone();
+                scope.spawn(move || {
+                    for n in 0..10 {
+                        let title = format!("Meldung {n} von {source}");
+                        let link = format!("lr.example/{source}/{n}");
+                        let done = store.ingest(report(source, &link, &title, day)).unwrap();
+                        assert_eq!(done.new, 1);
+                    }
+                });
+            }
+        });
+        for source in &sources {
+            assert_eq!(items_of(&store, source), 10, "{source}");
+        }
+        // Seen again: unchanged, whatever group each poll shared.
+        let again = store
+            .ingest(report(
+                "quelle3",
+                "lr.example/quelle3/4",
+                "Meldung 4 von quelle3",
+                day,
+            ))
+            .unwrap();
+        assert_eq!((again.new, again.unchanged), (0, 1));
     }
 }

@@ -4,7 +4,7 @@
 //! the work on tokio's blocking pool.
 //!
 //! One file per table (`sources`, `items`, `stories`, `pages`, `polls`, `meta`);
-//! `ingest` is the one transaction that spans them for a poll, `story_index`
+//! `ingest` is what spans them for a poll (polls waiting share a transaction), `story_index`
 //! the in-memory cache of the stored story signatures, `schema` the
 //! migrations. Story membership is decided in `story`; here it is looked up
 //! and persisted.
@@ -27,7 +27,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
 pub use explain::{ExplainedCandidate, Explanation};
-pub use ingest::{IngestReport, IngestRequest};
+pub use ingest::{IngestReport, IngestRequest, PreparedIngest};
 pub use items::ItemView;
 pub use polls::{Activity, PollPoint, PollResult, RECENT_POLLS, WEEKS};
 pub use sources::{PollRecord, SourceState};
@@ -87,6 +87,8 @@ struct Inner {
     conn: Mutex<Connection>,
     /// Taken only while `conn` is held.
     stories: Mutex<story_index::StoryState>,
+    /// Polls waiting for the writer (group commit), and what is computed before it.
+    group: ingest::Group,
     path: PathBuf,
 }
 
@@ -135,6 +137,7 @@ impl Store {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 stories: Mutex::default(),
+                group: ingest::Group::default(),
                 path: path.to_path_buf(),
             }),
         })

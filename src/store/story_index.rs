@@ -123,6 +123,12 @@ impl Store {
 
     /// The rules new items are matched into stories by (`[stories]` in the config).
     pub fn set_story_rules(&self, rules: Rules) {
+        let enabled = rules.enabled;
         self.story_state().rules = rules;
+        // What `prepare_ingest` reads before the writer, without this lock.
+        self.inner
+            .group
+            .matching
+            .store(enabled, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -17,7 +17,32 @@ struct Entry {
     day: i32,
     /// Term ids, sorted.
     terms: Box<[u32]>,
-    facts: Box<Facts>,
+    /// The item's facts in the signature's stored form, `None` when it has
+    /// none: a `Facts` is 152 bytes before its strings, each a heap block
+    /// of its own, for every item in the index; they are read only for the
+    /// few candidates that come close (`Entry::facts`).
+    facts: Option<Box<str>>,
+}
+
+impl Entry {
+    fn packed(facts: &Facts) -> Option<Box<str>> {
+        (*facts != Facts::default()).then(|| {
+            Signature {
+                terms: Vec::new(),
+                facts: facts.clone(),
+            }
+            .encode()
+            .into_boxed_str()
+        })
+    }
+
+    fn facts(&self) -> Facts {
+        self.facts
+            .as_deref()
+            .and_then(Signature::decode)
+            .map(|sig| sig.facts)
+            .unwrap_or_default()
+    }
 }
 
 /// What a candidate member said to a new item: the evidence `explain` shows.
@@ -125,7 +150,7 @@ impl StoryIndex {
                 story,
                 day,
                 terms: terms.into(),
-                facts: Box::new(sig.facts.clone()),
+                facts: Entry::packed(&sig.facts),
             },
         );
         self.stories.entry(story).or_default().push(item);
@@ -174,7 +199,7 @@ impl StoryIndex {
     /// Why an indexed item and a new one cannot be the same news, if they cannot.
     fn veto(&self, e: &Entry, sig: &Signature) -> Option<Veto> {
         veto(
-            &e.facts,
+            &e.facts(),
             |t| self.entry_has(e, t),
             &sig.facts,
             |t| sig.has_term(t),
@@ -351,7 +376,7 @@ impl StoryIndex {
             if similarity < required
                 && !(compound
                     && similarity >= rules.min_similarity * CORROBORATED
-                    && corroborated(&e.facts, e.day, &sig.facts, day))
+                    && corroborated(&e.facts(), e.day, &sig.facts, day))
             {
                 note(similarity, shared, Verdict::BelowSimilarity);
                 continue;
@@ -649,5 +674,17 @@ mod tests {
         ix.insert(3, "a", 12, 2, &Signature::of("X Y Z", ""));
         assert_eq!(ix.len(), 1);
         assert_eq!(ix.story_of(3), Some(12));
+    }
+
+    #[test]
+    fn an_entry_keeps_its_facts_packed_and_gives_them_back_whole() {
+        let mut ix = StoryIndex::default();
+        let sig = Signature::of(A_TITLE, A_TEXT);
+        assert_ne!(sig.facts, Facts::default(), "the sample names figures");
+        ix.insert(1, "verein", 10, 120, &sig);
+        ix.insert(2, "verein", 11, 120, &Signature::of("Ohne", "nichts"));
+        assert_eq!(ix.items[&1].facts(), sig.facts);
+        assert!(ix.items[&2].facts.is_none());
+        assert_eq!(ix.items[&2].facts(), Facts::default());
     }
 }
