@@ -141,18 +141,27 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
         let got = stories_by_link(&app.store);
         let mut items: Vec<(Option<String>, String)> = Vec::new();
         let mut feed_items = Vec::new();
+        let mut labels = Vec::new();
         for (site, _, kind) in SITES {
             for e in server.expected(site) {
                 let story = got
                     .get(&e.link)
                     .unwrap_or_else(|| panic!("{site}: {} is not in any story", e.link));
                 items.push((e.story.clone(), story.clone()));
+                labels.push(e.link.clone());
                 if *kind == "feed" {
                     feed_items.push((e.story.clone(), story.clone()));
                 }
             }
         }
         let p = Pairs::of(&items);
+        for (i, (ka, ga)) in items.iter().enumerate() {
+            for (j, (kb, gb)) in items.iter().enumerate().skip(i + 1) {
+                if ka.is_some() && ka == kb && ga != gb {
+                    println!("  missed ({name}): {} / {}", labels[i], labels[j]);
+                }
+            }
+        }
         let f = Pairs::of(&feed_items);
         println!(
             "stories, feed sites only ({name} order, {} items): precision {:.3}, recall {:.3} ({} of {} same-story pairs merged)",
@@ -179,11 +188,10 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
         "stories, samples: worst precision {:.3}, worst recall {:.3}",
         worst.0, worst.1
     );
-    // The floor measured over the orders above (0.850 when written; 0.975
-    // in forward order), not a target: the misses are a two-item story that
-    // shares three terms, and a story whose first report came days late and
-    // founded its own entry before the closer reports arrived.
-    assert!(worst.1 >= 0.85, "recall {:.3}", worst.1);
+    // The floor (0.925 measured in the worst orders, 1.0 forward):
+    // what is left is a teaser-only report of a conference that shares only
+    // the event's name and the town with the others.
+    assert!(worst.1 >= 0.9, "recall {:.3}", worst.1);
 }
 
 #[derive(Debug, Deserialize)]
