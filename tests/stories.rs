@@ -194,6 +194,43 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
     assert!(worst.1 >= 0.9, "recall {:.3}", worst.1);
 }
 
+/// `/status` and `/status.json`, as the server answers them, count the
+/// merged feed's stories, those of several items and the items in them —
+/// the same figures the stories themselves give.
+#[tokio::test]
+async fn status_counts_stories_and_merged_items() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let order: Vec<usize> = (0..SITES.len()).collect();
+    let app = poll_samples(&server, dir.path(), &order).await;
+    let mut sizes: HashMap<String, i64> = HashMap::new();
+    for story in stories_by_link(&app.store).into_values() {
+        *sizes.entry(story).or_default() += 1;
+    }
+    let merged: Vec<i64> = sizes.values().copied().filter(|&n| n > 1).collect();
+    let (stories, merged_stories, merged_items) = (
+        sizes.len() as i64,
+        merged.len() as i64,
+        merged.iter().sum::<i64>(),
+    );
+    assert!(merged_stories >= 10, "{merged_stories} merged stories");
+
+    let router = app.router();
+    let r = support::get(&router, "/status.json", &[]).await;
+    assert_eq!(r.status(), 200);
+    let json: serde_json::Value = serde_json::from_slice(&support::body_bytes(r).await).unwrap();
+    assert_eq!(json["stories"]["stories"], stories, "{}", json["stories"]);
+    assert_eq!(json["stories"]["merged_stories"], merged_stories);
+    assert_eq!(json["stories"]["merged_items"], merged_items);
+    let html =
+        String::from_utf8(support::body_bytes(support::get(&router, "/status", &[]).await).await)
+            .unwrap();
+    let line = format!(
+        "{stories} Meldungen im Gesamtfeed; {merged_stories} davon von mehreren Quellen, mit zusammen {merged_items} Einträgen."
+    );
+    assert!(html.contains(&line), "{line}");
+}
+
 #[derive(Debug, Deserialize)]
 struct Case {
     source: String,
