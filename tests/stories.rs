@@ -123,7 +123,7 @@ async fn poll_samples(server: &PartnerServer, dir: &std::path::Path, order: &[us
 /// Every story's member links, by story uid.
 fn stories_by_link(store: &Store) -> HashMap<String, String> {
     let mut by_link = HashMap::new();
-    for story in store.stories(1000).unwrap() {
+    for story in store.stories(100_000).unwrap() {
         for m in &story.members {
             by_link.insert(m.link.clone().unwrap(), story.uid.clone());
         }
@@ -229,6 +229,101 @@ async fn status_counts_stories_and_merged_items() {
         "{stories} Meldungen im Gesamtfeed; {merged_stories} davon von mehreren Quellen, mit zusammen {merged_items} Einträgen."
     );
     assert!(html.contains(&line), "{line}");
+}
+
+/// Thousands of different reports in one matching window — the same
+/// templates for other towns, sums and dates, follow-ups of one project with
+/// the same people, recurring formats — with a few true cross-posts mixed in:
+/// nothing merges wrongly, and the cross-posts are found.
+#[test]
+fn thousands_of_look_alike_reports_stay_apart_and_cross_posts_merge() {
+    use support::newsroom;
+    let reports = newsroom::reports(3000, 20, 5, 20);
+    // The corpus is hard enough to fail: reports differ in their text, yet
+    // hundreds share a template and a town with another news, and every
+    // partner's reports are in one window.
+    let texts: HashSet<&str> = reports.iter().map(|r| r.text.as_str()).collect();
+    assert!(texts.len() > 2900, "{} distinct texts", texts.len());
+    let mut look_alikes: HashMap<(usize, &str), HashSet<usize>> = HashMap::new();
+    for r in &reports {
+        look_alikes
+            .entry((r.template, r.town))
+            .or_default()
+            .insert(r.story);
+    }
+    let look_alike_news: usize = look_alikes
+        .values()
+        .filter(|s| s.len() > 1)
+        .map(HashSet::len)
+        .sum();
+    assert!(look_alike_news > 1000, "{look_alike_news} look-alike news");
+    let cross_posts = reports.len() - 3000;
+    assert!(cross_posts >= 100, "{cross_posts} cross-posts");
+
+    let sources: Vec<String> = (0..20).map(|i| format!("partner{i}")).collect();
+    let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &names);
+    // One poll per partner and day, day by day.
+    let mut polls: std::collections::BTreeMap<(u32, &str), Vec<Item>> = Default::default();
+    for (n, r) in reports.iter().enumerate() {
+        let when = at(4 + r.day, r.hour);
+        polls
+            .entry((r.day, r.source.as_str()))
+            .or_default()
+            .push(item(&r.source, n, &r.title, &r.text, when));
+    }
+    let started = std::time::Instant::now();
+    for ((_, source), items) in polls {
+        store.ingest(request(source, items)).unwrap();
+    }
+    let elapsed = started.elapsed();
+    let got = stories_by_link(&store);
+    let keyed: Vec<(Option<usize>, String)> = reports
+        .iter()
+        .enumerate()
+        .map(|(n, r)| {
+            let link = item(&r.source, n, "", "", at(4, 0)).link.unwrap();
+            (Some(r.story), got[&link].clone())
+        })
+        .collect();
+    let p = Pairs::of(&keyed);
+    println!(
+        "stories, newsroom ({} reports in {:.1} s): precision {:.3} ({} wrong pairs), recall {:.3} ({} of {} cross-posts merged)",
+        reports.len(),
+        elapsed.as_secs_f64(),
+        p.precision(),
+        p.wrong,
+        p.recall(),
+        p.both,
+        p.both + p.missed
+    );
+    let mut by_story: HashMap<&String, Vec<usize>> = HashMap::new();
+    for (n, (_, s)) in keyed.iter().enumerate() {
+        by_story.entry(s).or_default().push(n);
+    }
+    for members in by_story.values().filter(|m| m.len() > 1) {
+        let stories: HashSet<usize> = members.iter().map(|&n| reports[n].story).collect();
+        if stories.len() > 1 {
+            for &n in members {
+                println!(
+                    "  wrongly together: {} | {}",
+                    reports[n].title, reports[n].text
+                );
+            }
+        }
+    }
+    let mut missed = 0;
+    for (n, r) in reports.iter().enumerate() {
+        for (m, o) in reports.iter().enumerate().skip(n + 1) {
+            if r.story == o.story && keyed[n].1 != keyed[m].1 && missed < 5 {
+                missed += 1;
+                println!("  cross-post missed: {} | {}", r.title, o.title);
+            }
+        }
+    }
+    assert_eq!(p.wrong, 0, "different reports merged");
+    assert!(p.recall() >= 0.9, "recall {:.3}", p.recall());
 }
 
 #[derive(Debug, Deserialize)]

@@ -276,6 +276,15 @@ impl Analysis {
             }
             match tok {
                 Raw::Number(n, dot) => self.number(n, *dot),
+                Raw::Score(n) => {
+                    // A result: two reports of one match or vote state the same.
+                    self.boundary();
+                    self.terms.push(format!("#{n}"));
+                    self.quantities.push(("ergebnis".into(), (*n).to_string()));
+                    if self.in_title {
+                        self.title_numbers.push(format!("#{n}"));
+                    }
+                }
                 Raw::Symbol(w) => self.word(w, true, Sep::Punct),
                 Raw::Word(w) => {
                     // "A 15", "RE 2", "B 168": a road or line name written with a space.
@@ -469,7 +478,40 @@ impl Analysis {
                 list.push(stem.clone());
             }
         }
+        // A headline that opens with one word and a colon names what it is
+        // about ("Turnow: Feuerwehr löscht Scheune") when the text writes
+        // that word capitalised inside a sentence too (a name, not "Endlich:"
+        // or "Update:"); after the slots, as it may as well be a topic
+        // ("Bauarbeiten: Umleitung in Turnow").
+        if let [first, next, ..] = &self.words[..title_words] {
+            let word = self.folded(first);
+            let recurs = || {
+                self.words[1..]
+                    .iter()
+                    .any(|w| w.cap && self.folded(w) == word)
+            };
+            if next.sentence_start && recurs() {
+                if let Some(stem) = self.name_stem(first).filter(|s| !out.contains(s)) {
+                    out.push(stem);
+                }
+            }
+        }
         (out, roles, lead)
+    }
+
+    /// The term of a word that may be a name (a headline's first word is
+    /// capitalised anyway): a term, not a word of the lists that look like
+    /// names, not a place the gazetteer knows.
+    fn name_stem(&self, w: &Word) -> Option<String> {
+        let folded = self.folded(w);
+        let stem = &self.terms[w.term? as usize];
+        (folded.len() >= 3
+            && !stem.starts_with('#')
+            && !NOT_NAMES.contains(&folded)
+            && !NOT_NAME_SUFFIXES.iter().any(|s| folded.ends_with(s))
+            && gazetteer::lookup(folded).is_none()
+            && gazetteer::lookup_derived(folded).is_none())
+        .then(|| stem.clone())
     }
 
     fn folded_word(&mut self, w: &str, noun: bool) {
@@ -634,5 +676,54 @@ mod tests {
                 .quantities
                 .is_empty()
         );
+    }
+    #[test]
+    fn results_with_a_colon_are_compared_and_times_are_not() {
+        let won = Signature::of("SV Burg gewinnt Derby mit 3:1", "");
+        assert!(
+            won.facts
+                .quantities
+                .contains(&("ergebnis".to_string(), "3:1".to_string())),
+            "{:?}",
+            won.facts
+        );
+        assert_eq!(won.facts.title_numbers, vec!["#3:1".to_string()]);
+        let lost = Signature::of("Derby", "Der SV Burg verlor 1:3.");
+        assert!(crate::story::contradiction(&won, &lost).is_some());
+        let time = Signature::of("Anpfiff um 19:30 Uhr", "");
+        assert!(time.facts.quantities.is_empty(), "{:?}", time.facts);
+        assert!(
+            Signature::of("Am 12.3.:1", "")
+                .facts
+                .quantities
+                .iter()
+                .all(|(u, _)| u != "ergebnis")
+        );
+    }
+
+    #[test]
+    fn a_headline_opening_with_a_name_and_a_colon_names_its_subject() {
+        // The word recurs capitalised in the text: a name.
+        let s = Signature::of(
+            "Turnow: Feuerwehr löscht brennende Scheune",
+            "Eine Scheune in der Nähe von Turnow stand in Flammen.",
+        );
+        assert_eq!(s.facts.key_name.as_deref(), Some("turnow"));
+        assert!(s.facts.key_name_strong);
+        // A word the text never capitalises again is no name ("Endlich:").
+        let s = Signature::of(
+            "Endlich: Der Ausbau ist finanziert",
+            "Die Strecke wird endlich elektrifiziert.",
+        );
+        assert_eq!(s.facts.key_name, None);
+        // A slot name comes first: the opening word may be a topic.
+        let s = Signature::of(
+            "Bauarbeiten: Umleitung in Turnow",
+            "Die Bauarbeiten dauern drei Wochen.",
+        );
+        assert_eq!(s.facts.key_name.as_deref(), Some("turnow"));
+        // Clubs are named after their town.
+        let s = Signature::of("Derbysieg", "Am Samstag gewann der SV Hosena das Derby.");
+        assert_eq!(s.facts.key_name.as_deref(), Some("hosena"));
     }
 }

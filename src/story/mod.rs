@@ -143,7 +143,7 @@ pub struct Facts {
 
 /// Bump when the analysis changes: stored signatures of another version are
 /// recomputed from the stored title and text.
-const SIGNATURE_VERSION: &str = "s2";
+const SIGNATURE_VERSION: &str = "s3";
 
 impl Signature {
     /// Analyses an item's title and plain text.
@@ -158,7 +158,7 @@ impl Signature {
             .is_ok()
     }
 
-    /// One line for the database: `s2|terms|dates|quantities|places|key places|key name|title numbers`.
+    /// One line for the database: `s3|terms|dates|quantities|places|key places|key name|title numbers`.
     pub(crate) fn encode(&self) -> String {
         let f = &self.facts;
         let dates: Vec<String> = f.dates.iter().map(|(d, m)| format!("{d}.{m}")).collect();
@@ -541,7 +541,7 @@ mod tests {
         );
         assert_eq!(s.facts.key_name.as_deref(), Some("neuwerda"));
         let line = s.encode();
-        assert!(line.starts_with("s2|"), "{line}");
+        assert!(line.starts_with("s3|"), "{line}");
         assert_eq!(Signature::decode(&line), Some(s));
         assert_eq!(Signature::decode("s0|a b||"), None);
         assert_eq!(Signature::decode("garbage"), None);
