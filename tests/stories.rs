@@ -238,12 +238,13 @@ async fn status_counts_stories_and_merged_items() {
 #[test]
 fn thousands_of_look_alike_reports_stay_apart_and_cross_posts_merge() {
     use support::newsroom;
-    let reports = newsroom::reports(3000, 20, 5, 20);
+    const NEWS: usize = 2500;
+    let reports = newsroom::reports(NEWS, 20, 5, 20);
     // The corpus is hard enough to fail: reports differ in their text, yet
     // hundreds share a template and a town with another news, and every
     // partner's reports are in one window.
     let texts: HashSet<&str> = reports.iter().map(|r| r.text.as_str()).collect();
-    assert!(texts.len() > 2900, "{} distinct texts", texts.len());
+    assert!(texts.len() > NEWS * 97 / 100, "{} distinct texts", texts.len());
     let mut look_alikes: HashMap<(usize, &str), HashSet<usize>> = HashMap::new();
     for r in &reports {
         look_alikes
@@ -256,8 +257,8 @@ fn thousands_of_look_alike_reports_stay_apart_and_cross_posts_merge() {
         .filter(|s| s.len() > 1)
         .map(HashSet::len)
         .sum();
-    assert!(look_alike_news > 1000, "{look_alike_news} look-alike news");
-    let cross_posts = reports.len() - 3000;
+    assert!(look_alike_news > NEWS / 3, "{look_alike_news} look-alike news");
+    let cross_posts = reports.len() - NEWS;
     assert!(cross_posts >= 100, "{cross_posts} cross-posts");
 
     let sources: Vec<String> = (0..20).map(|i| format!("partner{i}")).collect();
