@@ -244,7 +244,11 @@ fn thousands_of_look_alike_reports_stay_apart_and_cross_posts_merge() {
     // hundreds share a template and a town with another news, and every
     // partner's reports are in one window.
     let texts: HashSet<&str> = reports.iter().map(|r| r.text.as_str()).collect();
-    assert!(texts.len() > NEWS * 97 / 100, "{} distinct texts", texts.len());
+    assert!(
+        texts.len() > NEWS * 97 / 100,
+        "{} distinct texts",
+        texts.len()
+    );
     let mut look_alikes: HashMap<(usize, &str), HashSet<usize>> = HashMap::new();
     for r in &reports {
         look_alikes
@@ -257,7 +261,10 @@ fn thousands_of_look_alike_reports_stay_apart_and_cross_posts_merge() {
         .filter(|s| s.len() > 1)
         .map(HashSet::len)
         .sum();
-    assert!(look_alike_news > NEWS / 3, "{look_alike_news} look-alike news");
+    assert!(
+        look_alike_news > NEWS / 3,
+        "{look_alike_news} look-alike news"
+    );
     let cross_posts = reports.len() - NEWS;
     assert!(cross_posts >= 100, "{cross_posts} cross-posts");
 

@@ -383,12 +383,13 @@ impl Analysis {
                 i += 1;
                 continue;
             }
+            let reach = gazetteer::name_words_from(self.folded(first));
             let mut n = 1;
-            while n < MAX_WORDS && i + n < self.words.len() && self.words[i + n].joined {
+            while n < reach.min(MAX_WORDS) && i + n < self.words.len() && self.words[i + n].joined {
                 n += 1;
             }
             let mut hit = None;
-            for len in (1..=n).rev() {
+            for len in (1..=n.min(reach)).rev() {
                 key.clear();
                 for (k, w) in self.words[i..i + len].iter().enumerate() {
                     if k > 0 {
