@@ -346,18 +346,15 @@ pub fn contradiction(a: &Signature, b: &Signature) -> Option<Veto> {
     veto(&a.facts, |t| a.has_term(t), &b.facts, |t| b.has_term(t))
 }
 
-/// Some unit counted by both where no count agrees.
+/// Some unit counted by both where no count agrees. Without allocating:
+/// veto runs for every candidate and every story member.
 fn quantities_differ<'a>(a: &'a [(String, String)], b: &[(String, String)]) -> Option<&'a str> {
     a.iter()
         .map(|(unit, _)| unit)
         .find(|unit| {
-            let mine = a.iter().filter(|(u, _)| u == *unit).map(|(_, v)| v);
-            let theirs: Vec<&String> = b
-                .iter()
-                .filter(|(u, _)| u == *unit)
-                .map(|(_, v)| v)
-                .collect();
-            !theirs.is_empty() && !mine.into_iter().any(|v| theirs.contains(&v))
+            let mut theirs = b.iter().filter(|(u, _)| u == *unit).peekable();
+            theirs.peek().is_some()
+                && !theirs.any(|(_, v)| a.iter().any(|(u, w)| u == *unit && w == v))
         })
         .map(String::as_str)
 }
