@@ -138,44 +138,55 @@ fn cistem(word: &str, noun: bool) -> String {
     if w.len() >= 6 && w.starts_with(b"ge") {
         w = &w[2..];
     }
-    let mut s: Vec<u8> = Vec::with_capacity(w.len());
+    // The stem is built in place on the stack (it is never longer than the
+    // word): this runs for every word of every item.
+    let mut stack = [0u8; 64];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if w.len() <= stack.len() {
+        &mut stack[..w.len()]
+    } else {
+        heap.resize(w.len(), 0);
+        &mut heap[..]
+    };
+    let mut n = 0;
     let mut i = 0;
     let at = |i: usize| w.get(i).copied().unwrap_or(0);
     while i < w.len() {
-        if w[i] == b's' && at(i + 1) == b'c' && at(i + 2) == b'h' {
-            s.push(b'$');
-            i += 3;
+        let (c, len) = if w[i] == b's' && at(i + 1) == b'c' && at(i + 2) == b'h' {
+            (b'$', 3)
         } else if w[i] == b'e' && at(i + 1) == b'i' {
-            s.push(b'%');
-            i += 2;
+            (b'%', 2)
         } else if w[i] == b'i' && at(i + 1) == b'e' {
-            s.push(b'&');
-            i += 2;
+            (b'&', 2)
         } else {
-            s.push(w[i]);
-            i += 1;
+            (w[i], 1)
+        };
+        buf[n] = c;
+        n += 1;
+        i += len;
+    }
+    for i in 1..n {
+        if buf[i] == buf[i - 1] {
+            buf[i] = b'*';
         }
     }
-    for i in 1..s.len() {
-        if s[i] == s[i - 1] {
-            s[i] = b'*';
-        }
-    }
-    while s.len() > 3 {
-        if s.len() > 5 && (s.ends_with(b"em") || s.ends_with(b"er") || s.ends_with(b"nd")) {
-            s.truncate(s.len() - 2);
+    while n > 3 {
+        let s = &buf[..n];
+        if n > 5 && (s.ends_with(b"em") || s.ends_with(b"er") || s.ends_with(b"nd")) {
+            n -= 2;
             continue;
         }
         if !noun && s.ends_with(b"t") {
-            s.pop();
+            n -= 1;
             continue;
         }
         if matches!(s.last(), Some(b'e' | b's' | b'n')) {
-            s.pop();
+            n -= 1;
             continue;
         }
         break;
     }
+    let s = &buf[..n];
     let mut out = String::with_capacity(s.len() + 4);
     for (i, &c) in s.iter().enumerate() {
         match c {
@@ -266,8 +277,7 @@ impl Analysis {
     }
 
     fn run(&mut self, s: &str, max_tokens: usize) {
-        let tokens = raw_tokens(s);
-        let tokens = &tokens[..tokens.len().min(max_tokens)];
+        let tokens = raw_tokens(s, max_tokens);
         let mut i = 0;
         while i < tokens.len() {
             let (sep, tok) = &tokens[i];

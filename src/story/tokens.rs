@@ -32,12 +32,17 @@ fn is_hyphen(c: char) -> bool {
     matches!(c, '-' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−')
 }
 
-/// Splits text into words, numbers and currency/percent signs, noting the separator before each.
-pub(super) fn raw_tokens(s: &str) -> Vec<(Sep, Raw<'_>)> {
+/// Splits text into words, numbers and currency/percent signs, noting the
+/// separator before each; stops after `max` tokens (the analysis reads the
+/// lead only, and long texts need not be split to the end).
+pub(super) fn raw_tokens(s: &str, max: usize) -> Vec<(Sep, Raw<'_>)> {
     let mut out = Vec::new();
     let mut sep = Sep::Punct;
     let mut it = s.char_indices().peekable();
     while let Some(&(i, c)) = it.peek() {
+        if out.len() >= max {
+            break;
+        }
         if c.is_alphabetic() {
             let mut end = i;
             while let Some(&(j, d)) = it.peek() {
