@@ -202,6 +202,15 @@ fn cistem(word: &str, noun: bool) -> String {
 
 /// A number as one canonical string: "6.412" → "6412", "7,80" → "7.8".
 fn canonical_number(raw: &str) -> String {
+    // Most numbers are plain digits: only leading zeros to drop.
+    if raw.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = raw.trim_start_matches('0');
+        return if trimmed.is_empty() {
+            "0".to_string()
+        } else {
+            trimmed.to_string()
+        };
+    }
     let compact: String = raw
         .chars()
         .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}'))

@@ -48,7 +48,12 @@ pub(super) fn raw_tokens(s: &str, max: usize) -> Vec<(Sep, Raw<'_>)> {
             while let Some(&(j, d)) = it.peek() {
                 // A combining mark (text stored before NFC, or NFC-less
                 // scripts) stays inside its word; fold drops it.
-                if d.is_alphanumeric() || unicode_normalization::char::is_combining_mark(d) {
+                let inside = if d.is_ascii() {
+                    d.is_ascii_alphanumeric()
+                } else {
+                    d.is_alphanumeric() || unicode_normalization::char::is_combining_mark(d)
+                };
+                if inside {
                     end = j + d.len_utf8();
                     it.next();
                 } else {
