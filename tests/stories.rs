@@ -123,7 +123,7 @@ async fn poll_samples(server: &PartnerServer, dir: &std::path::Path, order: &[us
 /// Every story's member links, by story uid.
 fn stories_by_link(store: &Store) -> HashMap<String, String> {
     let mut by_link = HashMap::new();
-    for story in store.stories(1000).unwrap() {
+    for story in store.stories(100_000).unwrap() {
         for m in &story.members {
             by_link.insert(m.link.clone().unwrap(), story.uid.clone());
         }
@@ -141,18 +141,27 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
         let got = stories_by_link(&app.store);
         let mut items: Vec<(Option<String>, String)> = Vec::new();
         let mut feed_items = Vec::new();
+        let mut labels = Vec::new();
         for (site, _, kind) in SITES {
             for e in server.expected(site) {
                 let story = got
                     .get(&e.link)
                     .unwrap_or_else(|| panic!("{site}: {} is not in any story", e.link));
                 items.push((e.story.clone(), story.clone()));
+                labels.push(e.link.clone());
                 if *kind == "feed" {
                     feed_items.push((e.story.clone(), story.clone()));
                 }
             }
         }
         let p = Pairs::of(&items);
+        for (i, (ka, ga)) in items.iter().enumerate() {
+            for (j, (kb, gb)) in items.iter().enumerate().skip(i + 1) {
+                if ka.is_some() && ka == kb && ga != gb {
+                    println!("  missed ({name}): {} / {}", labels[i], labels[j]);
+                }
+            }
+        }
         let f = Pairs::of(&feed_items);
         println!(
             "stories, feed sites only ({name} order, {} items): precision {:.3}, recall {:.3} ({} of {} same-story pairs merged)",
@@ -179,11 +188,150 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
         "stories, samples: worst precision {:.3}, worst recall {:.3}",
         worst.0, worst.1
     );
-    // The floor measured over the orders above (0.850 when written; 0.975
-    // in forward order), not a target: the misses are a two-item story that
-    // shares three terms, and a story whose first report came days late and
-    // founded its own entry before the closer reports arrived.
-    assert!(worst.1 >= 0.85, "recall {:.3}", worst.1);
+    // The floor (0.925 measured in the worst orders, 1.0 forward):
+    // what is left is a teaser-only report of a conference that shares only
+    // the event's name and the town with the others.
+    assert!(worst.1 >= 0.9, "recall {:.3}", worst.1);
+}
+
+/// `/status` and `/status.json`, as the server answers them, count the
+/// merged feed's stories, those of several items and the items in them —
+/// the same figures the stories themselves give.
+#[tokio::test]
+async fn status_counts_stories_and_merged_items() {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let order: Vec<usize> = (0..SITES.len()).collect();
+    let app = poll_samples(&server, dir.path(), &order).await;
+    let mut sizes: HashMap<String, i64> = HashMap::new();
+    for story in stories_by_link(&app.store).into_values() {
+        *sizes.entry(story).or_default() += 1;
+    }
+    let merged: Vec<i64> = sizes.values().copied().filter(|&n| n > 1).collect();
+    let (stories, merged_stories, merged_items) = (
+        sizes.len() as i64,
+        merged.len() as i64,
+        merged.iter().sum::<i64>(),
+    );
+    assert!(merged_stories >= 10, "{merged_stories} merged stories");
+
+    let router = app.router();
+    let r = support::get(&router, "/status.json", &[]).await;
+    assert_eq!(r.status(), 200);
+    let json: serde_json::Value = serde_json::from_slice(&support::body_bytes(r).await).unwrap();
+    assert_eq!(json["stories"]["stories"], stories, "{}", json["stories"]);
+    assert_eq!(json["stories"]["merged_stories"], merged_stories);
+    assert_eq!(json["stories"]["merged_items"], merged_items);
+    let html =
+        String::from_utf8(support::body_bytes(support::get(&router, "/status", &[]).await).await)
+            .unwrap();
+    let line = format!(
+        "{stories} Meldungen im Gesamtfeed; {merged_stories} davon von mehreren Quellen, mit zusammen {merged_items} Einträgen."
+    );
+    assert!(html.contains(&line), "{line}");
+}
+
+/// Thousands of different reports in one matching window — the same
+/// templates for other towns, sums and dates, follow-ups of one project with
+/// the same people, recurring formats — with a few true cross-posts mixed in:
+/// nothing merges wrongly, and the cross-posts are found.
+#[test]
+fn thousands_of_look_alike_reports_stay_apart_and_cross_posts_merge() {
+    use support::newsroom;
+    const NEWS: usize = 2500;
+    let reports = newsroom::reports(NEWS, 20, 5, 20);
+    // The corpus is hard enough to fail: reports differ in their text, yet
+    // hundreds share a template and a town with another news, and every
+    // partner's reports are in one window.
+    let texts: HashSet<&str> = reports.iter().map(|r| r.text.as_str()).collect();
+    assert!(
+        texts.len() > NEWS * 97 / 100,
+        "{} distinct texts",
+        texts.len()
+    );
+    let mut look_alikes: HashMap<(usize, &str), HashSet<usize>> = HashMap::new();
+    for r in &reports {
+        look_alikes
+            .entry((r.template, r.town))
+            .or_default()
+            .insert(r.story);
+    }
+    let look_alike_news: usize = look_alikes
+        .values()
+        .filter(|s| s.len() > 1)
+        .map(HashSet::len)
+        .sum();
+    assert!(
+        look_alike_news > NEWS / 3,
+        "{look_alike_news} look-alike news"
+    );
+    let cross_posts = reports.len() - NEWS;
+    assert!(cross_posts >= 100, "{cross_posts} cross-posts");
+
+    let sources: Vec<String> = (0..20).map(|i| format!("partner{i}")).collect();
+    let names: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &names);
+    // One poll per partner and day, day by day.
+    let mut polls: std::collections::BTreeMap<(u32, &str), Vec<Item>> = Default::default();
+    for (n, r) in reports.iter().enumerate() {
+        let when = at(4 + r.day, r.hour);
+        polls
+            .entry((r.day, r.source.as_str()))
+            .or_default()
+            .push(item(&r.source, n, &r.title, &r.text, when));
+    }
+    let started = std::time::Instant::now();
+    for ((_, source), items) in polls {
+        store.ingest(request(source, items)).unwrap();
+    }
+    let elapsed = started.elapsed();
+    let got = stories_by_link(&store);
+    let keyed: Vec<(Option<usize>, String)> = reports
+        .iter()
+        .enumerate()
+        .map(|(n, r)| {
+            let link = item(&r.source, n, "", "", at(4, 0)).link.unwrap();
+            (Some(r.story), got[&link].clone())
+        })
+        .collect();
+    let p = Pairs::of(&keyed);
+    println!(
+        "stories, newsroom ({} reports in {:.1} s): precision {:.3} ({} wrong pairs), recall {:.3} ({} of {} cross-posts merged)",
+        reports.len(),
+        elapsed.as_secs_f64(),
+        p.precision(),
+        p.wrong,
+        p.recall(),
+        p.both,
+        p.both + p.missed
+    );
+    let mut by_story: HashMap<&String, Vec<usize>> = HashMap::new();
+    for (n, (_, s)) in keyed.iter().enumerate() {
+        by_story.entry(s).or_default().push(n);
+    }
+    for members in by_story.values().filter(|m| m.len() > 1) {
+        let stories: HashSet<usize> = members.iter().map(|&n| reports[n].story).collect();
+        if stories.len() > 1 {
+            for &n in members {
+                println!(
+                    "  wrongly together: {} | {}",
+                    reports[n].title, reports[n].text
+                );
+            }
+        }
+    }
+    let mut missed = 0;
+    for (n, r) in reports.iter().enumerate() {
+        for (m, o) in reports.iter().enumerate().skip(n + 1) {
+            if r.story == o.story && keyed[n].1 != keyed[m].1 && missed < 5 {
+                missed += 1;
+                println!("  cross-post missed: {} | {}", r.title, o.title);
+            }
+        }
+    }
+    assert_eq!(p.wrong, 0, "different reports merged");
+    assert!(p.recall() >= 0.9, "recall {:.3}", p.recall());
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,7 +16,7 @@ use super::{Format, charts};
 use crate::config::Config;
 use crate::model::ResolvedKind;
 use crate::schedule;
-use crate::store::{Activity, PollPoint, SourceState};
+use crate::store::{Activity, PollPoint, SourceState, StoryCounts};
 
 /// The `Content-Type` of the pages.
 pub(crate) const HTML_TYPE: &str = "text/html; charset=utf-8";
@@ -293,6 +293,7 @@ pub(crate) fn status(
     states: &[SourceState],
     problem: Option<&ConfigProblem>,
     activity: &HashMap<String, Activity>,
+    stories: StoryCounts,
     now: DateTime<Utc>,
 ) -> String {
     let mut rows = statuses(config, states, activity, now);
@@ -306,6 +307,10 @@ pub(crate) fn status(
         rows.len(),
         failing,
         local(now)
+    ));
+    body.push_str(&format!(
+        "<p id=\"stories\">{} Meldungen im Gesamtfeed; {} davon von mehreren Quellen, mit zusammen {} Einträgen.</p>",
+        stories.stories, stories.merged_stories, stories.merged_items
     ));
     if let Some(p) = problem {
         body.push_str(&format!(
@@ -358,6 +363,7 @@ pub(crate) fn status_json(
     states: &[SourceState],
     problem: Option<&ConfigProblem>,
     activity: &HashMap<String, Activity>,
+    stories: StoryCounts,
     now: DateTime<Utc>,
 ) -> Vec<u8> {
     #[derive(Serialize)]
@@ -366,11 +372,14 @@ pub(crate) fn status_json(
         /// The last config reload failed (absent when it did not).
         #[serde(skip_serializing_if = "Option::is_none")]
         config_reload_failed: Option<&'a ConfigProblem>,
+        /// The merged feed: stories, those of several items, the items in them.
+        stories: StoryCounts,
         sources: Vec<SourceStatus<'a>>,
     }
     serde_json::to_vec_pretty(&Status {
         generated: now,
         config_reload_failed: problem,
+        stories,
         sources: statuses(config, states, activity, now),
     })
     .expect("serialising plain data cannot fail")

@@ -34,7 +34,7 @@ pub use query::{FeedQuery, feed_query};
 pub use site::{Rendered, Site, SiteHandle};
 
 use crate::config::Config;
-use crate::store::{Activity, SourceState, Store};
+use crate::store::{Activity, SourceState, Store, StoryCounts};
 use entries::{DocLink, Entry, FeedDoc, feed_doc, item_entry, story_entry};
 
 /// A format every feed (merged, per tag, per source) is offered in. Adding
@@ -330,7 +330,10 @@ pub(crate) fn render_on_request(
     } else if is_status_path(path) {
         let states = states()?;
         let activity = store.activity(Utc::now())?;
-        Ok(status_document(config, &states, &activity, problem, path))
+        let stories = store.story_counts()?;
+        Ok(status_document(
+            config, &states, &activity, stories, problem, path,
+        ))
     } else {
         Ok(None)
     }
@@ -341,6 +344,7 @@ fn status_document(
     config: &Config,
     states: &[SourceState],
     activity: &HashMap<String, Activity>,
+    stories: StoryCounts,
     problem: Option<&ConfigProblem>,
     path: &str,
 ) -> Option<Rendered> {
@@ -348,12 +352,12 @@ fn status_document(
     match path {
         "/status" => Some(Rendered::new(
             html::HTML_TYPE,
-            html::status(config, states, problem, activity, now).into_bytes(),
+            html::status(config, states, problem, activity, stories, now).into_bytes(),
             now,
         )),
         "/status.json" => Some(Rendered::new(
             html::STATUS_JSON_TYPE,
-            html::status_json(config, states, problem, activity, now),
+            html::status_json(config, states, problem, activity, stories, now),
             now,
         )),
         _ => None,
@@ -479,8 +483,9 @@ pub(crate) fn render_status(
     site: &mut Site,
 ) -> crate::store::Result<()> {
     let activity = store.activity(Utc::now())?;
+    let stories = store.story_counts()?;
     for path in ["/status", "/status.json"] {
-        if let Some(doc) = status_document(config, states, &activity, None, path) {
+        if let Some(doc) = status_document(config, states, &activity, stories, None, path) {
             site.files.insert(path.into(), Arc::new(doc));
         }
     }

@@ -32,7 +32,7 @@ pub use items::ItemView;
 pub use polls::{Activity, PollPoint, PollResult, RECENT_POLLS, WEEKS};
 pub use sources::{PollRecord, SourceState};
 pub(crate) use stories::StoryFilter;
-pub use stories::StoryView;
+pub use stories::{StoryCounts, StoryView};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -145,7 +145,37 @@ pub(crate) struct StoryFilter<'a> {
     pub(crate) not_sources: &'a [String],
 }
 
+/// What `/status` says of story matching: the merged feed's entries, the
+/// stories that gathered several items, and how many items those hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoryCounts {
+    /// Stories with at least one shown item of an active source.
+    pub stories: i64,
+    /// Of those, the stories with more than one shown item.
+    pub merged_stories: i64,
+    /// Shown items in the merged stories.
+    pub merged_items: i64,
+}
+
 impl Store {
+    /// Counts stories as the merged feed shows them (shown items of active sources).
+    pub fn story_counts(&self) -> Result<StoryCounts> {
+        self.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT COUNT(*), COALESCE(SUM(n > 1), 0), COALESCE(SUM(CASE WHEN n > 1 THEN n ELSE 0 END), 0) \
+                 FROM (SELECT COUNT(*) AS n FROM items i JOIN sources s ON s.id = i.source_id \
+                       WHERE s.active = 1 AND i.hidden IS NULL GROUP BY i.story_id)",
+            )?
+            .query_row([], |r| {
+                Ok(StoryCounts {
+                    stories: r.get(0)?,
+                    merged_stories: r.get(1)?,
+                    merged_items: r.get(2)?,
+                })
+            })?)
+        })
+    }
+
     /// The newest stories with at least one shown member from an active source.
     pub fn stories(&self, limit: usize) -> Result<Vec<StoryView>> {
         self.with(|c| {

@@ -138,44 +138,55 @@ fn cistem(word: &str, noun: bool) -> String {
     if w.len() >= 6 && w.starts_with(b"ge") {
         w = &w[2..];
     }
-    let mut s: Vec<u8> = Vec::with_capacity(w.len());
+    // The stem is built in place on the stack (it is never longer than the
+    // word): this runs for every word of every item.
+    let mut stack = [0u8; 64];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if w.len() <= stack.len() {
+        &mut stack[..w.len()]
+    } else {
+        heap.resize(w.len(), 0);
+        &mut heap[..]
+    };
+    let mut n = 0;
     let mut i = 0;
     let at = |i: usize| w.get(i).copied().unwrap_or(0);
     while i < w.len() {
-        if w[i] == b's' && at(i + 1) == b'c' && at(i + 2) == b'h' {
-            s.push(b'$');
-            i += 3;
+        let (c, len) = if w[i] == b's' && at(i + 1) == b'c' && at(i + 2) == b'h' {
+            (b'$', 3)
         } else if w[i] == b'e' && at(i + 1) == b'i' {
-            s.push(b'%');
-            i += 2;
+            (b'%', 2)
         } else if w[i] == b'i' && at(i + 1) == b'e' {
-            s.push(b'&');
-            i += 2;
+            (b'&', 2)
         } else {
-            s.push(w[i]);
-            i += 1;
+            (w[i], 1)
+        };
+        buf[n] = c;
+        n += 1;
+        i += len;
+    }
+    for i in 1..n {
+        if buf[i] == buf[i - 1] {
+            buf[i] = b'*';
         }
     }
-    for i in 1..s.len() {
-        if s[i] == s[i - 1] {
-            s[i] = b'*';
-        }
-    }
-    while s.len() > 3 {
-        if s.len() > 5 && (s.ends_with(b"em") || s.ends_with(b"er") || s.ends_with(b"nd")) {
-            s.truncate(s.len() - 2);
+    while n > 3 {
+        let s = &buf[..n];
+        if n > 5 && (s.ends_with(b"em") || s.ends_with(b"er") || s.ends_with(b"nd")) {
+            n -= 2;
             continue;
         }
         if !noun && s.ends_with(b"t") {
-            s.pop();
+            n -= 1;
             continue;
         }
         if matches!(s.last(), Some(b'e' | b's' | b'n')) {
-            s.pop();
+            n -= 1;
             continue;
         }
         break;
     }
+    let s = &buf[..n];
     let mut out = String::with_capacity(s.len() + 4);
     for (i, &c) in s.iter().enumerate() {
         match c {
@@ -191,6 +202,15 @@ fn cistem(word: &str, noun: bool) -> String {
 
 /// A number as one canonical string: "6.412" → "6412", "7,80" → "7.8".
 fn canonical_number(raw: &str) -> String {
+    // Most numbers are plain digits: only leading zeros to drop.
+    if raw.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = raw.trim_start_matches('0');
+        return if trimmed.is_empty() {
+            "0".to_string()
+        } else {
+            trimmed.to_string()
+        };
+    }
     let compact: String = raw
         .chars()
         .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}'))
@@ -266,8 +286,7 @@ impl Analysis {
     }
 
     fn run(&mut self, s: &str, max_tokens: usize) {
-        let tokens = raw_tokens(s);
-        let tokens = &tokens[..tokens.len().min(max_tokens)];
+        let tokens = raw_tokens(s, max_tokens);
         let mut i = 0;
         while i < tokens.len() {
             let (sep, tok) = &tokens[i];
@@ -276,6 +295,15 @@ impl Analysis {
             }
             match tok {
                 Raw::Number(n, dot) => self.number(n, *dot),
+                Raw::Score(n) => {
+                    // A result: two reports of one match or vote state the same.
+                    self.boundary();
+                    self.terms.push(format!("#{n}"));
+                    self.quantities.push(("ergebnis".into(), (*n).to_string()));
+                    if self.in_title {
+                        self.title_numbers.push(format!("#{n}"));
+                    }
+                }
                 Raw::Symbol(w) => self.word(w, true, Sep::Punct),
                 Raw::Word(w) => {
                     // "A 15", "RE 2", "B 168": a road or line name written with a space.
@@ -374,12 +402,13 @@ impl Analysis {
                 i += 1;
                 continue;
             }
+            let reach = gazetteer::name_words_from(self.folded(first));
             let mut n = 1;
-            while n < MAX_WORDS && i + n < self.words.len() && self.words[i + n].joined {
+            while n < reach.min(MAX_WORDS) && i + n < self.words.len() && self.words[i + n].joined {
                 n += 1;
             }
             let mut hit = None;
-            for len in (1..=n).rev() {
+            for len in (1..=n.min(reach)).rev() {
                 key.clear();
                 for (k, w) in self.words[i..i + len].iter().enumerate() {
                     if k > 0 {
@@ -469,7 +498,40 @@ impl Analysis {
                 list.push(stem.clone());
             }
         }
+        // A headline that opens with one word and a colon names what it is
+        // about ("Turnow: Feuerwehr löscht Scheune") when the text writes
+        // that word capitalised inside a sentence too (a name, not "Endlich:"
+        // or "Update:"); after the slots, as it may as well be a topic
+        // ("Bauarbeiten: Umleitung in Turnow").
+        if let [first, next, ..] = &self.words[..title_words] {
+            let word = self.folded(first);
+            let recurs = || {
+                self.words[1..]
+                    .iter()
+                    .any(|w| w.cap && self.folded(w) == word)
+            };
+            if next.sentence_start && recurs() {
+                if let Some(stem) = self.name_stem(first).filter(|s| !out.contains(s)) {
+                    out.push(stem);
+                }
+            }
+        }
         (out, roles, lead)
+    }
+
+    /// The term of a word that may be a name (a headline's first word is
+    /// capitalised anyway): a term, not a word of the lists that look like
+    /// names, not a place the gazetteer knows.
+    fn name_stem(&self, w: &Word) -> Option<String> {
+        let folded = self.folded(w);
+        let stem = &self.terms[w.term? as usize];
+        (folded.len() >= 3
+            && !stem.starts_with('#')
+            && !NOT_NAMES.contains(&folded)
+            && !NOT_NAME_SUFFIXES.iter().any(|s| folded.ends_with(s))
+            && gazetteer::lookup(folded).is_none()
+            && gazetteer::lookup_derived(folded).is_none())
+        .then(|| stem.clone())
     }
 
     fn folded_word(&mut self, w: &str, noun: bool) {
@@ -634,5 +696,54 @@ mod tests {
                 .quantities
                 .is_empty()
         );
+    }
+    #[test]
+    fn results_with_a_colon_are_compared_and_times_are_not() {
+        let won = Signature::of("SV Burg gewinnt Derby mit 3:1", "");
+        assert!(
+            won.facts
+                .quantities
+                .contains(&("ergebnis".to_string(), "3:1".to_string())),
+            "{:?}",
+            won.facts
+        );
+        assert_eq!(won.facts.title_numbers, vec!["#3:1".to_string()]);
+        let lost = Signature::of("Derby", "Der SV Burg verlor 1:3.");
+        assert!(crate::story::contradiction(&won, &lost).is_some());
+        let time = Signature::of("Anpfiff um 19:30 Uhr", "");
+        assert!(time.facts.quantities.is_empty(), "{:?}", time.facts);
+        assert!(
+            Signature::of("Am 12.3.:1", "")
+                .facts
+                .quantities
+                .iter()
+                .all(|(u, _)| u != "ergebnis")
+        );
+    }
+
+    #[test]
+    fn a_headline_opening_with_a_name_and_a_colon_names_its_subject() {
+        // The word recurs capitalised in the text: a name.
+        let s = Signature::of(
+            "Turnow: Feuerwehr löscht brennende Scheune",
+            "Eine Scheune in der Nähe von Turnow stand in Flammen.",
+        );
+        assert_eq!(s.facts.key_name.as_deref(), Some("turnow"));
+        assert!(s.facts.key_name_strong);
+        // A word the text never capitalises again is no name ("Endlich:").
+        let s = Signature::of(
+            "Endlich: Der Ausbau ist finanziert",
+            "Die Strecke wird endlich elektrifiziert.",
+        );
+        assert_eq!(s.facts.key_name, None);
+        // A slot name comes first: the opening word may be a topic.
+        let s = Signature::of(
+            "Bauarbeiten: Umleitung in Turnow",
+            "Die Bauarbeiten dauern drei Wochen.",
+        );
+        assert_eq!(s.facts.key_name.as_deref(), Some("turnow"));
+        // Clubs are named after their town.
+        let s = Signature::of("Derbysieg", "Am Samstag gewann der SV Hosena das Derby.");
+        assert_eq!(s.facts.key_name.as_deref(), Some("hosena"));
     }
 }

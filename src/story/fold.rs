@@ -79,7 +79,8 @@ pub(super) fn folded(word: &str) -> String {
 pub(super) fn folded_into(word: &str, out: &mut String) {
     out.clear();
     if word.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        out.extend(word.bytes().map(|b| b.to_ascii_lowercase() as char));
+        out.push_str(word);
+        out.make_ascii_lowercase();
     } else {
         fold_into(word, out);
     }

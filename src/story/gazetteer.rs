@@ -54,6 +54,51 @@ static NAMES: LazyLock<Map<String, Place>> = LazyLock::new(|| {
     m
 });
 
+/// Per first word of a name, the most words a name starting with it has:
+/// the analysis looks up a run of capitalised words only as far as a name
+/// could reach, and most words start none (one lookup instead of five).
+static FIRST_WORDS: LazyLock<Map<&'static str, usize>> = LazyLock::new(|| {
+    let mut m: Map<&'static str, usize> = Map::default();
+    for k in NAMES.keys() {
+        let first = k.split(' ').next().unwrap_or("");
+        let len = k.split(' ').count();
+        let e = m.entry(first).or_default();
+        *e = (*e).max(len);
+    }
+    m
+});
+
+/// Adjectives and genitives of one-word town names ("cottbuser",
+/// "gubener", "forster", "gubens") → the town, made once from the names
+/// so that a word is one lookup.
+static DERIVED: LazyLock<Map<String, Place>> = LazyLock::new(|| {
+    let mut m: Map<String, Place> = Map::default();
+    let towns = || {
+        NAMES
+            .iter()
+            .filter(|(k, p)| p.kind == "ort" && !k.contains(' '))
+    };
+    for (k, p) in towns().filter(|(k, _)| k.len() >= 3) {
+        m.entry(format!("{k}er")).or_insert(*p);
+    }
+    // "Gubener" from "Guben", "Forster" from "Forst"; from "Jessene" too
+    // ("Jessener"), when no town is called the shorter name.
+    for (k, p) in towns() {
+        if let Some(stem) = k.strip_suffix('e').filter(|s| s.len() >= 3) {
+            m.entry(format!("{stem}er")).or_insert(*p);
+        }
+    }
+    for (k, p) in towns().filter(|(k, _)| k.len() >= 4) {
+        m.entry(format!("{k}s")).or_insert(*p);
+    }
+    m
+});
+
+/// The most words a name starting with this folded word has; 0 for none.
+pub(super) fn name_words_from(first: &str) -> usize {
+    FIRST_WORDS.get(first).copied().unwrap_or(0)
+}
+
 /// A name as the analysis sees it: folded words, split like the tokenizer
 /// splits (spaces, hyphens, slashes, brackets), joined by one space.
 fn key(name: &str) -> String {
@@ -72,15 +117,7 @@ pub(super) fn lookup(words: &str) -> Option<Place> {
 /// The place an adjective or genitive of a one-word town name stands for:
 /// "Cottbuser", "Gubener", "Forster" (→ Forst), "Gubens".
 pub(super) fn lookup_derived(word: &str) -> Option<Place> {
-    let town = |w: &str| lookup(w).filter(|p| p.kind == "ort");
-    if let Some(stem) = word.strip_suffix("er") {
-        if stem.len() >= 3 {
-            return town(stem).or_else(|| town(&format!("{stem}e")));
-        }
-    }
-    word.strip_suffix('s')
-        .filter(|s| s.len() >= 4)
-        .and_then(town)
+    DERIVED.get(word).copied()
 }
 
 #[cfg(test)]
@@ -99,6 +136,10 @@ mod tests {
         assert_eq!(lookup_derived("gubener"), lookup("guben"));
         assert_eq!(lookup_derived("gorlitzer"), lookup("gorlitz"));
         assert_eq!(lookup_derived("lehrer"), None);
+        assert_eq!(lookup_derived("forster"), lookup("forst"));
+        assert_eq!(lookup_derived("gubens"), lookup("guben"));
+        assert_eq!(name_words_from("cottbuser"), 2);
+        assert_eq!(name_words_from("lehrer"), 0);
         // Every entry parses: several hundred names, none longer than MAX_WORDS.
         assert!(NAMES.len() > 300, "{}", NAMES.len());
         assert!(NAMES.keys().all(|k| k.split(' ').count() <= MAX_WORDS));

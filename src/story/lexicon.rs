@@ -136,7 +136,9 @@ pub(super) const MONTH_TERMS: [&str; 12] = [
 pub(super) const NAME_SLOT_PREPOSITIONS: &[&str] = &["in", "aus", "nach", "bei", "zwischen", "gen"];
 
 /// Role nouns after which a capitalised word is a name ("Gemeinde
-/// Kleinmühlen", "Bahnhof Neustadt", "Ortsteil Sandow"). Folded.
+/// Kleinmühlen", "Bahnhof Neustadt", "Ortsteil Sandow"), and the usual
+/// abbreviations of sports clubs, which are named after their town ("SV
+/// Burg", "FC Energie"). Folded.
 pub(super) const NAME_ROLE_NOUNS: &[&str] = &[
     "stadt",
     "gemeinde",
@@ -150,6 +152,20 @@ pub(super) const NAME_ROLE_NOUNS: &[&str] = &[
     "haltepunkt",
     "amt",
     "kommune",
+    "sv",
+    "fc",
+    "sg",
+    "sc",
+    "tsv",
+    "ssv",
+    "fsv",
+    "bsv",
+    "esv",
+    "lsv",
+    "tsg",
+    "vfb",
+    "vfl",
+    "spvgg",
 ];
 
 /// Common nouns that stand without article after those words in set

@@ -143,7 +143,7 @@ pub struct Facts {
 
 /// Bump when the analysis changes: stored signatures of another version are
 /// recomputed from the stored title and text.
-const SIGNATURE_VERSION: &str = "s2";
+const SIGNATURE_VERSION: &str = "s3";
 
 impl Signature {
     /// Analyses an item's title and plain text.
@@ -158,7 +158,7 @@ impl Signature {
             .is_ok()
     }
 
-    /// One line for the database: `s2|terms|dates|quantities|places|key places|key name|title numbers`.
+    /// One line for the database: `s3|terms|dates|quantities|places|key places|key name|title numbers`.
     pub(crate) fn encode(&self) -> String {
         let f = &self.facts;
         let dates: Vec<String> = f.dates.iter().map(|(d, m)| format!("{d}.{m}")).collect();
@@ -346,18 +346,15 @@ pub fn contradiction(a: &Signature, b: &Signature) -> Option<Veto> {
     veto(&a.facts, |t| a.has_term(t), &b.facts, |t| b.has_term(t))
 }
 
-/// Some unit counted by both where no count agrees.
+/// Some unit counted by both where no count agrees. Without allocating:
+/// veto runs for every candidate and every story member.
 fn quantities_differ<'a>(a: &'a [(String, String)], b: &[(String, String)]) -> Option<&'a str> {
     a.iter()
         .map(|(unit, _)| unit)
         .find(|unit| {
-            let mine = a.iter().filter(|(u, _)| u == *unit).map(|(_, v)| v);
-            let theirs: Vec<&String> = b
-                .iter()
-                .filter(|(u, _)| u == *unit)
-                .map(|(_, v)| v)
-                .collect();
-            !theirs.is_empty() && !mine.into_iter().any(|v| theirs.contains(&v))
+            let mut theirs = b.iter().filter(|(u, _)| u == *unit).peekable();
+            theirs.peek().is_some()
+                && !theirs.any(|(_, v)| a.iter().any(|(u, w)| u == *unit && w == v))
         })
         .map(String::as_str)
 }
@@ -541,7 +538,7 @@ mod tests {
         );
         assert_eq!(s.facts.key_name.as_deref(), Some("neuwerda"));
         let line = s.encode();
-        assert!(line.starts_with("s2|"), "{line}");
+        assert!(line.starts_with("s3|"), "{line}");
         assert_eq!(Signature::decode(&line), Some(s));
         assert_eq!(Signature::decode("s0|a b||"), None);
         assert_eq!(Signature::decode("garbage"), None);

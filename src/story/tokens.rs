@@ -20,6 +20,8 @@ pub(super) enum Raw<'a> {
     /// Digits with their separators as written, and whether a '.' followed.
     Number(&'a str, bool),
     Symbol(&'static str),
+    /// A result or ratio written with a colon ("3:1", "87:85"), not a time of day.
+    Score(&'a str),
 }
 
 fn is_space(c: char) -> bool {
@@ -30,18 +32,28 @@ fn is_hyphen(c: char) -> bool {
     matches!(c, '-' | '‐' | '‑' | '‒' | '–' | '—' | '―' | '−')
 }
 
-/// Splits text into words, numbers and currency/percent signs, noting the separator before each.
-pub(super) fn raw_tokens(s: &str) -> Vec<(Sep, Raw<'_>)> {
+/// Splits text into words, numbers and currency/percent signs, noting the
+/// separator before each; stops after `max` tokens (the analysis reads the
+/// lead only, and long texts need not be split to the end).
+pub(super) fn raw_tokens(s: &str, max: usize) -> Vec<(Sep, Raw<'_>)> {
     let mut out = Vec::new();
     let mut sep = Sep::Punct;
     let mut it = s.char_indices().peekable();
     while let Some(&(i, c)) = it.peek() {
+        if out.len() >= max {
+            break;
+        }
         if c.is_alphabetic() {
             let mut end = i;
             while let Some(&(j, d)) = it.peek() {
                 // A combining mark (text stored before NFC, or NFC-less
                 // scripts) stays inside its word; fold drops it.
-                if d.is_alphanumeric() || unicode_normalization::char::is_combining_mark(d) {
+                let inside = if d.is_ascii() {
+                    d.is_ascii_alphanumeric()
+                } else {
+                    d.is_alphanumeric() || unicode_normalization::char::is_combining_mark(d)
+                };
+                if inside {
                     end = j + d.len_utf8();
                     it.next();
                 } else {
@@ -51,6 +63,14 @@ pub(super) fn raw_tokens(s: &str) -> Vec<(Sep, Raw<'_>)> {
             out.push((sep, Raw::Word(&s[i..end])));
             sep = Sep::None;
         } else if c.is_ascii_digit() {
+            if let Some(end) = score_end(s, i) {
+                out.push((sep, Raw::Score(&s[i..end])));
+                while it.peek().is_some_and(|&(j, _)| j < end) {
+                    it.next();
+                }
+                sep = Sep::None;
+                continue;
+            }
             let end = number_end(s, i);
             let dot = s[end..].starts_with('.')
                 && !s[end + 1..].starts_with(|d: char| d.is_ascii_digit());
@@ -79,6 +99,30 @@ pub(super) fn raw_tokens(s: &str) -> Vec<(Sep, Raw<'_>)> {
         }
     }
     out
+}
+
+/// End of a score starting at `start`: digits, a colon, digits, and no
+/// "Uhr" after it ("19:30 Uhr" is a time).
+fn score_end(s: &str, start: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let colon = digits(start);
+    if colon - start > 3 || b.get(colon) != Some(&b':') {
+        return None;
+    }
+    let end = digits(colon + 1);
+    let after = s[end..].trim_start();
+    let time = after.starts_with("Uhr") || after.starts_with("h ") || after == "h";
+    let glued = end < b.len()
+        && (b[end].is_ascii_alphanumeric()
+            || matches!(b[end], b':' | b'.' | b',')
+                && b.get(end + 1).is_some_and(u8::is_ascii_digit));
+    (end > colon + 1 && end - colon - 1 <= 3 && !time && !glued).then_some(end)
 }
 
 /// End of a number starting at `start`: digits, '.'/',' between digits, and

@@ -215,6 +215,15 @@ impl PartnerServer {
         if site_name.is_empty() || site_name.contains("..") || path.contains("..") {
             return None;
         }
+        // Web servers ignore campaign tags (utm_*): a link a partner tagged
+        // for its statistics serves the same page as the untagged one.
+        let kept: Vec<&str> = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|p| !p.starts_with("utm_"))
+            .collect();
+        let kept = kept.join("&");
+        let query = query.and(Some(kept.as_str())).filter(|q| !q.is_empty());
         let dir = fixtures().join(site_name);
         let meta = try_site(site_name)?;
         let url = match query {
