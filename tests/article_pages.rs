@@ -46,7 +46,13 @@ fn entry(url: &str, title: Option<&str>, published: Option<DateTime<Utc>>) -> Li
 
 /// The item a one-link listing of this page gives.
 fn item_for(file: &str, url: &str) -> (ExtractedItem, Option<NaiveDate>) {
-    let article = article_from(&fixture(file), url);
+    item_for_page(&fixture(file), url)
+}
+
+/// The item a one-link listing of a page with these bytes at `url` gives,
+/// and its publication day in Berlin (shared with the real-page corpus).
+pub(crate) fn item_for_page(bytes: &[u8], url: &str) -> (ExtractedItem, Option<NaiveDate>) {
+    let article = article_from(bytes, url);
     let raw = merge(&entry(url, None, None), Some(&article));
     let day = normalize_item(&raw, Utc::now(), &FieldLimits::default())
         .and_then(|i| i.published)
