@@ -3,8 +3,8 @@
 //! merged in, then normalised): the publication day a reader sees on the
 //! page, for 80 hand-written pages modelled on WordPress, TYPO3, Drupal,
 //! Joomla, municipal CMSs, news sites and English blogs (tests/fixtures/articles,
-//! answer key in key.tsv). No saved real pages: none could be obtained under a
-//! licence that allows committing them.
+//! answer key in key.tsv). Real saved pages are read by `date_corpus`,
+//! through `item_for_page` here.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Berlin;

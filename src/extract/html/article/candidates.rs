@@ -34,10 +34,18 @@ const SHORT_LINE: usize = 100;
 const LONG_LINE: usize = 160;
 /// Below this a candidate is a guess we do not make.
 const MIN_TRUST: i32 = 30;
+/// A "published" candidate this trusted can show a creation date to be too late.
+const CREATED_CHECK_TRUST: i32 = 45;
+/// Trust a creation date loses when it falls after such a published date.
+const CREATED_TOO_LATE: i32 = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Published,
+    /// "dateCreated", "uploadDate", `dcterms.created`: stands for the
+    /// publication date unless it falls after a published date the page
+    /// names elsewhere (a CMS migration or render time, never the article's).
+    Created,
     Modified,
 }
 
@@ -291,6 +299,8 @@ fn structured(page: &Page, headline: Option<&str>, found: &mut Found) {
         }
         let kind = if d.modified {
             Kind::Modified
+        } else if d.secondary {
+            Kind::Created
         } else {
             Kind::Published
         };
@@ -330,6 +340,7 @@ fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         let secondary =
             !(prop.contains("datePublished") || prop.contains("issued")) && kind == Kind::Published;
         let trust = if own { 90 } else { 80 } - if secondary { 5 } else { 0 };
+        let kind = if secondary { Kind::Created } else { kind };
         found.push(date_value(&value), kind, Provenance::Microdata, trust);
     }
 }
@@ -348,12 +359,12 @@ fn metas(page: &Page, found: &mut Found) {
         let key = key.trim().to_ascii_lowercase();
         let content = v.attr("content").unwrap_or_default();
         if let Some((_, t)) = META_PUBLISHED.iter().find(|(k, _)| *k == key) {
-            found.push(
-                parse_timestamp(content),
-                Kind::Published,
-                Provenance::Meta,
-                *t,
-            );
+            let kind = if key.contains("created") {
+                Kind::Created
+            } else {
+                Kind::Published
+            };
+            found.push(parse_timestamp(content), kind, Provenance::Meta, *t);
         } else if let Some((_, t)) = META_MODIFIED.iter().find(|(k, _)| *k == key) {
             found.push(
                 parse_timestamp(content),
@@ -365,6 +376,9 @@ fn metas(page: &Page, found: &mut Found) {
     }
 }
 
+/// Nearness lost by a date outside the article element.
+const OUTSIDE_ARTICLE: i32 = 3;
+
 /// Trust lost with distance from the headline: a date beside it is the
 /// article's, one deep in the text or below it may be anything.
 fn nearness(anatomy: &Anatomy, at: Option<usize>) -> i32 {
@@ -373,13 +387,20 @@ fn nearness(anatomy: &Anatomy, at: Option<usize>) -> i32 {
         (Some(p), Some((_, end))) => p > end,
         _ => false,
     };
-    match at.and_then(|p| anatomy.offset_from_headline(p)) {
+    // Outside the element that holds headline and main text (a masthead's
+    // "today" date, a sidebar): a little less than the same distance inside.
+    let outside_article = match (at, anatomy.article_span) {
+        (Some(p), Some((s, e))) => !(s..=e).contains(&p),
+        _ => false,
+    };
+    let distance = match at.and_then(|p| anatomy.offset_from_headline(p)) {
         Some(d) if below_text && d > 600 => -18,
         Some(d) if (-400..=600).contains(&d) => 0,
         Some(d) if (-1500..=2500).contains(&d) => -8,
         Some(_) => -18,
         None => -4,
-    }
+    };
+    distance - if outside_article { OUTSIDE_ARTICLE } else { 0 }
 }
 
 /// The words just before a position: "Aktualisiert am <time>" makes the time a modification.
@@ -628,26 +649,41 @@ pub(crate) fn choose(candidates: &[Candidate]) -> (Option<Dated>, Option<DateTim
         *per_day.entry(*d).or_default() += 1;
         *per_place.entry((*d, c.from)).or_default() += 1;
     }
+    // The earliest day a fairly trusted "published" candidate names: a
+    // creation date after it is not the article's (nothing is published
+    // before it is created).
+    let earliest_published = candidates
+        .iter()
+        .zip(&days)
+        .filter(|(c, _)| c.kind == Kind::Published && c.trust >= CREATED_CHECK_TRUST)
+        .map(|(_, d)| *d)
+        .min();
+    let trust = |i: usize, c: &Candidate| match (c.kind, earliest_published) {
+        (Kind::Created, Some(p)) if days[i] > p => c.trust - CREATED_TOO_LATE,
+        _ => c.trust,
+    };
     let score = |i: usize, c: &Candidate| {
         // Other places that name the same day.
         let agreeing = per_day[&days[i]] - per_place[&(days[i], c.from)];
-        c.trust + (2 * agreeing as i32).min(6)
+        trust(i, c) + (2 * agreeing as i32).min(6)
     };
     let best = |kind: Kind| {
         candidates
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.kind == kind && c.trust >= MIN_TRUST)
+            .filter(|(i, c)| {
+                let published = kind == Kind::Published && c.kind == Kind::Created;
+                (c.kind == kind || published) && trust(*i, c) >= MIN_TRUST
+            })
             // Highest score; among equals the one found first (more trusted place).
             .max_by_key(|(i, c)| (score(*i, c), -(*i as i64)))
-            .map(|(_, c)| c)
+            .map(|(i, c)| (c, trust(i, c)))
     };
     let modified = best(Kind::Modified);
     let published = best(Kind::Published)
-        .map(|c| (c, c.trust))
         .or_else(|| {
             modified
-                .map(|c| (c, c.trust - 15))
+                .map(|(c, t)| (c, t - 15))
                 .filter(|(_, t)| *t >= MIN_TRUST)
         })
         .map(|(c, trust)| Dated {
@@ -655,5 +691,5 @@ pub(crate) fn choose(candidates: &[Candidate]) -> (Option<Dated>, Option<DateTim
             from: c.from,
             trust: trust.clamp(0, 100) as u8,
         });
-    (published, modified.map(|c| c.at))
+    (published, modified.map(|(c, _)| c.at))
 }
