@@ -18,6 +18,7 @@ use crate::extract::html::{BLOCK_TAGS, Page, is_hidden_helper, sel, text_of};
 const MAX_HEADINGS: usize = 400;
 
 static HEADINGS: LazyLock<Selector> = LazyLock::new(|| sel("h1, h2, h3, h4"));
+static POSTS: LazyLock<Selector> = LazyLock::new(|| sel(".hentry, .h-entry"));
 static ARTICLE_SCOPES: LazyLock<Selector> = LazyLock::new(|| {
     sel(
         r#"article, [itemscope][itemtype*="Article"], [itemscope][itemtype*="BlogPosting"], [itemscope][itemtype*="Posting"]"#,
@@ -63,6 +64,14 @@ impl<'a> Anatomy<'a> {
         } else {
             HashSet::new()
         };
+        // The one post a page marks as such (microformats' hentry/h-entry) is
+        // content, whatever its containers are called (Blogger puts the post
+        // in a "widget"). Several marked posts are a list: none is spared.
+        let mut posts = page.doc.select(&POSTS);
+        if let (Some(post), None) = (posts.next(), posts.next()) {
+            spared.insert(post.id());
+            spared.extend(post.ancestors().map(|a| a.id()));
+        }
         let first_chrome = page.chrome_sparing(&spared, None);
         let headline = headline(page, titles, &first_chrome, &spared);
         if let Some(h) = &headline {

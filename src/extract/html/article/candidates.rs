@@ -32,6 +32,11 @@ const MAX_CANDIDATES: usize = 1_000;
 const SHORT_LINE: usize = 100;
 /// Where the search for a dateline in running text stops.
 const LONG_LINE: usize = 160;
+/// How far into the main text a dateline ("DUBLIN, July 2, 2014 — …") may start.
+const DATELINE_REACH: usize = 600;
+/// A date line this close after the end of the main text is the post's footer.
+const FOOTER_REACH: usize = 200;
+const FOOTER_TRUST: i32 = 44;
 /// Below this a candidate is a guess we do not make.
 const MIN_TRUST: i32 = 30;
 /// A "published" candidate this trusted can show a creation date to be too late.
@@ -146,6 +151,13 @@ static BETWEEN_LABEL_AND_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^[\s:,.|–-]*(?:\p{L}{2,10}\.?,?\s+)?(?:den\s+)?$").expect("valid regex")
 });
 
+/// Words before a date that make it the day of printing or reading
+/// ("gedruckt am", "abgerufen am", "Retrieved"), or today's date in a masthead.
+static NOT_PUBLICATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:gedruckt|druckdatum|abgerufen|zugriff|heute|printed|accessed|retrieved|today)(?-u:\b)")
+        .expect("valid regex")
+});
+
 /// Words around a date that make it an appointment or a deadline, not the article's date.
 static EVENT_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)(?:termin|veranstaltung|uhrzeit|anmeld\w*|frist|bewerbungsschluss|öffnungszeit\w*|einlass|beginn|bis|deadline|event|registration|until)(?-u:\b)|\d\s*[-–]\s*\d{1,2}\.")
@@ -235,7 +247,12 @@ fn date_value(s: &str) -> Option<DateTime<Utc>> {
     parse_timestamp(s).or_else(|| find_date(s))
 }
 
-pub(crate) fn gather(page: &Page, anatomy: &Anatomy, headline: Option<&str>) -> Found {
+pub(crate) fn gather(
+    page: &Page,
+    anatomy: &Anatomy,
+    headline: Option<&str>,
+    titles: &[(Provenance, &str)],
+) -> Found {
     let mut found = Found::default();
     structured(page, headline, &mut found);
     microdata(page, anatomy, &mut found);
@@ -247,6 +264,10 @@ pub(crate) fn gather(page: &Page, anatomy: &Anatomy, headline: Option<&str>) -> 
     lines(anatomy, &mut found);
     if let Some(h) = headline {
         found.push(find_date(h), Kind::Published, Provenance::Headline, 52);
+    }
+    // "Briefe - 26 Oktober 2010 - Blog": a day in what the page calls itself.
+    if let Some((from, at)) = titles.iter().find_map(|(p, t)| Some((*p, find_date(t)?))) {
+        found.push(Some(at), Kind::Published, from, 48);
     }
     if let Some(c) = URL_DATE.captures(page.url.path()) {
         let ymd = (
@@ -601,9 +622,21 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
         if LABEL.is_match(&line[..pos]) {
             continue; // after a label: the labelled pass knows published from modified
         }
+        if NOT_PUBLICATION.is_match(&line[..pos]) {
+            continue; // the day the page was printed or read, not written
+        }
         let short = line.chars().count() <= SHORT_LINE;
         if short && !EVENT_WORDS.is_match(line) && DATE_SHAPES.find_iter(line).count() <= 1 {
-            let trust = 54 + nearness(anatomy, Some(here + pos)) * 2;
+            // A post's own footer ("Mai 03, 2017 / Sandra / 1 Kommentar") follows
+            // its text directly; lists of more posts start further down.
+            let footer = anatomy.main_span.is_some_and(|(_, end)| {
+                here + pos > end && here + pos - end <= FOOTER_REACH && line.chars().count() <= 60
+            });
+            let trust = (54 + nearness(anatomy, Some(here + pos)) * 2).max(if footer {
+                FOOTER_TRUST
+            } else {
+                0
+            });
             date_lines.push((n, at, trust));
         } else if !short && DATELINE.is_match(&line[..pos]) {
             // Running text: only a dateline ("Cottbus, 3. Februar 2022 – Die Stadt …")
@@ -611,7 +644,7 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
             let after_headline = offset.is_some_and(|d| (1..=120).contains(&d));
             let at_text_start = anatomy
                 .main_span
-                .is_some_and(|(s, _)| here + pos >= s && here + pos - s <= 80);
+                .is_some_and(|(s, _)| here + pos >= s && here + pos - s <= DATELINE_REACH);
             if after_headline || at_text_start {
                 found.push(Some(at), Kind::Published, Provenance::VisibleText, 48);
             }
