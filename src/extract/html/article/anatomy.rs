@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use ego_tree::NodeId;
 use scraper::{ElementRef, Node, Selector};
 
+use crate::extract::dates::DayOrder;
 use crate::extract::html::{BLOCK_TAGS, Page, is_hidden_helper, sel, text_of};
 
 /// Headings looked at (pages with thousands of headings are not articles).
@@ -43,6 +44,8 @@ pub(crate) struct Anatomy<'a> {
     /// The element holding both headline and main text, and its span in `text`.
     pub article: Option<NodeId>,
     pub article_span: Option<(usize, usize)>,
+    /// How the page writes slash dates (its language, else its domain).
+    pub order: DayOrder,
 }
 
 impl<'a> Anatomy<'a> {
@@ -113,6 +116,10 @@ impl<'a> Anatomy<'a> {
             main_span: None,
             article: article_id,
             article_span: None,
+            order: DayOrder::for_page(
+                page.doc.root_element().value().attr("lang"),
+                page.url.host_str(),
+            ),
         };
         anatomy.linearise(page);
         anatomy

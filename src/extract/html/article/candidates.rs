@@ -19,7 +19,7 @@ use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Serialize};
 
 use super::anatomy::{Anatomy, title_match};
-use crate::extract::dates::{broken_date, parse_timestamp};
+use crate::extract::dates::{DayOrder, broken_date, parse_timestamp};
 use crate::extract::html::structured::{NodeKind, json_ld_dates};
 use crate::extract::html::{Page, sel, text_of};
 use crate::model::Provenance;
@@ -232,19 +232,19 @@ fn without_ordinals(s: &str) -> std::borrow::Cow<'_, str> {
     ORDINAL.replace_all(s, "$1")
 }
 
-fn find_date(s: &str) -> Option<DateTime<Utc>> {
-    crate::extract::dates::find_date(&without_ordinals(s))
+fn find_date(s: &str, order: DayOrder) -> Option<DateTime<Utc>> {
+    crate::extract::dates::find_date_in(&without_ordinals(s), order)
 }
 
 /// Callers slice `s` at the position: pass text that has no ordinals left.
-fn find_date_with_position(s: &str) -> Option<(DateTime<Utc>, usize)> {
+fn find_date_with_position(s: &str, order: DayOrder) -> Option<(DateTime<Utc>, usize)> {
     debug_assert!(!ORDINAL.is_match(s));
-    crate::extract::dates::find_date_with_position(s)
+    crate::extract::dates::find_date_with_position_in(s, order)
 }
 
 /// A timestamp attribute, else a date in the text.
-fn date_value(s: &str) -> Option<DateTime<Utc>> {
-    parse_timestamp(s).or_else(|| find_date(s))
+fn date_value(s: &str, order: DayOrder) -> Option<DateTime<Utc>> {
+    parse_timestamp(s).or_else(|| find_date(s, order))
 }
 
 pub(crate) fn gather(
@@ -263,10 +263,18 @@ pub(crate) fn gather(
     hinted(page, anatomy, &mut found);
     lines(anatomy, &mut found);
     if let Some(h) = headline {
-        found.push(find_date(h), Kind::Published, Provenance::Headline, 52);
+        found.push(
+            find_date(h, anatomy.order),
+            Kind::Published,
+            Provenance::Headline,
+            52,
+        );
     }
     // "Briefe - 26 Oktober 2010 - Blog": a day in what the page calls itself.
-    if let Some((from, at)) = titles.iter().find_map(|(p, t)| Some((*p, find_date(t)?))) {
+    if let Some((from, at)) = titles
+        .iter()
+        .find_map(|(p, t)| Some((*p, find_date(t, anatomy.order)?)))
+    {
         found.push(Some(at), Kind::Published, from, 48);
     }
     if let Some(c) = URL_DATE.captures(page.url.path()) {
@@ -362,7 +370,12 @@ fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
             !(prop.contains("datePublished") || prop.contains("issued")) && kind == Kind::Published;
         let trust = if own { 90 } else { 80 } - if secondary { 5 } else { 0 };
         let kind = if secondary { Kind::Created } else { kind };
-        found.push(date_value(&value), kind, Provenance::Microdata, trust);
+        found.push(
+            date_value(&value, anatomy.order),
+            kind,
+            Provenance::Microdata,
+            trust,
+        );
     }
 }
 
@@ -463,8 +476,8 @@ fn times(page: &Page, anatomy: &Anatomy, found: &mut Found) {
             || names.contains("entry-date")
             || names.contains("pub");
         let (value, trust) = match v.attr("datetime") {
-            Some(d) => (date_value(d), if marked { 76 } else { 72 }),
-            None => (find_date(&text_of(&t)), 66),
+            Some(d) => (date_value(d, anatomy.order), if marked { 76 } else { 72 }),
+            None => (find_date(&text_of(&t), anatomy.order), 66),
         };
         found.push(
             value,
@@ -521,7 +534,7 @@ fn labelled(anatomy: &Anatomy, found: &mut Found) {
         } else {
             Kind::Published
         };
-        match find_date_with_position(&rest) {
+        match find_date_with_position(&rest, anatomy.order) {
             // Only a weekday may stand between label and date ("Datum: Montag, 3. Februar 2022");
             // "Datum Veranstaltung 12.03." is the head of a table of events.
             Some((at, pos)) if BETWEEN_LABEL_AND_DATE.is_match(&rest[..pos]) => {
@@ -585,7 +598,7 @@ fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         };
         let at = anatomy.position(&el);
         found.push(
-            find_date(&text),
+            find_date(&text, anatomy.order),
             kind,
             Provenance::VisibleText,
             57 + nearness(anatomy, at),
@@ -612,7 +625,7 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
             None => line,
         };
         let line = &*without_ordinals(line);
-        let Some((at, pos)) = find_date_with_position(line) else {
+        let Some((at, pos)) = find_date_with_position(line, anatomy.order) else {
             continue;
         };
         if anatomy.in_headline(here + pos) {
