@@ -147,6 +147,10 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// A label that is written as one: "… am", "… on", "… vom", "…:".
+static LABEL_SHAPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:(?-u:\b)(?:am|on|vom)\s*:?|:)$").expect("valid regex"));
+
 static BETWEEN_LABEL_AND_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^[\s:,.|–-]*(?:\p{L}{2,10}\.?,?\s+)?(?:den\s+)?$").expect("valid regex")
 });
@@ -198,6 +202,7 @@ static ATTRIBUTES: LazyLock<Selector> = LazyLock::new(|| {
     )
 });
 static METAS: LazyLock<Selector> = LazyLock::new(|| sel("meta[content]"));
+static BODY: LazyLock<Selector> = LazyLock::new(|| sel("body"));
 static BODY_ELEMENTS: LazyLock<Selector> = LazyLock::new(|| sel("[class], [id]"));
 
 /// Class or property words that mark a modification date. WordPress marks an
@@ -276,6 +281,9 @@ pub(crate) fn gather(
         .find_map(|(p, t)| Some((*p, find_date(t, anatomy.order)?)))
     {
         found.push(Some(at), Kind::Published, from, 48);
+    }
+    if !found.candidates.iter().any(|c| c.trust >= MIN_TRUST) {
+        labelled_anywhere(page, anatomy, &mut found);
     }
     if let Some(c) = URL_DATE.captures(page.url.path()) {
         let ymd = (
@@ -548,6 +556,49 @@ fn labelled(anatomy: &Anatomy, found: &mut Found) {
                 }
             }
         }
+    }
+}
+
+/// Last resort: "Veröffentlicht am 07.06.2019" in a sidebar box beside the
+/// article (chrome to everything else). Taken only when the whole page names
+/// exactly one day after such a label; a list of posts names several.
+fn labelled_anywhere(page: &Page, anatomy: &Anatomy, found: &mut Found) {
+    let Some(body) = page.doc.select(&BODY).next() else {
+        return;
+    };
+    let text = text_of(&body);
+    let mut days: Vec<DateTime<Utc>> = Vec::new();
+    for c in LABEL.captures_iter(&text).take(MAX_ELEMENTS) {
+        let (Some(m), Some(label)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        // "Datum"/"Date" alone heads tables and forms; only words that say
+        // published count, and only as a label ("veröffentlicht am", "Posted
+        // on", "Erstellt:"), not as a verb in a teaser ("Förderaufruf veröffentlicht").
+        if matches!(label.as_str().to_lowercase().as_str(), "datum" | "date")
+            || !LABEL_SHAPE.is_match(m.as_str())
+        {
+            continue;
+        }
+        let rest: String = text[m.end()..].chars().take(60).collect();
+        let rest = without_ordinals(&rest);
+        if let Some((at, pos)) = find_date_with_position(&rest, anatomy.order) {
+            if BETWEEN_LABEL_AND_DATE.is_match(&rest[..pos]) {
+                days.push(at);
+            }
+        }
+    }
+    let first_day = days.first().map(|d| d.with_timezone(&Berlin).date_naive());
+    if days
+        .iter()
+        .all(|d| Some(d.with_timezone(&Berlin).date_naive()) == first_day)
+    {
+        found.push(
+            days.first().copied(),
+            Kind::Published,
+            Provenance::Labelled,
+            40,
+        );
     }
 }
 
