@@ -14,6 +14,7 @@ mod clients;
 mod cms;
 mod crash;
 mod daemon;
+mod date_corpus;
 mod faults;
 mod feedparser_corpus;
 mod feeds;

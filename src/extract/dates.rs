@@ -130,8 +130,51 @@ pub fn find_date(text: &str) -> Option<DateTime<Utc>> {
     find_date_with_position(text).map(|(t, _)| t)
 }
 
+/// Which number comes first in a slash date ("05/08/2019"): the day in
+/// German and most other usage, the month in US English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DayOrder {
+    #[default]
+    DayFirst,
+    MonthFirst,
+}
+
+impl DayOrder {
+    /// The order a page's language implies (`<html lang>`, else the host's
+    /// top-level domain): month first only for US English.
+    pub fn for_page(lang: Option<&str>, host: Option<&str>) -> DayOrder {
+        let lang = lang.map(|l| l.trim().to_ascii_lowercase().replace('_', "-"));
+        let tld = host.and_then(|h| h.rsplit('.').next()).unwrap_or_default();
+        let non_us_tld =
+            matches!(tld, "uk" | "ie" | "au" | "nz" | "in" | "za") || tld.len() == 2 && tld != "us";
+        match lang.as_deref() {
+            Some("en-us") => DayOrder::MonthFirst,
+            Some("en") if !non_us_tld => DayOrder::MonthFirst,
+            None if matches!(tld, "com" | "us" | "gov" | "edu") => DayOrder::MonthFirst,
+            _ => DayOrder::DayFirst,
+        }
+    }
+}
+
 /// Like [`find_date`], also returning where the date starts (earlier matches win).
+/// Slash dates are not read here: without a page's language their order
+/// is a guess ("05/08/2019").
 pub fn find_date_with_position(text: &str) -> Option<(DateTime<Utc>, usize)> {
+    find_any(text, None)
+}
+
+/// Like [`find_date`], reading slash dates in the given order.
+pub fn find_date_in(text: &str, order: DayOrder) -> Option<DateTime<Utc>> {
+    find_date_with_position_in(text, order).map(|(t, _)| t)
+}
+
+/// Like [`find_date_with_position`], reading slash dates in the given order;
+/// a slash date one of whose numbers exceeds 12 is read whatever the order.
+pub fn find_date_with_position_in(text: &str, order: DayOrder) -> Option<(DateTime<Utc>, usize)> {
+    find_any(text, Some(order))
+}
+
+fn find_any(text: &str, order: Option<DayOrder>) -> Option<(DateTime<Utc>, usize)> {
     let mut best: Option<(DateTime<Utc>, usize)> = None;
     let mut consider = |found: Option<(DateTime<Utc>, usize)>| {
         if let Some((t, pos)) = found {
@@ -146,7 +189,34 @@ pub fn find_date_with_position(text: &str) -> Option<(DateTime<Utc>, usize)> {
         parse_iso(c.get(0)?.as_str())
     }));
     consider(first_match(&ENGLISH, text, english_date));
+    if let Some(order) = order.filter(|_| text.contains('/')) {
+        consider(first_match(&SLASHED, text, |c| slashed_date(c, order)));
+    }
     best
+}
+
+/// "05/08/2019", "8/17/13": day and month in the page's order.
+static SLASHED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(?i)\b(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}|\d{{2}})\b(/)?{TIME_PATTERN}"
+    ))
+    .expect("valid regex")
+});
+
+fn slashed_date(c: &regex::Captures, order: DayOrder) -> Option<DateTime<Utc>> {
+    if c.get(4).is_some() {
+        return None; // "12/05/2019/…" is a path, not a date
+    }
+    let a: u32 = c[1].parse().ok()?;
+    let b: u32 = c[2].parse().ok()?;
+    let (day, month) = match order {
+        _ if a > 12 && b <= 12 => (a, b),
+        _ if b > 12 && a <= 12 => (b, a),
+        DayOrder::DayFirst => (a, b),
+        DayOrder::MonthFirst => (b, a),
+    };
+    let year = full_year(&c[3])?;
+    assemble(year, month, day, time_from(c, 5)?, None)
 }
 
 fn first_match(
@@ -403,6 +473,12 @@ fn split_zone(s: &str) -> (&str, Option<&str>) {
             let pos = t_pos + rel;
             return (s[..pos].trim_end(), Some(&s[pos..]));
         }
+        // A zone name glued to or after the time: "2021-01-03T17:40:00EET".
+        let name = s.len() - s.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len();
+        if (2..=5).contains(&name) && t_pos + 1 < s.len() - name {
+            let pos = s.len() - name;
+            return (s[..pos].trim_end(), Some(&s[pos..]));
+        }
     }
     (s, None)
 }
@@ -430,6 +506,73 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn slash_dates_follow_the_page_order_unless_a_number_decides() {
+        let day = |t: &str, o| find_date_in(t, o).map(|d| d.with_timezone(&Berlin).date_naive());
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        use DayOrder::*;
+        assert_eq!(
+            day("Veröffentlicht am 11/04/2012 von X", DayFirst),
+            ymd(2012, 4, 11)
+        );
+        assert_eq!(day("Digital Life 05/08/2019", MonthFirst), ymd(2019, 5, 8));
+        assert_eq!(day("Digital Life 05/08/2019", DayFirst), ymd(2019, 8, 5));
+        // 17 can only be the day, 25 only the day: the order does not matter.
+        assert_eq!(
+            day("Andrew Tarantola 8/17/13 11:04am", DayFirst),
+            ymd(2013, 8, 17)
+        );
+        assert_eq!(day("am 25/12/2020", MonthFirst), ymd(2020, 12, 25));
+        // Paths and fractions are not dates; without an order no slash date is read.
+        assert_eq!(day("/blog/12/05/2019/post", DayFirst), None);
+        assert_eq!(day("13/14/2020", DayFirst), None);
+        assert_eq!(find_date("11/04/2012"), None);
+    }
+
+    #[test]
+    fn day_order_from_language_and_domain() {
+        assert_eq!(
+            DayOrder::for_page(Some("en-US"), Some("example.com")),
+            DayOrder::MonthFirst
+        );
+        assert_eq!(
+            DayOrder::for_page(Some("en"), Some("www.theverge.com")),
+            DayOrder::MonthFirst
+        );
+        assert_eq!(
+            DayOrder::for_page(Some("en"), Some("www.bbc.co.uk")),
+            DayOrder::DayFirst
+        );
+        assert_eq!(
+            DayOrder::for_page(Some("en-GB"), Some("example.com")),
+            DayOrder::DayFirst
+        );
+        assert_eq!(
+            DayOrder::for_page(Some("de"), Some("futurezone.at")),
+            DayOrder::DayFirst
+        );
+        assert_eq!(
+            DayOrder::for_page(None, Some("stadt-forst.de")),
+            DayOrder::DayFirst
+        );
+        assert_eq!(
+            DayOrder::for_page(None, Some("cnet.com")),
+            DayOrder::MonthFirst
+        );
+    }
+
+    #[test]
+    fn a_zone_name_glued_to_the_time() {
+        assert_eq!(
+            parse_timestamp("2021-01-03T17:40:00EET"),
+            Some(utc("2021-01-03T17:40:00+02:00"))
+        );
+        assert_eq!(
+            parse_timestamp("2021-01-03 17:40 CET"),
+            Some(utc("2021-01-03T17:40:00+01:00"))
+        );
     }
 
     #[test]

@@ -247,15 +247,27 @@ impl Page {
     }
 }
 
-/// Screen-reader-only helpers ("Weiterlesen „Title“") repeat text that is visible elsewhere.
-fn is_hidden_helper(el: &ElementRef) -> bool {
-    el.value().classes().any(|c| {
-        let c = c.to_ascii_lowercase();
-        c.contains("screen-reader")
-            || c.contains("visually-hidden")
-            || c.contains("sr-only")
-            || c == "hidden"
-    })
+/// Screen-reader-only helpers ("Weiterlesen „Title“") repeat text that is
+/// visible elsewhere; hidden rich-snippet copies ("rich-snippet-hidden",
+/// `hidden`, `display:none`) hold machine dates a reader never sees.
+/// "hidden-xs" (hidden on small screens only) is visible text.
+pub(crate) fn is_hidden_helper(el: &ElementRef) -> bool {
+    let v = el.value();
+    v.attr("hidden").is_some()
+        || v.attr("style").is_some_and(|s| {
+            let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            s.to_ascii_lowercase().contains("display:none")
+        })
+        || v.classes().any(|c| {
+            let c = c.to_ascii_lowercase();
+            // Not any "-hidden": Drupal's "field--label-hidden" hides a label, not the field.
+            c.contains("screen-reader")
+                || c.contains("sr-only")
+                || c.contains("visually-hidden")
+                || c.contains("visuallyhidden")
+                || c.contains("snippet-hidden")
+                || matches!(c.as_str(), "hidden" | "is-hidden" | "u-hidden" | "d-none")
+        })
 }
 
 pub(crate) const BLOCK_TAGS: &[&str] = &[

@@ -12,12 +12,14 @@ use std::sync::LazyLock;
 use ego_tree::NodeId;
 use scraper::{ElementRef, Node, Selector};
 
-use crate::extract::html::{BLOCK_TAGS, Page, sel, text_of};
+use crate::extract::dates::DayOrder;
+use crate::extract::html::{BLOCK_TAGS, Page, is_hidden_helper, sel, text_of};
 
 /// Headings looked at (pages with thousands of headings are not articles).
 const MAX_HEADINGS: usize = 400;
 
 static HEADINGS: LazyLock<Selector> = LazyLock::new(|| sel("h1, h2, h3, h4"));
+static POSTS: LazyLock<Selector> = LazyLock::new(|| sel(".hentry, .h-entry"));
 static ARTICLE_SCOPES: LazyLock<Selector> = LazyLock::new(|| {
     sel(
         r#"article, [itemscope][itemtype*="Article"], [itemscope][itemtype*="BlogPosting"], [itemscope][itemtype*="Posting"]"#,
@@ -39,6 +41,11 @@ pub(crate) struct Anatomy<'a> {
     /// `text[headline.0..headline.1]` is the headline.
     pub headline_span: Option<(usize, usize)>,
     pub main_span: Option<(usize, usize)>,
+    /// The element holding both headline and main text, and its span in `text`.
+    pub article: Option<NodeId>,
+    pub article_span: Option<(usize, usize)>,
+    /// How the page writes slash dates (its language, else its domain).
+    pub order: DayOrder,
 }
 
 impl<'a> Anatomy<'a> {
@@ -60,8 +67,16 @@ impl<'a> Anatomy<'a> {
         } else {
             HashSet::new()
         };
+        // The one post a page marks as such (microformats' hentry/h-entry) is
+        // content, whatever its containers are called (Blogger puts the post
+        // in a "widget"). Several marked posts are a list: none is spared.
+        let mut posts = page.doc.select(&POSTS);
+        if let (Some(post), None) = (posts.next(), posts.next()) {
+            spared.insert(post.id());
+            spared.extend(post.ancestors().map(|a| a.id()));
+        }
         let first_chrome = page.chrome_sparing(&spared, None);
-        let headline = headline(page, titles, &first_chrome);
+        let headline = headline(page, titles, &first_chrome, &spared);
         if let Some(h) = &headline {
             spared.extend(h.ancestors().filter_map(ElementRef::wrap).map(|e| e.id()));
             spared.insert(h.id());
@@ -72,6 +87,7 @@ impl<'a> Anatomy<'a> {
             first_chrome
         };
         let main = densest_paragraphs(page, &chrome);
+        let mut article_id = None;
         // What holds both headline and main text is the article, whatever its tag.
         if let (Some(h), Some(m)) = (&headline, &main) {
             let around_main: HashSet<NodeId> = std::iter::once(**m)
@@ -85,6 +101,7 @@ impl<'a> Anatomy<'a> {
                 .find(|a| around_main.contains(&a.id()));
             if let Some(article) = article {
                 chrome = page.chrome_sparing(&spared, Some(article.id()));
+                article_id = Some(article.id());
             }
         }
         let teasers = teasers(page, headline.as_ref(), main.as_ref(), &chrome);
@@ -97,6 +114,12 @@ impl<'a> Anatomy<'a> {
             starts: HashMap::new(),
             headline_span: None,
             main_span: None,
+            article: article_id,
+            article_span: None,
+            order: DayOrder::for_page(
+                page.doc.root_element().value().attr("lang"),
+                page.url.host_str(),
+            ),
         };
         anatomy.linearise(page);
         anatomy
@@ -143,6 +166,7 @@ impl<'a> Anatomy<'a> {
         let main_id = self.main.map(|m| m.id());
         let mut head_start = 0;
         let mut main_start = 0;
+        let mut article_start = 0;
         // The end of the main text's last paragraph: a list of more news may follow in the same element.
         let mut text_end = None;
         let mut stack = vec![Step::Enter(*body)];
@@ -158,6 +182,9 @@ impl<'a> Anatomy<'a> {
                     }
                     if Some(id) == main_id {
                         self.main_span = Some((main_start, text_end.unwrap_or(end)));
+                    }
+                    if Some(id) == self.article {
+                        self.article_span = Some((article_start, end));
                     }
                     if block {
                         push_break(&mut self.text);
@@ -191,9 +218,16 @@ impl<'a> Anatomy<'a> {
                     if Some(el.id()) == main_id {
                         main_start = self.text.len();
                     }
+                    if Some(el.id()) == self.article {
+                        article_start = self.text.len();
+                    }
                     let paragraph = name == "p" && node.parent().map(|p| p.id()) == main_id;
                     stack.push(Step::Leave(el.id(), block, paragraph));
-                    stack.extend(node.children().rev().map(Step::Enter));
+                    // A hidden copy keeps its place (its `<time datetime>` is still
+                    // read) but its text is not what a reader sees.
+                    if !is_hidden_helper(&el) {
+                        stack.extend(node.children().rev().map(Step::Enter));
+                    }
                 }
             }
         }
@@ -304,6 +338,7 @@ fn headline<'a>(
     page: &'a Page,
     titles: &[String],
     chrome: &HashSet<NodeId>,
+    spared: &HashSet<NodeId>,
 ) -> Option<ElementRef<'a>> {
     let headings: Vec<(ElementRef, String)> = page
         .doc
@@ -318,10 +353,13 @@ fn headline<'a>(
             .map(|title| title_match(t, title))
             .fold(0.0_f32, f32::max)
     };
-    let best = |level: &dyn Fn(&str) -> bool, at_least: f32| {
+    let best = |level: &dyn Fn(&str) -> bool, at_least: f32, skip_chrome: bool| {
         let mut found: Option<(f32, ElementRef)> = None;
         for (h, t) in &headings {
-            if !level(h.value().name()) || in_tag_chrome(h) {
+            if !level(h.value().name())
+                || in_tag_chrome(h, spared)
+                || (skip_chrome && chrome.contains(&h.id()))
+            {
                 continue;
             }
             let s = score(t);
@@ -331,22 +369,33 @@ fn headline<'a>(
         }
         found.map(|(_, h)| h)
     };
-    best(&|n| n == "h1", 0.5)
-        .or_else(|| best(&|n| n != "h1", 0.6))
-        .or_else(|| {
-            headings
-                .iter()
-                .find(|(h, t)| {
-                    h.value().name() == "h1" && !chrome.contains(&h.id()) && t.chars().count() >= 4
-                })
-                .map(|(h, _)| *h)
-        })
+    let first_h1 = |outside_chrome: bool| {
+        headings
+            .iter()
+            .find(|(h, t)| {
+                h.value().name() == "h1"
+                    && !in_tag_chrome(h, spared)
+                    && !(outside_chrome && chrome.contains(&h.id()))
+                    && t.chars().count() >= 4
+            })
+            .map(|(h, _)| *h)
+    };
+    // A lower heading inside chrome ("Related posts") names another article
+    // even when it shares words with the title; the page's own `<h1>` may
+    // sit in an element whose class words only look like chrome
+    // ("enable-pin-share"), so it is asked before giving up.
+    best(&|n| n == "h1", 0.5, false)
+        .or_else(|| best(&|n| n != "h1", 0.6, true))
+        .or_else(|| first_h1(true))
+        .or_else(|| first_h1(false))
 }
 
-/// Inside `<nav>`, `<aside>`, `<footer>` or a menu role: never the headline, whatever it says.
-fn in_tag_chrome(el: &ElementRef) -> bool {
+/// Inside `<nav>`, `<aside>`, `<footer>` or a menu role: never the headline,
+/// whatever it says, unless that element holds most of the page's running
+/// text (`spared`: an unclosed `<aside>` can swallow the whole article).
+fn in_tag_chrome(el: &ElementRef, spared: &HashSet<NodeId>) -> bool {
     el.ancestors().filter_map(ElementRef::wrap).any(|a| {
-        matches!(a.value().name(), "nav" | "aside" | "footer")
+        !spared.contains(&a.id()) && matches!(a.value().name(), "nav" | "aside" | "footer")
             || matches!(
                 a.value().attr("role"),
                 Some("navigation" | "complementary" | "contentinfo" | "menu")

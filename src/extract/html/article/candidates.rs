@@ -19,7 +19,7 @@ use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Serialize};
 
 use super::anatomy::{Anatomy, title_match};
-use crate::extract::dates::{broken_date, parse_timestamp};
+use crate::extract::dates::{DayOrder, broken_date, parse_timestamp};
 use crate::extract::html::structured::{NodeKind, json_ld_dates};
 use crate::extract::html::{Page, sel, text_of};
 use crate::model::Provenance;
@@ -32,12 +32,25 @@ const MAX_CANDIDATES: usize = 1_000;
 const SHORT_LINE: usize = 100;
 /// Where the search for a dateline in running text stops.
 const LONG_LINE: usize = 160;
+/// How far into the main text a dateline ("DUBLIN, July 2, 2014 — …") may start.
+const DATELINE_REACH: usize = 600;
+/// A date line this close after the end of the main text is the post's footer.
+const FOOTER_REACH: usize = 200;
+const FOOTER_TRUST: i32 = 44;
 /// Below this a candidate is a guess we do not make.
 const MIN_TRUST: i32 = 30;
+/// A "published" candidate this trusted can show a creation date to be too late.
+const CREATED_CHECK_TRUST: i32 = 45;
+/// Trust a creation date loses when it falls after such a published date.
+const CREATED_TOO_LATE: i32 = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Published,
+    /// "dateCreated", "uploadDate", `dcterms.created`: stands for the
+    /// publication date unless it falls after a published date the page
+    /// names elsewhere (a CMS migration or render time, never the article's).
+    Created,
     Modified,
 }
 
@@ -134,8 +147,19 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// A label that is written as one: "… am", "… on", "… vom", "…:".
+static LABEL_SHAPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?:(?-u:\b)(?:am|on|vom)\s*:?|:)$").expect("valid regex"));
+
 static BETWEEN_LABEL_AND_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^[\s:,.|–-]*(?:\p{L}{2,10}\.?,?\s+)?(?:den\s+)?$").expect("valid regex")
+});
+
+/// Words before a date that make it the day of printing or reading
+/// ("gedruckt am", "abgerufen am", "Retrieved"), or today's date in a masthead.
+static NOT_PUBLICATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:gedruckt|druckdatum|abgerufen|zugriff|heute|printed|accessed|retrieved|today)(?-u:\b)")
+        .expect("valid regex")
 });
 
 /// Words around a date that make it an appointment or a deadline, not the article's date.
@@ -178,6 +202,7 @@ static ATTRIBUTES: LazyLock<Selector> = LazyLock::new(|| {
     )
 });
 static METAS: LazyLock<Selector> = LazyLock::new(|| sel("meta[content]"));
+static BODY: LazyLock<Selector> = LazyLock::new(|| sel("body"));
 static BODY_ELEMENTS: LazyLock<Selector> = LazyLock::new(|| sel("[class], [id]"));
 
 /// Class or property words that mark a modification date. WordPress marks an
@@ -212,22 +237,27 @@ fn without_ordinals(s: &str) -> std::borrow::Cow<'_, str> {
     ORDINAL.replace_all(s, "$1")
 }
 
-fn find_date(s: &str) -> Option<DateTime<Utc>> {
-    crate::extract::dates::find_date(&without_ordinals(s))
+fn find_date(s: &str, order: DayOrder) -> Option<DateTime<Utc>> {
+    crate::extract::dates::find_date_in(&without_ordinals(s), order)
 }
 
 /// Callers slice `s` at the position: pass text that has no ordinals left.
-fn find_date_with_position(s: &str) -> Option<(DateTime<Utc>, usize)> {
+fn find_date_with_position(s: &str, order: DayOrder) -> Option<(DateTime<Utc>, usize)> {
     debug_assert!(!ORDINAL.is_match(s));
-    crate::extract::dates::find_date_with_position(s)
+    crate::extract::dates::find_date_with_position_in(s, order)
 }
 
 /// A timestamp attribute, else a date in the text.
-fn date_value(s: &str) -> Option<DateTime<Utc>> {
-    parse_timestamp(s).or_else(|| find_date(s))
+fn date_value(s: &str, order: DayOrder) -> Option<DateTime<Utc>> {
+    parse_timestamp(s).or_else(|| find_date(s, order))
 }
 
-pub(crate) fn gather(page: &Page, anatomy: &Anatomy, headline: Option<&str>) -> Found {
+pub(crate) fn gather(
+    page: &Page,
+    anatomy: &Anatomy,
+    headline: Option<&str>,
+    titles: &[(Provenance, &str)],
+) -> Found {
     let mut found = Found::default();
     structured(page, headline, &mut found);
     microdata(page, anatomy, &mut found);
@@ -238,7 +268,22 @@ pub(crate) fn gather(page: &Page, anatomy: &Anatomy, headline: Option<&str>) -> 
     hinted(page, anatomy, &mut found);
     lines(anatomy, &mut found);
     if let Some(h) = headline {
-        found.push(find_date(h), Kind::Published, Provenance::Headline, 52);
+        found.push(
+            find_date(h, anatomy.order),
+            Kind::Published,
+            Provenance::Headline,
+            52,
+        );
+    }
+    // "Briefe - 26 Oktober 2010 - Blog": a day in what the page calls itself.
+    if let Some((from, at)) = titles
+        .iter()
+        .find_map(|(p, t)| Some((*p, find_date(t, anatomy.order)?)))
+    {
+        found.push(Some(at), Kind::Published, from, 48);
+    }
+    if !found.candidates.iter().any(|c| c.trust >= MIN_TRUST) {
+        labelled_anywhere(page, anatomy, &mut found);
     }
     if let Some(c) = URL_DATE.captures(page.url.path()) {
         let ymd = (
@@ -291,6 +336,8 @@ fn structured(page: &Page, headline: Option<&str>, found: &mut Found) {
         }
         let kind = if d.modified {
             Kind::Modified
+        } else if d.secondary {
+            Kind::Created
         } else {
             Kind::Published
         };
@@ -330,7 +377,13 @@ fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         let secondary =
             !(prop.contains("datePublished") || prop.contains("issued")) && kind == Kind::Published;
         let trust = if own { 90 } else { 80 } - if secondary { 5 } else { 0 };
-        found.push(date_value(&value), kind, Provenance::Microdata, trust);
+        let kind = if secondary { Kind::Created } else { kind };
+        found.push(
+            date_value(&value, anatomy.order),
+            kind,
+            Provenance::Microdata,
+            trust,
+        );
     }
 }
 
@@ -348,12 +401,12 @@ fn metas(page: &Page, found: &mut Found) {
         let key = key.trim().to_ascii_lowercase();
         let content = v.attr("content").unwrap_or_default();
         if let Some((_, t)) = META_PUBLISHED.iter().find(|(k, _)| *k == key) {
-            found.push(
-                parse_timestamp(content),
-                Kind::Published,
-                Provenance::Meta,
-                *t,
-            );
+            let kind = if key.contains("created") {
+                Kind::Created
+            } else {
+                Kind::Published
+            };
+            found.push(parse_timestamp(content), kind, Provenance::Meta, *t);
         } else if let Some((_, t)) = META_MODIFIED.iter().find(|(k, _)| *k == key) {
             found.push(
                 parse_timestamp(content),
@@ -365,6 +418,9 @@ fn metas(page: &Page, found: &mut Found) {
     }
 }
 
+/// Nearness lost by a date outside the article element.
+const OUTSIDE_ARTICLE: i32 = 3;
+
 /// Trust lost with distance from the headline: a date beside it is the
 /// article's, one deep in the text or below it may be anything.
 fn nearness(anatomy: &Anatomy, at: Option<usize>) -> i32 {
@@ -373,13 +429,20 @@ fn nearness(anatomy: &Anatomy, at: Option<usize>) -> i32 {
         (Some(p), Some((_, end))) => p > end,
         _ => false,
     };
-    match at.and_then(|p| anatomy.offset_from_headline(p)) {
+    // Outside the element that holds headline and main text (a masthead's
+    // "today" date, a sidebar): a little less than the same distance inside.
+    let outside_article = match (at, anatomy.article_span) {
+        (Some(p), Some((s, e))) => !(s..=e).contains(&p),
+        _ => false,
+    };
+    let distance = match at.and_then(|p| anatomy.offset_from_headline(p)) {
         Some(d) if below_text && d > 600 => -18,
         Some(d) if (-400..=600).contains(&d) => 0,
         Some(d) if (-1500..=2500).contains(&d) => -8,
         Some(_) => -18,
         None => -4,
-    }
+    };
+    distance - if outside_article { OUTSIDE_ARTICLE } else { 0 }
 }
 
 /// The words just before a position: "Aktualisiert am <time>" makes the time a modification.
@@ -421,8 +484,8 @@ fn times(page: &Page, anatomy: &Anatomy, found: &mut Found) {
             || names.contains("entry-date")
             || names.contains("pub");
         let (value, trust) = match v.attr("datetime") {
-            Some(d) => (date_value(d), if marked { 76 } else { 72 }),
-            None => (find_date(&text_of(&t)), 66),
+            Some(d) => (date_value(d, anatomy.order), if marked { 76 } else { 72 }),
+            None => (find_date(&text_of(&t), anatomy.order), 66),
         };
         found.push(
             value,
@@ -479,7 +542,7 @@ fn labelled(anatomy: &Anatomy, found: &mut Found) {
         } else {
             Kind::Published
         };
-        match find_date_with_position(&rest) {
+        match find_date_with_position(&rest, anatomy.order) {
             // Only a weekday may stand between label and date ("Datum: Montag, 3. Februar 2022");
             // "Datum Veranstaltung 12.03." is the head of a table of events.
             Some((at, pos)) if BETWEEN_LABEL_AND_DATE.is_match(&rest[..pos]) => {
@@ -493,6 +556,49 @@ fn labelled(anatomy: &Anatomy, found: &mut Found) {
                 }
             }
         }
+    }
+}
+
+/// Last resort: "Veröffentlicht am 07.06.2019" in a sidebar box beside the
+/// article (chrome to everything else). Taken only when the whole page names
+/// exactly one day after such a label; a list of posts names several.
+fn labelled_anywhere(page: &Page, anatomy: &Anatomy, found: &mut Found) {
+    let Some(body) = page.doc.select(&BODY).next() else {
+        return;
+    };
+    let text = text_of(&body);
+    let mut days: Vec<DateTime<Utc>> = Vec::new();
+    for c in LABEL.captures_iter(&text).take(MAX_ELEMENTS) {
+        let (Some(m), Some(label)) = (c.get(0), c.get(1)) else {
+            continue;
+        };
+        // "Datum"/"Date" alone heads tables and forms; only words that say
+        // published count, and only as a label ("veröffentlicht am", "Posted
+        // on", "Erstellt:"), not as a verb in a teaser ("Förderaufruf veröffentlicht").
+        if matches!(label.as_str().to_lowercase().as_str(), "datum" | "date")
+            || !LABEL_SHAPE.is_match(m.as_str())
+        {
+            continue;
+        }
+        let rest: String = text[m.end()..].chars().take(60).collect();
+        let rest = without_ordinals(&rest);
+        if let Some((at, pos)) = find_date_with_position(&rest, anatomy.order) {
+            if BETWEEN_LABEL_AND_DATE.is_match(&rest[..pos]) {
+                days.push(at);
+            }
+        }
+    }
+    let first_day = days.first().map(|d| d.with_timezone(&Berlin).date_naive());
+    if days
+        .iter()
+        .all(|d| Some(d.with_timezone(&Berlin).date_naive()) == first_day)
+    {
+        found.push(
+            days.first().copied(),
+            Kind::Published,
+            Provenance::Labelled,
+            40,
+        );
     }
 }
 
@@ -543,7 +649,7 @@ fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         };
         let at = anatomy.position(&el);
         found.push(
-            find_date(&text),
+            find_date(&text, anatomy.order),
             kind,
             Provenance::VisibleText,
             57 + nearness(anatomy, at),
@@ -570,7 +676,7 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
             None => line,
         };
         let line = &*without_ordinals(line);
-        let Some((at, pos)) = find_date_with_position(line) else {
+        let Some((at, pos)) = find_date_with_position(line, anatomy.order) else {
             continue;
         };
         if anatomy.in_headline(here + pos) {
@@ -580,9 +686,21 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
         if LABEL.is_match(&line[..pos]) {
             continue; // after a label: the labelled pass knows published from modified
         }
+        if NOT_PUBLICATION.is_match(&line[..pos]) {
+            continue; // the day the page was printed or read, not written
+        }
         let short = line.chars().count() <= SHORT_LINE;
         if short && !EVENT_WORDS.is_match(line) && DATE_SHAPES.find_iter(line).count() <= 1 {
-            let trust = 54 + nearness(anatomy, Some(here + pos)) * 2;
+            // A post's own footer ("Mai 03, 2017 / Sandra / 1 Kommentar") follows
+            // its text directly; lists of more posts start further down.
+            let footer = anatomy.main_span.is_some_and(|(_, end)| {
+                here + pos > end && here + pos - end <= FOOTER_REACH && line.chars().count() <= 60
+            });
+            let trust = (54 + nearness(anatomy, Some(here + pos)) * 2).max(if footer {
+                FOOTER_TRUST
+            } else {
+                0
+            });
             date_lines.push((n, at, trust));
         } else if !short && DATELINE.is_match(&line[..pos]) {
             // Running text: only a dateline ("Cottbus, 3. Februar 2022 – Die Stadt …")
@@ -590,7 +708,7 @@ fn lines(anatomy: &Anatomy, found: &mut Found) {
             let after_headline = offset.is_some_and(|d| (1..=120).contains(&d));
             let at_text_start = anatomy
                 .main_span
-                .is_some_and(|(s, _)| here + pos >= s && here + pos - s <= 80);
+                .is_some_and(|(s, _)| here + pos >= s && here + pos - s <= DATELINE_REACH);
             if after_headline || at_text_start {
                 found.push(Some(at), Kind::Published, Provenance::VisibleText, 48);
             }
@@ -628,26 +746,41 @@ pub(crate) fn choose(candidates: &[Candidate]) -> (Option<Dated>, Option<DateTim
         *per_day.entry(*d).or_default() += 1;
         *per_place.entry((*d, c.from)).or_default() += 1;
     }
+    // The earliest day a fairly trusted "published" candidate names: a
+    // creation date after it is not the article's (nothing is published
+    // before it is created).
+    let earliest_published = candidates
+        .iter()
+        .zip(&days)
+        .filter(|(c, _)| c.kind == Kind::Published && c.trust >= CREATED_CHECK_TRUST)
+        .map(|(_, d)| *d)
+        .min();
+    let trust = |i: usize, c: &Candidate| match (c.kind, earliest_published) {
+        (Kind::Created, Some(p)) if days[i] > p => c.trust - CREATED_TOO_LATE,
+        _ => c.trust,
+    };
     let score = |i: usize, c: &Candidate| {
         // Other places that name the same day.
         let agreeing = per_day[&days[i]] - per_place[&(days[i], c.from)];
-        c.trust + (2 * agreeing as i32).min(6)
+        trust(i, c) + (2 * agreeing as i32).min(6)
     };
     let best = |kind: Kind| {
         candidates
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.kind == kind && c.trust >= MIN_TRUST)
+            .filter(|(i, c)| {
+                let published = kind == Kind::Published && c.kind == Kind::Created;
+                (c.kind == kind || published) && trust(*i, c) >= MIN_TRUST
+            })
             // Highest score; among equals the one found first (more trusted place).
             .max_by_key(|(i, c)| (score(*i, c), -(*i as i64)))
-            .map(|(_, c)| c)
+            .map(|(i, c)| (c, trust(i, c)))
     };
     let modified = best(Kind::Modified);
     let published = best(Kind::Published)
-        .map(|c| (c, c.trust))
         .or_else(|| {
             modified
-                .map(|c| (c, c.trust - 15))
+                .map(|(c, t)| (c, t - 15))
                 .filter(|(_, t)| *t >= MIN_TRUST)
         })
         .map(|(c, trust)| Dated {
@@ -655,5 +788,5 @@ pub(crate) fn choose(candidates: &[Candidate]) -> (Option<Dated>, Option<DateTim
             from: c.from,
             trust: trust.clamp(0, 100) as u8,
         });
-    (published, modified.map(|c| c.at))
+    (published, modified.map(|(c, _)| c.at))
 }

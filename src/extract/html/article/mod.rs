@@ -225,7 +225,14 @@ pub fn parse_article(page: &Page, content_selector: Option<&FieldSelector>) -> A
         .map(|h| text_of(h))
         .filter(|t| !t.is_empty());
 
-    let found = candidates::gather(page, &anatomy, headline.as_deref());
+    let page_titles: Vec<(Provenance, &str)> = [
+        (Provenance::OgTitle, og_title.as_deref()),
+        (Provenance::DocumentTitle, html_title.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(p, t)| Some((p, t?)))
+    .collect();
+    let found = candidates::gather(page, &anatomy, headline.as_deref(), &page_titles);
     let (published, updated) = candidates::choose(&found.candidates);
 
     let mut authors: Vec<String> = ld.authors.clone();
