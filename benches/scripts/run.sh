@@ -3,7 +3,8 @@
 # (issue 6; the figures and how to read them are in BENCHMARKS.md):
 #
 #   serve    wrk on /feed.atom (plain, gzip, 304) against the daemon and against
-#            nginx serving the same bytes as static files, side by side
+#            nginx serving the same bytes as static files, side by side, in
+#            each shape of WRK_SHAPES (default "1x32 2x64": wrk -t1 -c32, -t2 -c64)
 #   poll     1,000 feeds behind nginx: revierfeed `fetch --once` cycles 1-3 and
 #            `newsboat -x reload` (8 threads) reloads 1-3, interleaved
 #   latency  the same feeds from benchkit's server with 50 ms added per answer
@@ -30,6 +31,8 @@ STATIC=${STATIC:-127.0.0.1:28090}   # nginx: the daemon's feed bytes as static f
 DAEMON=${DAEMON:-127.0.0.1:28802}   # revierfeed run
 WRK_SECS=${WRK_SECS:-6}
 ROUNDS=${ROUNDS:-3}
+# serve: wrk shapes as THREADSxCONNECTIONS; both of issue 18 by default.
+WRK_SHAPES=${WRK_SHAPES:-1x32 2x64}
 mkdir -p "$W"
 RESULTS=$W/results.txt
 
@@ -256,22 +259,28 @@ step_serve() {
     local ours theirs
     ours=$(curl -sI "http://$DAEMON/feed.atom" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r')
     theirs=$(curl -sI "http://$STATIC/feed.atom" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r')
-    say "serve /feed.atom: $(stat -c %s "$W/static/feed.atom") bytes, gzip $(stat -c %s "$W/static/feed.atom.gz") bytes; wrk -t1 -c32 -d${WRK_SECS}s, $ROUNDS rounds"
-    for mode in plain gzip 304; do
-        local a=() b=()
-        for _ in $(seq "$ROUNDS"); do
-            local ha=() hb=()
-            case $mode in
-            gzip) ha=(-H 'Accept-Encoding: gzip') hb=(-H 'Accept-Encoding: gzip') ;;
-            304) ha=(-H "If-None-Match: $ours") hb=(-H "If-None-Match: $theirs") ;;
-            esac
-            a+=("$(wrk -t1 -c32 -d"${WRK_SECS}"s "${ha[@]}" "http://$DAEMON/feed.atom" | rps)")
-            b+=("$(wrk -t1 -c32 -d"${WRK_SECS}"s "${hb[@]}" "http://$STATIC/feed.atom" | rps)")
+    say "serve /feed.atom: $(stat -c %s "$W/static/feed.atom") bytes, gzip $(stat -c %s "$W/static/feed.atom.gz") bytes; wrk -d${WRK_SECS}s, $ROUNDS rounds"
+    # Each wrk shape (threads and connections) in turn; within a shape, the
+    # daemon and nginx alternate round by round so load on the machine hits both.
+    local shape
+    for shape in $WRK_SHAPES; do
+        local wt=${shape%%x*} wc=${shape##*x}
+        for mode in plain gzip 304; do
+            local a=() b=()
+            for _ in $(seq "$ROUNDS"); do
+                local ha=() hb=()
+                case $mode in
+                gzip) ha=(-H 'Accept-Encoding: gzip') hb=(-H 'Accept-Encoding: gzip') ;;
+                304) ha=(-H "If-None-Match: $ours") hb=(-H "If-None-Match: $theirs") ;;
+                esac
+                a+=("$(wrk -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${ha[@]}" "http://$DAEMON/feed.atom" | rps)")
+                b+=("$(wrk -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${hb[@]}" "http://$STATIC/feed.atom" | rps)")
+            done
+            local ma mb
+            ma=$(printf '%s\n' "${a[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
+            mb=$(printf '%s\n' "${b[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
+            say "  wrk -t$wt -c$wc $mode: revierfeed ${a[*]} req/s; nginx ${b[*]} req/s; median ratio $(echo "scale=3; $ma / $mb" | bc)"
         done
-        local ma mb
-        ma=$(printf '%s\n' "${a[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
-        mb=$(printf '%s\n' "${b[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
-        say "  $mode: revierfeed ${a[*]} req/s; nginx ${b[*]} req/s; median ratio $(echo "scale=3; $ma / $mb" | bc)"
     done
     say "  daemon VmHWM while serving: $(awk '/VmHWM/ {print $2, $3}' /proc/$DPID/status)"
     stop_daemon
