@@ -65,8 +65,9 @@ impl Rendered {
         };
         Rendered {
             content_type,
-            body: Bytes::from(body),
-            gzip: Bytes::from(gzip),
+            // Large ones in sealed memory files the server sends without copying.
+            body: super::filebacked::body(body),
+            gzip: super::filebacked::body(gzip),
             etag,
             last_modified,
             headers,
