@@ -247,6 +247,25 @@ step_startup() {
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
 
+# CPU clock ticks (user + system) the given processes have used so far.
+ticks() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s + 0}'; }
+
+# Runs wrk ARGS... against a server whose processes are in $SERVER_PIDS; prints
+# "req/s:µs" — requests per second, and the server's CPU time per request
+# (user + system, from /proc), which the machine's load moves far less than
+# req/s: a busy machine delays a server but does not make its work bigger.
+wrk_cpu() {
+    local c0 c1 out
+    c0=$(ticks $SERVER_PIDS)
+    out=$(wrk "$@")
+    c1=$(ticks $SERVER_PIDS)
+    echo "$(echo "$out" | rps):$(echo "$out" | awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ {printf "%.1f", 1e6 * t / hz / $1}')"
+}
+
+# The median of the given numbers.
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+
 step_serve() {
     big_setup
     big_reset never
@@ -273,13 +292,14 @@ step_serve() {
                 gzip) ha=(-H 'Accept-Encoding: gzip') hb=(-H 'Accept-Encoding: gzip') ;;
                 304) ha=(-H "If-None-Match: $ours") hb=(-H "If-None-Match: $theirs") ;;
                 esac
-                a+=("$(wrk -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${ha[@]}" "http://$DAEMON/feed.atom" | rps)")
-                b+=("$(wrk -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${hb[@]}" "http://$STATIC/feed.atom" | rps)")
+                a+=("$(SERVER_PIDS=$DPID wrk_cpu -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${ha[@]}" "http://$DAEMON/feed.atom")")
+                b+=("$(SERVER_PIDS=$(pgrep -P "$(cat "$W/nginx.pid")" | xargs) wrk_cpu -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${hb[@]}" "http://$STATIC/feed.atom")")
             done
-            local ma mb
-            ma=$(printf '%s\n' "${a[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
-            mb=$(printf '%s\n' "${b[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
-            say "  wrk -t$wt -c$wc $mode: revierfeed ${a[*]} req/s; nginx ${b[*]} req/s; median ratio $(echo "scale=3; $ma / $mb" | bc)"
+            local ma mb ca cb
+            ma=$(median "${a[@]%%:*}") mb=$(median "${b[@]%%:*}")
+            ca=$(median "${a[@]##*:}") cb=$(median "${b[@]##*:}")
+            say "  wrk -t$wt -c$wc $mode: revierfeed ${a[*]%%:*} req/s; nginx ${b[*]%%:*} req/s; median ratio $(echo "scale=3; $ma / $mb" | bc)"
+            say "     CPU µs per request: revierfeed ${a[*]##*:}; nginx ${b[*]##*:}; median ratio (nginx ÷ revierfeed) $(echo "scale=3; $cb / $ca" | bc)"
         done
     done
     say "  daemon VmHWM while serving: $(awk '/VmHWM/ {print $2, $3}' /proc/$DPID/status)"
