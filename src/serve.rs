@@ -6,8 +6,6 @@
 //! the listening socket and bounds what one client may hold (header time and
 //! size, stalled writes, connections).
 
-#[cfg(target_os = "linux")]
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -284,7 +282,7 @@ impl EventLoop {
                             count.fetch_sub(1, Ordering::Relaxed);
                             continue;
                         };
-                        let mut io = tokio_io_timeout::TimeoutStream::new(SendsFiles(stream));
+                        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
                         io.set_write_timeout(Some(limits.write_timeout));
                         let io = TokioIo::new(Box::pin(io));
                         let service = TowerToHyperService::new(router.clone());
@@ -332,115 +330,6 @@ impl EventLoop {
             done,
         })
     }
-}
-
-/// A client connection whose writes send slices of file-backed bodies
-/// (`publish::file_of`) with `sendfile(2)`: the kernel takes the file's pages
-/// instead of copying the bytes from memory. Serving a 100 KB feed, that copy
-/// was a quarter of the daemon's CPU time (perf, issue 18). Everything else
-/// is the plain socket.
-struct SendsFiles(tokio::net::TcpStream);
-
-impl tokio::io::AsyncRead for SendsFiles {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for SendsFiles {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        self.poll_write_vectored(cx, &[std::io::IoSlice::new(buf)])
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        #[cfg(target_os = "linux")]
-        if let Some((at, file)) = bufs
-            .iter()
-            .enumerate()
-            .find_map(|(i, b)| crate::publish::file_of(b).map(|f| (i, f)))
-        {
-            loop {
-                std::task::ready!(self.0.poll_write_ready(cx))?;
-                match self.0.try_io(tokio::io::Interest::WRITABLE, || {
-                    send_with_file(self.0.as_raw_fd(), &bufs[..at], &bufs[at], file)
-                }) {
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    r => return std::task::Poll::Ready(r),
-                }
-            }
-        }
-        std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
-/// Writes `head` (the response head and anything queued before the body)
-/// marked as more to come, then `body` from `file` (descriptor, offset of
-/// `body` in it) with sendfile. Returns the bytes written, as a vectored
-/// write does; `WouldBlock` only when nothing was written.
-#[cfg(target_os = "linux")]
-fn send_with_file(
-    socket: i32,
-    head: &[std::io::IoSlice<'_>],
-    body: &[u8],
-    (file, offset): (i32, u64),
-) -> std::io::Result<usize> {
-    let head_len: usize = head.iter().map(|b| b.len()).sum();
-    let mut sent = 0;
-    if head_len > 0 {
-        // SAFETY: an all-zero msghdr is valid; its iovecs are `head`, which
-        // has the layout of `iovec` (std documents IoSlice as ABI-compatible).
-        let n = unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = head.as_ptr() as *mut libc::iovec;
-            msg.msg_iovlen = head.len() as _;
-            libc::sendmsg(socket, &msg, libc::MSG_MORE | libc::MSG_NOSIGNAL)
-        };
-        if n < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        sent = n as usize;
-        if sent < head_len {
-            return Ok(sent);
-        }
-    }
-    let mut at = offset as libc::off_t;
-    // SAFETY: both descriptors are open (the file while `body` is borrowed); `at` is ours.
-    let n = unsafe { libc::sendfile(socket, file, &mut at, body.len()) };
-    if n < 0 {
-        let e = std::io::Error::last_os_error();
-        return if sent > 0 { Ok(sent) } else { Err(e) };
-    }
-    Ok(sent + n as usize)
 }
 
 tokio::task_local! {

@@ -397,7 +397,7 @@ async fn read_answer(s: &mut TcpStream, chunk: usize) -> (String, Vec<u8>) {
 
 #[tokio::test]
 async fn large_bodies_arrive_intact_on_kept_alive_connections() {
-    // Large bodies are sent from their memory file (sendfile); the head before
+    // A body larger than the socket buffers goes out in parts; the head before
     // each, a slow reader's partial writes and a HEAD between must all line up.
     let (addr, _stop) = server(ClientLimits::default()).await;
     let expected = pattern();

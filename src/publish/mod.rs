@@ -15,7 +15,6 @@
 mod atom;
 mod charts;
 mod entries;
-mod filebacked;
 mod html;
 mod json;
 mod media;
@@ -33,8 +32,6 @@ use chrono::Utc;
 pub use html::ConfigProblem;
 pub use query::{FeedQuery, feed_query};
 pub use site::{Rendered, Site, SiteHandle};
-// For the server: which sealed memory file a slice of a body lies in.
-pub(crate) use filebacked::file_of;
 
 use crate::config::Config;
 use crate::store::{Activity, SourceState, Store};

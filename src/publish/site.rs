@@ -65,9 +65,8 @@ impl Rendered {
         };
         Rendered {
             content_type,
-            // Large ones in sealed memory files the server sends without copying.
-            body: super::filebacked::body(body),
-            gzip: super::filebacked::body(gzip),
+            body: Bytes::from(body),
+            gzip: Bytes::from(gzip),
             etag,
             last_modified,
             headers,
