@@ -132,11 +132,11 @@ impl Default for ClientLimits {
 /// single-threaded runtime on its own thread (as nginx runs one worker per
 /// core): this task only accepts and hands each connection to the loop
 /// serving the fewest. A connection stays on its loop, so answering it never
-/// wakes another thread. On the daemon's runtime (one async thread per two
-/// cores, for polling) one event loop reached 0.53–0.56 × nginx with `wrk
-/// -t2 -c64`; two threads of one work-stealing runtime woke each other
-/// (BENCHMARKS.md, issue 18). Blocking work a request needs (documents
-/// rendered on request) still runs on the caller's blocking pool.
+/// wakes another thread, as two threads of one work-stealing runtime did
+/// (BENCHMARKS.md, items 11 and 13); and serving gets every core while the
+/// daemon's own runtime keeps one async thread per two cores for polling.
+/// Blocking work a request needs (documents rendered on request) still runs
+/// on the caller's blocking pool.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
