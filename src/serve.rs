@@ -7,6 +7,7 @@
 //! size, stalled writes, connections).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -101,6 +102,9 @@ pub struct ClientLimits {
     pub max_connections: usize,
     /// Connections one client address may hold open at once; more are closed
     /// at once, so one client cannot take every slot and make others wait.
+    /// An eighth of `max_connections`: a reverse proxy or a NAT puts many
+    /// readers behind one address, and at 32, `wrk -c64` from one address
+    /// had half its connections closed and reopened in a loop (issue 18).
     pub max_per_client: usize,
     /// After shutdown starts, open connections get this long to finish.
     pub drain: Duration,
@@ -114,7 +118,7 @@ impl Default for ClientLimits {
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             max_connections: 512,
-            max_per_client: 32,
+            max_per_client: 64,
             drain: Duration::from_secs(2),
         }
     }
@@ -123,6 +127,16 @@ impl Default for ClientLimits {
 /// Serves `router` on `listener` until `stop` is cancelled; then stops
 /// accepting at once, lets open connections finish for `limits.drain` and
 /// closes the rest.
+///
+/// Connections are served on event loops of their own, one per core, each a
+/// single-threaded runtime on its own thread (as nginx runs one worker per
+/// core): this task only accepts and hands each connection to the loop
+/// serving the fewest. A connection stays on its loop, so answering it never
+/// wakes another thread, as two threads of one work-stealing runtime did
+/// (BENCHMARKS.md, items 11 and 13); and serving gets every core while the
+/// daemon's own runtime keeps one async thread per two cores for polling.
+/// Blocking work a request needs (documents rendered on request) still runs
+/// on the caller's blocking pool.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -134,11 +148,24 @@ pub async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .max_header_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
+    let blocking = tokio::runtime::Handle::current();
+    // Told to stop when `stop` is, or when this task ends without it (dropped).
+    let loops_stop = stop.child_token();
+    let _stop_loops = loops_stop.clone().drop_guard();
+    let mut loops = Vec::new();
+    for i in 0..event_loops() {
+        match EventLoop::start(i, &http, &router, &limits, &blocking, &loops_stop) {
+            Ok(l) => loops.push(l),
+            Err(e) => tracing::warn!(error = %e, "starting a serving thread failed"),
+        }
+    }
+    if loops.is_empty() {
+        tracing::error!("no serving thread could be started; not serving");
+        return;
+    }
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let per_client = Arc::new(PerClient::default());
-    let mut connections = JoinSet::new();
     loop {
-        while connections.try_join_next().is_some() {}
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             _ = stop.cancelled() => break,
@@ -163,40 +190,162 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
-        io.set_write_timeout(Some(limits.write_timeout));
-        let io = TokioIo::new(Box::pin(io));
-        let service = TowerToHyperService::new(router.clone());
-        let http = http.clone();
-        let stop = stop.clone();
-        connections.spawn(async move {
-            let _permit = permit;
-            let _client_slot = client_slot;
-            let conn = http.serve_connection(io, service);
-            tokio::pin!(conn);
-            let ended = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(%peer, error = %e, "client connection ended with an error");
-            }
-        });
+        // Moved to its loop's reactor: deregistered here, registered there.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let target = loops
+            .iter()
+            .min_by_key(|l| l.open.load(Ordering::Relaxed))
+            .expect("at least one loop");
+        target.open.fetch_add(1, Ordering::Relaxed);
+        let accepted = Accepted {
+            stream,
+            peer,
+            permit,
+            client_slot,
+        };
+        if target.connections.send(accepted).is_err() {
+            target.open.fetch_sub(1, Ordering::Relaxed);
+            tracing::warn!("a serving thread ended early; closing the connection");
+        }
     }
     drop(listener);
-    let drained = tokio::time::timeout(limits.drain, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::info!(
-            open = connections.len(),
-            "closing client connections still open after the shutdown grace"
+    loops_stop.cancel();
+    for l in loops {
+        let _ = l.done.await;
+    }
+}
+
+/// Serving threads: one per core.
+fn event_loops() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// An accepted connection with what it holds of the server's limits.
+struct Accepted {
+    stream: std::net::TcpStream,
+    peer: std::net::SocketAddr,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    client_slot: ClientSlot,
+}
+
+/// One serving thread as the accepting task sees it.
+struct EventLoop {
+    connections: tokio::sync::mpsc::UnboundedSender<Accepted>,
+    /// Connections open on this loop; the acceptor picks the loop with fewest.
+    open: Arc<AtomicUsize>,
+    /// Resolved (or dropped) when the thread has closed its connections.
+    done: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl EventLoop {
+    fn start(
+        index: usize,
+        http: &hyper::server::conn::http1::Builder,
+        router: &Router,
+        limits: &ClientLimits,
+        blocking: &tokio::runtime::Handle,
+        stop: &CancellationToken,
+    ) -> std::io::Result<EventLoop> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            // Requests that block run on the caller's pool (`blocking`).
+            .max_blocking_threads(1)
+            .build()?;
+        let (connections, mut incoming) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
+        let (finished, done) = tokio::sync::oneshot::channel();
+        let open = Arc::new(AtomicUsize::new(0));
+        let (http, router, limits, blocking, stop, count) = (
+            http.clone(),
+            router.clone(),
+            limits.clone(),
+            blocking.clone(),
+            stop.clone(),
+            open.clone(),
         );
-        connections.shutdown().await;
+        std::thread::Builder::new()
+            .name(format!("revierfeed-http-{index}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let mut open = JoinSet::new();
+                    loop {
+                        while open.try_join_next().is_some() {}
+                        let accepted = tokio::select! {
+                            a = incoming.recv() => match a {
+                                Some(a) => a,
+                                None => break,
+                            },
+                            _ = stop.cancelled() => break,
+                        };
+                        let Ok(stream) = tokio::net::TcpStream::from_std(accepted.stream) else {
+                            count.fetch_sub(1, Ordering::Relaxed);
+                            continue;
+                        };
+                        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+                        io.set_write_timeout(Some(limits.write_timeout));
+                        let io = TokioIo::new(Box::pin(io));
+                        let service = TowerToHyperService::new(router.clone());
+                        let (http, stop, count, blocking) =
+                            (http.clone(), stop.clone(), count.clone(), blocking.clone());
+                        let peer = accepted.peer;
+                        let held = (accepted.permit, accepted.client_slot);
+                        open.spawn(BLOCKING.scope(blocking, async move {
+                            let _held = held;
+                            let conn = http.serve_connection(io, service);
+                            tokio::pin!(conn);
+                            let ended = tokio::select! {
+                                r = conn.as_mut() => r,
+                                _ = stop.cancelled() => {
+                                    conn.as_mut().graceful_shutdown();
+                                    conn.await
+                                }
+                            };
+                            count.fetch_sub(1, Ordering::Relaxed);
+                            if let Err(e) = ended {
+                                tracing::debug!(%peer, error = %e, "client connection ended with an error");
+                            }
+                        }));
+                    }
+                    // Stopped (or the acceptor is gone): open connections finish
+                    // their answer and close, or are closed after the drain time.
+                    stop.cancel();
+                    let drained = tokio::time::timeout(limits.drain, async {
+                        while open.join_next().await.is_some() {}
+                    })
+                    .await;
+                    if drained.is_err() {
+                        tracing::info!(
+                            open = open.len(),
+                            "closing client connections still open after the shutdown grace"
+                        );
+                        open.shutdown().await;
+                    }
+                });
+                let _ = finished.send(());
+            })?;
+        Ok(EventLoop {
+            connections,
+            open,
+            done,
+        })
+    }
+}
+
+tokio::task_local! {
+    /// The runtime whose blocking pool renders documents on request: the
+    /// serving threads' own runtimes keep none.
+    static BLOCKING: tokio::runtime::Handle;
+}
+
+/// Runs `f` on the blocking pool of the runtime that started the server.
+async fn spawn_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    match BLOCKING.try_with(|h| h.clone()) {
+        Ok(pool) => pool.spawn_blocking(f).await,
+        // Outside `serve` (the router driven directly): the current runtime.
+        Err(_) => tokio::task::spawn_blocking(f).await,
     }
 }
 
@@ -323,7 +472,7 @@ async fn on_request(state: &ServeState, path: &str) -> Option<Arc<Rendered>> {
     let generation = state.site.cache_generation();
     let owned = path.to_string();
     let file = Arc::new(
-        tokio::task::spawn_blocking(move || renderer.render(&owned))
+        spawn_blocking(move || renderer.render(&owned))
             .await
             .ok()??,
     );
@@ -342,7 +491,7 @@ async fn query_feed(state: &ServeState, query: FeedQuery) -> Result<Option<Arc<R
         return Ok(Some(file));
     }
     let generation = state.site.cache_generation();
-    let rendered = tokio::task::spawn_blocking(move || renderer.render_query(&query))
+    let rendered = spawn_blocking(move || renderer.render_query(&query))
         .await
         .map_err(|_| "the feed could not be rendered".to_string())??;
     let Some(file) = rendered.map(Arc::new) else {

@@ -37,6 +37,14 @@ async fn server(limits: ClientLimits) -> (SocketAddr, CancellationToken) {
             Utc::now(),
         )),
     );
+    files.insert(
+        "/pattern".to_string(),
+        Arc::new(Rendered::new(
+            "application/octet-stream",
+            pattern(),
+            Utc::now(),
+        )),
+    );
     let site = SiteHandle::default();
     site.replace(Site {
         files,
@@ -54,6 +62,15 @@ async fn server(limits: ClientLimits) -> (SocketAddr, CancellationToken) {
     let stop = CancellationToken::new();
     tokio::spawn(serve::serve(listener, router, limits, stop.clone()));
     (addr, stop)
+}
+
+/// 8,000,001 bytes (more than the socket buffers hold, so they go out in
+/// parts) in which no run of a few bytes repeats at a short distance, so an
+/// answer from the wrong offset cannot pass for the right one.
+fn pattern() -> Vec<u8> {
+    (0..8_000_001u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect()
 }
 
 fn short() -> ClientLimits {
@@ -213,7 +230,7 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
         TcpStream::connect(addr).await.unwrap(),
         TcpStream::connect(addr).await.unwrap(),
     ];
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
     let answer = raw(
         addr,
@@ -345,4 +362,79 @@ async fn if_modified_since_in_the_future_is_ignored() {
         "{}",
         status_line(&answer)
     );
+}
+
+/// Reads one answer (head and `Content-Length` bytes of body) from a kept-alive
+/// connection, in reads of at most `chunk` bytes.
+async fn read_answer(s: &mut TcpStream, chunk: usize) -> (String, Vec<u8>) {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    let head_end = loop {
+        if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before the head ended");
+        got.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("a Content-Length");
+    let mut body = got[head_end..].to_vec();
+    while body.len() < length {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed in the middle of the body");
+        body.extend_from_slice(&buf[..n]);
+    }
+    (head, body)
+}
+
+#[tokio::test]
+async fn large_bodies_arrive_intact_on_kept_alive_connections() {
+    // A body larger than the socket buffers goes out in parts; the head before
+    // each, a slow reader's partial writes and a HEAD between must all line up.
+    let (addr, _stop) = server(ClientLimits::default()).await;
+    let expected = pattern();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let get = b"GET /pattern HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.write_all(get).await.unwrap();
+    let (head, body) = read_answer(&mut s, 64 * 1024).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body == expected, "the body differs from the document");
+    s.write_all(b"HEAD /pattern HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        assert_eq!(s.read(&mut b).await.unwrap(), 1);
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(
+        head.starts_with("HTTP/1.1 200") && head.contains("content-length: 8000001"),
+        "{head}"
+    );
+    // A slow reader: the socket buffer fills, so the body goes out in parts.
+    s.write_all(get).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (head, body) = read_answer(&mut s, 4096).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        body == expected,
+        "the body read slowly differs from the document"
+    );
+    // And the connection is still in step for a small answer after it.
+    s.write_all(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (head, body) = read_answer(&mut s, 64 * 1024).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, b"<feed xmlns=\"http://www.w3.org/2005/Atom\"/>");
 }

@@ -3,7 +3,8 @@
 # (issue 6; the figures and how to read them are in BENCHMARKS.md):
 #
 #   serve    wrk on /feed.atom (plain, gzip, 304) against the daemon and against
-#            nginx serving the same bytes as static files, side by side
+#            nginx serving the same bytes as static files, side by side, in
+#            each shape of WRK_SHAPES (default "1x32 2x64": wrk -t1 -c32, -t2 -c64)
 #   poll     1,000 feeds behind nginx: revierfeed `fetch --once` cycles 1-3 and
 #            `newsboat -x reload` (8 threads) reloads 1-3, interleaved
 #   latency  the same feeds from benchkit's server with 50 ms added per answer
@@ -30,6 +31,8 @@ STATIC=${STATIC:-127.0.0.1:28090}   # nginx: the daemon's feed bytes as static f
 DAEMON=${DAEMON:-127.0.0.1:28802}   # revierfeed run
 WRK_SECS=${WRK_SECS:-6}
 ROUNDS=${ROUNDS:-3}
+# serve: wrk shapes as THREADSxCONNECTIONS; both of issue 18 by default.
+WRK_SHAPES=${WRK_SHAPES:-1x32 2x64}
 mkdir -p "$W"
 RESULTS=$W/results.txt
 
@@ -244,6 +247,25 @@ step_startup() {
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
 
+# CPU clock ticks (user + system) the given processes have used so far.
+ticks() { for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s + 0}'; }
+
+# Runs wrk ARGS... against a server whose processes are in $SERVER_PIDS; prints
+# "req/s:µs" — requests per second, and the server's CPU time per request
+# (user + system, from /proc), which the machine's load moves far less than
+# req/s: a busy machine delays a server but does not make its work bigger.
+wrk_cpu() {
+    local c0 c1 out
+    c0=$(ticks $SERVER_PIDS)
+    out=$(wrk "$@")
+    c1=$(ticks $SERVER_PIDS)
+    echo "$(echo "$out" | rps):$(echo "$out" | awk -v t="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ {printf "%.1f", 1e6 * t / hz / $1}')"
+}
+
+# The median of the given numbers.
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+
 step_serve() {
     big_setup
     big_reset never
@@ -256,22 +278,29 @@ step_serve() {
     local ours theirs
     ours=$(curl -sI "http://$DAEMON/feed.atom" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r')
     theirs=$(curl -sI "http://$STATIC/feed.atom" | awk -F': ' 'tolower($1)=="etag" {print $2}' | tr -d '\r')
-    say "serve /feed.atom: $(stat -c %s "$W/static/feed.atom") bytes, gzip $(stat -c %s "$W/static/feed.atom.gz") bytes; wrk -t1 -c32 -d${WRK_SECS}s, $ROUNDS rounds"
-    for mode in plain gzip 304; do
-        local a=() b=()
-        for _ in $(seq "$ROUNDS"); do
-            local ha=() hb=()
-            case $mode in
-            gzip) ha=(-H 'Accept-Encoding: gzip') hb=(-H 'Accept-Encoding: gzip') ;;
-            304) ha=(-H "If-None-Match: $ours") hb=(-H "If-None-Match: $theirs") ;;
-            esac
-            a+=("$(wrk -t1 -c32 -d"${WRK_SECS}"s "${ha[@]}" "http://$DAEMON/feed.atom" | rps)")
-            b+=("$(wrk -t1 -c32 -d"${WRK_SECS}"s "${hb[@]}" "http://$STATIC/feed.atom" | rps)")
+    say "serve /feed.atom: $(stat -c %s "$W/static/feed.atom") bytes, gzip $(stat -c %s "$W/static/feed.atom.gz") bytes; wrk -d${WRK_SECS}s, $ROUNDS rounds"
+    # Each wrk shape (threads and connections) in turn; within a shape, the
+    # daemon and nginx alternate round by round so load on the machine hits both.
+    local shape
+    for shape in $WRK_SHAPES; do
+        local wt=${shape%%x*} wc=${shape##*x}
+        for mode in plain gzip 304; do
+            local a=() b=()
+            for _ in $(seq "$ROUNDS"); do
+                local ha=() hb=()
+                case $mode in
+                gzip) ha=(-H 'Accept-Encoding: gzip') hb=(-H 'Accept-Encoding: gzip') ;;
+                304) ha=(-H "If-None-Match: $ours") hb=(-H "If-None-Match: $theirs") ;;
+                esac
+                a+=("$(SERVER_PIDS=$DPID wrk_cpu -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${ha[@]}" "http://$DAEMON/feed.atom")")
+                b+=("$(SERVER_PIDS=$(pgrep -P "$(cat "$W/nginx.pid")" | xargs) wrk_cpu -t"$wt" -c"$wc" -d"${WRK_SECS}"s "${hb[@]}" "http://$STATIC/feed.atom")")
+            done
+            local ma mb ca cb
+            ma=$(median "${a[@]%%:*}") mb=$(median "${b[@]%%:*}")
+            ca=$(median "${a[@]##*:}") cb=$(median "${b[@]##*:}")
+            say "  wrk -t$wt -c$wc $mode: revierfeed ${a[*]%%:*} req/s; nginx ${b[*]%%:*} req/s; median ratio $(echo "scale=3; $ma / $mb" | bc)"
+            say "     CPU µs per request: revierfeed ${a[*]##*:}; nginx ${b[*]##*:}; median ratio (nginx ÷ revierfeed) $(echo "scale=3; $cb / $ca" | bc)"
         done
-        local ma mb
-        ma=$(printf '%s\n' "${a[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
-        mb=$(printf '%s\n' "${b[@]}" | sort -g | sed -n "$(((ROUNDS + 1) / 2))p")
-        say "  $mode: revierfeed ${a[*]} req/s; nginx ${b[*]} req/s; median ratio $(echo "scale=3; $ma / $mb" | bc)"
     done
     say "  daemon VmHWM while serving: $(awk '/VmHWM/ {print $2, $3}' /proc/$DPID/status)"
     stop_daemon

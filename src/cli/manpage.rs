@@ -89,7 +89,8 @@ fn render(command: clap::Command, w: &mut dyn Write) -> std::io::Result<()> {
             ),
             (
                 "TOKIO_WORKER_THREADS",
-                "threads serving HTTP and polling (default half the cores)",
+                "async threads polling partners (default half the cores); readers are served \
+                 on one thread per core",
             ),
         ],
     );

@@ -79,10 +79,11 @@ async fn shutdown_signal() {
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     limit_malloc_arenas();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    // The async threads only move bytes (answers are pre-rendered, parsing and
-    // SQLite run on the blocking threads), so half the cores serve them; on 2
-    // cores one event loop answered 304s 10–20 % faster than two that woke
-    // each other (BENCHMARKS.md). TOKIO_WORKER_THREADS overrides it.
+    // The async threads only poll partners and move bytes (parsing and SQLite
+    // run on the blocking threads; readers are served on `serve`'s own event
+    // loops, one per core), so half the cores run them; on 2 cores one event
+    // loop answered 304s 10–20 % faster than two that woke each other
+    // (BENCHMARKS.md). TOKIO_WORKER_THREADS overrides it.
     if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         builder.worker_threads((cores / 2).max(1));
