@@ -156,17 +156,7 @@ pub fn html_to_text(html: &str) -> String {
             Node::Text(t) => out.push_str(t),
             Node::Element(e) => {
                 let name = e.name();
-                if matches!(
-                    name,
-                    "script"
-                        | "style"
-                        | "noscript"
-                        | "template"
-                        | "iframe"
-                        | "object"
-                        | "svg"
-                        | "head"
-                ) {
+                if is_invisible(name) {
                     continue;
                 }
                 if is_block(name) {
@@ -230,24 +220,12 @@ fn scan_sanitized(html: &str) -> Option<String> {
             }
             c == '>' && !quoted
         })?;
-        if matches!(
-            name,
-            "script"
-                | "style"
-                | "noscript"
-                | "template"
-                | "iframe"
-                | "object"
-                | "svg"
-                | "head"
-                | "textarea"
-                | "title"
-                | "xmp"
-                | "plaintext"
-                | "noembed"
-                | "noframes"
-                | "math"
-        ) {
+        if is_invisible(name)
+            || matches!(
+                name,
+                "textarea" | "title" | "xmp" | "plaintext" | "noembed" | "noframes" | "math"
+            )
+        {
             // Never in sanitised output; their content follows other rules.
             return None;
         }
@@ -267,6 +245,14 @@ fn push_text(out: &mut String, text: &str) {
     } else {
         out.push_str(text);
     }
+}
+
+/// Elements whose content is never visible text.
+fn is_invisible(name: &str) -> bool {
+    matches!(
+        name,
+        "script" | "style" | "noscript" | "template" | "iframe" | "object" | "svg" | "head"
+    )
 }
 
 fn is_block(name: &str) -> bool {
