@@ -145,8 +145,8 @@ impl DayOrder {
     pub fn for_page(lang: Option<&str>, host: Option<&str>) -> DayOrder {
         let lang = lang.map(|l| l.trim().to_ascii_lowercase().replace('_', "-"));
         let tld = host.and_then(|h| h.rsplit('.').next()).unwrap_or_default();
-        let non_us_tld =
-            matches!(tld, "uk" | "ie" | "au" | "nz" | "in" | "za") || tld.len() == 2 && tld != "us";
+        // A country's domain other than the US's: uk, ie, au, de, at, …
+        let non_us_tld = tld.len() == 2 && tld != "us";
         match lang.as_deref() {
             Some("en-us") => DayOrder::MonthFirst,
             Some("en") if !non_us_tld => DayOrder::MonthFirst,
