@@ -761,7 +761,7 @@ mod tests {
         let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
         let group = vec![
             store.prepare_ingest(report("verein", "lr.example/a", "Eins", day)),
-            // Not registered: its items break a foreign key inside its savepoint.
+            // Not registered: its items break a foreign key inside the shared transaction.
             store.prepare_ingest(report("unbekannt", "lr.example/b", "Zwei", day)),
             store.prepare_ingest(report("zeitung", "lr.example/c", "Drei", day)),
         ];
