@@ -240,18 +240,7 @@ async fn archives_walk_back_through_all_history() {
 
 #[tokio::test]
 async fn opml_cors_caching_and_metrics() {
-    let server = PartnerServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let app = Arc::new(
-        App::new(support::config(
-            dir.path(),
-            &support::feed_sources(&server),
-            "",
-        ))
-        .unwrap(),
-    );
-    pipeline::refresh_all(&app, true, |_| {}).await;
-    app.render().await.unwrap();
+    let (app, server, _dir) = support::polled_feed_app().await;
     let router = app.router();
 
     let r = get(&router, "/sources.opml", &[]).await;

@@ -8,27 +8,11 @@ use std::sync::Arc;
 use revierfeed::app::App;
 use revierfeed::pipeline;
 
-use crate::support::{self, PartnerServer, body_bytes, get, strict};
-
-async fn polled_app() -> (Arc<App>, PartnerServer, tempfile::TempDir) {
-    let server = PartnerServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let app = Arc::new(
-        App::new(support::config(
-            dir.path(),
-            &support::feed_sources(&server),
-            "",
-        ))
-        .unwrap(),
-    );
-    pipeline::refresh_all(&app, true, |_| {}).await;
-    app.render().await.unwrap();
-    (app, server, dir)
-}
+use crate::support::{self, body_bytes, get, strict};
 
 #[tokio::test]
 async fn feeds_parse_again_with_types_validators_and_304() {
-    let (app, _server, _dir) = polled_app().await;
+    let (app, _server, _dir) = support::polled_feed_app().await;
     let router = app.router();
     let mut bodies = Vec::new();
     for (path, ctype) in [
@@ -88,7 +72,7 @@ async fn feeds_parse_again_with_types_validators_and_304() {
 
 #[tokio::test]
 async fn per_source_feeds_pass_the_strict_clients() {
-    let (app, _server, _dir) = polled_app().await;
+    let (app, _server, _dir) = support::polled_feed_app().await;
     let router = app.router();
     let fetch = |path: String| {
         let router = router.clone();
@@ -123,7 +107,7 @@ async fn per_source_feeds_pass_the_strict_clients() {
 
 #[tokio::test]
 async fn gzip_when_asked_and_head_without_body() {
-    let (app, _server, _dir) = polled_app().await;
+    let (app, _server, _dir) = support::polled_feed_app().await;
     let router = app.router();
     let plain = body_bytes(get(&router, "/feed.atom", &[]).await).await;
     let r = get(&router, "/feed.atom", &[("accept-encoding", "gzip, br")]).await;
@@ -170,7 +154,7 @@ async fn gzip_when_asked_and_head_without_body() {
 
 #[tokio::test]
 async fn every_entry_credits_its_source_and_links_the_original() {
-    let (app, server, _dir) = polled_app().await;
+    let (app, server, _dir) = support::polled_feed_app().await;
     let router = app.router();
     let atom = String::from_utf8(body_bytes(get(&router, "/feed.atom", &[]).await).await).unwrap();
     let feed = atom_syndication::Feed::read_from(atom.as_bytes()).unwrap();
@@ -217,7 +201,7 @@ async fn every_entry_credits_its_source_and_links_the_original() {
 
 #[tokio::test]
 async fn per_source_feeds_status_health_and_unknown_paths() {
-    let (app, _server, _dir) = polled_app().await;
+    let (app, _server, _dir) = support::polled_feed_app().await;
     let router = app.router();
     let r = get(&router, "/sources/neuwerda.atom", &[]).await;
     assert_eq!(r.status(), 200);

@@ -1,9 +1,13 @@
 //! Configs for tests: loopback allowed, no jitter or spacing, a database in
-//! the test's own directory, and the sources a test names.
+//! the test's own directory, and the sources a test names; and an app
+//! that has polled the feed sites once.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use revierfeed::app::App;
 use revierfeed::config::Config;
+use revierfeed::pipeline;
 
 use super::partners::PartnerServer;
 
@@ -132,4 +136,15 @@ pub fn feed_sources(server: &PartnerServer) -> Vec<TestSource> {
         .iter()
         .map(|(s, p)| source(s, server.url(s, p), "feed"))
         .collect()
+}
+
+/// An app over every feed site of `PartnerServer`, polled once and rendered.
+/// The server and the directory live as long as the test holds them.
+pub async fn polled_feed_app() -> (Arc<App>, PartnerServer, tempfile::TempDir) {
+    let server = PartnerServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = Arc::new(App::new(config(dir.path(), &feed_sources(&server), "")).unwrap());
+    pipeline::refresh_all(&app, true, |_| {}).await;
+    app.render().await.unwrap();
+    (app, server, dir)
 }
