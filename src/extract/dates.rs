@@ -33,6 +33,16 @@ pub fn broken_date(text: &str) -> Option<String> {
 
 /// The feed-rs timestamp hook: the whole string is one date.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    timestamp(text, None)
+}
+
+/// Like [`parse_timestamp`], also reading a slash date ("05/29/2007
+/// 09:49:00", as US CMSs write `<meta name="publishdate">`) in the page's order.
+pub fn parse_timestamp_in(text: &str, order: DayOrder) -> Option<DateTime<Utc>> {
+    timestamp(text, Some(order))
+}
+
+fn timestamp(text: &str, order: Option<DayOrder>) -> Option<DateTime<Utc>> {
     let s = text.trim();
     if s.is_empty() || s.len() > 100 {
         return None;
@@ -68,7 +78,7 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     {
         return None;
     }
-    find_date(s)
+    find_any(s, order).map(|(t, _)| t)
 }
 
 /// Pattern of a zone after a clock time: a name ("PDT", "GMT-01:01",
@@ -189,6 +199,9 @@ fn find_any(text: &str, order: Option<DayOrder>) -> Option<(DateTime<Utc>, usize
         parse_iso(c.get(0)?.as_str())
     }));
     consider(first_match(&ENGLISH, text, english_date));
+    if text.contains(['年', '년']) {
+        consider(first_match(&CJK, text, cjk_date));
+    }
     if let Some(order) = order.filter(|_| text.contains('/')) {
         consider(first_match(&SLASHED, text, |c| slashed_date(c, order)));
     }
@@ -247,9 +260,29 @@ static TEXTUAL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// Chinese and Japanese "2016年10月14日 07:17", Korean "2013년 10월 24일".
+/// An ASCII word boundary: the characters before the year are letters to Unicode.
+static CJK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?-u:\b)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일](?:\s*(?:\([^)]{1,3}\)|（[^）]{1,3}）))?(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?",
+    )
+    .expect("valid regex")
+});
+
+fn cjk_date(c: &regex::Captures) -> Option<DateTime<Utc>> {
+    assemble(
+        c[1].parse().ok()?,
+        c[2].parse().ok()?,
+        c[3].parse().ok()?,
+        time_from(c, 4)?,
+        None,
+    )
+}
+
+/// "March 3, 2021", also with the weekday before the year ("Dec 28 Sat 2013").
 static ENGLISH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b({MONTH_PATTERN})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b"
+        r"(?i)\b({MONTH_PATTERN})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?:(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?,?\s+)?(\d{{4}})\b"
     ))
     .expect("valid regex")
 });
@@ -529,6 +562,65 @@ mod tests {
         assert_eq!(day("/blog/12/05/2019/post", DayFirst), None);
         assert_eq!(day("13/14/2020", DayFirst), None);
         assert_eq!(find_date("11/04/2012"), None);
+    }
+
+    #[test]
+    fn chinese_japanese_and_korean_dates() {
+        let day = |t: &str| find_date(t).map(|d| d.with_timezone(&Berlin).date_naive());
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(day("TNW中文站2016年10月14日07:17"), ymd(2016, 10, 14));
+        assert_eq!(day("2019年03月30日06:38 来源：人民网"), ymd(2019, 3, 30));
+        assert_eq!(day("2017年3月9日(木) 18:45配信"), ymd(2017, 3, 9));
+        assert_eq!(day("입력 2013년 10월 24일 03:00"), ymd(2013, 10, 24));
+        assert_eq!(day("2019年13月30日"), None);
+    }
+
+    #[test]
+    fn an_english_date_may_name_the_weekday_before_the_year() {
+        let day = |t: &str| find_date(t).map(|d| d.with_timezone(&Berlin).date_naive());
+        assert_eq!(
+            day("Dec 28 Sat 2013 00:28"),
+            NaiveDate::from_ymd_opt(2013, 12, 28)
+        );
+        assert_eq!(
+            day("March 3, Wednesday, 2021"),
+            NaiveDate::from_ymd_opt(2021, 3, 3)
+        );
+        assert_eq!(day("May 12 Saturn 2020"), None, "a weekday, not any word");
+    }
+
+    #[test]
+    fn a_slash_timestamp_is_read_only_with_the_page_order() {
+        let day =
+            |t: &str, o| parse_timestamp_in(t, o).map(|d| d.with_timezone(&Berlin).date_naive());
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(
+            day("05/29/2007 09:49:00", DayOrder::DayFirst),
+            ymd(2007, 5, 29),
+            "29 can only be the day"
+        );
+        assert_eq!(
+            day("05/08/2014 07:01:00", DayOrder::MonthFirst),
+            ymd(2014, 5, 8)
+        );
+        assert_eq!(
+            day("05/08/2014 07:01:00", DayOrder::DayFirst),
+            ymd(2014, 8, 5)
+        );
+        assert_eq!(
+            parse_timestamp("05/08/2014 07:01:00"),
+            None,
+            "no order, no guess"
+        );
+        // Everything else reads as parse_timestamp reads it.
+        assert_eq!(
+            parse_timestamp_in("2015-07-10T09:53:00-04:00", DayOrder::MonthFirst),
+            parse_timestamp("2015-07-10T09:53:00-04:00")
+        );
+        assert_eq!(
+            parse_timestamp_in("3/9/2017 10:00 XYZT", DayOrder::MonthFirst),
+            None
+        );
     }
 
     #[test]
