@@ -241,7 +241,10 @@ fn first_match(
         .find_map(|c| convert(&c).map(|t| (t, c.get(0).map(|m| m.start()).unwrap_or(0))))
 }
 
-static MONTH_PATTERN: &str = r"(?:jan(?:uar|uary)?|jän(?:ner)?|feb(?:ruar|ruary)?|mär(?:z)?|mrz|mar(?:ch)?|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|nov(?:ember)?|dez(?:ember)?|dec(?:ember)?)";
+/// Month names in German and English (also abbreviated), and written out
+/// in French, Spanish, Italian, Portuguese, and (as a date writes them, in
+/// the genitive) Russian and Ukrainian.
+static MONTH_PATTERN: &str = r"(?:jan(?:uar|uary)?|jän(?:ner)?|feb(?:ruar|ruary)?|mär(?:z)?|mrz|mar(?:ch)?|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|nov(?:ember)?|dez(?:ember)?|dec(?:ember)?|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|sept?iembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня)";
 
 static TIME_PATTERN: &str =
     r"(?:(?:\s*[,|\-–]\s*|\s+)(?:um\s*)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?\s*(?:uhr|h\b)?)?";
@@ -255,7 +258,7 @@ static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
 
 static TEXTUAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)\b(\d{{1,2}})\.?\s*({MONTH_PATTERN})\.?,?\s+(\d{{4}})\b{TIME_PATTERN}"
+        r"(?i)\b(\d{{1,2}})\.?\s*(?:de\s+)?({MONTH_PATTERN})\.?,?\s+(?:de\s+)?(\d{{4}})\b{TIME_PATTERN}"
     ))
     .expect("valid regex")
 });
@@ -306,18 +309,32 @@ fn month_number(name: &str) -> Option<u32> {
     let n = n.trim_end_matches('.');
     let prefix: String = n.chars().take(3).collect();
     let m = match prefix.as_str() {
-        "jan" | "jän" => 1,
-        "feb" => 2,
+        "jan" | "jän" | "ene" | "gen" => 1,
+        "feb" | "fév" | "fev" => 2,
         "mär" | "mrz" | "mar" => 3,
-        "apr" => 4,
-        "mai" | "may" => 5,
-        "jun" => 6,
-        "jul" => 7,
-        "aug" => 8,
-        "sep" => 9,
-        "okt" | "oct" => 10,
+        "apr" | "avr" | "abr" => 4,
+        "mai" | "may" | "mag" => 5,
+        "jun" | "giu" => 6,
+        "jul" | "lug" => 7,
+        "jui" if n.starts_with("juin") => 6,
+        "jui" => 7,
+        "aug" | "aoû" | "aou" | "ago" => 8,
+        "sep" | "set" => 9,
+        "okt" | "oct" | "ott" | "out" => 10,
         "nov" => 11,
-        "dez" | "dec" => 12,
+        "dez" | "dec" | "déc" | "dic" => 12,
+        "янв" | "січ" => 1,
+        "фев" | "лют" => 2,
+        "мар" | "бер" => 3,
+        "апр" | "кві" => 4,
+        "мая" | "тра" => 5,
+        "июн" | "чер" => 6,
+        "июл" | "лип" => 7,
+        "авг" | "сер" => 8,
+        "сен" | "вер" => 9,
+        "окт" | "жов" => 10,
+        "ноя" | "лис" => 11,
+        "дек" | "гру" => 12,
         _ => return None,
     };
     Some(m)
@@ -562,6 +579,35 @@ mod tests {
         assert_eq!(day("/blog/12/05/2019/post", DayFirst), None);
         assert_eq!(day("13/14/2020", DayFirst), None);
         assert_eq!(find_date("11/04/2012"), None);
+    }
+
+    #[test]
+    fn month_names_in_other_languages() {
+        let day = |t: &str| find_date(t).map(|d| d.with_timezone(&Berlin).date_naive());
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(day("jueves, 09 enero 2014 - 10:21 h"), ymd(2014, 1, 9));
+        assert_eq!(day("1 de diciembre de 2017 3:00 AM PST"), ymd(2017, 12, 1));
+        assert_eq!(
+            day("Par Alexandre — 24 novembre 2017 à 18:42"),
+            ymd(2017, 11, 24)
+        );
+        assert_eq!(day("le 3 juin 2019"), ymd(2019, 6, 3));
+        assert_eq!(day("le 14 juillet 2019"), ymd(2019, 7, 14));
+        assert_eq!(day("30 avril 2015"), ymd(2015, 4, 30));
+        assert_eq!(day("12 agosto 2020"), ymd(2020, 8, 12));
+        assert_eq!(day("5 settembre 2021"), ymd(2021, 9, 5));
+        assert_eq!(day("21 de dezembro de 2018"), ymd(2018, 12, 21));
+        assert_eq!(day("7 outubro 2016"), ymd(2016, 10, 7));
+        assert_eq!(day("00:02, 12 ноября 2020"), ymd(2020, 11, 12));
+        assert_eq!(day("7 мая 2021 г."), ymd(2021, 5, 7));
+        assert_eq!(day("21 вересня 2020"), ymd(2020, 9, 21));
+        // German stays as it was.
+        assert_eq!(day("Dienstag, 3. März 2026"), ymd(2026, 3, 3));
+        assert_eq!(
+            parse_timestamp("jueves, 09 enero 2014 10:21")
+                .map(|d| d.with_timezone(&Berlin).date_naive()),
+            ymd(2014, 1, 9)
+        );
     }
 
     #[test]
