@@ -99,7 +99,7 @@ impl Tally {
 #[test]
 fn real_pages_give_the_publication_day() {
     let pages = key();
-    assert!(pages.len() >= 237, "the corpus has {} pages", pages.len());
+    assert!(pages.len() >= 236, "the corpus has {} pages", pages.len());
     let (mut all, mut german) = (Tally::default(), Tally::default());
     let mut report = String::new();
     for page in &pages {
@@ -149,5 +149,5 @@ fn real_pages_give_the_publication_day() {
     );
 }
 
-const FLOOR_EXACT: usize = 213;
+const FLOOR_EXACT: usize = 212;
 const FLOOR_EXACT_DE: usize = 51;
