@@ -242,9 +242,9 @@ fn first_match(
 }
 
 /// Month names in German and English (also abbreviated), and written out
-/// in French, Spanish, Italian, Portuguese, and (as a date writes them, in
-/// the genitive) Russian and Ukrainian.
-static MONTH_PATTERN: &str = r"(?:jan(?:uar|uary)?|jän(?:ner)?|feb(?:ruar|ruary)?|mär(?:z)?|mrz|mar(?:ch)?|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|nov(?:ember)?|dez(?:ember)?|dec(?:ember)?|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|sept?iembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня)";
+/// in French, Spanish, Italian, Portuguese, Dutch, Turkish, and (as a date
+/// writes them, in the genitive) Russian, Ukrainian and Polish.
+static MONTH_PATTERN: &str = r"(?:jan(?:uar|uary)?|jän(?:ner)?|feb(?:ruar|ruary)?|mär(?:z)?|mrz|mar(?:ch)?|apr(?:il)?|mai|may|jun[ie]?|jul[iy]?|aug(?:ust)?|sep(?:t|tember)?|okt(?:ober)?|oct(?:ober)?|nov(?:ember)?|dez(?:ember)?|dec(?:ember)?|janvier|février|fevrier|mars|avril|juin|juillet|août|aout|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|sept?iembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня|januari|februari|maart|mei|juni|juli|augustus|stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia|ocak|şubat|mart|nisan|mayıs|haziran|temmuz|ağustos|eylül|ekim|kasım|aralık)";
 
 static TIME_PATTERN: &str =
     r"(?:(?:\s*[,|\-–]\s*|\s+)(?:um\s*)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?\s*(?:uhr|h\b)?)?";
@@ -335,6 +335,18 @@ fn month_number(name: &str) -> Option<u32> {
         "окт" | "жов" => 10,
         "ноя" | "лис" => 11,
         "дек" | "гру" => 12,
+        "sty" | "oca" => 1,
+        "lut" | "şub" => 2,
+        "maa" => 3,
+        "kwi" | "nis" => 4,
+        "mei" | "maj" => 5,
+        "cze" | "haz" => 6,
+        "lip" | "tem" => 7,
+        "sie" | "ağu" => 8,
+        "wrz" | "eyl" => 9,
+        "paź" | "eki" => 10,
+        "lis" | "kas" => 11,
+        "gru" | "ara" => 12,
         _ => return None,
     };
     Some(m)
@@ -601,6 +613,12 @@ mod tests {
         assert_eq!(day("00:02, 12 ноября 2020"), ymd(2020, 11, 12));
         assert_eq!(day("7 мая 2021 г."), ymd(2021, 5, 7));
         assert_eq!(day("21 вересня 2020"), ymd(2020, 9, 21));
+        assert_eq!(day("maandag 12 maart 2018"), ymd(2018, 3, 12));
+        assert_eq!(day("3 mei 2019 om 10:00"), ymd(2019, 5, 3));
+        assert_eq!(day("12 października 2023"), ymd(2023, 10, 12));
+        assert_eq!(day("4 lipca 2022"), ymd(2022, 7, 4));
+        assert_eq!(day("12 Kasım 2020 14:05"), ymd(2020, 11, 12));
+        assert_eq!(day("01 Şubat 2021"), ymd(2021, 2, 1));
         // German stays as it was.
         assert_eq!(day("Dienstag, 3. März 2026"), ymd(2026, 3, 3));
         assert_eq!(
