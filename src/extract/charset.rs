@@ -1,6 +1,7 @@
 //! Which character encoding a partner's bytes are in, and decoding them to
 //! UTF-8. HTML pages: BOM, then `<meta charset>`, then the HTTP header, then
-//! UTF-8 (what browsers do). Feeds: the WHATWG/RFC 7303 order, BOM, then the
+//! UTF-8 (what browsers do), except that bytes which are valid UTF-8 with
+//! non-ASCII text are UTF-8 whatever legacy charset is declared. Feeds: the WHATWG/RFC 7303 order, BOM, then the
 //! HTTP charset, then the XML declaration, then detection (chardetng) when
 //! nothing is declared; bytes that are not UTF-8 under a UTF-8 claim are read
 //! as windows-1252, as browsers and feedparser do, with a warning.
@@ -61,6 +62,15 @@ pub fn decode_html<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, s
     } else {
         enc
     };
+    // A legacy charset declared, but the bytes are UTF-8 with non-ASCII text
+    // in them: a server or CMS recoded the page and kept the old `<meta>`.
+    // Text in a legacy encoding is practically never valid UTF-8 by chance.
+    let enc =
+        if enc != encoding_rs::UTF_8 && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() {
+            encoding_rs::UTF_8
+        } else {
+            enc
+        };
     enc.decode_without_bom_handling(bytes).0
 }
 
@@ -163,6 +173,24 @@ mod tests {
         let page = b"<html><head><meta charset=\"windows-1252\"></head><body>\x84Zukunft\x93 \x96 \x80</body></html>";
         let text = decode_html(page, Some("text/html"));
         assert!(text.contains("„Zukunft“ – €"), "{text}");
+    }
+
+    #[test]
+    fn valid_utf8_beats_a_stale_legacy_declaration() {
+        // Recoded to UTF-8, the old declaration kept: read as what the bytes are.
+        let page = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=gb2312\"></head><body>2016年10月14日 Grüße</body></html>";
+        let text = decode_html(page.as_bytes(), None);
+        assert!(text.contains("2016年10月14日 Grüße"), "{text}");
+        let latin1 = b"<meta charset=\"iso-8859-1\"><p>Gr\xc3\xbc\xc3\x9fe</p>";
+        assert_eq!(
+            decode_html(latin1, None),
+            "<meta charset=\"iso-8859-1\"><p>Grüße</p>"
+        );
+        // Real legacy bytes are not valid UTF-8: the declaration stands.
+        let gbk = encoding_rs::GBK
+            .encode("<meta charset=\"gbk\"><p>新闻</p>")
+            .0;
+        assert_eq!(decode_html(&gbk, None), "<meta charset=\"gbk\"><p>新闻</p>");
     }
 
     #[test]

@@ -51,12 +51,29 @@ pub fn json_ld_nodes(doc: &Html) -> Vec<Value> {
         if raw.len() > 1_000_000 {
             continue;
         }
-        let Ok(value) = serde_json::from_str::<Value>(raw.trim()) else {
+        let Ok(value) = serde_json::from_str::<Value>(unwrapped(&raw)) else {
             continue;
         };
         flatten(value, &mut out, 0);
     }
     out
+}
+
+/// The JSON inside a script block, without the `<![CDATA[ … ]]>` or
+/// `<!-- … -->` wrapper XHTML-minded templates put around it (JSON parsers
+/// refuse the wrapper, so the whole block would be lost).
+fn unwrapped(raw: &str) -> &str {
+    let mut s = raw.trim();
+    for (open, close) in [("<![CDATA[", "]]>"), ("<!--", "-->")] {
+        // Also the script-comment forms "//<![CDATA[" … "//]]>".
+        let body = s.trim_start_matches('/').trim_start();
+        if let Some(rest) = body.strip_prefix(open) {
+            let rest = rest.trim_end();
+            let rest = rest.strip_suffix(close).unwrap_or(rest).trim_end();
+            s = rest.trim_end_matches('/').trim();
+        }
+    }
+    s
 }
 
 fn flatten(v: Value, out: &mut Vec<Value>, depth: usize) {
@@ -229,7 +246,7 @@ pub(crate) fn json_ld_dates(doc: &Html) -> Vec<LdDate> {
         if raw.len() > 1_000_000 {
             continue;
         }
-        match serde_json::from_str::<Value>(raw.trim()) {
+        match serde_json::from_str::<Value>(unwrapped(&raw)) {
             Ok(value) => flatten(value, &mut nodes, 0),
             // CMS plugins write raw line breaks or stray commas into their JSON:
             // the dates are still there to be read, from a node of unknown type.
@@ -373,6 +390,35 @@ mod tests {
         assert_eq!(a.published, Some("2026-09-20T09:00:00Z".parse().unwrap()));
         assert_eq!(a.authors, vec!["Ronny Kaschube"]);
         assert_eq!(a.sections, vec!["Fachkräfte"]);
+    }
+
+    #[test]
+    fn json_ld_wrapped_in_cdata_or_a_comment_is_read() {
+        for (open, close) in [
+            ("<![CDATA[", "]]>"),
+            ("//<![CDATA[", "//]]>"),
+            ("<!--", "-->"),
+        ] {
+            let html = format!(
+                r#"<script type="application/ld+json">
+                {open}
+                {{"@type":"NewsArticle","headline":"H","datePublished":"2015-10-15T02:19:15Z"}}
+                {close}
+                </script>"#
+            );
+            let doc = Html::parse_document(&html);
+            let dates = json_ld_dates(&doc);
+            assert_eq!(dates.len(), 1, "{open}");
+            assert_eq!(
+                (dates[0].value.as_str(), dates[0].kind),
+                ("2015-10-15T02:19:15Z", NodeKind::Article),
+                "{open}: the node's type is known, not guessed from broken JSON"
+            );
+            assert_eq!(
+                json_ld_article(&doc).unwrap().headline.as_deref(),
+                Some("H")
+            );
+        }
     }
 
     #[test]

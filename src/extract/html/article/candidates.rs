@@ -7,7 +7,8 @@
 //! "Posted on"; "Stand:" means modified), elements marked as dates, dates on
 //! their own line near the headline, a dateline at the start of the text, the
 //! headline itself, the URL. Chrome and teaser cards of other articles are
-//! never asked.
+//! never asked, except for properties of the article's own schema.org item
+//! (an `<aside>` with author and date inside the `<article>`).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -19,7 +20,7 @@ use scraper::{ElementRef, Selector};
 use serde::{Deserialize, Serialize};
 
 use super::anatomy::{Anatomy, title_match};
-use crate::extract::dates::{DayOrder, broken_date, parse_timestamp};
+use crate::extract::dates::{DayOrder, broken_date, parse_timestamp, parse_timestamp_in};
 use crate::extract::html::structured::{NodeKind, json_ld_dates};
 use crate::extract::html::{Page, sel, text_of};
 use crate::model::Provenance;
@@ -151,8 +152,12 @@ static LABEL: LazyLock<Regex> = LazyLock::new(|| {
 static LABEL_SHAPE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?:(?-u:\b)(?:am|on|vom)\s*:?|:)$").expect("valid regex"));
 
+/// What may stand between a label and its date: a weekday ("Datum: Montag,
+/// 3. Februar 2022"), or a byline ending in "on"/"am" ("Posted by Anna,
+/// Ben on 2019-02-15", "Veröffentlicht von Karla Krüger am 3. Februar 2022").
 static BETWEEN_LABEL_AND_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^[\s:,.|–-]*(?:\p{L}{2,10}\.?,?\s+)?(?:den\s+)?$").expect("valid regex")
+    Regex::new(r"(?i)^[\s:,.|–-]*(?:\p{L}{2,10}\.?,?\s+|(?:by|von)\s+[^\n]{1,50}?\s(?:on|am)\s+)?(?:den\s+)?$")
+        .expect("valid regex")
 });
 
 /// Words before a date that make it the day of printing or reading
@@ -261,7 +266,7 @@ pub(crate) fn gather(
     let mut found = Found::default();
     structured(page, headline, &mut found);
     microdata(page, anatomy, &mut found);
-    metas(page, &mut found);
+    metas(page, anatomy.order, &mut found);
     times(page, anatomy, &mut found);
     attributes(page, anatomy, &mut found);
     labelled(anatomy, &mut found);
@@ -345,9 +350,32 @@ fn structured(page: &Page, headline: Option<&str>, found: &mut Found) {
     }
 }
 
+/// Whether `scope` is the schema.org article around the headline.
+fn is_own_article_item(anatomy: &Anatomy, scope: &ElementRef) -> bool {
+    scope
+        .value()
+        .attr("itemtype")
+        .is_some_and(|t| t.contains("Article") || t.contains("Posting"))
+        && anatomy
+            .headline
+            .as_ref()
+            .is_some_and(|h| h.ancestors().any(|a| a.id() == scope.id()))
+}
+
 fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
     for el in page.doc.select(&MICRODATA).take(MAX_ELEMENTS) {
-        if anatomy.excluded(&el) {
+        // The item a property belongs to: the nearest scope around it.
+        let item = el
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .find(|a| a.value().attr("itemscope").is_some());
+        // A property of the article's own item is the article's, wherever the
+        // template puts it (an `<aside>` with author and date inside the
+        // `<article>` reads as chrome); teaser cards are other articles.
+        let own_item = item
+            .as_ref()
+            .is_some_and(|s| is_own_article_item(anatomy, s));
+        if anatomy.teasers.contains(&el.id()) || (anatomy.excluded(&el) && !own_item) {
             continue;
         }
         let v = el.value();
@@ -367,11 +395,7 @@ fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
             .unwrap_or_else(|| text_of(&el));
         // The scope that holds the headline is this article; another scope outside teasers is weaker.
         let own = match &anatomy.headline {
-            Some(h) => el
-                .ancestors()
-                .filter_map(ElementRef::wrap)
-                .find(|a| a.value().attr("itemscope").is_some())
-                .is_none_or(|scope| h.ancestors().any(|a| a.id() == scope.id())),
+            Some(h) => item.is_none_or(|scope| h.ancestors().any(|a| a.id() == scope.id())),
             None => true,
         };
         let secondary =
@@ -387,7 +411,7 @@ fn microdata(page: &Page, anatomy: &Anatomy, found: &mut Found) {
     }
 }
 
-fn metas(page: &Page, found: &mut Found) {
+fn metas(page: &Page, order: DayOrder, found: &mut Found) {
     for m in page.doc.select(&METAS).take(MAX_ELEMENTS) {
         let v = m.value();
         let Some(key) = v
@@ -406,10 +430,15 @@ fn metas(page: &Page, found: &mut Found) {
             } else {
                 Kind::Published
             };
-            found.push(parse_timestamp(content), kind, Provenance::Meta, *t);
+            found.push(
+                parse_timestamp_in(content, order),
+                kind,
+                Provenance::Meta,
+                *t,
+            );
         } else if let Some((_, t)) = META_MODIFIED.iter().find(|(k, _)| *k == key) {
             found.push(
-                parse_timestamp(content),
+                parse_timestamp_in(content, order),
                 Kind::Modified,
                 Provenance::Meta,
                 *t,
@@ -642,14 +671,23 @@ fn hinted(page: &Page, anatomy: &Anatomy, found: &mut Found) {
         if text.chars().count() > 200 || EVENT_WORDS.is_match(&text) {
             continue;
         }
-        let kind = if says_modified(&names) {
+        let text = without_ordinals(&text);
+        let date = find_date_with_position(&text, anatomy.order);
+        // "Last updated September 14, 2016" in an element named "date": the label decides.
+        let after_update_label = date.is_some_and(|(_, pos)| {
+            LABEL
+                .captures_iter(&text[..pos])
+                .last()
+                .is_some_and(|c| c.get(2).is_some())
+        });
+        let kind = if says_modified(&names) || after_update_label {
             Kind::Modified
         } else {
             Kind::Published
         };
         let at = anatomy.position(&el);
         found.push(
-            find_date(&text, anatomy.order),
+            date.map(|(t, _)| t),
             kind,
             Provenance::VisibleText,
             57 + nearness(anatomy, at),

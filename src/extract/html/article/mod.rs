@@ -539,6 +539,71 @@ mod tests {
     }
 
     #[test]
+    fn the_articles_own_microdata_counts_inside_an_aside() {
+        // The date sits in an <aside> inside the <article>: chrome by its tag,
+        // but a property of the article's own item. A teaser's item is not.
+        let a = article(
+            r#"<head><title>Code coverage for the frontend | Code</title></head><body><main><article itemscope itemtype="http://schema.org/BlogPosting"><header><h2 itemprop="name">Code coverage for the frontend</h2></header>
+            <section><p>So finally you are testing your frontend code? The more tests you write, the more confident you are with your code, but how much precisely?</p></section>
+            <aside><span itemprop="author">Nicolas</span> <time datetime="2013-09-29" itemprop="datePublished">2013-09-29</time></aside></article>
+            <article itemscope itemtype="http://schema.org/BlogPosting"><h3 itemprop="name">Older post</h3><time itemprop="datePublished" datetime="2013-08-01">1 Aug</time></article></main></body>"#,
+        );
+        let d = a.published.expect("the article's datePublished");
+        assert_eq!(
+            (d.at.date_naive(), d.from),
+            (
+                chrono::NaiveDate::from_ymd_opt(2013, 9, 29).unwrap(),
+                Provenance::Microdata
+            )
+        );
+    }
+
+    #[test]
+    fn a_last_updated_line_is_no_publication_date() {
+        // The page shows only the modification; the publication date is in
+        // a US CMS's <meta> as month/day/year.
+        let html = r#"<html lang="en-US"><head><meta name="publish_date" content="05/08/2014 07:01:00"></head>
+            <body><main><h1>Throw a party on a budget</h1><div class="article-date">Last updated September 14, 2016</div>
+            <p>The average cost of a graduation party in 2013 was a whopping sum, according to a survey of many families across the country.</p></main></body></html>"#;
+        let d = article(html).published.expect("the published meta");
+        assert_eq!(
+            (d.at.date_naive(), d.from),
+            (
+                chrono::NaiveDate::from_ymd_opt(2014, 5, 8).unwrap(),
+                Provenance::Meta
+            )
+        );
+    }
+
+    #[test]
+    fn a_byline_may_stand_between_label_and_date() {
+        for (line, day) in [
+            (
+                "Posted by kovarex, TOGos, Ernestas on 2019-02-15, all posts",
+                (2019, 2, 15),
+            ),
+            (
+                "Veröffentlicht von Karla Krüger am 3. Februar 2022",
+                (2022, 2, 3),
+            ),
+        ] {
+            let a = article(&format!(
+                r#"<main><h1>Friday Facts</h1><div class="blog-post">{line}</div>
+                <p>This week we have been working on the new release, which is getting very close now, with many fixes to the interface.</p></main>"#
+            ));
+            let d = a.published.expect(line);
+            assert_eq!(
+                (d.at.date_naive(), d.from),
+                (
+                    chrono::NaiveDate::from_ymd_opt(day.0, day.1, day.2).unwrap(),
+                    Provenance::Labelled
+                ),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
     fn og_title_loses_the_site_name() {
         assert_eq!(
             without_site_name(
