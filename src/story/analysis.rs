@@ -113,7 +113,7 @@ fn quoted_name(title: &str) -> Option<String> {
 
 /// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
 /// without floating-point rounding.
-fn scaled(n: &str, zeros: usize) -> String {
+pub(super) fn scaled(n: &str, zeros: usize) -> String {
     // A whole number (most sums): its digits and the zeros, as
     // `canonical_number` would write them, without building them twice.
     if n.bytes().all(|b| b.is_ascii_digit()) {

@@ -143,7 +143,7 @@ pub struct Facts {
 
 /// Bump when the analysis changes: stored signatures of another version are
 /// recomputed from the stored title and text.
-const SIGNATURE_VERSION: &str = "s3";
+const SIGNATURE_VERSION: &str = "s4";
 
 impl Signature {
     /// Analyses an item's title and plain text.
@@ -158,13 +158,15 @@ impl Signature {
             .is_ok()
     }
 
-    /// One line for the database: `s3|terms|dates|quantities|places|key places|key name|title numbers`.
+    /// One line for the database: `s4|terms|dates|quantities|places|key places|key name|title numbers`.
+    /// Terms are front-coded where that is shorter (`push_terms`), sums
+    /// counted in millions or billions written once (`Facts::encode_into`).
     pub(crate) fn encode(&self) -> String {
         let terms: usize = self.terms.iter().map(|t| t.len() + 1).sum();
         let mut out = String::with_capacity(SIGNATURE_VERSION.len() + terms + 16);
         out.push_str(SIGNATURE_VERSION);
         out.push('|');
-        push_joined(&mut out, &self.terms);
+        push_terms(&mut out, &self.terms);
         out.push('|');
         self.facts.encode_into(&mut out);
         out
@@ -189,19 +191,27 @@ impl Signature {
         fn words(s: &str) -> impl Iterator<Item = &str> {
             s.split(' ').filter(|w| !w.is_empty())
         }
-        let terms = words(parts.next()?).map(str::to_string).collect();
+        let terms = read_terms(parts.next()?)?;
         let dates = words(parts.next()?)
             .map(|d| {
                 let (day, month) = d.split_once('.')?;
                 Some((day.parse().ok()?, month.parse().ok()?))
             })
             .collect::<Option<Vec<_>>>()?;
-        let quantities = words(parts.next()?)
+        let written = parts.next()?;
+        let derived = written.starts_with('+');
+        let mut quantities = words(written.trim_start_matches('+'))
             .map(|q| {
                 q.split_once('=')
                     .map(|(u, v)| (u.to_string(), v.to_string()))
             })
             .collect::<Option<Vec<_>>>()?;
+        if derived {
+            let sums = sums_in_euro(&quantities)?;
+            quantities.extend(sums);
+            quantities.sort_unstable();
+            quantities.dedup();
+        }
         let places = words(parts.next()?).map(str::to_string).collect();
         let key_places = words(parts.next()?).map(str::to_string).collect();
         let name = parts.next()?;
@@ -221,6 +231,95 @@ impl Signature {
             },
         })
     }
+}
+
+/// The euro amounts of the sums counted in millions and billions among
+/// `quantities` ("millio=1.2" → "geld=1200000"), as the analysis adds them;
+/// `None` when such a count is no plain number (not from the analysis).
+fn sums_in_euro(quantities: &[(String, String)]) -> Option<Vec<(String, String)>> {
+    quantities
+        .iter()
+        .filter_map(|(unit, n)| match unit.as_str() {
+            "millio" => Some((n, 6)),
+            "milliard" => Some((n, 9)),
+            _ => None,
+        })
+        .map(|(n, zeros)| {
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+                .then(|| ("geld".to_string(), analysis::scaled(n, zeros)))
+        })
+        .collect()
+}
+
+/// Longest prefix a term shares with the one before it, as front coding writes it (one character).
+const MAX_SHARED: usize = 35;
+
+/// Bytes of `t` it shares with `prev` at its start, up to [`MAX_SHARED`], on a character boundary.
+fn shared_prefix(prev: &str, t: &str) -> usize {
+    let mut k = prev
+        .bytes()
+        .zip(t.bytes())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(MAX_SHARED);
+    while !t.is_char_boundary(k) {
+        k -= 1;
+    }
+    k
+}
+
+/// Sorted terms, space-separated; front-coded (marked `~`) when that is
+/// shorter: each term as the number of bytes it shares with the one before
+/// (one character, 0–9 then a–z) and the rest. Long texts' terms share
+/// many beginnings ("#12", "#125", "bahnhof", "bahnhofsvorplatz").
+fn push_terms(out: &mut String, terms: &[String]) {
+    let mut saved = 0isize;
+    for pair in terms.windows(2) {
+        saved += shared_prefix(&pair[0], &pair[1]) as isize - 1;
+    }
+    // The first term's prefix and the marker cost two bytes more.
+    if saved <= 2 || terms.windows(2).any(|p| p[0] >= p[1]) {
+        push_joined(out, terms);
+        return;
+    }
+    out.push('~');
+    let mut prev = "";
+    for (i, t) in terms.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let k = shared_prefix(prev, t);
+        out.push(char::from_digit(k as u32, 36).expect("at most 35"));
+        out.push_str(&t[k..]);
+        prev = t;
+    }
+}
+
+/// The terms written by [`push_terms`]; `None` for garbage.
+fn read_terms(field: &str) -> Option<Vec<String>> {
+    let Some(coded) = field.strip_prefix('~') else {
+        return Some(
+            field
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect(),
+        );
+    };
+    let mut terms: Vec<String> = Vec::new();
+    for w in coded.split(' ').filter(|w| !w.is_empty()) {
+        let first = w.chars().next()?;
+        let k = first.to_digit(36)? as usize;
+        let prev = terms.last().map(String::as_str).unwrap_or("");
+        if !first.is_ascii_lowercase() && !first.is_ascii_digit() || !prev.is_char_boundary(k) {
+            return None;
+        }
+        let mut t = String::with_capacity(k + w.len() - 1);
+        t.push_str(prev.get(..k)?);
+        t.push_str(&w[1..]);
+        terms.push(t);
+    }
+    Some(terms)
 }
 
 /// Words joined by one space, written into `out`.
@@ -252,6 +351,11 @@ impl Facts {
     }
 
     /// The facts' part of [`Signature::encode`]: `dates|quantities|places|key places|key name|title numbers`.
+    /// A sum in millions or billions is stated twice, as counted and in
+    /// euro (`millio=1.2 geld=1200000`): the euro amount is left out and
+    /// the quantities marked `+` when [`decode`](Signature::decode) can
+    /// compute it again. Stored signatures are a large part of an item's
+    /// row, and writing them is most of what storing costs with matching on.
     fn encode_into(&self, out: &mut String) {
         for (i, (d, m)) in self.dates.iter().enumerate() {
             if i > 0 {
@@ -262,10 +366,26 @@ impl Facts {
             push_u8(out, *m);
         }
         out.push('|');
-        for (i, (u, v)) in self.quantities.iter().enumerate() {
-            if i > 0 {
+        let q = &self.quantities;
+        let sums = sums_in_euro(q)
+            .filter(|sums| {
+                !sums.is_empty()
+                    && q.windows(2).all(|w| w[0] < w[1])
+                    && sums.iter().all(|s| q.binary_search(s).is_ok())
+            })
+            .unwrap_or_default();
+        if !sums.is_empty() {
+            out.push('+');
+        }
+        let mut first = true;
+        for (u, v) in q {
+            if sums.iter().any(|(su, sv)| su == u && sv == v) {
+                continue;
+            }
+            if !first {
                 out.push(' ');
             }
+            first = false;
             out.push_str(u);
             out.push('=');
             out.push_str(v);
@@ -646,10 +766,47 @@ mod tests {
         );
         assert_eq!(s.facts.key_name.as_deref(), Some("neuwerda"));
         let line = s.encode();
-        assert!(line.starts_with("s3|"), "{line}");
+        assert!(line.starts_with("s4|"), "{line}");
         assert_eq!(Signature::decode(&line), Some(s));
         assert_eq!(Signature::decode("s0|a b||"), None);
         assert_eq!(Signature::decode("garbage"), None);
+    }
+
+    #[test]
+    fn stored_signatures_write_sums_once_and_shared_beginnings_once() {
+        let s = Signature::of(
+            "Bahnhof und Bahnhofsvorplatz: 4,2 Millionen Euro",
+            "Bahnhofsgebäude, Bahnhofstraße und Bahnhofsuhr für 1,5 Mrd. Euro, 12 Bänke, 125 Bäume, 1250 Blumen.",
+        );
+        assert!(
+            s.facts
+                .quantities
+                .contains(&("geld".into(), "4200000".into())),
+            "{:?}",
+            s.facts
+        );
+        let line = s.encode();
+        assert!(line.starts_with("s4|~"), "{line}");
+        assert!(!line.contains("geld="), "{line}");
+        assert!(line.contains("|+"), "{line}");
+        assert!(
+            line.len() < s.terms.iter().map(|t| t.len() + 1).sum::<usize>() + 60,
+            "{line}"
+        );
+        assert_eq!(Signature::decode(&line), Some(s));
+        // A prefix longer than the term before it, a sum that is no number: garbage.
+        assert_eq!(Signature::decode("s4|~0ab 3c||||||"), None);
+        assert_eq!(Signature::decode("s4|~0ab Xc||||||"), None);
+        assert_eq!(Signature::decode("s4|||+millio=zwei||||"), None);
+        assert!(
+            Signature::decode("s4|~0ab 2c||+millio=1.5||||").is_some_and(|d| d.terms
+                == ["ab", "abc"]
+                && d.facts.quantities
+                    == [
+                        ("geld".to_string(), "1500000".to_string()),
+                        ("millio".to_string(), "1.5".to_string())
+                    ])
+        );
     }
 
     #[test]
