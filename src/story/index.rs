@@ -283,6 +283,13 @@ impl StoryIndex {
             .filter(|(t, _)| t.len() >= COMPOUND_LEN && !t.starts_with('#'))
             .filter_map(|(_, id)| *id)
             .collect();
+        // Per term of `own`, for every candidate alike: its squared weight
+        // and whether it is a specific compound (each a frequency looked up).
+        let own_w2: Vec<f64> = own.iter().map(|&t| weight2(Some(t))).collect();
+        let own_compound: Vec<bool> = own
+            .iter()
+            .map(|t| compounds.contains(t) && is_specific(self.df(*t), n))
+            .collect();
 
         // Prefix filtering (Bayardo et al. 2007): an item sharing only terms of
         // the lightest tail cannot reach min_similarity when the tail's weight
@@ -371,9 +378,9 @@ impl StoryIndex {
                     std::cmp::Ordering::Less => i += 1,
                     std::cmp::Ordering::Greater => j += 1,
                     std::cmp::Ordering::Equal => {
-                        dot += weight2(Some(own[i]));
+                        dot += own_w2[i];
                         shared += 1;
-                        compound |= compounds.contains(&own[i]) && is_specific(self.df(own[i]), n);
+                        compound |= own_compound[i];
                         i += 1;
                         j += 1;
                     }
