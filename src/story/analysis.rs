@@ -114,18 +114,30 @@ fn quoted_name(title: &str) -> Option<String> {
 /// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
 /// without floating-point rounding.
 pub(super) fn scaled(n: &str, zeros: usize) -> String {
+    let mut out = String::new();
+    push_scaled(n, zeros, &mut out);
+    out
+}
+
+/// [`scaled`] appended to `out`.
+pub(super) fn push_scaled(n: &str, zeros: usize, out: &mut String) {
     // A whole number (most sums): its digits and the zeros, as
     // `canonical_number` would write them, without building them twice.
     if n.bytes().all(|b| b.is_ascii_digit()) {
         let trimmed = n.trim_start_matches('0');
         if trimmed.is_empty() {
-            return "0".to_string();
+            out.push('0');
+        } else {
+            out.push_str(trimmed);
+            out.extend(std::iter::repeat_n('0', zeros));
         }
-        let mut out = String::with_capacity(trimmed.len() + zeros);
-        out.push_str(trimmed);
-        out.extend(std::iter::repeat_n('0', zeros));
-        return out;
+        return;
     }
+    out.push_str(&scaled_decimal(n, zeros));
+}
+
+/// [`scaled`] of a number with a decimal part.
+fn scaled_decimal(n: &str, zeros: usize) -> String {
     let (int, frac) = n.split_once('.').unwrap_or((n, ""));
     let mut digits = format!("{int}{frac}");
     if frac.len() <= zeros {

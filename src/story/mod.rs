@@ -322,6 +322,36 @@ fn read_terms(field: &str) -> Option<Vec<String>> {
     Some(terms)
 }
 
+/// Where in sorted, unique `quantities` the euro amounts stand that
+/// [`sums_in_euro`] computes again, sorted; `None` when one is missing or
+/// the list is not sorted (then nothing is left out). Without a String per
+/// sum: this runs for every stored item and every index entry.
+fn derived_sums(quantities: &[(String, String)]) -> Option<Vec<usize>> {
+    let mut at = Vec::new();
+    let mut euro = String::new();
+    for (unit, n) in quantities {
+        let zeros = match unit.as_str() {
+            "millio" => 6,
+            "milliard" => 9,
+            _ => continue,
+        };
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return None;
+        }
+        euro.clear();
+        analysis::push_scaled(n, zeros, &mut euro);
+        let found = quantities
+            .binary_search_by(|(u, v)| (u.as_str(), v.as_str()).cmp(&("geld", euro.as_str())))
+            .ok()?;
+        at.push(found);
+    }
+    if at.is_empty() || !quantities.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    at.sort_unstable();
+    Some(at)
+}
+
 /// Words joined by one space, written into `out`.
 fn push_joined(out: &mut String, words: &[String]) {
     for (i, w) in words.iter().enumerate() {
@@ -367,19 +397,13 @@ impl Facts {
         }
         out.push('|');
         let q = &self.quantities;
-        let sums = sums_in_euro(q)
-            .filter(|sums| {
-                !sums.is_empty()
-                    && q.windows(2).all(|w| w[0] < w[1])
-                    && sums.iter().all(|s| q.binary_search(s).is_ok())
-            })
-            .unwrap_or_default();
-        if !sums.is_empty() {
+        let derived = derived_sums(q).unwrap_or_default();
+        if !derived.is_empty() {
             out.push('+');
         }
         let mut first = true;
-        for (u, v) in q {
-            if sums.iter().any(|(su, sv)| su == u && sv == v) {
+        for (i, (u, v)) in q.iter().enumerate() {
+            if derived.binary_search(&i).is_ok() {
                 continue;
             }
             if !first {
