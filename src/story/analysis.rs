@@ -3,8 +3,11 @@
 //! the calendar dates it names and the quantities it states.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
+use hashbrown::HashTable;
 use regex::Regex;
 
 use super::fold::folded_into;
@@ -26,13 +29,19 @@ const LEAD_TOKENS: usize = 150;
 /// first sentence, where a report says where it happened.
 const NAME_LEAD_WORDS: usize = 20;
 
+thread_local! {
+    /// Each thread's analysis, emptied after every item: its lists and
+    /// tables keep their memory, so that they grow to an item's size once
+    /// per thread instead of once per item.
+    static ANALYSIS: RefCell<Analysis> = RefCell::default();
+}
+
 /// Analyses an item's title and plain text.
 pub(super) fn signature(title: &str, text: &str) -> Signature {
     let text = strip_boilerplate(text);
-    let mut a = Analysis {
-        in_title: true,
-        ..Analysis::default()
-    };
+    let mut a = ANALYSIS.with_borrow_mut(std::mem::take);
+    a.terms.reserve(32);
+    a.in_title = true;
     a.run(title, usize::MAX);
     a.boundary();
     a.in_title = false;
@@ -51,18 +60,22 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
         .or_else(|| lead_roles.into_iter().next());
     let key_name_strong = strong.is_some();
     let key_name = strong.or_else(|| lead_names.into_iter().next());
-    let mut terms = a.terms;
-    terms.sort_unstable();
-    terms.dedup();
-    let mut dates = a.dates;
+    let terms = a.sorted_terms();
+    let mut dates = std::mem::take(&mut a.dates);
     dates.sort_unstable();
     dates.dedup();
-    let mut quantities = a.quantities;
+    let mut quantities = std::mem::take(&mut a.quantities);
     quantities.sort_unstable();
     quantities.dedup();
-    let mut title_numbers = a.title_numbers;
+    let mut title_numbers = std::mem::take(&mut a.title_numbers);
     title_numbers.sort_unstable();
     title_numbers.dedup();
+    a.clear();
+    // An outsized item (a title of thousands of words) does not keep its
+    // memory for the thread's lifetime.
+    if a.arena.capacity() <= KEPT_ARENA {
+        ANALYSIS.with_borrow_mut(|kept| *kept = a);
+    }
     Signature {
         terms,
         facts: Facts {
@@ -76,6 +89,9 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
         },
     }
 }
+
+/// Bytes of folded words a thread's analysis keeps between items, at most.
+const KEPT_ARENA: usize = 1 << 16;
 
 /// The first content word of a quotation in a title (a play, an event, a
 /// project: „Die Zauberflöte“ → "zauberflot"), stemmed like every term.
@@ -97,7 +113,31 @@ fn quoted_name(title: &str) -> Option<String> {
 
 /// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
 /// without floating-point rounding.
-fn scaled(n: &str, zeros: usize) -> String {
+pub(super) fn scaled(n: &str, zeros: usize) -> String {
+    let mut out = String::new();
+    push_scaled(n, zeros, &mut out);
+    out
+}
+
+/// [`scaled`] appended to `out`.
+pub(super) fn push_scaled(n: &str, zeros: usize, out: &mut String) {
+    // A whole number (most sums): its digits and the zeros, as
+    // `canonical_number` would write them, without building them twice.
+    if n.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = n.trim_start_matches('0');
+        if trimmed.is_empty() {
+            out.push('0');
+        } else {
+            out.push_str(trimmed);
+            out.extend(std::iter::repeat_n('0', zeros));
+        }
+        return;
+    }
+    out.push_str(&scaled_decimal(n, zeros));
+}
+
+/// [`scaled`] of a number with a decimal part.
+fn scaled_decimal(n: &str, zeros: usize) -> String {
     let (int, frac) = n.split_once('.').unwrap_or((n, ""));
     let mut digits = format!("{int}{frac}");
     if frac.len() <= zeros {
@@ -131,8 +171,17 @@ fn strip_boilerplate(text: &str) -> Cow<'_, str> {
 /// the Snowball stemmer (rust-stemmers) does not fold "ae"/"oe"/"ue".
 /// `noun`: the word was capitalised, so a final "t" is part of the stem.
 fn cistem(word: &str, noun: bool) -> String {
+    let mut out = String::new();
+    cistem_into(word, noun, &mut out);
+    out
+}
+
+/// [`cistem`] into a reused buffer.
+fn cistem_into(word: &str, noun: bool, out: &mut String) {
+    out.clear();
     if !word.is_ascii() || word.len() < 4 {
-        return word.to_string();
+        out.push_str(word);
+        return;
     }
     let mut w = word.as_bytes();
     if w.len() >= 6 && w.starts_with(b"ge") {
@@ -187,7 +236,6 @@ fn cistem(word: &str, noun: bool) -> String {
         break;
     }
     let s = &buf[..n];
-    let mut out = String::with_capacity(s.len() + 4);
     for (i, &c) in s.iter().enumerate() {
         match c {
             b'*' => out.push(s[i - 1] as char),
@@ -197,7 +245,16 @@ fn cistem(word: &str, noun: bool) -> String {
             c => out.push(c as char),
         }
     }
-    out
+}
+
+/// [`canonical_number`] appended to `out`.
+fn push_canonical_number(raw: &str, out: &mut String) {
+    if raw.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = raw.trim_start_matches('0');
+        out.push_str(if trimmed.is_empty() { "0" } else { trimmed });
+    } else {
+        out.push_str(&canonical_number(raw));
+    }
 }
 
 /// A number as one canonical string: "6.412" → "6412", "7,80" → "7.8".
@@ -265,7 +322,14 @@ struct Word {
 #[derive(Default)]
 struct Analysis {
     in_title: bool,
+    /// Distinct terms, in the order first met; a word refers to its by index.
     terms: Vec<String>,
+    /// Indexes into `terms`, by the term's text: each distinct term is one String.
+    term_ids: HashTable<u32>,
+    /// Words already stemmed in this item, as (span in `arena`, capitalised,
+    /// term): a word met again is neither looked up nor stemmed again.
+    stems: HashTable<(u32, u32, bool, u32)>,
+    hasher: foldhash::fast::RandomState,
     words: Vec<Word>,
     arena: String,
     title_numbers: Vec<String>,
@@ -277,6 +341,10 @@ struct Analysis {
     day: Option<u8>,
     /// The current word, folded.
     buf: String,
+    /// A term being written (a stem, a number).
+    term_buf: String,
+    /// The terms' sort keys (`sorted_terms`).
+    order: Vec<(u64, u32)>,
 }
 
 impl Analysis {
@@ -285,100 +353,193 @@ impl Analysis {
         self.day = None;
     }
 
+    /// Empties the analysis for the next item, keeping its memory.
+    fn clear(&mut self) {
+        self.in_title = false;
+        self.terms.clear();
+        self.term_ids.clear();
+        self.stems.clear();
+        self.words.clear();
+        self.arena.clear();
+        self.title_numbers.clear();
+        self.dates.clear();
+        self.quantities.clear();
+        self.pending = None;
+        self.day = None;
+    }
+
+    /// The index of a term, added when it is new.
+    fn term(&mut self, t: &str) -> u32 {
+        let Analysis {
+            terms,
+            term_ids,
+            hasher,
+            ..
+        } = self;
+        let hash = hasher.hash_one(t);
+        if let Some(&id) = term_ids.find(hash, |&id| terms[id as usize] == t) {
+            return id;
+        }
+        let id = terms.len() as u32;
+        terms.push(t.to_string());
+        term_ids.insert_unique(hash, id, |&id| hasher.hash_one(&terms[id as usize]));
+        id
+    }
+
+    /// The terms, sorted (they are unique already), moved out. Sorted by
+    /// their first eight bytes first, so that most comparisons are one
+    /// integer comparison instead of a string comparison; the order is the
+    /// strings' order all the same (a shorter string's missing bytes count
+    /// as zero, and equal prefixes are compared whole).
+    fn sorted_terms(&mut self) -> Vec<String> {
+        let prefix = |t: &str| {
+            let mut key = [0u8; 8];
+            let n = t.len().min(8);
+            key[..n].copy_from_slice(&t.as_bytes()[..n]);
+            u64::from_be_bytes(key)
+        };
+        let mut order = std::mem::take(&mut self.order);
+        order.clear();
+        order.extend(
+            self.terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (prefix(t), i as u32)),
+        );
+        let terms = &self.terms;
+        order.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| terms[a.1 as usize].cmp(&terms[b.1 as usize]))
+        });
+        let mut sorted = Vec::with_capacity(order.len());
+        for &(_, i) in &order {
+            sorted.push(std::mem::take(&mut self.terms[i as usize]));
+        }
+        self.order = order;
+        sorted
+    }
+
+    /// [`term`](Self::term) of the text in `term_buf`.
+    fn term_from_buf(&mut self) -> u32 {
+        let t = std::mem::take(&mut self.term_buf);
+        let id = self.term(&t);
+        self.term_buf = t;
+        id
+    }
+
     fn run(&mut self, s: &str, max_tokens: usize) {
-        let tokens = raw_tokens(s, max_tokens);
-        let mut i = 0;
-        while i < tokens.len() {
-            let (sep, tok) = &tokens[i];
-            if *sep >= Sep::Punct {
+        let mut tokens = raw_tokens(s, max_tokens).peekable();
+        while let Some((sep, tok)) = tokens.next() {
+            if sep >= Sep::Punct {
                 self.boundary();
             }
             match tok {
-                Raw::Number(n, dot) => self.number(n, *dot),
+                Raw::Number(n, dot) => {
+                    self.number(n, dot);
+                }
                 Raw::Score(n) => {
                     // A result: two reports of one match or vote state the same.
                     self.boundary();
-                    self.terms.push(format!("#{n}"));
-                    self.quantities.push(("ergebnis".into(), (*n).to_string()));
+                    self.term_buf.clear();
+                    self.term_buf.push('#');
+                    self.term_buf.push_str(n);
+                    let id = self.term_from_buf();
+                    self.quantities.push(("ergebnis".into(), n.to_string()));
                     if self.in_title {
-                        self.title_numbers.push(format!("#{n}"));
+                        self.title_numbers.push(self.terms[id as usize].clone());
                     }
                 }
                 Raw::Symbol(w) => self.word(w, true, Sep::Punct),
                 Raw::Word(w) => {
                     // "A 15", "RE 2", "B 168": a road or line name written with a space.
                     let short_caps = w.len() <= 3 && w.chars().all(|c| c.is_ascii_uppercase());
-                    if let (true, Some((Sep::Space, Raw::Number(n, _)))) =
-                        (short_caps, tokens.get(i + 1))
+                    if let (true, Some(&(Sep::Space, Raw::Number(n, _)))) =
+                        (short_caps, tokens.peek())
                     {
                         if n.len() <= 3 && n.chars().all(|c| c.is_ascii_digit()) {
+                            tokens.next();
                             self.boundary();
-                            let code = format!("{}{n}", w.to_ascii_lowercase());
+                            self.term_buf.clear();
+                            self.term_buf.push_str(w);
+                            self.term_buf.make_ascii_lowercase();
+                            self.term_buf.push_str(n);
+                            let id = self.term_from_buf();
                             if self.in_title {
                                 // A line or road in the headline ("RE 2", "B 169") is what the news is about.
-                                self.title_numbers.push(code.clone());
+                                self.title_numbers.push(self.terms[id as usize].clone());
                             }
-                            self.terms.push(code);
-                            i += 2;
                             continue;
                         }
                     }
                     let noun = w.chars().next().is_some_and(char::is_uppercase);
-                    self.word(w, noun, *sep);
+                    self.word(w, noun, sep);
                 }
             }
-            i += 1;
         }
     }
 
-    fn number(&mut self, raw: &str, dot: bool) {
+    /// Takes in a number; returns its (first) term.
+    fn number(&mut self, raw: &str, dot: bool) -> u32 {
         self.day = None;
-        let parts: Vec<&str> = raw.split('.').collect();
+        let mut parts = raw.split('.');
+        let (p0, p1, p2) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+        let count = 1 + usize::from(p1.is_some()) + usize::from(p2.is_some()) + parts.count();
         // 13.02.2026, 13.02.26, or 13.02. — a calendar date.
-        let date_like = (parts.len() == 3 || (parts.len() == 2 && dot))
-            && parts[0].len() <= 2
-            && parts[1].len() <= 2
-            && parts.get(2).is_none_or(|y| y.len() == 2 || y.len() == 4);
+        let date_like = (count == 3 || (count == 2 && dot))
+            && p0.len() <= 2
+            && p1.is_some_and(|m| m.len() <= 2)
+            && p2.is_none_or(|y| y.len() == 2 || y.len() == 4);
         if date_like {
-            if let (Ok(d), Ok(m)) = (parts[0].parse::<u8>(), parts[1].parse::<u8>()) {
+            if let (Ok(d), Some(Ok(m))) = (p0.parse::<u8>(), p1.map(str::parse::<u8>)) {
                 if (1..=31).contains(&d) && (1..=12).contains(&m) {
                     self.dates.push((d, m));
-                    self.terms.push(format!("#{d}"));
-                    self.terms.push(MONTH_TERMS[usize::from(m) - 1].to_string());
-                    if let Some(y) = parts.get(2).filter(|y| !y.is_empty()) {
-                        self.terms.push(format!("#{}", canonical_number(y)));
+                    self.term_buf.clear();
+                    self.term_buf.push('#');
+                    super::push_u8(&mut self.term_buf, d);
+                    let id = self.term_from_buf();
+                    self.term(MONTH_TERMS[usize::from(m) - 1]);
+                    if let Some(y) = p2.filter(|y| !y.is_empty()) {
+                        self.term_buf.clear();
+                        self.term_buf.push('#');
+                        push_canonical_number(y, &mut self.term_buf);
+                        self.term_from_buf();
                     }
                     self.pending = None;
-                    return;
+                    return id;
                 }
             }
         }
-        let n = canonical_number(raw);
+        self.term_buf.clear();
+        self.term_buf.push('#');
+        push_canonical_number(raw, &mut self.term_buf);
+        let id = self.term_from_buf();
+        let n = &self.terms[id as usize][1..];
         if dot {
             self.day = n.parse::<u8>().ok().filter(|d| (1..=31).contains(d));
         }
-        self.pending = (!is_year(&n) && !dot).then(|| (n.clone(), 0));
-        if self.in_title && !is_year(&n) && !dot {
-            self.title_numbers.push(format!("#{n}"));
+        let counted = !is_year(n) && !dot;
+        self.pending = counted.then(|| (n.to_string(), 0));
+        if self.in_title && counted {
+            self.title_numbers.push(self.terms[id as usize].clone());
         }
-        self.terms.push(format!("#{n}"));
+        id
     }
 
     fn word(&mut self, raw: &str, noun: bool, sep: Sep) {
         let mut buf = std::mem::take(&mut self.buf);
         folded_into(raw, &mut buf);
-        let before = self.terms.len();
         let start = self.arena.len() as u32;
         self.arena.push_str(&buf);
-        self.folded_word(&buf, noun);
+        let span = (start, self.arena.len() as u32);
+        let term = self.folded_word(&buf, span, noun);
         let sentence_start = sep == Sep::Punct;
         self.words.push(Word {
-            span: (start, self.arena.len() as u32),
+            span,
             cap: noun && !sentence_start,
             sentence_start,
             joined: matches!(sep, Sep::Space | Sep::Hyphen),
             title: self.in_title,
-            term: (self.terms.len() > before).then_some(before as u32),
+            term,
         });
         self.buf = buf;
     }
@@ -534,16 +695,27 @@ impl Analysis {
         .then(|| stem.clone())
     }
 
-    fn folded_word(&mut self, w: &str, noun: bool) {
-        let mut w = w;
+    /// Takes in a folded word (at `span` in the arena); returns the term it
+    /// made, if any.
+    fn folded_word(&mut self, folded: &str, span: (u32, u32), noun: bool) -> Option<u32> {
+        let key = self.hasher.hash_one((folded, noun));
+        let arena = &self.arena;
+        if let Some(&(.., term)) = self.stems.find(key, |&(from, to, n, _)| {
+            n == noun && &arena[from as usize..to as usize] == folded
+        }) {
+            // Stemmed before in this item, so neither a number, a month nor a stop word.
+            self.day = None;
+            self.stemmed(term);
+            return Some(term);
+        }
+        let mut w = folded;
         let mut lex = LEXICON.get(w).copied();
         if let Some(Lex::Synonym(to)) = lex {
             w = to;
             lex = LEXICON.get(w).copied();
         }
         if let Some(Lex::Number(n)) = lex {
-            self.number(n, false);
-            return;
+            return Some(self.number(n, false));
         }
         let day = self.day.take();
         if let Some(Lex::Month(m)) = lex {
@@ -551,8 +723,7 @@ impl Analysis {
                 self.dates.push((d, m));
             }
             self.pending = None;
-            self.terms.push(MONTH_TERMS[usize::from(m) - 1].to_string());
-            return;
+            return Some(self.term(MONTH_TERMS[usize::from(m) - 1]));
         }
         if w.len() < 2 || matches!(lex, Some(Lex::Stop)) {
             // "sechs neue Ladesäulen": up to two stop words between a number and its noun.
@@ -562,25 +733,43 @@ impl Analysis {
                     self.pending = None;
                 }
             }
+            return None;
+        }
+        cistem_into(w, noun, &mut self.term_buf);
+        let term = self.term_from_buf();
+        let Analysis {
+            stems,
+            hasher,
+            arena,
+            ..
+        } = self;
+        stems.insert_unique(key, (span.0, span.1, noun, term), |&(from, to, n, _)| {
+            hasher.hash_one((&arena[from as usize..to as usize], n))
+        });
+        self.stemmed(term);
+        Some(term)
+    }
+
+    /// A stem came: the number waiting for the word it counts counts it.
+    fn stemmed(&mut self, term: u32) {
+        let Some((n, _)) = self.pending.take() else {
+            return;
+        };
+        let stem = self.terms[term as usize].as_str();
+        if UNCOMPARED_UNITS.contains(&stem) {
             return;
         }
-        let stem = cistem(w, noun);
-        if let Some((n, _)) = self.pending.take() {
-            if !UNCOMPARED_UNITS.contains(&stem.as_str()) {
-                // Sums are compared as amounts of money whichever way they
-                // are written: "1,2 Millionen Euro", "1,2 Mio. €", "1.200.000 Euro".
-                match stem.as_str() {
-                    "millio" | "milliard" => {
-                        let zeros = if stem == "millio" { 6 } else { 9 };
-                        self.quantities.push((stem.clone(), n.clone()));
-                        self.quantities.push(("geld".into(), scaled(&n, zeros)));
-                    }
-                    "euro" => self.quantities.push(("geld".into(), n)),
-                    _ => self.quantities.push((stem.clone(), n)),
-                }
+        // Sums are compared as amounts of money whichever way they
+        // are written: "1,2 Millionen Euro", "1,2 Mio. €", "1.200.000 Euro".
+        match stem {
+            "millio" | "milliard" => {
+                let zeros = if stem == "millio" { 6 } else { 9 };
+                self.quantities.push((stem.to_string(), n.clone()));
+                self.quantities.push(("geld".into(), scaled(&n, zeros)));
             }
+            "euro" => self.quantities.push(("geld".into(), n)),
+            _ => self.quantities.push((stem.to_string(), n)),
         }
-        self.terms.push(stem);
     }
 }
 

@@ -8,6 +8,11 @@
 /// French names: NFKD alone would miss ł, ø and đ, and needs another crate.
 fn fold_into(word: &str, out: &mut String) {
     for c in word.chars() {
+        if c.is_ascii() {
+            // No ASCII letter is folded further: only its case.
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
         for l in c.to_lowercase() {
             match l {
                 'ä' | 'à' | 'á' | 'â' | 'ã' | 'å' | 'ā' | 'ă' | 'ą' => out.push('a'),
@@ -36,6 +41,7 @@ fn fold_into(word: &str, out: &mut String) {
 
 /// "ae", "oe", "ue" written for ä, ö, ü (except "que") become the base vowel,
 /// as Snowball's german2 variant does (not after q or a vowel), so "Goerlitz" and "Görlitz" agree.
+/// In place: only ASCII 'e' bytes are dropped, so the rest stays UTF-8.
 fn fold_digraphs(w: &mut String) {
     let digraph = w
         .as_bytes()
@@ -44,28 +50,26 @@ fn fold_digraphs(w: &mut String) {
     if !digraph {
         return;
     }
-    let b = w.as_bytes();
-    let mut out = String::with_capacity(w.len());
-    let mut i = 0;
-    while i < b.len() {
+    let mut b = std::mem::take(w).into_bytes();
+    // An 'e' goes when it follows a/o/u that does not itself follow q or a
+    // vowel ("Quelle", "neue", "Steuer", "Mauer"): that a/o/u is never the
+    // 'e' of a pair before it, so the bytes as written decide.
+    let (mut before, mut prev) = (0u8, 0u8);
+    let mut kept = 0;
+    for i in 0..b.len() {
         let c = b[i];
-        // Not after q ("Quelle") or a vowel ("neue", "Steuer", "Mauer").
-        let after_vowel_or_q =
-            i > 0 && matches!(b[i - 1], b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'q');
-        if i + 1 < b.len()
-            && b[i + 1] == b'e'
-            && matches!(c, b'a' | b'o' | b'u')
-            && !after_vowel_or_q
-        {
-            out.push(c as char);
-            i += 2;
-        } else {
-            let ch = w[i..].chars().next().expect("in bounds");
-            out.push(ch);
-            i += ch.len_utf8();
+        let drop = c == b'e'
+            && i > 0
+            && matches!(prev, b'a' | b'o' | b'u')
+            && !(i > 1 && matches!(before, b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'q'));
+        (before, prev) = (prev, c);
+        if !drop {
+            b[kept] = c;
+            kept += 1;
         }
     }
-    *w = out;
+    b.truncate(kept);
+    *w = String::from_utf8(b).expect("only ASCII bytes were removed");
 }
 
 pub(super) fn folded(word: &str) -> String {

@@ -94,8 +94,27 @@ static DERIVED: LazyLock<Map<String, Place>> = LazyLock::new(|| {
     m
 });
 
+/// Per first byte of a first word, a bit for each length (63 for 63 and
+/// more) such a word has: most capitalised words of a text start no name,
+/// and this tells most of them without hashing the word.
+static FIRST_WORD_LENGTHS: LazyLock<[u64; 256]> = LazyLock::new(|| {
+    let mut bits = [0u64; 256];
+    for first in FIRST_WORDS.keys() {
+        if let Some(&b) = first.as_bytes().first() {
+            bits[usize::from(b)] |= 1 << first.len().min(63);
+        }
+    }
+    bits
+});
+
 /// The most words a name starting with this folded word has; 0 for none.
 pub(super) fn name_words_from(first: &str) -> usize {
+    let Some(&b) = first.as_bytes().first() else {
+        return FIRST_WORDS.get(first).copied().unwrap_or(0);
+    };
+    if FIRST_WORD_LENGTHS[usize::from(b)] & (1 << first.len().min(63)) == 0 {
+        return 0;
+    }
     FIRST_WORDS.get(first).copied().unwrap_or(0)
 }
 
@@ -117,6 +136,11 @@ pub(super) fn lookup(words: &str) -> Option<Place> {
 /// The place an adjective or genitive of a one-word town name stands for:
 /// "Cottbuser", "Gubener", "Forster" (→ Forst), "Gubens".
 pub(super) fn lookup_derived(word: &str) -> Option<Place> {
+    // Every derived form ends in "er" or "s" (see `DERIVED`): most words are
+    // told without hashing them.
+    if !(word.ends_with("er") || word.ends_with('s')) {
+        return None;
+    }
     DERIVED.get(word).copied()
 }
 
@@ -140,6 +164,16 @@ mod tests {
         assert_eq!(lookup_derived("gubens"), lookup("guben"));
         assert_eq!(name_words_from("cottbuser"), 2);
         assert_eq!(name_words_from("lehrer"), 0);
+        // The quick filters answer as the tables do, for every name and
+        // for words that are none.
+        for k in FIRST_WORDS.keys() {
+            assert_eq!(name_words_from(k), FIRST_WORDS[k], "{k}");
+        }
+        for k in DERIVED.keys() {
+            assert_eq!(lookup_derived(k), Some(DERIVED[k]), "{k}");
+        }
+        assert_eq!(name_words_from(""), 0);
+        assert_eq!(name_words_from("cottbusx"), 0);
         // Every entry parses: several hundred names, none longer than MAX_WORDS.
         assert!(NAMES.len() > 300, "{}", NAMES.len());
         assert!(NAMES.keys().all(|k| k.split(' ').count() <= MAX_WORDS));

@@ -1,13 +1,14 @@
 //! The in-memory candidate index: every stored item's signature by term
 //! and day, and the search for the most similar story a new item may join.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use super::postings::Postings;
 use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, veto};
 
-/// Document frequencies whose IDF a query precomputes.
-const IDF_MEMO: usize = 64;
+/// Slots of a query's memo of squared IDFs by document frequency.
+const IDF_MEMO: usize = 128;
 
 /// An indexed item.
 #[derive(Debug, Clone)]
@@ -26,14 +27,7 @@ struct Entry {
 
 impl Entry {
     fn packed(facts: &Facts) -> Option<Box<str>> {
-        (*facts != Facts::default()).then(|| {
-            Signature {
-                terms: Vec::new(),
-                facts: facts.clone(),
-            }
-            .encode()
-            .into_boxed_str()
-        })
+        (!facts.is_empty()).then(|| Signature::encode_facts(facts).into_boxed_str())
     }
 
     fn facts(&self) -> Facts {
@@ -198,8 +192,13 @@ impl StoryIndex {
 
     /// Why an indexed item and a new one cannot be the same news, if they cannot.
     fn veto(&self, e: &Entry, sig: &Signature) -> Option<Veto> {
+        self.veto_with(&e.facts(), e, sig)
+    }
+
+    /// [`veto`](Self::veto) with the entry's facts already decoded.
+    fn veto_with(&self, facts: &Facts, e: &Entry, sig: &Signature) -> Option<Veto> {
         veto(
-            &e.facts(),
+            facts,
             |t| self.entry_has(e, t),
             &sig.facts,
             |t| sig.has_term(t),
@@ -253,12 +252,23 @@ impl StoryIndex {
             .iter()
             .map(|t| self.vocab.get(t.as_str()).copied())
             .collect();
-        // Squared IDF by document frequency, computed once per query for the
-        // rare terms that make up most of every comparison.
-        let small: Vec<f64> = (0..IDF_MEMO).map(|df| idf(df, n).powi(2)).collect();
+        // Squared IDF by document frequency, computed once per query and
+        // frequency met (a slot per frequency modulo IDF_MEMO, the last one
+        // kept): every candidate's norm weighs all its terms, and most share
+        // their frequencies with other candidates' terms.
+        let memo: [Cell<(usize, f64)>; IDF_MEMO] =
+            std::array::from_fn(|_| Cell::new((usize::MAX, 0.0)));
         let weight2 = |t: Option<u32>| {
             let df = t.map(|t| self.df(t)).unwrap_or(0);
-            small.get(df).copied().unwrap_or_else(|| idf(df, n).powi(2))
+            let slot = &memo[df % IDF_MEMO];
+            match slot.get() {
+                (seen, w2) if seen == df => w2,
+                _ => {
+                    let w2 = idf(df, n).powi(2);
+                    slot.set((df, w2));
+                    w2
+                }
+            }
         };
         let weight = |t: Option<u32>| weight2(t).sqrt();
         let own_norm: f64 = ids.iter().map(|&t| weight2(t)).sum::<f64>().sqrt();
@@ -273,6 +283,13 @@ impl StoryIndex {
             .filter(|(t, _)| t.len() >= COMPOUND_LEN && !t.starts_with('#'))
             .filter_map(|(_, id)| *id)
             .collect();
+        // Per term of `own`, for every candidate alike: its squared weight
+        // and whether it is a specific compound (each a frequency looked up).
+        let own_w2: Vec<f64> = own.iter().map(|&t| weight2(Some(t))).collect();
+        let own_compound: Vec<bool> = own
+            .iter()
+            .map(|t| compounds.contains(t) && is_specific(self.df(*t), n))
+            .collect();
 
         // Prefix filtering (Bayardo et al. 2007): an item sharing only terms of
         // the lightest tail cannot reach min_similarity when the tail's weight
@@ -281,7 +298,8 @@ impl StoryIndex {
         // are. The tail is kept to half the threshold, so that the weight a
         // candidate shares among the looked-up terms bounds its cosine tightly.
         let mut by_weight: Vec<(u32, f64)> = own.iter().map(|&t| (t, weight(Some(t)))).collect();
-        by_weight.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Unstable is enough: term ids are unique, so no two entries tie.
+        by_weight.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let (mut tail, mut probe) = (0.0, by_weight.len());
         while probe > 0 {
             let w2 = by_weight[probe - 1].1.powi(2);
@@ -299,7 +317,8 @@ impl StoryIndex {
         // texts), further lookups would only find more of the same.
         let mut unprobed = tail;
         let mut scanned = 0;
-        let mut candidates: Map<i64, (u32, u32, f64)> = Map::default();
+        let mut candidates: Map<i64, (u32, u32, f64)> =
+            Map::with_capacity_and_hasher(64, Default::default());
         for &(t, w) in &by_weight[..probe] {
             let word = u32::from(!self.numeric[t as usize]);
             let list = &self.postings[t as usize];
@@ -320,10 +339,15 @@ impl StoryIndex {
         // Numbers confirm a match but do not make one: at least one of the
         // shared specific terms is a word (a name, a place, a thing).
         for (&item, &(count, words, mass)) in &candidates {
+            let bound = (mass + unprobed).sqrt() / own_norm;
+            // Most candidates fail here, before their entry is looked up: no
+            // pair needs less than min_similarity (`required_similarity`).
+            if trace.is_none() && (count < 2 || words < 1 || bound < rules.min_similarity) {
+                continue;
+            }
             let e = &self.items[&item];
             let required = required_similarity(rules, (day - e.day).abs());
-            let bound = (mass + unprobed).sqrt() / own_norm;
-            if trace.is_none() && (count < 2 || words < 1 || bound < required) {
+            if trace.is_none() && bound < required {
                 continue;
             }
             let tracing = trace.is_some();
@@ -354,13 +378,20 @@ impl StoryIndex {
                     std::cmp::Ordering::Less => i += 1,
                     std::cmp::Ordering::Greater => j += 1,
                     std::cmp::Ordering::Equal => {
-                        dot += weight2(Some(own[i]));
+                        dot += own_w2[i];
                         shared += 1;
-                        compound |= compounds.contains(&own[i]) && is_specific(self.df(own[i]), n);
+                        compound |= own_compound[i];
                         i += 1;
                         j += 1;
                     }
                 }
+            }
+            let too_few = shared < rules.min_shared_terms || count < 2 || words < 1;
+            // The candidate's norm weighs every term it has (a frequency
+            // looked up for each): not for a candidate refused anyway,
+            // unless `explain` shows its similarity.
+            if too_few && !tracing {
+                continue;
             }
             let other_norm: f64 = e
                 .terms
@@ -369,19 +400,22 @@ impl StoryIndex {
                 .sum::<f64>()
                 .sqrt();
             let similarity = dot / (own_norm * other_norm);
-            if shared < rules.min_shared_terms || count < 2 || words < 1 {
+            if too_few {
                 note(similarity, shared, Verdict::TooFewSharedTerms);
                 continue;
             }
-            if similarity < required
-                && !(compound
-                    && similarity >= rules.min_similarity * CORROBORATED
-                    && corroborated(&e.facts(), e.day, &sig.facts, day))
-            {
+            // The entry's facts are decoded once, for the few candidates that get this far.
+            let below = similarity < required;
+            if below && !(compound && similarity >= rules.min_similarity * CORROBORATED) {
                 note(similarity, shared, Verdict::BelowSimilarity);
                 continue;
             }
-            if let Some(v) = self.veto(e, sig) {
+            let facts = e.facts();
+            if below && !corroborated(&facts, e.day, &sig.facts, day) {
+                note(similarity, shared, Verdict::BelowSimilarity);
+                continue;
+            }
+            if let Some(v) = self.veto_with(&facts, e, sig) {
                 note(similarity, shared, Verdict::Vetoed(v));
                 continue;
             }

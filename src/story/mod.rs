@@ -143,7 +143,7 @@ pub struct Facts {
 
 /// Bump when the analysis changes: stored signatures of another version are
 /// recomputed from the stored title and text.
-const SIGNATURE_VERSION: &str = "s3";
+const SIGNATURE_VERSION: &str = "s4";
 
 impl Signature {
     /// Analyses an item's title and plain text.
@@ -158,26 +158,28 @@ impl Signature {
             .is_ok()
     }
 
-    /// One line for the database: `s3|terms|dates|quantities|places|key places|key name|title numbers`.
+    /// One line for the database: `s4|terms|dates|quantities|places|key places|key name|title numbers`.
+    /// Terms are front-coded where that is shorter (`push_terms`), sums
+    /// counted in millions or billions written once (`Facts::encode_into`).
     pub(crate) fn encode(&self) -> String {
-        let f = &self.facts;
-        let dates: Vec<String> = f.dates.iter().map(|(d, m)| format!("{d}.{m}")).collect();
-        let quantities: Vec<String> = f
-            .quantities
-            .iter()
-            .map(|(u, v)| format!("{u}={v}"))
-            .collect();
-        format!(
-            "{SIGNATURE_VERSION}|{}|{}|{}|{}|{}|{}{}|{}",
-            self.terms.join(" "),
-            dates.join(" "),
-            quantities.join(" "),
-            f.places.join(" "),
-            f.key_places.join(" "),
-            f.key_name.as_deref().unwrap_or(""),
-            if f.key_name_strong { "!" } else { "" },
-            f.title_numbers.join(" "),
-        )
+        let terms: usize = self.terms.iter().map(|t| t.len() + 1).sum();
+        let mut out = String::with_capacity(SIGNATURE_VERSION.len() + terms + 16);
+        out.push_str(SIGNATURE_VERSION);
+        out.push('|');
+        push_terms(&mut out, &self.terms);
+        out.push('|');
+        self.facts.encode_into(&mut out);
+        out
+    }
+
+    /// [`encode`](Self::encode) of a signature with these facts and no terms,
+    /// without copying them into one: the index keeps an entry's facts so.
+    pub(crate) fn encode_facts(facts: &Facts) -> String {
+        let mut out = String::with_capacity(SIGNATURE_VERSION.len() + 32);
+        out.push_str(SIGNATURE_VERSION);
+        out.push_str("||");
+        facts.encode_into(&mut out);
+        out
     }
 
     /// The signature stored by [`encode`](Self::encode); `None` for another version or garbage.
@@ -186,33 +188,36 @@ impl Signature {
         if parts.next()? != SIGNATURE_VERSION {
             return None;
         }
-        let words = |s: &str| -> Vec<String> {
-            s.split(' ')
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
-        let terms = words(parts.next()?);
+        fn words(s: &str) -> impl Iterator<Item = &str> {
+            s.split(' ').filter(|w| !w.is_empty())
+        }
+        let terms = read_terms(parts.next()?)?;
         let dates = words(parts.next()?)
-            .iter()
             .map(|d| {
                 let (day, month) = d.split_once('.')?;
                 Some((day.parse().ok()?, month.parse().ok()?))
             })
             .collect::<Option<Vec<_>>>()?;
-        let quantities = words(parts.next()?)
-            .iter()
+        let written = parts.next()?;
+        let derived = written.starts_with('+');
+        let mut quantities = words(written.trim_start_matches('+'))
             .map(|q| {
                 q.split_once('=')
                     .map(|(u, v)| (u.to_string(), v.to_string()))
             })
             .collect::<Option<Vec<_>>>()?;
-        let places = words(parts.next()?);
-        let key_places = words(parts.next()?);
+        if derived {
+            let sums = sums_in_euro(&quantities)?;
+            quantities.extend(sums);
+            quantities.sort_unstable();
+            quantities.dedup();
+        }
+        let places = words(parts.next()?).map(str::to_string).collect();
+        let key_places = words(parts.next()?).map(str::to_string).collect();
         let name = parts.next()?;
         let key_name_strong = name.ends_with('!');
         let key_name = Some(name.trim_end_matches('!').to_string()).filter(|n| !n.is_empty());
-        let title_numbers = words(parts.next()?);
+        let title_numbers = words(parts.next()?).map(str::to_string).collect();
         parts.next().is_none().then_some(Signature {
             terms,
             facts: Facts {
@@ -225,6 +230,201 @@ impl Signature {
                 title_numbers,
             },
         })
+    }
+}
+
+/// The euro amounts of the sums counted in millions and billions among
+/// `quantities` ("millio=1.2" → "geld=1200000"), as the analysis adds them;
+/// `None` when such a count is no plain number (not from the analysis).
+fn sums_in_euro(quantities: &[(String, String)]) -> Option<Vec<(String, String)>> {
+    quantities
+        .iter()
+        .filter_map(|(unit, n)| match unit.as_str() {
+            "millio" => Some((n, 6)),
+            "milliard" => Some((n, 9)),
+            _ => None,
+        })
+        .map(|(n, zeros)| {
+            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+                .then(|| ("geld".to_string(), analysis::scaled(n, zeros)))
+        })
+        .collect()
+}
+
+/// Longest prefix a term shares with the one before it, as front coding writes it (one character).
+const MAX_SHARED: usize = 35;
+
+/// Bytes of `t` it shares with `prev` at its start, up to [`MAX_SHARED`], on a character boundary.
+fn shared_prefix(prev: &str, t: &str) -> usize {
+    let mut k = prev
+        .bytes()
+        .zip(t.bytes())
+        .take_while(|(a, b)| a == b)
+        .count()
+        .min(MAX_SHARED);
+    while !t.is_char_boundary(k) {
+        k -= 1;
+    }
+    k
+}
+
+/// Sorted terms, space-separated; front-coded (marked `~`) when that is
+/// shorter: each term as the number of bytes it shares with the one before
+/// (one character, 0–9 then a–z) and the rest. Long texts' terms share
+/// many beginnings ("#12", "#125", "bahnhof", "bahnhofsvorplatz").
+fn push_terms(out: &mut String, terms: &[String]) {
+    let mut saved = 0isize;
+    for pair in terms.windows(2) {
+        saved += shared_prefix(&pair[0], &pair[1]) as isize - 1;
+    }
+    // The first term's prefix and the marker cost two bytes more.
+    if saved <= 2 || terms.windows(2).any(|p| p[0] >= p[1]) {
+        push_joined(out, terms);
+        return;
+    }
+    out.push('~');
+    let mut prev = "";
+    for (i, t) in terms.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let k = shared_prefix(prev, t);
+        out.push(char::from_digit(k as u32, 36).expect("at most 35"));
+        out.push_str(&t[k..]);
+        prev = t;
+    }
+}
+
+/// The terms written by [`push_terms`]; `None` for garbage.
+fn read_terms(field: &str) -> Option<Vec<String>> {
+    let Some(coded) = field.strip_prefix('~') else {
+        return Some(
+            field
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect(),
+        );
+    };
+    let mut terms: Vec<String> = Vec::new();
+    for w in coded.split(' ').filter(|w| !w.is_empty()) {
+        let first = w.chars().next()?;
+        let k = first.to_digit(36)? as usize;
+        let prev = terms.last().map(String::as_str).unwrap_or("");
+        if !first.is_ascii_lowercase() && !first.is_ascii_digit() || !prev.is_char_boundary(k) {
+            return None;
+        }
+        let mut t = String::with_capacity(k + w.len() - 1);
+        t.push_str(prev.get(..k)?);
+        t.push_str(&w[1..]);
+        terms.push(t);
+    }
+    Some(terms)
+}
+
+/// Where in sorted, unique `quantities` the euro amounts stand that
+/// [`sums_in_euro`] computes again, sorted; `None` when one is missing or
+/// the list is not sorted (then nothing is left out). Without a String per
+/// sum: this runs for every stored item and every index entry.
+fn derived_sums(quantities: &[(String, String)]) -> Option<Vec<usize>> {
+    let mut at = Vec::new();
+    let mut euro = String::new();
+    for (unit, n) in quantities {
+        let zeros = match unit.as_str() {
+            "millio" => 6,
+            "milliard" => 9,
+            _ => continue,
+        };
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return None;
+        }
+        euro.clear();
+        analysis::push_scaled(n, zeros, &mut euro);
+        let found = quantities
+            .binary_search_by(|(u, v)| (u.as_str(), v.as_str()).cmp(&("geld", euro.as_str())))
+            .ok()?;
+        at.push(found);
+    }
+    if at.is_empty() || !quantities.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    at.sort_unstable();
+    Some(at)
+}
+
+/// Words joined by one space, written into `out`.
+fn push_joined(out: &mut String, words: &[String]) {
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+}
+
+/// A small number in decimal, without the formatting machinery (signatures
+/// are encoded for every stored item).
+fn push_u8(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
+}
+
+impl Facts {
+    /// Whether the item states no fact at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Facts::default()
+    }
+
+    /// The facts' part of [`Signature::encode`]: `dates|quantities|places|key places|key name|title numbers`.
+    /// A sum in millions or billions is stated twice, as counted and in
+    /// euro (`millio=1.2 geld=1200000`): the euro amount is left out and
+    /// the quantities marked `+` when [`decode`](Signature::decode) can
+    /// compute it again. Stored signatures are a large part of an item's
+    /// row, and writing them is most of what storing costs with matching on.
+    fn encode_into(&self, out: &mut String) {
+        for (i, (d, m)) in self.dates.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            push_u8(out, *d);
+            out.push('.');
+            push_u8(out, *m);
+        }
+        out.push('|');
+        let q = &self.quantities;
+        let derived = derived_sums(q).unwrap_or_default();
+        if !derived.is_empty() {
+            out.push('+');
+        }
+        let mut first = true;
+        for (i, (u, v)) in q.iter().enumerate() {
+            if derived.binary_search(&i).is_ok() {
+                continue;
+            }
+            if !first {
+                out.push(' ');
+            }
+            first = false;
+            out.push_str(u);
+            out.push('=');
+            out.push_str(v);
+        }
+        out.push('|');
+        push_joined(out, &self.places);
+        out.push('|');
+        push_joined(out, &self.key_places);
+        out.push('|');
+        out.push_str(self.key_name.as_deref().unwrap_or(""));
+        if self.key_name_strong {
+            out.push('!');
+        }
+        out.push('|');
+        push_joined(out, &self.title_numbers);
     }
 }
 
@@ -349,6 +549,18 @@ pub fn contradiction(a: &Signature, b: &Signature) -> Option<Veto> {
 /// Some unit counted by both where no count agrees. Without allocating:
 /// veto runs for every candidate and every story member.
 fn quantities_differ<'a>(a: &'a [(String, String)], b: &[(String, String)]) -> Option<&'a str> {
+    if a.is_sorted() && b.is_sorted() {
+        sorted_quantities_differ(a, b)
+    } else {
+        unsorted_quantities_differ(a, b)
+    }
+}
+
+/// [`quantities_differ`] of lists in any order: every pair compared.
+fn unsorted_quantities_differ<'a>(
+    a: &'a [(String, String)],
+    b: &[(String, String)],
+) -> Option<&'a str> {
     a.iter()
         .map(|(unit, _)| unit)
         .find(|unit| {
@@ -357,6 +569,46 @@ fn quantities_differ<'a>(a: &'a [(String, String)], b: &[(String, String)]) -> O
                 && !theirs.any(|(_, v)| a.iter().any(|(u, w)| u == *unit && w == v))
         })
         .map(String::as_str)
+}
+
+/// [`quantities_differ`] of sorted lists (as signatures keep them), in one
+/// pass over both instead of comparing every pair: long texts state dozens
+/// of sums. The first unit of `a` that differs, as there.
+fn sorted_quantities_differ<'a>(
+    a: &'a [(String, String)],
+    b: &[(String, String)],
+) -> Option<&'a str> {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() {
+        let unit = &a[i].0;
+        let mine = a[i..].iter().take_while(|(u, _)| u == unit).count();
+        while j < b.len() && b[j].0 < *unit {
+            j += 1;
+        }
+        let theirs = b[j..].iter().take_while(|(u, _)| u == unit).count();
+        if theirs > 0 {
+            let (mine, theirs) = (&a[i..i + mine], &b[j..j + theirs]);
+            // Both runs are sorted by value: one merge finds a common one.
+            let (mut x, mut y) = (0, 0);
+            let mut agree = false;
+            while x < mine.len() && y < theirs.len() {
+                match mine[x].1.cmp(&theirs[y].1) {
+                    std::cmp::Ordering::Less => x += 1,
+                    std::cmp::Ordering::Greater => y += 1,
+                    std::cmp::Ordering::Equal => {
+                        agree = true;
+                        break;
+                    }
+                }
+            }
+            if !agree {
+                return Some(unit.as_str());
+            }
+        }
+        i += mine;
+        j += theirs;
+    }
+    None
 }
 
 /// The usual smoothed IDF: a term in every item still weighs 1, a term in none ln(1+N)+1.
@@ -538,10 +790,79 @@ mod tests {
         );
         assert_eq!(s.facts.key_name.as_deref(), Some("neuwerda"));
         let line = s.encode();
-        assert!(line.starts_with("s3|"), "{line}");
+        assert!(line.starts_with("s4|"), "{line}");
         assert_eq!(Signature::decode(&line), Some(s));
         assert_eq!(Signature::decode("s0|a b||"), None);
         assert_eq!(Signature::decode("garbage"), None);
+    }
+
+    #[test]
+    fn stored_signatures_write_sums_once_and_shared_beginnings_once() {
+        let s = Signature::of(
+            "Bahnhof und Bahnhofsvorplatz: 4,2 Millionen Euro",
+            "Bahnhofsgebäude, Bahnhofstraße und Bahnhofsuhr für 1,5 Mrd. Euro, 12 Bänke, 125 Bäume, 1250 Blumen.",
+        );
+        assert!(
+            s.facts
+                .quantities
+                .contains(&("geld".into(), "4200000".into())),
+            "{:?}",
+            s.facts
+        );
+        let line = s.encode();
+        assert!(line.starts_with("s4|~"), "{line}");
+        assert!(!line.contains("geld="), "{line}");
+        assert!(line.contains("|+"), "{line}");
+        assert!(
+            line.len() < s.terms.iter().map(|t| t.len() + 1).sum::<usize>() + 60,
+            "{line}"
+        );
+        assert_eq!(Signature::decode(&line), Some(s));
+        // A prefix longer than the term before it, a sum that is no number: garbage.
+        assert_eq!(Signature::decode("s4|~0ab 3c||||||"), None);
+        assert_eq!(Signature::decode("s4|~0ab Xc||||||"), None);
+        assert_eq!(Signature::decode("s4|||+millio=zwei||||"), None);
+        assert!(
+            Signature::decode("s4|~0ab 2c||+millio=1.5||||").is_some_and(|d| d.terms
+                == ["ab", "abc"]
+                && d.facts.quantities
+                    == [
+                        ("geld".to_string(), "1500000".to_string()),
+                        ("millio".to_string(), "1.5".to_string())
+                    ])
+        );
+    }
+
+    #[test]
+    fn sorted_quantities_are_compared_as_every_pair_is() {
+        // Small lists over few units and values, so that every case occurs:
+        // units on one side only, runs of several values, agreement anywhere in a run.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut list = || {
+            let mut q: Vec<(String, String)> = (0..next() % 6)
+                .map(|_| {
+                    let r = next();
+                    (format!("u{}", r % 3), format!("{}", (r >> 8) % 4))
+                })
+                .collect();
+            q.sort_unstable();
+            q.dedup();
+            q
+        };
+        let mut vetoes = 0;
+        for _ in 0..5000 {
+            let (a, b) = (list(), list());
+            let fast = sorted_quantities_differ(&a, &b);
+            assert_eq!(fast, unsorted_quantities_differ(&a, &b), "{a:?} {b:?}");
+            vetoes += usize::from(fast.is_some());
+        }
+        assert!(vetoes > 100, "{vetoes}");
     }
 
     #[test]

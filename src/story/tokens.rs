@@ -34,71 +34,97 @@ fn is_hyphen(c: char) -> bool {
 
 /// Splits text into words, numbers and currency/percent signs, noting the
 /// separator before each; stops after `max` tokens (the analysis reads the
-/// lead only, and long texts need not be split to the end).
-pub(super) fn raw_tokens(s: &str, max: usize) -> Vec<(Sep, Raw<'_>)> {
-    let mut out = Vec::new();
-    let mut sep = Sep::Punct;
-    let mut it = s.char_indices().peekable();
-    while let Some(&(i, c)) = it.peek() {
-        if out.len() >= max {
-            break;
+/// lead only, and long texts need not be split to the end). An iterator, so
+/// that no list of tokens is built for every item.
+pub(super) fn raw_tokens(s: &str, max: usize) -> RawTokens<'_> {
+    RawTokens {
+        s,
+        at: 0,
+        sep: Sep::Punct,
+        left: max,
+    }
+}
+
+/// The tokens of [`raw_tokens`], one at a time.
+pub(super) struct RawTokens<'a> {
+    s: &'a str,
+    /// Byte offset of the next character to look at.
+    at: usize,
+    /// The separator seen since the last token.
+    sep: Sep,
+    /// Tokens still to give.
+    left: usize,
+}
+
+impl<'a> Iterator for RawTokens<'a> {
+    type Item = (Sep, Raw<'a>);
+
+    fn next(&mut self) -> Option<(Sep, Raw<'a>)> {
+        let s = self.s;
+        if self.left == 0 {
+            return None;
         }
-        if c.is_alphabetic() {
-            let mut end = i;
-            while let Some(&(j, d)) = it.peek() {
-                // A combining mark (text stored before NFC, or NFC-less
-                // scripts) stays inside its word; fold drops it.
-                let inside = if d.is_ascii() {
-                    d.is_ascii_alphanumeric()
-                } else {
-                    d.is_alphanumeric() || unicode_normalization::char::is_combining_mark(d)
-                };
-                if inside {
-                    end = j + d.len_utf8();
-                    it.next();
-                } else {
-                    break;
+        while let Some(c) = s[self.at..].chars().next() {
+            let i = self.at;
+            let sep = self.sep;
+            if c.is_alphabetic() {
+                let bytes = s.as_bytes();
+                let mut end = i;
+                while end < bytes.len() {
+                    // ASCII byte by byte; other characters decoded.
+                    if bytes[end].is_ascii() {
+                        if !bytes[end].is_ascii_alphanumeric() {
+                            break;
+                        }
+                        end += 1;
+                        continue;
+                    }
+                    let d = s[end..].chars().next().expect("a character starts here");
+                    // A combining mark (text stored before NFC, or NFC-less
+                    // scripts) stays inside its word; fold drops it.
+                    if !(d.is_alphanumeric() || unicode_normalization::char::is_combining_mark(d)) {
+                        break;
+                    }
+                    end += d.len_utf8();
                 }
+                self.at = end;
+                self.sep = Sep::None;
+                self.left -= 1;
+                return Some((sep, Raw::Word(&s[i..end])));
             }
-            out.push((sep, Raw::Word(&s[i..end])));
-            sep = Sep::None;
-        } else if c.is_ascii_digit() {
-            if let Some(end) = score_end(s, i) {
-                out.push((sep, Raw::Score(&s[i..end])));
-                while it.peek().is_some_and(|&(j, _)| j < end) {
-                    it.next();
+            if c.is_ascii_digit() {
+                self.sep = Sep::None;
+                self.left -= 1;
+                if let Some(end) = score_end(s, i) {
+                    self.at = end;
+                    return Some((sep, Raw::Score(&s[i..end])));
                 }
-                sep = Sep::None;
-                continue;
+                let end = number_end(s, i);
+                let dot = s[end..].starts_with('.')
+                    && !s[end + 1..].starts_with(|d: char| d.is_ascii_digit());
+                // An ordinal's dot ("10. Juni") belongs to the number, not to the sentence.
+                self.at = end + usize::from(dot);
+                return Some((sep, Raw::Number(&s[i..end], dot)));
             }
-            let end = number_end(s, i);
-            let dot = s[end..].starts_with('.')
-                && !s[end + 1..].starts_with(|d: char| d.is_ascii_digit());
-            out.push((sep, Raw::Number(&s[i..end], dot)));
-            // An ordinal's dot ("10. Juni") belongs to the number, not to the sentence.
-            let consumed = end + usize::from(dot);
-            while it.peek().is_some_and(|&(j, _)| j < consumed) {
-                it.next();
-            }
-            sep = Sep::None;
-        } else {
-            it.next();
+            self.at += c.len_utf8();
             match c {
                 '€' => {
-                    out.push((sep, Raw::Symbol("euro")));
-                    sep = Sep::None;
+                    self.sep = Sep::None;
+                    self.left -= 1;
+                    return Some((sep, Raw::Symbol("euro")));
                 }
                 '%' => {
-                    out.push((sep, Raw::Symbol("prozent")));
-                    sep = Sep::None;
+                    self.sep = Sep::None;
+                    self.left -= 1;
+                    return Some((sep, Raw::Symbol("prozent")));
                 }
-                c if is_space(c) && c != '\n' => sep = sep.max(Sep::Space),
-                c if is_hyphen(c) => sep = sep.max(Sep::Hyphen),
-                _ => sep = Sep::Punct,
+                c if is_space(c) && c != '\n' => self.sep = sep.max(Sep::Space),
+                c if is_hyphen(c) => self.sep = sep.max(Sep::Hyphen),
+                _ => self.sep = Sep::Punct,
             }
         }
+        None
     }
-    out
 }
 
 /// End of a score starting at `start`: digits, a colon, digits, and no
