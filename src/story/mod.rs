@@ -67,6 +67,7 @@ mod gazetteer;
 mod index;
 mod lexicon;
 mod postings;
+mod records;
 mod tokens;
 
 use std::collections::HashSet;
