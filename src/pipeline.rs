@@ -283,6 +283,31 @@ async fn refresh(
         }
         Ok(ReadToEnd::Document(doc)) => doc,
     };
+    // Boxed: storing's state is most of a poll's, and the polls waiting
+    // for a slot should not each hold room for it (see `Reader::read`).
+    Box::pin(store_read(
+        app,
+        &config,
+        id,
+        doc,
+        record,
+        (clock, deadline, now),
+        _document_slot,
+    ))
+    .await
+}
+
+/// A poll's document, from discovery's findings to the stored items;
+/// `_document_slot` is held until it is stored.
+async fn store_read(
+    app: &App,
+    config: &Arc<Config>,
+    id: String,
+    doc: Document,
+    mut record: PollRecord,
+    (clock, deadline, now): (PollClock, Duration, DateTime<Utc>),
+    _document_slot: Option<DocumentSlot>,
+) -> Result<PollOutcome, PollError> {
     log_move(&id, &doc.meta);
     for note in &doc.notes {
         tracing::debug!(source = %id, "{note}");
@@ -397,8 +422,9 @@ async fn read_to_end(
         Read::NotModified(meta) => ReadToEnd::NotModified(meta),
         Read::Document(doc) => ReadToEnd::Document(doc),
         Read::Listing(listing) => {
-            let cache = page_cache(app, &reader.source.id, listing.page_urls()).await?;
-            ReadToEnd::Document(reader.read_articles(listing, cache).await?)
+            // Boxed, as `Reader::read`'s steps after the request are.
+            let cache = Box::pin(page_cache(app, &reader.source.id, listing.page_urls())).await?;
+            ReadToEnd::Document(Box::pin(reader.read_articles(listing, cache)).await?)
         }
     })
 }
