@@ -240,8 +240,11 @@ async fn refresh(
     // abandoned half-way). Work past the deadline is dropped: its requests
     // cancelled, its parsing abandoned (`read::pool`).
     let clock = PollClock::default();
+    // Boxed, and boxed inside at each step: every source due at once has a
+    // poll waiting for the fetcher's slots, and inline its reading took
+    // most of the poll's ~15 KB (BENCHMARKS.md, "Issue 18: memory").
     let read = tokio::select! {
-        read = clock.scope(read_to_end(app, &reader, &mut _document_slot)) => read,
+        read = clock.scope(Box::pin(read_to_end(app, &reader, &mut _document_slot))) => read,
         () = clock.elapsed(deadline) => Err(PollError::Deadline(deadline)),
     };
     let mut record = PollRecord {
@@ -412,21 +415,30 @@ fn remembered(state: &SourceState, source: &SourceConfig) -> Remembered {
 }
 
 /// Reads a source to its document: a listing goes on to its article pages,
-/// with what the store remembers of those pages.
+/// with what the store remembers of those pages. Each step is boxed when it
+/// is reached: a poll waiting for the fetcher's slots holds only this.
 async fn read_to_end(
     app: &App,
     reader: &Reader<'_>,
     slot: &mut Option<DocumentSlot>,
 ) -> Result<ReadToEnd, PollError> {
-    Ok(match reader.read(slot).await? {
+    Ok(match Box::pin(reader.read(slot)).await? {
         Read::NotModified(meta) => ReadToEnd::NotModified(meta),
         Read::Document(doc) => ReadToEnd::Document(doc),
-        Read::Listing(listing) => {
-            // Boxed, as `Reader::read`'s steps after the request are.
-            let cache = Box::pin(page_cache(app, &reader.source.id, listing.page_urls())).await?;
-            ReadToEnd::Document(Box::pin(reader.read_articles(listing, cache)).await?)
-        }
+        Read::Listing(listing) => Box::pin(read_articles(app, reader, listing)).await?,
     })
+}
+
+/// A listing's article pages, with what the store remembers of them.
+async fn read_articles(
+    app: &App,
+    reader: &Reader<'_>,
+    listing: crate::read::ListingRead,
+) -> Result<ReadToEnd, PollError> {
+    let cache = page_cache(app, &reader.source.id, listing.page_urls()).await?;
+    Ok(ReadToEnd::Document(
+        reader.read_articles(listing, cache).await?,
+    ))
 }
 
 /// A source read to the end: nothing new, or a whole document.
