@@ -164,6 +164,9 @@ impl Reader<'_> {
                 want,
                 slot,
                 &self.source.access,
+                // A feed is one request, unless its article pages follow
+                // (`full_text`); a page leads to others at its origin.
+                matches!(plan, Plan::Feed) && !self.source.full_text,
             )
             .await?
         {
