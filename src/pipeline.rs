@@ -247,7 +247,7 @@ async fn refresh(
         read = clock.scope(Box::pin(read_to_end(app, &reader, &mut _document_slot))) => read,
         () = clock.elapsed(deadline) => Err(PollError::Deadline(deadline)),
     };
-    let mut record = PollRecord {
+    let record = PollRecord {
         at: now,
         status: None,
         error: None,
@@ -258,33 +258,16 @@ async fn refresh(
         warning: None,
     };
     let doc = match read {
-        Err(e) => {
-            if let PollError::Read(r) = &e {
-                if r.invalidates_discovery() && state.resolved_kind == Some(ResolvedKind::Feed) {
-                    tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
-                    let sid = id.clone();
-                    let _ = app
-                        .store
-                        .call(move |s| s.set_resolution(&sid, None, None, None))
-                        .await;
-                }
-                record.not_before = r.retry_after();
-            }
-            record.status = e.http_status();
-            record.error = Some(e.to_string());
-            app.record(&id, record).await;
-            return Err(e);
-        }
-        Ok(ReadToEnd::NotModified(meta)) => {
-            log_move(&id, &meta);
-            record.status = Some(304);
-            record.not_before = fresh_until(&meta, None, &config, now);
-            record.validators = Some(meta.validators.clone());
-            record.moved_to = meta.moved_permanently_to.as_ref().map(Url::to_string);
-            app.record(&id, record).await;
-            return Ok(PollOutcome::NotModified);
-        }
         Ok(ReadToEnd::Document(doc)) => doc,
+        // Boxed, as storing is below: a poll holds room for neither while it waits.
+        Ok(ReadToEnd::NotModified(meta)) => {
+            let recording = Box::pin(record_unread(app, &config, &id, &state, Ok(meta), record));
+            return recording.await;
+        }
+        Err(e) => {
+            let recording = Box::pin(record_unread(app, &config, &id, &state, Err(e), record));
+            return recording.await;
+        }
     };
     // Boxed: storing's state is most of a poll's, and the polls waiting
     // for a slot should not each hold room for it (see `Reader::read`).
@@ -298,6 +281,45 @@ async fn refresh(
         _document_slot,
     ))
     .await
+}
+
+/// A poll that brought no document, recorded: its error, or the partner's 304 (`Ok`).
+async fn record_unread(
+    app: &App,
+    config: &Config,
+    id: &str,
+    state: &SourceState,
+    read: Result<ResponseMeta, PollError>,
+    mut record: PollRecord,
+) -> Result<PollOutcome, PollError> {
+    match read {
+        Err(e) => {
+            if let PollError::Read(r) = &e {
+                if r.invalidates_discovery() && state.resolved_kind == Some(ResolvedKind::Feed) {
+                    tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
+                    let sid = id.to_string();
+                    let _ = app
+                        .store
+                        .call(move |s| s.set_resolution(&sid, None, None, None))
+                        .await;
+                }
+                record.not_before = r.retry_after();
+            }
+            record.status = e.http_status();
+            record.error = Some(e.to_string());
+            app.record(id, record).await;
+            Err(e)
+        }
+        Ok(meta) => {
+            log_move(id, &meta);
+            record.status = Some(304);
+            record.not_before = fresh_until(&meta, None, config, record.at);
+            record.validators = Some(meta.validators.clone());
+            record.moved_to = meta.moved_permanently_to.as_ref().map(Url::to_string);
+            app.record(id, record).await;
+            Ok(PollOutcome::NotModified)
+        }
+    }
 }
 
 /// A poll's document, from discovery's findings to the stored items;
@@ -422,11 +444,14 @@ async fn read_to_end(
     reader: &Reader<'_>,
     slot: &mut Option<DocumentSlot>,
 ) -> Result<ReadToEnd, PollError> {
-    Ok(match Box::pin(reader.read(slot)).await? {
-        Read::NotModified(meta) => ReadToEnd::NotModified(meta),
-        Read::Document(doc) => ReadToEnd::Document(doc),
-        Read::Listing(listing) => Box::pin(read_articles(app, reader, listing)).await?,
-    })
+    let reading = Box::pin(reader.read(slot));
+    let listing = match reading.await? {
+        Read::NotModified(meta) => return Ok(ReadToEnd::NotModified(meta)),
+        Read::Document(doc) => return Ok(ReadToEnd::Document(doc)),
+        Read::Listing(listing) => listing,
+    };
+    let articles = Box::pin(read_articles(app, reader, listing));
+    articles.await
 }
 
 /// A listing's article pages, with what the store remembers of them.

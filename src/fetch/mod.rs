@@ -313,7 +313,10 @@ impl Fetcher {
                 // 1,000 origins; BENCHMARKS.md, "Issue 18: memory").
                 request = request.header(reqwest::header::CONNECTION, "close");
             }
-            let response = tokio::time::timeout_at(deadline, request.send())
+            // Sending and reading are boxed: a request waiting for its slots
+            // (every source due at once) holds only what came before.
+            let sending = Box::pin(tokio::time::timeout_at(deadline, request.send()));
+            let response = sending
                 .await
                 .map_err(|_| timed_out())?
                 .map_err(|e| self.classify(&current, e))?;
@@ -368,9 +371,11 @@ impl Fetcher {
                     retry_after,
                 });
             }
-            let body = tokio::time::timeout_at(deadline, body::read_body(response, &self.limits))
-                .await
-                .map_err(|_| timed_out())??;
+            let reading = Box::pin(tokio::time::timeout_at(
+                deadline,
+                body::read_body(response, &self.limits),
+            ));
+            let body = reading.await.map_err(|_| timed_out())??;
             drop(slot);
             return Ok(FetchOutcome::Fetched {
                 meta: meta(status.as_u16()),
