@@ -240,11 +240,14 @@ async fn refresh(
     // abandoned half-way). Work past the deadline is dropped: its requests
     // cancelled, its parsing abandoned (`read::pool`).
     let clock = PollClock::default();
+    // Boxed, and boxed inside at each step: every source due at once has a
+    // poll waiting for the fetcher's slots, and inline its reading took
+    // most of the poll's ~15 KB (BENCHMARKS.md, "Issue 18: memory").
     let read = tokio::select! {
-        read = clock.scope(read_to_end(app, &reader, &mut _document_slot)) => read,
+        read = clock.scope(Box::pin(read_to_end(app, &reader, &mut _document_slot))) => read,
         () = clock.elapsed(deadline) => Err(PollError::Deadline(deadline)),
     };
-    let mut record = PollRecord {
+    let record = PollRecord {
         at: now,
         status: None,
         error: None,
@@ -255,11 +258,46 @@ async fn refresh(
         warning: None,
     };
     let doc = match read {
+        Ok(ReadToEnd::Document(doc)) => doc,
+        // Boxed, as storing is below: a poll holds room for neither while it waits.
+        Ok(ReadToEnd::NotModified(meta)) => {
+            let recording = Box::pin(record_unread(app, &config, &id, &state, Ok(meta), record));
+            return recording.await;
+        }
+        Err(e) => {
+            let recording = Box::pin(record_unread(app, &config, &id, &state, Err(e), record));
+            return recording.await;
+        }
+    };
+    // Boxed: storing's state is most of a poll's, and the polls waiting
+    // for a slot should not each hold room for it (see `Reader::read`).
+    Box::pin(store_read(
+        app,
+        &config,
+        id,
+        doc,
+        record,
+        (clock, deadline, now),
+        _document_slot,
+    ))
+    .await
+}
+
+/// A poll that brought no document, recorded: its error, or the partner's 304 (`Ok`).
+async fn record_unread(
+    app: &App,
+    config: &Config,
+    id: &str,
+    state: &SourceState,
+    read: Result<ResponseMeta, PollError>,
+    mut record: PollRecord,
+) -> Result<PollOutcome, PollError> {
+    match read {
         Err(e) => {
             if let PollError::Read(r) = &e {
                 if r.invalidates_discovery() && state.resolved_kind == Some(ResolvedKind::Feed) {
                     tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
-                    let sid = id.clone();
+                    let sid = id.to_string();
                     let _ = app
                         .store
                         .call(move |s| s.set_resolution(&sid, None, None, None))
@@ -269,20 +307,32 @@ async fn refresh(
             }
             record.status = e.http_status();
             record.error = Some(e.to_string());
-            app.record(&id, record).await;
-            return Err(e);
+            app.record(id, record).await;
+            Err(e)
         }
-        Ok(ReadToEnd::NotModified(meta)) => {
-            log_move(&id, &meta);
+        Ok(meta) => {
+            log_move(id, &meta);
             record.status = Some(304);
-            record.not_before = fresh_until(&meta, None, &config, now);
+            record.not_before = fresh_until(&meta, None, config, record.at);
             record.validators = Some(meta.validators.clone());
             record.moved_to = meta.moved_permanently_to.as_ref().map(Url::to_string);
-            app.record(&id, record).await;
-            return Ok(PollOutcome::NotModified);
+            app.record(id, record).await;
+            Ok(PollOutcome::NotModified)
         }
-        Ok(ReadToEnd::Document(doc)) => doc,
-    };
+    }
+}
+
+/// A poll's document, from discovery's findings to the stored items;
+/// `_document_slot` is held until it is stored.
+async fn store_read(
+    app: &App,
+    config: &Arc<Config>,
+    id: String,
+    doc: Document,
+    mut record: PollRecord,
+    (clock, deadline, now): (PollClock, Duration, DateTime<Utc>),
+    _document_slot: Option<DocumentSlot>,
+) -> Result<PollOutcome, PollError> {
     log_move(&id, &doc.meta);
     for note in &doc.notes {
         tracing::debug!(source = %id, "{note}");
@@ -387,20 +437,33 @@ fn remembered(state: &SourceState, source: &SourceConfig) -> Remembered {
 }
 
 /// Reads a source to its document: a listing goes on to its article pages,
-/// with what the store remembers of those pages.
+/// with what the store remembers of those pages. Each step is boxed when it
+/// is reached: a poll waiting for the fetcher's slots holds only this.
 async fn read_to_end(
     app: &App,
     reader: &Reader<'_>,
     slot: &mut Option<DocumentSlot>,
 ) -> Result<ReadToEnd, PollError> {
-    Ok(match reader.read(slot).await? {
-        Read::NotModified(meta) => ReadToEnd::NotModified(meta),
-        Read::Document(doc) => ReadToEnd::Document(doc),
-        Read::Listing(listing) => {
-            let cache = page_cache(app, &reader.source.id, listing.page_urls()).await?;
-            ReadToEnd::Document(reader.read_articles(listing, cache).await?)
-        }
-    })
+    let reading = Box::pin(reader.read(slot));
+    let listing = match reading.await? {
+        Read::NotModified(meta) => return Ok(ReadToEnd::NotModified(meta)),
+        Read::Document(doc) => return Ok(ReadToEnd::Document(doc)),
+        Read::Listing(listing) => listing,
+    };
+    let articles = Box::pin(read_articles(app, reader, listing));
+    articles.await
+}
+
+/// A listing's article pages, with what the store remembers of them.
+async fn read_articles(
+    app: &App,
+    reader: &Reader<'_>,
+    listing: crate::read::ListingRead,
+) -> Result<ReadToEnd, PollError> {
+    let cache = page_cache(app, &reader.source.id, listing.page_urls()).await?;
+    Ok(ReadToEnd::Document(
+        reader.read_articles(listing, cache).await?,
+    ))
 }
 
 /// A source read to the end: nothing new, or a whole document.

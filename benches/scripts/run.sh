@@ -116,15 +116,25 @@ wait_http() { # url [seconds]
     done
 }
 
+# HEAPTRACK=FILE runs the daemon under heaptrack (what holds memory:
+# `heaptrack_print -f FILE.zst`); its figures then include heaptrack's own.
 start_daemon() { # config
-    "$RF" --config "$1" run >>"$W/daemon.log" 2>&1 &
-    DPID=$!
+    if [ -n "${HEAPTRACK:-}" ]; then
+        heaptrack -o "$HEAPTRACK" "$RF" --config "$1" run >>"$W/daemon.log" 2>&1 &
+        WRAPPER=$!
+        PIDS+=("$WRAPPER")
+        until DPID=$(pgrep -P "$WRAPPER" -x revierfeed); do sleep 0.05; done
+    else
+        "$RF" --config "$1" run >>"$W/daemon.log" 2>&1 &
+        DPID=$!
+        WRAPPER=$DPID
+    fi
     PIDS+=("$DPID")
 }
 
 stop_daemon() {
     kill -TERM "$DPID" 2>/dev/null || true
-    wait "$DPID" 2>/dev/null || true
+    wait "$WRAPPER" 2>/dev/null || true
 }
 
 metric() { # name

@@ -20,7 +20,8 @@ use crate::{pipeline, schedule};
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 struct SourceTask {
-    config: SourceConfig,
+    /// Shared with the task: 800 bytes that 1,000 sleeping tasks need not each hold inline.
+    config: Arc<SourceConfig>,
     cancel: CancellationToken,
     handle: JoinHandle<()>,
 }
@@ -61,7 +62,7 @@ impl Scheduler {
         let stale: Vec<String> = self
             .tasks
             .iter()
-            .filter(|(id, t)| wanted.get(id.as_str()).is_none_or(|w| **w != t.config))
+            .filter(|(id, t)| wanted.get(id.as_str()).is_none_or(|w| **w != *t.config))
             .map(|(id, _)| id.clone())
             .collect();
         for id in stale {
@@ -75,6 +76,7 @@ impl Scheduler {
         for (id, source) in wanted {
             if !self.tasks.contains_key(id) {
                 let cancel = self.shutdown.child_token();
+                let source = Arc::new(source.clone());
                 let handle = tokio::spawn(source_loop(
                     self.app.clone(),
                     source.clone(),
@@ -85,7 +87,7 @@ impl Scheduler {
                 self.tasks.insert(
                     id.to_string(),
                     SourceTask {
-                        config: source.clone(),
+                        config: source,
                         cancel,
                         handle,
                     },
@@ -106,7 +108,7 @@ impl Scheduler {
 
 async fn source_loop(
     app: Arc<App>,
-    source: SourceConfig,
+    source: Arc<SourceConfig>,
     dirty: Arc<Dirty>,
     alerter: Arc<Alerter>,
     cancel: CancellationToken,

@@ -222,7 +222,8 @@ impl Fetcher {
         validators: &Validators,
         want: Want,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_held(url, validators, want, None, None).await
+        self.get_held(url, validators, want, None, None, false)
+            .await
     }
 
     /// `get` for one source: its headers, credentials and cookies go along
@@ -234,13 +235,15 @@ impl Fetcher {
         want: Want,
         access: &SourceAccess,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_held(url, validators, want, None, Some(access))
+        self.get_held(url, validators, want, None, Some(access), false)
             .await
     }
 
     /// `get` for a poll's document: also takes a document slot into `hold`,
     /// which the poll keeps until the document is stored, so that at most
-    /// `concurrency` documents are between request and storage.
+    /// `concurrency` documents are between request and storage. With
+    /// `alone` (the poll sends no other request: a feed), the connection is
+    /// closed after the answer instead of kept idle.
     pub(crate) async fn get_document(
         &self,
         url: &Url,
@@ -248,8 +251,9 @@ impl Fetcher {
         want: Want,
         hold: &mut Option<DocumentSlot>,
         access: &SourceAccess,
+        alone: bool,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_held(url, validators, want, Some(hold), Some(access))
+        self.get_held(url, validators, want, Some(hold), Some(access), alone)
             .await
     }
 
@@ -260,8 +264,10 @@ impl Fetcher {
         want: Want,
         hold: Option<&mut Option<DocumentSlot>>,
         access: Option<&SourceAccess>,
+        alone: bool,
     ) -> Result<FetchOutcome, FetchError> {
-        self.get_inner(url, validators, want, hold, access).await
+        self.get_inner(url, validators, want, hold, access, alone)
+            .await
     }
 
     async fn get_inner(
@@ -271,6 +277,7 @@ impl Fetcher {
         want: Want,
         mut hold: Option<&mut Option<DocumentSlot>>,
         access: Option<&SourceAccess>,
+        alone: bool,
     ) -> Result<FetchOutcome, FetchError> {
         let mut current = url.clone();
         let mut moved_permanently_to = None;
@@ -299,7 +306,17 @@ impl Fetcher {
             if let Some(access) = access.filter(|a| a.applies_to(&current)) {
                 request = headers::with_access(request, access);
             }
-            let response = tokio::time::timeout_at(deadline, request.send())
+            if alone {
+                // The poll's only request: its next one is a schedule away,
+                // far past the pool's idle timeout, and an idle connection
+                // holds buffers (~8 KB each, 1,000 at once in a cycle over
+                // 1,000 origins; BENCHMARKS.md, "Issue 18: memory").
+                request = request.header(reqwest::header::CONNECTION, "close");
+            }
+            // Sending and reading are boxed: a request waiting for its slots
+            // (every source due at once) holds only what came before.
+            let sending = Box::pin(tokio::time::timeout_at(deadline, request.send()));
+            let response = sending
                 .await
                 .map_err(|_| timed_out())?
                 .map_err(|e| self.classify(&current, e))?;
@@ -354,9 +371,11 @@ impl Fetcher {
                     retry_after,
                 });
             }
-            let body = tokio::time::timeout_at(deadline, body::read_body(response, &self.limits))
-                .await
-                .map_err(|_| timed_out())??;
+            let reading = Box::pin(tokio::time::timeout_at(
+                deadline,
+                body::read_body(response, &self.limits),
+            ));
+            let body = reading.await.map_err(|_| timed_out())??;
             drop(slot);
             return Ok(FetchOutcome::Fetched {
                 meta: meta(status.as_u16()),

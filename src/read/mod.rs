@@ -164,16 +164,22 @@ impl Reader<'_> {
                 want,
                 slot,
                 &self.source.access,
+                // A feed is one request, unless its article pages follow
+                // (`full_text`); a page leads to others at its origin.
+                matches!(plan, Plan::Feed) && !self.source.full_text,
             )
             .await?
         {
             FetchOutcome::NotModified(meta) => return Ok(Read::NotModified(meta)),
             FetchOutcome::Fetched { meta, body } => (meta, body),
         };
+        // Boxed: what follows the request is most of a poll's state, and
+        // polls waiting for a slot should not each hold it (with 1,000
+        // sources due at once, ~15 MB; BENCHMARKS.md, "Issue 18: memory").
         match plan {
-            Plan::Feed => Ok(self.feed_read(self.feed_document(meta, body, None).await?)),
-            Plan::Html => self.html_listing(meta, body, None).await,
-            Plan::Discover => self.discover(meta, body).await,
+            Plan::Feed => Ok(self.feed_read(Box::pin(self.feed_document(meta, body, None)).await?)),
+            Plan::Html => Box::pin(self.html_listing(meta, body, None)).await,
+            Plan::Discover => Box::pin(self.discover(meta, body)).await,
         }
     }
 

@@ -127,10 +127,12 @@ impl Store {
         // A poll of 100 new items dirties ~250 pages (random-keyed indexes):
         // the default 1,000-page WAL checkpointed every few polls, copying
         // the same index pages again each time. 4,000 pages (16 MiB on disk)
-        // checkpoint a quarter as often; 8 MiB of page cache keeps the index
-        // pages of 100,000 items from being read back for every insert.
+        // checkpoint a quarter as often. 4 MiB of page cache keeps the
+        // upper pages of every index (a poll's inserts read their leaves
+        // back from the OS's cache); 8 MiB were a tenth of the daemon's peak
+        // memory in a cycle over 100,000 items (BENCHMARKS.md, "Issue 18: memory").
         conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
-        conn.pragma_update(None, "cache_size", -8192)?;
+        conn.pragma_update(None, "cache_size", -4096)?;
         conn.set_prepared_statement_cache_capacity(64);
         schema::migrate(&mut conn, path)?;
         Ok(Store {

@@ -5,37 +5,54 @@ use std::cell::Cell;
 use std::collections::HashSet;
 
 use super::postings::Postings;
+use super::records::{At, Records};
 use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, veto};
 
 /// Slots of a query's memo of squared IDFs by document frequency.
 const IDF_MEMO: usize = 128;
 
-/// An indexed item.
-#[derive(Debug, Clone)]
+/// An indexed item; its terms and facts are in the index's [`Records`].
+#[derive(Debug, Clone, Copy)]
 struct Entry {
-    source: u32,
     story: i64,
+    /// Where its record starts.
+    at: At,
+    source: u32,
     day: i32,
-    /// Term ids, sorted.
-    terms: Box<[u32]>,
-    /// The item's facts in the signature's stored form, `None` when it has
-    /// none: a `Facts` is 152 bytes before its strings, each a heap block
-    /// of its own, for every item in the index; they are read only for the
-    /// few candidates that come close (`Entry::facts`).
-    facts: Option<Box<str>>,
 }
 
-impl Entry {
-    fn packed(facts: &Facts) -> Option<Box<str>> {
-        (!facts.is_empty()).then(|| Signature::encode_facts(facts).into_boxed_str())
+/// A story's indexed items, in the order they were indexed: most stories
+/// have one, which needs no heap block of its own.
+#[derive(Debug)]
+enum Members {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl Members {
+    fn as_slice(&self) -> &[i64] {
+        match self {
+            Members::One(item) => std::slice::from_ref(item),
+            Members::Many(items) => items,
+        }
     }
 
-    fn facts(&self) -> Facts {
-        self.facts
-            .as_deref()
-            .and_then(Signature::decode)
-            .map(|sig| sig.facts)
-            .unwrap_or_default()
+    fn push(&mut self, item: i64) {
+        match self {
+            Members::One(first) => *self = Members::Many(vec![*first, item]),
+            Members::Many(items) => items.push(item),
+        }
+    }
+
+    /// Forgets an item; whether the story has no indexed item left.
+    fn remove(&mut self, item: i64) -> bool {
+        match self {
+            Members::One(only) => *only == item,
+            Members::Many(items) => {
+                items.retain(|m| *m != item);
+                items.is_empty()
+            }
+        }
     }
 }
 
@@ -87,7 +104,9 @@ pub(crate) struct StoryIndex {
     /// Per term id: whether it is a number.
     numeric: Vec<bool>,
     items: Map<i64, Entry>,
-    stories: Map<i64, Vec<i64>>,
+    /// Every indexed item's terms and facts.
+    records: Records,
+    stories: Map<i64, Members>,
     sources: Map<Box<str>, u32>,
 }
 
@@ -137,17 +156,22 @@ impl StoryIndex {
         for &t in &terms {
             self.postings[t as usize].insert((day, item));
         }
+        let at = self.records.push(&terms, &sig.facts);
         self.items.insert(
             item,
             Entry {
-                source,
                 story,
+                at,
+                source,
                 day,
-                terms: terms.into(),
-                facts: Entry::packed(&sig.facts),
             },
         );
-        self.stories.entry(story).or_default().push(item);
+        match self.stories.get_mut(&story) {
+            Some(members) => members.push(item),
+            None => {
+                self.stories.insert(story, Members::One(item));
+            }
+        }
     }
 
     /// Forgets an item (deleted, or about to be re-inserted).
@@ -155,14 +179,22 @@ impl StoryIndex {
         let Some(e) = self.items.remove(&item) else {
             return;
         };
-        for &t in e.terms.iter() {
+        let mut terms = Vec::new();
+        self.records.terms_into(e.at, &mut terms);
+        for t in terms {
             self.postings[t as usize].remove((e.day, item));
         }
-        if let Some(members) = self.stories.get_mut(&e.story) {
-            members.retain(|m| *m != item);
-            if members.is_empty() {
-                self.stories.remove(&e.story);
-            }
+        self.records.release(e.at);
+        if self.records.wasteful() {
+            self.records
+                .compact(self.items.values_mut().map(|e| &mut e.at));
+        }
+        if self
+            .stories
+            .get_mut(&e.story)
+            .is_some_and(|members| members.remove(item))
+        {
+            self.stories.remove(&e.story);
         }
     }
 
@@ -172,9 +204,8 @@ impl StoryIndex {
         self.postings.shrink_to_fit();
         self.numeric.shrink_to_fit();
         self.items.shrink_to_fit();
-        self.stories
-            .values_mut()
-            .for_each(|members| members.shrink_to_fit());
+        self.records.shrink_to_fit();
+        self.stories.shrink_to_fit();
     }
 
     /// The story of an indexed item (the tests' view: the store reads it from the database).
@@ -183,23 +214,22 @@ impl StoryIndex {
         self.items.get(&item).map(|e| e.story)
     }
 
-    /// Whether an indexed item carries a term.
-    fn entry_has(&self, e: &Entry, term: &str) -> bool {
-        self.vocab
-            .get(term)
-            .is_some_and(|id| e.terms.binary_search(id).is_ok())
-    }
-
     /// Why an indexed item and a new one cannot be the same news, if they cannot.
     fn veto(&self, e: &Entry, sig: &Signature) -> Option<Veto> {
-        self.veto_with(&e.facts(), e, sig)
+        let mut terms = Vec::new();
+        self.records.terms_into(e.at, &mut terms);
+        self.veto_with(&self.records.facts(e.at), &terms, sig)
     }
 
-    /// [`veto`](Self::veto) with the entry's facts already decoded.
-    fn veto_with(&self, facts: &Facts, e: &Entry, sig: &Signature) -> Option<Veto> {
+    /// [`veto`](Self::veto) with the entry's facts and sorted term ids already decoded.
+    fn veto_with(&self, facts: &Facts, terms: &[u32], sig: &Signature) -> Option<Veto> {
         veto(
             facts,
-            |t| self.entry_has(e, t),
+            |t| {
+                self.vocab
+                    .get(t)
+                    .is_some_and(|id| terms.binary_search(id).is_ok())
+            },
             &sig.facts,
             |t| sig.has_term(t),
         )
@@ -336,6 +366,7 @@ impl StoryIndex {
         }
 
         let mut best: Option<Match> = None;
+        let mut terms = Vec::new();
         // Numbers confirm a match but do not make one: at least one of the
         // shared specific terms is a word (a name, a place, a thing).
         for (&item, &(count, words, mass)) in &candidates {
@@ -371,10 +402,11 @@ impl StoryIndex {
                 note(0.0, 0, Verdict::TakenByBatch);
                 continue;
             }
+            self.records.terms_into(e.at, &mut terms);
             let (mut dot, mut shared, mut compound) = (0.0, 0usize, false);
             let (mut i, mut j) = (0, 0);
-            while i < own.len() && j < e.terms.len() {
-                match own[i].cmp(&e.terms[j]) {
+            while i < own.len() && j < terms.len() {
+                match own[i].cmp(&terms[j]) {
                     std::cmp::Ordering::Less => i += 1,
                     std::cmp::Ordering::Greater => j += 1,
                     std::cmp::Ordering::Equal => {
@@ -393,12 +425,7 @@ impl StoryIndex {
             if too_few && !tracing {
                 continue;
             }
-            let other_norm: f64 = e
-                .terms
-                .iter()
-                .map(|&t| weight2(Some(t)))
-                .sum::<f64>()
-                .sqrt();
+            let other_norm: f64 = terms.iter().map(|&t| weight2(Some(t))).sum::<f64>().sqrt();
             let similarity = dot / (own_norm * other_norm);
             if too_few {
                 note(similarity, shared, Verdict::TooFewSharedTerms);
@@ -410,12 +437,12 @@ impl StoryIndex {
                 note(similarity, shared, Verdict::BelowSimilarity);
                 continue;
             }
-            let facts = e.facts();
+            let facts = self.records.facts(e.at);
             if below && !corroborated(&facts, e.day, &sig.facts, day) {
                 note(similarity, shared, Verdict::BelowSimilarity);
                 continue;
             }
-            if let Some(v) = self.veto_with(&facts, e, sig) {
+            if let Some(v) = self.veto_with(&facts, &terms, sig) {
                 note(similarity, shared, Verdict::Vetoed(v));
                 continue;
             }
@@ -459,7 +486,7 @@ impl StoryIndex {
             return Some("the story is gone".into());
         };
         let (mut lo, mut hi) = (day, day);
-        for m in members {
+        for m in members.as_slice() {
             let e = &self.items[m];
             if Some(e.source) == source {
                 return Some(format!("member {m} is of the same source"));
@@ -700,7 +727,7 @@ mod tests {
         assert_eq!(ix.df(t), 2);
         ix.remove(1);
         assert_eq!(ix.df(t), 1);
-        assert_eq!(ix.stories[&10], vec![2]);
+        assert_eq!(ix.stories[&10].as_slice(), [2]);
         ix.remove(2);
         assert!(ix.stories.is_empty() && ix.is_empty());
         // Re-inserting replaces.
@@ -717,8 +744,8 @@ mod tests {
         assert_ne!(sig.facts, Facts::default(), "the sample names figures");
         ix.insert(1, "verein", 10, 120, &sig);
         ix.insert(2, "verein", 11, 120, &Signature::of("Ohne", "nichts"));
-        assert_eq!(ix.items[&1].facts(), sig.facts);
-        assert!(ix.items[&2].facts.is_none());
-        assert_eq!(ix.items[&2].facts(), Facts::default());
+        assert_eq!(ix.records.facts(ix.items[&1].at), sig.facts);
+        assert!(!ix.records.has_facts(ix.items[&2].at));
+        assert_eq!(ix.records.facts(ix.items[&2].at), Facts::default());
     }
 }

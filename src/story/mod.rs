@@ -67,6 +67,7 @@ mod gazetteer;
 mod index;
 mod lexicon;
 mod postings;
+mod records;
 mod tokens;
 
 use std::collections::HashSet;
@@ -169,16 +170,6 @@ impl Signature {
         push_terms(&mut out, &self.terms);
         out.push('|');
         self.facts.encode_into(&mut out);
-        out
-    }
-
-    /// [`encode`](Self::encode) of a signature with these facts and no terms,
-    /// without copying them into one: the index keeps an entry's facts so.
-    pub(crate) fn encode_facts(facts: &Facts) -> String {
-        let mut out = String::with_capacity(SIGNATURE_VERSION.len() + 32);
-        out.push_str(SIGNATURE_VERSION);
-        out.push_str("||");
-        facts.encode_into(&mut out);
         out
     }
 
@@ -375,11 +366,6 @@ fn push_u8(out: &mut String, n: u8) {
 }
 
 impl Facts {
-    /// Whether the item states no fact at all.
-    pub(crate) fn is_empty(&self) -> bool {
-        *self == Facts::default()
-    }
-
     /// The facts' part of [`Signature::encode`]: `dates|quantities|places|key places|key name|title numbers`.
     /// A sum in millions or billions is stated twice, as counted and in
     /// euro (`millio=1.2 geld=1200000`): the euro amount is left out and

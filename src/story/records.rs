@@ -1,0 +1,290 @@
+//! The story index's per-item data, packed into one byte arena: each indexed
+//! item's term ids and its facts, as one record. At 110,000 items a boxed
+//! term list and a boxed facts string per item were ~30 MB of heap (two heap
+//! blocks each, with their headers); packed, the same is a few MB
+//! (BENCHMARKS.md, "Issue 18: memory").
+//!
+//! A record: the number of terms, the sorted term ids as differences from
+//! the previous one, then the facts (a zero byte when the item has none),
+//! every number a LEB128 varint. Strings of the facts (places, names, units,
+//! numbers) are interned once in a symbol table of their own, apart from the
+//! index's terms so that they never count as terms. Records of removed items
+//! stay in the arena as garbage until it is half of it, then the live ones
+//! are copied together.
+
+use super::{Facts, Map};
+
+/// Where a record starts in the arena.
+pub(super) type At = u64;
+
+#[derive(Debug, Default)]
+pub(super) struct Records {
+    bytes: Vec<u8>,
+    /// Bytes of records no indexed item points to any more.
+    garbage: usize,
+    symbols: Vec<Box<str>>,
+    symbol_ids: Map<Box<str>, u32>,
+}
+
+// LEB128 by hand: seven lines, and the only varint the crate needs.
+fn put(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Reads a record from where it starts.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn next(&mut self) -> u64 {
+        let mut n = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.bytes[self.pos];
+            self.pos += 1;
+            n |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return n;
+            }
+            shift += 7;
+        }
+    }
+
+    fn count(&mut self) -> usize {
+        self.next() as usize
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.pos += 1;
+        self.bytes[self.pos - 1]
+    }
+
+    /// Reads past the terms.
+    fn skip_terms(&mut self) {
+        for _ in 0..self.count() {
+            self.next();
+        }
+    }
+
+    /// Reads past the facts; `symbol` is called with every symbol id read.
+    fn facts(&mut self, mut symbol: impl FnMut(Field, u32)) {
+        if self.byte() == 0 {
+            return;
+        }
+        for _ in 0..self.count() {
+            let (d, m) = (self.byte(), self.byte());
+            symbol(Field::Date(d, m), 0);
+        }
+        for _ in 0..self.count() {
+            symbol(Field::Unit, self.next() as u32);
+            symbol(Field::Quantity, self.next() as u32);
+        }
+        for field in [Field::Place, Field::KeyPlace] {
+            for _ in 0..self.count() {
+                symbol(field, self.next() as u32);
+            }
+        }
+        let name = self.next();
+        let strong = self.byte() == 1;
+        if name > 0 {
+            symbol(Field::KeyName(strong), (name - 1) as u32);
+        }
+        for _ in 0..self.count() {
+            symbol(Field::TitleNumber, self.next() as u32);
+        }
+    }
+}
+
+/// Which fact a symbol read from a record belongs to.
+#[derive(Clone, Copy)]
+enum Field {
+    Date(u8, u8),
+    Unit,
+    Quantity,
+    Place,
+    KeyPlace,
+    KeyName(bool),
+    TitleNumber,
+}
+
+impl Records {
+    fn symbol(&mut self, s: &str) -> u64 {
+        if let Some(&id) = self.symbol_ids.get(s) {
+            return u64::from(id);
+        }
+        let id = self.symbols.len() as u32;
+        self.symbols.push(s.into());
+        self.symbol_ids.insert(s.into(), id);
+        u64::from(id)
+    }
+
+    fn cursor(&self, at: At) -> Cursor<'_> {
+        Cursor {
+            bytes: &self.bytes,
+            pos: at as usize,
+        }
+    }
+
+    /// Appends an item's record: `terms` sorted and unique.
+    pub(super) fn push(&mut self, terms: &[u32], facts: &Facts) -> At {
+        let at = self.bytes.len() as At;
+        let mut out = std::mem::take(&mut self.bytes);
+        put(&mut out, terms.len() as u64);
+        let mut last = 0;
+        for &t in terms {
+            put(&mut out, u64::from(t - last));
+            last = t;
+        }
+        if *facts == Facts::default() {
+            out.push(0);
+        } else {
+            out.push(1);
+            put(&mut out, facts.dates.len() as u64);
+            for &(d, m) in &facts.dates {
+                out.extend([d, m]);
+            }
+            put(&mut out, facts.quantities.len() as u64);
+            for (unit, value) in &facts.quantities {
+                put(&mut out, self.symbol(unit));
+                put(&mut out, self.symbol(value));
+            }
+            for list in [&facts.places, &facts.key_places] {
+                put(&mut out, list.len() as u64);
+                for s in list {
+                    put(&mut out, self.symbol(s));
+                }
+            }
+            let name = facts.key_name.as_deref().map_or(0, |n| self.symbol(n) + 1);
+            put(&mut out, name);
+            out.push(u8::from(facts.key_name_strong));
+            put(&mut out, facts.title_numbers.len() as u64);
+            for s in &facts.title_numbers {
+                put(&mut out, self.symbol(s));
+            }
+        }
+        self.bytes = out;
+        at
+    }
+
+    /// The record's term ids, sorted, into `out` (cleared first).
+    pub(super) fn terms_into(&self, at: At, out: &mut Vec<u32>) {
+        out.clear();
+        let mut c = self.cursor(at);
+        let mut last = 0u32;
+        for _ in 0..c.count() {
+            last += c.next() as u32;
+            out.push(last);
+        }
+    }
+
+    /// The record's facts, whole.
+    pub(super) fn facts(&self, at: At) -> Facts {
+        let mut c = self.cursor(at);
+        c.skip_terms();
+        let mut f = Facts::default();
+        let sym = |id: u32| self.symbols[id as usize].to_string();
+        let mut unit = None;
+        c.facts(|field, id| match field {
+            Field::Date(d, m) => f.dates.push((d, m)),
+            Field::Unit => unit = Some(sym(id)),
+            Field::Quantity => f
+                .quantities
+                .push((unit.take().unwrap_or_default(), sym(id))),
+            Field::Place => f.places.push(sym(id)),
+            Field::KeyPlace => f.key_places.push(sym(id)),
+            Field::KeyName(strong) => {
+                f.key_name = Some(sym(id));
+                f.key_name_strong = strong;
+            }
+            Field::TitleNumber => f.title_numbers.push(sym(id)),
+        });
+        f
+    }
+
+    /// Whether the record holds any facts.
+    #[cfg(test)]
+    pub(super) fn has_facts(&self, at: At) -> bool {
+        let mut c = self.cursor(at);
+        c.skip_terms();
+        c.byte() != 0
+    }
+
+    fn len_at(&self, at: At) -> usize {
+        let mut c = self.cursor(at);
+        c.skip_terms();
+        c.facts(|_, _| {});
+        c.pos - at as usize
+    }
+
+    /// The record at `at` is no longer pointed to.
+    pub(super) fn release(&mut self, at: At) {
+        self.garbage += self.len_at(at);
+    }
+
+    /// Whether garbage is half of the arena: time to [`compact`](Self::compact).
+    pub(super) fn wasteful(&self) -> bool {
+        self.garbage > 4096 && self.garbage * 2 > self.bytes.len()
+    }
+
+    /// Copies the live records together; `live` are where each starts, updated in place.
+    pub(super) fn compact<'a>(&mut self, live: impl Iterator<Item = &'a mut At>) {
+        let mut out = Vec::with_capacity(self.bytes.len() - self.garbage);
+        for at in live {
+            let len = self.len_at(*at);
+            let from = *at as usize;
+            *at = out.len() as At;
+            out.extend_from_slice(&self.bytes[from..from + len]);
+        }
+        self.bytes = out;
+        self.garbage = 0;
+    }
+
+    pub(super) fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.symbols.shrink_to_fit();
+        self.symbol_ids.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::story::Signature;
+
+    #[test]
+    fn records_give_back_terms_and_facts_and_compact_without_losing_any() {
+        let sig = Signature::of(
+            "Übergabe: 6.412 Unterschriften am 15. Oktober",
+            "Petition für Kleinmühlen in Neuwerda, 7,8 Mio. € für Schwarze Pumpe am Cottbuser Ostsee. RE 2 fährt.",
+        );
+        assert_ne!(sig.facts, Facts::default());
+        let mut r = Records::default();
+        let terms = [0, 1, 127, 128, 300, 16_384, u32::MAX];
+        let mut ats = [
+            r.push(&terms, &sig.facts),
+            r.push(&[], &Facts::default()),
+            r.push(&[5], &sig.facts),
+        ];
+        let mut out = Vec::new();
+        r.terms_into(ats[0], &mut out);
+        assert_eq!(out, terms);
+        assert_eq!(r.facts(ats[0]), sig.facts);
+        assert!(r.has_facts(ats[0]) && !r.has_facts(ats[1]));
+        assert_eq!(r.facts(ats[1]), Facts::default());
+        // The first record dropped, the others moved together.
+        r.release(ats[0]);
+        let kept = &mut ats[1..];
+        r.compact(kept.iter_mut());
+        assert_eq!(ats[1], 0);
+        r.terms_into(ats[2], &mut out);
+        assert_eq!(out, [5]);
+        assert_eq!(r.facts(ats[2]), sig.facts);
+        assert_eq!(r.facts(ats[1]), Facts::default());
+    }
+}
