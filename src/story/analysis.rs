@@ -111,6 +111,16 @@ fn quoted_name(title: &str) -> Option<String> {
         })
 }
 
+/// The zeros a sum counted in this unit (a stem) has in euro: millions
+/// and billions are compared as amounts of money (`geld`).
+pub(super) fn euro_zeros(unit: &str) -> Option<usize> {
+    match unit {
+        "millio" => Some(6),
+        "milliard" => Some(9),
+        _ => None,
+    }
+}
+
 /// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
 /// without floating-point rounding.
 pub(super) fn scaled(n: &str, zeros: usize) -> String {
@@ -761,14 +771,13 @@ impl Analysis {
         }
         // Sums are compared as amounts of money whichever way they
         // are written: "1,2 Millionen Euro", "1,2 Mio. €", "1.200.000 Euro".
-        match stem {
-            "millio" | "milliard" => {
-                let zeros = if stem == "millio" { 6 } else { 9 };
-                self.quantities.push((stem.to_string(), n.clone()));
-                self.quantities.push(("geld".into(), scaled(&n, zeros)));
-            }
-            "euro" => self.quantities.push(("geld".into(), n)),
-            _ => self.quantities.push((stem.to_string(), n)),
+        if let Some(zeros) = euro_zeros(stem) {
+            self.quantities.push((stem.to_string(), n.clone()));
+            self.quantities.push(("geld".into(), scaled(&n, zeros)));
+        } else if stem == "euro" {
+            self.quantities.push(("geld".into(), n));
+        } else {
+            self.quantities.push((stem.to_string(), n));
         }
     }
 }

@@ -179,9 +179,6 @@ impl Signature {
         if parts.next()? != SIGNATURE_VERSION {
             return None;
         }
-        fn words(s: &str) -> impl Iterator<Item = &str> {
-            s.split(' ').filter(|w| !w.is_empty())
-        }
         let terms = read_terms(parts.next()?)?;
         let dates = words(parts.next()?)
             .map(|d| {
@@ -224,22 +221,28 @@ impl Signature {
     }
 }
 
+/// The space-separated words of a stored signature's field.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(' ').filter(|w| !w.is_empty())
+}
+
 /// The euro amounts of the sums counted in millions and billions among
 /// `quantities` ("millio=1.2" → "geld=1200000"), as the analysis adds them;
 /// `None` when such a count is no plain number (not from the analysis).
 fn sums_in_euro(quantities: &[(String, String)]) -> Option<Vec<(String, String)>> {
     quantities
         .iter()
-        .filter_map(|(unit, n)| match unit.as_str() {
-            "millio" => Some((n, 6)),
-            "milliard" => Some((n, 9)),
-            _ => None,
-        })
+        .filter_map(|(unit, n)| Some((n, analysis::euro_zeros(unit)?)))
         .map(|(n, zeros)| {
-            (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
-                .then(|| ("geld".to_string(), analysis::scaled(n, zeros)))
+            is_plain_number(n).then(|| ("geld".to_string(), analysis::scaled(n, zeros)))
         })
         .collect()
+}
+
+/// Whether a counted sum is a number as the analysis writes one (digits
+/// and a decimal point), so that its euro amount can be computed again.
+fn is_plain_number(n: &str) -> bool {
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 /// Longest prefix a term shares with the one before it, as front coding writes it (one character).
@@ -289,16 +292,10 @@ fn push_terms(out: &mut String, terms: &[String]) {
 /// The terms written by [`push_terms`]; `None` for garbage.
 fn read_terms(field: &str) -> Option<Vec<String>> {
     let Some(coded) = field.strip_prefix('~') else {
-        return Some(
-            field
-                .split(' ')
-                .filter(|w| !w.is_empty())
-                .map(str::to_string)
-                .collect(),
-        );
+        return Some(words(field).map(str::to_string).collect());
     };
     let mut terms: Vec<String> = Vec::new();
-    for w in coded.split(' ').filter(|w| !w.is_empty()) {
+    for w in words(coded) {
         let first = w.chars().next()?;
         let k = first.to_digit(36)? as usize;
         let prev = terms.last().map(String::as_str).unwrap_or("");
@@ -321,12 +318,10 @@ fn derived_sums(quantities: &[(String, String)]) -> Option<Vec<usize>> {
     let mut at = Vec::new();
     let mut euro = String::new();
     for (unit, n) in quantities {
-        let zeros = match unit.as_str() {
-            "millio" => 6,
-            "milliard" => 9,
-            _ => continue,
+        let Some(zeros) = analysis::euro_zeros(unit) else {
+            continue;
         };
-        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        if !is_plain_number(n) {
             return None;
         }
         euro.clear();
