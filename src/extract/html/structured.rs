@@ -46,17 +46,27 @@ const ARTICLE_TYPES: &[&str] = &[
 /// Invalid JSON in one script block is skipped (CMS plugins often emit some).
 pub fn json_ld_nodes(doc: &Html) -> Vec<Value> {
     let mut out = Vec::new();
+    for_each_json_ld(doc, |block| {
+        if let Ok(value) = block {
+            flatten(value, &mut out, 0);
+        }
+    });
+    out
+}
+
+/// Every JSON-LD script block of the page up to 1 MB, parsed, or its raw
+/// text when it is no valid JSON.
+fn for_each_json_ld(doc: &Html, mut block: impl FnMut(Result<Value, &str>)) {
     for script in doc.select(&sel(r#"script[type="application/ld+json"]"#)) {
         let raw: String = script.text().collect();
         if raw.len() > 1_000_000 {
             continue;
         }
-        let Ok(value) = serde_json::from_str::<Value>(unwrapped(&raw)) else {
-            continue;
-        };
-        flatten(value, &mut out, 0);
+        match serde_json::from_str::<Value>(unwrapped(&raw)) {
+            Ok(value) => block(Ok(value)),
+            Err(_) => block(Err(&raw)),
+        }
     }
-    out
 }
 
 /// The JSON inside a script block, without the `<![CDATA[ … ]]>` or
@@ -241,18 +251,12 @@ fn node_kind(v: &Value) -> Option<NodeKind> {
 pub(crate) fn json_ld_dates(doc: &Html) -> Vec<LdDate> {
     let mut out = Vec::new();
     let mut nodes = Vec::new();
-    for script in doc.select(&sel(r#"script[type="application/ld+json"]"#)) {
-        let raw: String = script.text().collect();
-        if raw.len() > 1_000_000 {
-            continue;
-        }
-        match serde_json::from_str::<Value>(unwrapped(&raw)) {
-            Ok(value) => flatten(value, &mut nodes, 0),
-            // CMS plugins write raw line breaks or stray commas into their JSON:
-            // the dates are still there to be read, from a node of unknown type.
-            Err(_) => out.extend(dates_in_broken_json(&raw)),
-        }
-    }
+    for_each_json_ld(doc, |block| match block {
+        Ok(value) => flatten(value, &mut nodes, 0),
+        // CMS plugins write raw line breaks or stray commas into their JSON:
+        // the dates are still there to be read, from a node of unknown type.
+        Err(raw) => out.extend(dates_in_broken_json(raw)),
+    });
     let nested: Vec<Value> = nodes
         .iter()
         .filter_map(|n| n.get("mainEntity"))
