@@ -257,30 +257,26 @@ async fn refresh(
         moved_to: None,
         warning: None,
     };
-    let doc = match read {
-        Ok(ReadToEnd::Document(doc)) => doc,
-        // Boxed, as storing is below: a poll holds room for neither while it waits.
-        Ok(ReadToEnd::NotModified(meta)) => {
-            let recording = Box::pin(record_unread(app, &config, &id, &state, Ok(meta), record));
-            return recording.await;
+    // Storing and recording are boxed: storing's state is most of a poll's,
+    // and the polls waiting for a slot should not each hold room for
+    // either (see `Reader::read`).
+    let unread = match read {
+        Ok(ReadToEnd::Document(doc)) => {
+            let storing = Box::pin(store_read(
+                app,
+                &config,
+                id,
+                doc,
+                record,
+                (clock, deadline, now),
+                _document_slot,
+            ));
+            return storing.await;
         }
-        Err(e) => {
-            let recording = Box::pin(record_unread(app, &config, &id, &state, Err(e), record));
-            return recording.await;
-        }
+        Ok(ReadToEnd::NotModified(meta)) => Ok(meta),
+        Err(e) => Err(e),
     };
-    // Boxed: storing's state is most of a poll's, and the polls waiting
-    // for a slot should not each hold room for it (see `Reader::read`).
-    Box::pin(store_read(
-        app,
-        &config,
-        id,
-        doc,
-        record,
-        (clock, deadline, now),
-        _document_slot,
-    ))
-    .await
+    Box::pin(record_unread(app, &config, &id, &state, unread, record)).await
 }
 
 /// A poll that brought no document, recorded: its error, or the partner's 304 (`Ok`).

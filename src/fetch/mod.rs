@@ -262,19 +262,6 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         want: Want,
-        hold: Option<&mut Option<DocumentSlot>>,
-        access: Option<&SourceAccess>,
-        alone: bool,
-    ) -> Result<FetchOutcome, FetchError> {
-        self.get_inner(url, validators, want, hold, access, alone)
-            .await
-    }
-
-    async fn get_inner(
-        &self,
-        url: &Url,
-        validators: &Validators,
-        want: Want,
         mut hold: Option<&mut Option<DocumentSlot>>,
         access: Option<&SourceAccess>,
         alone: bool,
