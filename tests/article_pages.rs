@@ -61,15 +61,12 @@ pub(crate) fn item_for_page(bytes: &[u8], url: &str) -> (ExtractedItem, Option<N
 }
 
 fn key() -> Vec<(String, String, Option<NaiveDate>)> {
-    String::from_utf8(fixture("key.tsv"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            assert_eq!(cols.len(), 3, "key.tsv: {l}");
+    let key = String::from_utf8(fixture("key.tsv")).unwrap();
+    crate::support::tsv_rows(&key, 3)
+        .into_iter()
+        .map(|cols| {
             let day = (cols[2] != "-").then(|| cols[2].parse().expect("a day"));
-            (cols[0].to_string(), cols[1].to_string(), day)
+            (cols[0].clone(), cols[1].clone(), day)
         })
         .collect()
 }

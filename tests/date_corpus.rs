@@ -3,8 +3,8 @@
 //! Mozilla Readability (as shipped in the readabilityrs crate),
 //! article-date-extractor and boilerpipe as published on the package
 //! registries; sources and licences in its README.md), read the way a
-//! partner's article page is read: a one-link
-//! listing of an HTML source, the article page merged in, then normalised.
+//! partner's article page is read: a one-link listing of an HTML source,
+//! the article page merged in, then normalised.
 //! The answer key (key.tsv) was read off each page by a person, never by
 //! running this extractor. Prints exact / ±1 day / missing / wrong /
 //! invented, overall and for the German pages, and fails below the level
@@ -28,19 +28,14 @@ fn corpus_dir() -> std::path::PathBuf {
 }
 
 fn key() -> Vec<Page> {
-    std::fs::read_to_string(corpus_dir().join("key.tsv"))
-        .expect("key.tsv")
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let cols: Vec<&str> = l.split('\t').collect();
-            assert_eq!(cols.len(), 5, "key.tsv: {l}");
-            Page {
-                file: cols[0].to_string(),
-                url: cols[1].to_string(),
-                day: (cols[2] != "-").then(|| cols[2].parse().expect("a day")),
-                lang: cols[3].to_string(),
-            }
+    let key = std::fs::read_to_string(corpus_dir().join("key.tsv")).expect("key.tsv");
+    crate::support::tsv_rows(&key, 5)
+        .into_iter()
+        .map(|cols| Page {
+            day: (cols[2] != "-").then(|| cols[2].parse().expect("a day")),
+            file: cols[0].clone(),
+            url: cols[1].clone(),
+            lang: cols[3].clone(),
         })
         .collect()
 }

@@ -739,20 +739,15 @@ struct LabelledPair {
 fn labelled_pairs() -> Vec<LabelledPair> {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stories/pairs.tsv");
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            assert_eq!(f.len(), 7, "seven columns: {l}");
-            LabelledPair {
-                same: f[0] == "1",
-                fact: f[1].to_string(),
-                gap_days: f[2].parse().unwrap(),
-                a: (f[3].to_string(), f[4].to_string()),
-                b: (f[5].to_string(), f[6].to_string()),
-            }
+    let pairs = std::fs::read_to_string(path).unwrap();
+    support::tsv_rows(&pairs, 7)
+        .into_iter()
+        .map(|f| LabelledPair {
+            same: f[0] == "1",
+            gap_days: f[2].parse().unwrap(),
+            fact: f[1].clone(),
+            a: (f[3].clone(), f[4].clone()),
+            b: (f[5].clone(), f[6].clone()),
         })
         .collect()
 }

@@ -1,10 +1,11 @@
 //! Which character encoding a partner's bytes are in, and decoding them to
 //! UTF-8. HTML pages: BOM, then `<meta charset>`, then the HTTP header, then
 //! UTF-8 (what browsers do), except that bytes which are valid UTF-8 with
-//! non-ASCII text are UTF-8 whatever legacy charset is declared. Feeds: the WHATWG/RFC 7303 order, BOM, then the
-//! HTTP charset, then the XML declaration, then detection (chardetng) when
-//! nothing is declared; bytes that are not UTF-8 under a UTF-8 claim are read
-//! as windows-1252, as browsers and feedparser do, with a warning.
+//! non-ASCII text are UTF-8 whatever legacy charset is declared. Feeds: the
+//! WHATWG/RFC 7303 order, BOM, then the HTTP charset, then the XML
+//! declaration, then detection (chardetng) when nothing is declared; bytes
+//! that are not UTF-8 under a UTF-8 claim are read as windows-1252, as
+//! browsers and feedparser do, with a warning.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;

@@ -1,5 +1,6 @@
 //! The sample partner sites' answer keys (`tests/fixtures/partners/*/site.toml`):
-//! what each site publishes, how it is served, and the items a poll must yield.
+//! what each site publishes, how it is served, and the items a poll must yield;
+//! and the rows of the tab-separated answer keys of the other corpora.
 
 use std::path::{Path, PathBuf};
 
@@ -71,4 +72,17 @@ pub fn published_matches(expected: &str, actual: DateTime<Utc>) -> bool {
         .date_naive()
         == day
         && actual.date_naive() == day
+}
+
+/// The rows of a tab-separated answer key, each with exactly `columns`
+/// fields; lines starting with `#` and blank lines are skipped.
+pub fn tsv_rows(text: &str, columns: usize) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let row: Vec<String> = l.split('\t').map(str::to_string).collect();
+            assert_eq!(row.len(), columns, "{columns} tab-separated columns: {l}");
+            row
+        })
+        .collect()
 }
