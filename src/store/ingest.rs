@@ -15,6 +15,7 @@ use super::items::{self, Lookup, Written};
 use super::pages::save_pages_in;
 use super::sources::{PollRecord, guids_unreliable_in, record_ingest_in, record_poll_in};
 use super::stories;
+use super::story_index;
 use super::{Result, Store, StoreError, from_ts, to_ts};
 use crate::dedup::{self, Prepared};
 use crate::model::{Item, PageRecord, stable_uuid};
@@ -224,7 +225,17 @@ fn ingest_one(
         let sig = matching.as_ref().map(|_| signature());
         // A hidden item joins no story by its text and no later item joins it:
         // the operator's rules removed it, so it must not pull others together.
-        let matching = matching.filter(|_| item.hidden.is_none());
+        let mut matching = matching.filter(|_| item.hidden.is_none());
+        if let Some(m) = matching.as_deref_mut() {
+            // A backdated item's days are loaded before it is matched.
+            let window = m.rules().window_days;
+            story_index::reach(
+                tx,
+                m.index_mut(),
+                story::story_day(from_ts(published)),
+                window,
+            )?;
+        }
         let with_sig = matching.as_deref().zip(sig.as_ref());
         let story_for =
             story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
@@ -244,6 +255,10 @@ fn ingest_one(
         };
         let new_row = items::insert(tx, source_id, &uid, story, &written)?;
         if let (Some(m), Some(sig)) = (matching, &sig) {
+            if let StoryFor::Joined(story) = story_for {
+                // Joined by its link, perhaps a story of days not loaded: loaded whole.
+                story_index::load_story(tx, m.index_mut(), story)?;
+            }
             m.stored_new(new_row, source_id, story, from_ts(published), sig);
         }
         if let StoryFor::Joined(story) = story_for {
@@ -276,6 +291,10 @@ fn ingest_one(
         .max(published);
     // An edited item keeps its story (its entry id must not move); only its signature follows the text.
     let sig = matching.as_ref().map(|_| signature());
+    if let (Some(m), None) = (matching.as_deref_mut(), &item.hidden) {
+        // Its old signature is replaced in the index: the story is loaded first.
+        story_index::load_story(tx, m.index_mut(), old.story)?;
+    }
     let written = Written {
         prepared: p,
         published,
@@ -316,10 +335,10 @@ fn expire(
         .filter(|(id, _)| !in_document.contains(id))
         .collect();
     for (id, _) in &doomed {
-        items::delete(tx, *id)?;
         if let Some(index) = index.as_deref_mut() {
-            index.remove(*id);
+            story_index::forget(tx, index, *id)?;
         }
+        items::delete(tx, *id)?;
     }
     let mut touched: Vec<i64> = doomed.iter().map(|(_, s)| *s).collect();
     touched.sort_unstable();
