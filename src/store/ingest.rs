@@ -240,6 +240,11 @@ fn ingest_one(
         let story_for =
             story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
         let story = story_for.id();
+        if let (StoryFor::Joined(story), Some(m)) = (story_for, matching.as_deref_mut()) {
+            // Joined by its link, perhaps a story of days not loaded: loaded
+            // whole, before the item is stored (it is counted when indexed).
+            story_index::load_story(tx, m.index_mut(), story)?;
+        }
         let mut uid = stable_uuid(&["item", source_id, &identity]);
         if items::uid_taken(tx, &uid)? {
             // Only when a stored item's identity changed under it; keep both, distinctly.
@@ -255,10 +260,6 @@ fn ingest_one(
         };
         let new_row = items::insert(tx, source_id, &uid, story, &written)?;
         if let (Some(m), Some(sig)) = (matching, &sig) {
-            if let StoryFor::Joined(story) = story_for {
-                // Joined by its link, perhaps a story of days not loaded: loaded whole.
-                story_index::load_story(tx, m.index_mut(), story)?;
-            }
             m.stored_new(new_row, source_id, story, from_ts(published), sig);
         }
         if let StoryFor::Joined(story) = story_for {

@@ -595,4 +595,181 @@ mod tests {
         }
         assert_eq!(found[0], found[1], "explain says the same");
     }
+
+    /// One delivery of the replayed corpus: a poll of `source` at day `at`.
+    struct Delivery {
+        at: i64,
+        source: &'static str,
+        item: Item,
+        keep_days: Option<u32>,
+    }
+
+    /// A corpus of stories reported by several partners, some late (days
+    /// or months after their date), some published again under their link
+    /// weeks later, some edited, over background items sharing a common
+    /// vocabulary, with retention deleting old items: every path that
+    /// loads, evicts, counts or uncounts.
+    fn corpus(seed: u64) -> Vec<Delivery> {
+        let mut rng = Rng(seed);
+        let common: Vec<String> = (0..40).map(|_| rng.word()).collect();
+        let mut out = Vec::new();
+        let pick_common = |rng: &mut Rng, n: usize| -> Vec<String> {
+            (0..n)
+                .map(|_| common[rng.below(common.len() as u64) as usize].clone())
+                .collect()
+        };
+        for story in 0..70 {
+            let day = rng.below(180) as i64;
+            let words: Vec<String> = (0..9).map(|_| rng.word()).collect();
+            let reports = 2 + rng.below(3) as usize;
+            let mut first_link = None;
+            for r in 0..reports {
+                // With replacement: a second report of a source must found a story of its own.
+                let source = SOURCES[rng.below(SOURCES.len() as u64) as usize];
+                let mut mine: Vec<String> = words
+                    .iter()
+                    .filter(|_| rng.below(4) != 0)
+                    .cloned()
+                    .collect();
+                mine.extend(pick_common(&mut rng, 3));
+                let title = format!(
+                    "{} {} in {}",
+                    mine[0],
+                    mine.get(1).unwrap_or(&words[1]),
+                    words[8]
+                );
+                let text = format!("Bericht: {}.", mine.join(" "));
+                let guid = format!("story{story}-{r}");
+                let mut link = format!("{source}.example/{guid}");
+                let mut date = day + rng.below(3) as i64;
+                if r > 0 && rng.below(8) == 0 {
+                    // An old item published again under its link, weeks later.
+                    if let Some(l) = &first_link {
+                        link = String::clone(l);
+                        date = day + 20 + rng.below(40) as i64;
+                    }
+                }
+                first_link.get_or_insert_with(|| link.clone());
+                let delay = match rng.below(7) {
+                    0 => 5 + rng.below(60) as i64,
+                    1 => 1,
+                    _ => 0,
+                };
+                let keep_days = (rng.below(3) == 0).then_some(90);
+                out.push(Delivery {
+                    at: date + delay,
+                    source,
+                    item: item(&guid, &link, &title, &text, at_day(date)),
+                    keep_days,
+                });
+                if rng.below(10) == 0 {
+                    let mut edited = item(
+                        &guid,
+                        &link,
+                        &title,
+                        &format!("{text} Ergänzt: {}.", words[2]),
+                        at_day(date),
+                    );
+                    edited.updated = Some(at_day(date + 1));
+                    out.push(Delivery {
+                        at: date + delay + 10 + rng.below(40) as i64,
+                        source,
+                        item: edited,
+                        keep_days: None,
+                    });
+                }
+            }
+        }
+        for k in 0..250 {
+            let day = rng.below(200) as i64;
+            let source = SOURCES[rng.below(SOURCES.len() as u64) as usize];
+            let mut words = pick_common(&mut rng, 5);
+            words.push(rng.word());
+            let guid = format!("bg{k}");
+            out.push(Delivery {
+                at: day,
+                source,
+                item: item(
+                    &guid,
+                    &format!("{source}.example/{guid}"),
+                    &words[..2].join(" "),
+                    &words.join(" "),
+                    at_day(day),
+                ),
+                keep_days: Some(120),
+            });
+        }
+        out.sort_by_key(|d| d.at);
+        out
+    }
+
+    /// Each item's story and what `explain` says of it, after replaying the corpus.
+    fn replay(
+        deliveries: &[Delivery],
+        bounded: bool,
+    ) -> (Vec<(String, i64)>, Vec<String>, usize, usize) {
+        let clock = Arc::new(AtomicI64::new(to_ts(at_day(-30))));
+        let store = store(&clock);
+        for d in deliveries {
+            let at = at_day(d.at) + Duration::hours(1);
+            if bounded {
+                clock.store(to_ts(at), Ordering::Relaxed);
+            }
+            store
+                .ingest(poll(d.source, d.item.clone(), at, d.keep_days))
+                .unwrap();
+        }
+        let stories: Vec<(String, i64)> = store
+            .with(|c| {
+                let mut stmt = c.prepare("SELECT guid, story_id FROM items ORDER BY id")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap();
+        let links: Vec<String> = store
+            .with(|c| {
+                let mut stmt = c.prepare("SELECT link_key FROM items ORDER BY id")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .unwrap();
+        let explained = links
+            .iter()
+            .map(|l| format!("{:?}", store.explain(l).unwrap()))
+            .collect();
+        let index = index_of(&store);
+        (stories, explained, index.len(), index.counted())
+    }
+
+    #[test]
+    fn a_replayed_corpus_gives_the_same_stories_with_the_bound_as_without() {
+        for seed in [1, 2, 3] {
+            let deliveries = corpus(seed);
+            let (all, all_explained, all_loaded, all_counted) = replay(&deliveries, false);
+            let (bounded, bounded_explained, loaded, counted) = replay(&deliveries, true);
+            assert_eq!(
+                all_loaded, all_counted,
+                "a clock before every item loads every day"
+            );
+            assert!(
+                loaded < counted / 4,
+                "seed {seed}: {loaded} of {counted} loaded"
+            );
+            assert_eq!(counted, all_counted);
+            assert_eq!(all, bounded, "seed {seed}");
+            for (a, b) in all_explained.iter().zip(&bounded_explained) {
+                assert_eq!(a, b, "seed {seed}");
+            }
+            // The corpus merges stories (else the comparison would say little).
+            let mut sizes: std::collections::HashMap<i64, usize> = Default::default();
+            for (_, story) in &all {
+                *sizes.entry(*story).or_default() += 1;
+            }
+            let merged = sizes.values().filter(|n| **n > 1).count();
+            assert!(
+                merged >= 20,
+                "seed {seed}: {merged} stories of several items, {loaded} of {counted} loaded"
+            );
+        }
+    }
 }
