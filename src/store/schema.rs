@@ -132,11 +132,6 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX polls_source ON polls (source_id, id);
     "#,
-    // 8: items by publication time across sources: the story index loads the
-    // days a backdated item reaches (store/story_index.rs).
-    r#"
-    CREATE INDEX items_published ON items (published);
-    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

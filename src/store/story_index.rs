@@ -119,6 +119,12 @@ fn day_ceiling(day: i32) -> i64 {
     }
 }
 
+// Items are selected by publication time through the (source, published)
+// index, a range per source (`source_id IN (SELECT id FROM sources)`: every
+// item's source is a row there, a foreign key): ~5 ms at 1,000 sources. No
+// index on `published` alone: one more B-tree written for every stored
+// item, to save milliseconds when a backdated item arrives.
+
 /// Builds the index: every stored item's signature counted, and the stories
 /// with an item from `first_day` on loaded.
 fn load(c: &mut Connection, first_day: i32) -> Result<StoryIndex> {
@@ -126,7 +132,8 @@ fn load(c: &mut Connection, first_day: i32) -> Result<StoryIndex> {
     let mut index = StoryIndex::from_day(first_day);
     let recent: std::collections::HashSet<i64> = {
         let mut stmt = c.prepare(
-            "SELECT DISTINCT story_id FROM items WHERE hidden IS NULL AND published >= ?1",
+            "SELECT DISTINCT story_id FROM items WHERE hidden IS NULL \
+             AND source_id IN (SELECT id FROM sources) AND published >= ?1",
         )?;
         let rows = stmt.query_map([day_floor(first_day)], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
@@ -257,7 +264,8 @@ pub(super) fn reach(c: &Connection, index: &mut StoryIndex, day: i32, window: u3
             index,
             "SELECT id, source_id, story_id, published, story_sig FROM items \
              WHERE hidden IS NULL AND story_id IN \
-             (SELECT story_id FROM items WHERE hidden IS NULL AND published >= ?1 AND published < ?2) \
+             (SELECT story_id FROM items WHERE hidden IS NULL \
+             AND source_id IN (SELECT id FROM sources) AND published >= ?1 AND published < ?2) \
              ORDER BY id",
             params![day_floor(from), day_ceiling(to)],
         )?;
