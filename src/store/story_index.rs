@@ -780,4 +780,44 @@ mod tests {
             );
         }
     }
+
+    fn vm_rss_kb() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+                line.split_whitespace().nth(1)?.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+
+    /// The figure in BENCHMARKS.md: the index of a stored database
+    /// (`STORY_INDEX_DB`, a copy: it is migrated and signatures may be
+    /// written), built as at start-up with today's clock, or with
+    /// `STORY_INDEX_ALL=1` a clock before every item (every day loaded: the
+    /// unbounded index's size).
+    #[test]
+    #[ignore = "a figure: needs STORY_INDEX_DB"]
+    fn story_index_figure() {
+        let path = std::env::var("STORY_INDEX_DB").expect("STORY_INDEX_DB=path of a copy");
+        let store = Store::open(std::path::Path::new(&path)).unwrap();
+        let all = std::env::var("STORY_INDEX_ALL").is_ok_and(|v| v == "1");
+        if all {
+            store.set_story_clock(|| Utc.with_ymd_and_hms(1990, 1, 1, 0, 0, 0).unwrap());
+        }
+        let before = vm_rss_kb();
+        let started = std::time::Instant::now();
+        let index = index_of(&store);
+        let elapsed = started.elapsed();
+        let after = vm_rss_kb();
+        println!(
+            "story index ({}): {} of {} items loaded; VmRSS {before} → {after} kB (+{} kB); built in {} ms",
+            if all { "every day" } else { "bounded" },
+            index.len(),
+            index.counted(),
+            after.saturating_sub(before),
+            elapsed.as_millis()
+        );
+        put_back(&store, index);
+    }
 }
