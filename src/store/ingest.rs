@@ -268,10 +268,17 @@ fn ingest_one(
         return Ok((Outcome::New, new_row));
     };
     let old = items::stored(tx, row)?;
+    let mut matching = matching;
+    if let Some(m) = matching.as_deref_mut()
+        && (old.content_hash != hash || old.hidden.is_some() != item.hidden.is_some())
+    {
+        // The index replaces the item's entry (or keeps it until rebuilt):
+        // its story is loaded first, as it stands before this change.
+        story_index::load_story(tx, m.index_mut(), old.story)?;
+    }
     if old.hidden != item.hidden || old.tags != items::json(&item.tags) {
         items::set_verdict(tx, row, item.hidden.as_deref(), &item.tags, &old.tags)?;
     }
-    let mut matching = matching;
     if old.hidden.is_some() != item.hidden.is_some() {
         // Shown or hidden now: the index (which holds shown items only) is rebuilt after this poll.
         if let Some(m) = matching.as_deref_mut() {
@@ -292,10 +299,6 @@ fn ingest_one(
         .max(published);
     // An edited item keeps its story (its entry id must not move); only its signature follows the text.
     let sig = matching.as_ref().map(|_| signature());
-    if let (Some(m), None) = (matching.as_deref_mut(), &item.hidden) {
-        // Its old signature is replaced in the index: the story is loaded first.
-        story_index::load_story(tx, m.index_mut(), old.story)?;
-    }
     let written = Written {
         prepared: p,
         published,
