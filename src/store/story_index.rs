@@ -475,12 +475,12 @@ mod tests {
             .unwrap();
     }
 
-    /// `per_day` unrelated items on each of `days` days, the clock at the last one.
+    /// `per_day` unrelated items on each of `days` days, the clock moving with them.
     fn history(days: i64, per_day: usize, clock: &Arc<AtomicI64>) -> Store {
         let mut rng = Rng(days as u64);
-        clock.store(to_ts(at_day(days - 1)), Ordering::Relaxed);
         let store = store(clock);
         for day in 0..days {
+            clock.store(to_ts(at_day(day)), Ordering::Relaxed);
             for k in 0..per_day {
                 let source = SOURCES[k % SOURCES.len()];
                 let words: Vec<String> = (0..8).map(|_| rng.word()).collect();
@@ -745,6 +745,10 @@ mod tests {
             .iter()
             .map(|l| format!("{:?}", store.explain(l).unwrap()))
             .collect();
+        if bounded {
+            // The next day: what the last polls and `explain` loaded of older days goes.
+            clock.fetch_add(86_400, Ordering::Relaxed);
+        }
         let index = index_of(&store);
         (stories, explained, index.len(), index.counted())
     }

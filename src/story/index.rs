@@ -19,6 +19,9 @@ use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, 
 /// Slots of a query's memo of squared IDFs by document frequency.
 const IDF_MEMO: usize = 128;
 
+/// Older items (see [`StoryIndex::needs_evicting`]) kept loaded however few the window's are.
+const MIN_OLDER: usize = 4096;
+
 /// An indexed item; its terms and facts are in the index's [`Records`].
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -115,8 +118,9 @@ pub(crate) struct StoryIndex {
     counted: usize,
     /// The days whose items are all loaded.
     days: LoadedDays,
-    /// An item older than the first loaded day was loaded since the last eviction.
-    spilled: bool,
+    /// Loaded items dated before the first loaded day: members of stories
+    /// reaching into it, and older days loaded for backdated items.
+    older: usize,
     /// Per term id: whether it is a number.
     numeric: Vec<bool>,
     items: Map<i64, Entry>,
@@ -256,7 +260,9 @@ impl StoryIndex {
         terms: &[u32],
         sig: &Signature,
     ) {
-        self.spilled |= day < self.days.first();
+        if day < self.days.first() {
+            self.older += 1;
+        }
         let source = self.source_id(source);
         for &t in terms {
             self.postings[t as usize].insert((day, item));
@@ -289,6 +295,9 @@ impl StoryIndex {
     /// Unloads an item, still counted; its term ids, if it was loaded.
     fn unplace(&mut self, item: i64) -> Option<Vec<u32>> {
         let e = self.items.remove(&item)?;
+        if e.day < self.days.first() {
+            self.older -= 1;
+        }
         let mut terms = Vec::new();
         self.records.terms_into(e.at, &mut terms);
         for &t in &terms {
@@ -309,10 +318,13 @@ impl StoryIndex {
         Some(terms)
     }
 
-    /// Whether [`evict_before`](Self::evict_before) `day` would unload anything:
-    /// the first day moved on, or older items were loaded since.
+    /// Whether it is time to [`evict_before`](Self::evict_before) `day`:
+    /// the first day moved on, or older items loaded on demand outnumber
+    /// those of the window (and [`MIN_OLDER`]). Older days stay loaded until
+    /// then, so that a partner whose new items are all dated long ago (a
+    /// wrong clock, an archive) does not make every poll load them again.
     pub(crate) fn needs_evicting(&self, day: i32) -> bool {
-        day > self.days.first() || self.days.has_older() || self.spilled
+        day > self.days.first() || self.older > (self.items.len() - self.older).max(MIN_OLDER)
     }
 
     /// Unloads the stories whose every member is dated before `day` (they
@@ -329,7 +341,8 @@ impl StoryIndex {
             self.unplace(item);
         }
         self.days.drop_before(day);
-        self.spilled = false;
+        let first = self.days.first();
+        self.older = self.items.values().filter(|e| e.day < first).count();
         doomed.len()
     }
 
@@ -872,6 +885,32 @@ mod tests {
         ix.insert(3, "a", 12, 2, &Signature::of("X Y Z", ""));
         assert_eq!(ix.len(), 1);
         assert_eq!(ix.story_of(3), Some(12));
+    }
+
+    #[test]
+    fn older_items_stay_loaded_until_they_outnumber_the_window() {
+        let mut ix = StoryIndex::from_day(100);
+        let sig = Signature::of("Meldung aus Cottbus", "Text");
+        for i in 0..10 {
+            ix.insert(i, "a", i, 100 + (i as i32 % 3), &sig);
+        }
+        // Loaded for backdated items: kept while no more than MIN_OLDER.
+        for i in 10..10 + MIN_OLDER as i64 {
+            ix.insert(i, "a", i, 50, &sig);
+        }
+        assert!(!ix.needs_evicting(100));
+        // A story with a member in the window stays whole, however old its others.
+        ix.insert(100_000, "b", 7, 40, &sig);
+        assert!(ix.needs_evicting(100));
+        assert_eq!(ix.evict_before(100), MIN_OLDER);
+        assert_eq!((ix.len(), ix.counted()), (11, MIN_OLDER + 11));
+        assert!(ix.contains(100_000) && ix.contains(7));
+        assert!(!ix.needs_evicting(100));
+        // The day moves on: the stories of day 100 go; story 7 (day 101) stays whole.
+        assert!(ix.needs_evicting(101));
+        assert_eq!(ix.evict_before(101), 4);
+        assert!(!ix.contains(0) && ix.contains(7) && ix.contains(100_000));
+        assert_eq!(ix.counted(), MIN_OLDER + 11, "still counted for IDF");
     }
 
     #[test]

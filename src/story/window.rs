@@ -33,11 +33,6 @@ impl LoadedDays {
         self.from
     }
 
-    /// Whether ranges below the first day are loaded.
-    pub(super) fn has_older(&self) -> bool {
-        !self.older.is_empty()
-    }
-
     /// The ranges of `first..=last` that are not loaded, in order.
     pub(super) fn missing(&self, first: i32, last: i32) -> Vec<(i32, i32)> {
         let mut gaps = Vec::new();
@@ -120,7 +115,7 @@ mod tests {
         d.drop_before(95);
         assert_eq!((d.from, d.older.clone()), (100, vec![(95, 99)]));
         d.drop_before(102);
-        assert_eq!((d.from, d.has_older()), (102, false));
+        assert_eq!((d.from, d.older.is_empty()), (102, true));
         assert_eq!(d.missing(99, 103), vec![(99, 101)]);
         // Unbounded: every day is there.
         let all = LoadedDays::default();
