@@ -130,13 +130,18 @@ fn day_ceiling(day: i32) -> i64 {
 fn load(c: &mut Connection, first_day: i32) -> Result<StoryIndex> {
     let started = std::time::Instant::now();
     let mut index = StoryIndex::from_day(first_day);
-    let recent: std::collections::HashSet<i64> = {
+    // Sorted and unique here, not by SQLite (DISTINCT is a temporary B-tree
+    // beside it): a plain list is the least memory for the load's peak.
+    let recent: Vec<i64> = {
         let mut stmt = c.prepare(
-            "SELECT DISTINCT story_id FROM items WHERE hidden IS NULL \
+            "SELECT story_id FROM items WHERE hidden IS NULL \
              AND source_id IN (SELECT id FROM sources) AND published >= ?1",
         )?;
         let rows = stmt.query_map([day_floor(first_day)], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
+        let mut recent = rows.collect::<rusqlite::Result<Vec<i64>>>()?;
+        recent.sort_unstable();
+        recent.dedup();
+        recent
     };
     let mut stale: Vec<(i64, bool)> = Vec::new();
     {
@@ -147,7 +152,7 @@ fn load(c: &mut Connection, first_day: i32) -> Result<StoryIndex> {
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let story: i64 = r.get(2)?;
-            let loaded = recent.contains(&story);
+            let loaded = recent.binary_search(&story).is_ok();
             let sig: Option<String> = r.get(4)?;
             match sig.as_deref().and_then(Signature::decode) {
                 Some(sig) if loaded => {
@@ -212,7 +217,9 @@ fn load(c: &mut Connection, first_day: i32) -> Result<StoryIndex> {
 }
 
 /// Loads the stories of the rows `sql` selects (id, source, story,
-/// published, signature), those not loaded yet.
+/// published, signature), those not loaded yet. Not sorted by SQLite (a
+/// sorter holding every row's signature): read through `items_story`, a
+/// story's members come in the order of their ids, as a full load puts them.
 fn load_rows(
     c: &Connection,
     index: &mut StoryIndex,
@@ -265,8 +272,7 @@ pub(super) fn reach(c: &Connection, index: &mut StoryIndex, day: i32, window: u3
             "SELECT id, source_id, story_id, published, story_sig FROM items \
              WHERE hidden IS NULL AND story_id IN \
              (SELECT story_id FROM items WHERE hidden IS NULL \
-             AND source_id IN (SELECT id FROM sources) AND published >= ?1 AND published < ?2) \
-             ORDER BY id",
+             AND source_id IN (SELECT id FROM sources) AND published >= ?1 AND published < ?2)",
             params![day_floor(from), day_ceiling(to)],
         )?;
         index.days_loaded(from, to);
