@@ -6,6 +6,7 @@
 use rusqlite::OptionalExtension;
 
 use super::ingest::signature_from;
+use super::story_index;
 use super::{Result, Store, from_ts};
 use crate::story::{Candidate, Facts, Signature, Verdict, story_day};
 
@@ -89,6 +90,11 @@ impl Store {
             let rules = state.rules.clone();
             let mut index = state.take_fresh_index(c)?;
             let day = story_day(from_ts(published));
+            // An old item's days and story, when the index holds recent days only.
+            story_index::reach(c, &mut index, day, rules.window_days)?;
+            if hidden.is_none() {
+                story_index::load_story(c, &mut index, story)?;
+            }
             // Weighed as when it arrived: without itself in the index.
             index.remove(id);
             let (_, found) = index.candidates(&source, day, &sig, &rules);

@@ -15,6 +15,7 @@ use super::items::{self, Lookup, Written};
 use super::pages::save_pages_in;
 use super::sources::{PollRecord, guids_unreliable_in, record_ingest_in, record_poll_in};
 use super::stories;
+use super::story_index;
 use super::{Result, Store, StoreError, from_ts, to_ts};
 use crate::dedup::{self, Prepared};
 use crate::model::{Item, PageRecord, stable_uuid};
@@ -224,11 +225,26 @@ fn ingest_one(
         let sig = matching.as_ref().map(|_| signature());
         // A hidden item joins no story by its text and no later item joins it:
         // the operator's rules removed it, so it must not pull others together.
-        let matching = matching.filter(|_| item.hidden.is_none());
+        let mut matching = matching.filter(|_| item.hidden.is_none());
+        if let Some(m) = matching.as_deref_mut() {
+            // A backdated item's days are loaded before it is matched.
+            let window = m.rules().window_days;
+            story_index::reach(
+                tx,
+                m.index_mut(),
+                story::story_day(from_ts(published)),
+                window,
+            )?;
+        }
         let with_sig = matching.as_deref().zip(sig.as_ref());
         let story_for =
             story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
         let story = story_for.id();
+        if let (StoryFor::Joined(story), Some(m)) = (story_for, matching.as_deref_mut()) {
+            // Joined by its link, perhaps a story of days not loaded: loaded
+            // whole, before the item is stored (it is counted when indexed).
+            story_index::load_story(tx, m.index_mut(), story)?;
+        }
         let mut uid = stable_uuid(&["item", source_id, &identity]);
         if items::uid_taken(tx, &uid)? {
             // Only when a stored item's identity changed under it; keep both, distinctly.
@@ -252,10 +268,17 @@ fn ingest_one(
         return Ok((Outcome::New, new_row));
     };
     let old = items::stored(tx, row)?;
+    let mut matching = matching;
+    if let Some(m) = matching.as_deref_mut()
+        && (old.content_hash != hash || old.hidden.is_some() != item.hidden.is_some())
+    {
+        // The index replaces the item's entry (or keeps it until rebuilt):
+        // its story is loaded first, as it stands before this change.
+        story_index::load_story(tx, m.index_mut(), old.story)?;
+    }
     if old.hidden != item.hidden || old.tags != items::json(&item.tags) {
         items::set_verdict(tx, row, item.hidden.as_deref(), &item.tags, &old.tags)?;
     }
-    let mut matching = matching;
     if old.hidden.is_some() != item.hidden.is_some() {
         // Shown or hidden now: the index (which holds shown items only) is rebuilt after this poll.
         if let Some(m) = matching.as_deref_mut() {
@@ -316,10 +339,10 @@ fn expire(
         .filter(|(id, _)| !in_document.contains(id))
         .collect();
     for (id, _) in &doomed {
-        items::delete(tx, *id)?;
         if let Some(index) = index.as_deref_mut() {
-            index.remove(*id);
+            story_index::forget(tx, index, *id)?;
         }
+        items::delete(tx, *id)?;
     }
     let mut touched: Vec<i64> = doomed.iter().map(|(_, s)| *s).collect();
     touched.sort_unstable();

@@ -1,15 +1,26 @@
-//! The in-memory candidate index: every stored item's signature by term
-//! and day, and the search for the most similar story a new item may join.
+//! The in-memory candidate index: stored items' signatures by term and
+//! day, and the search for the most similar story a new item may join.
+//!
+//! Bounded to the days matching can reach: the store loads the items of
+//! recent days (and older days on demand, `LoadedDays`), while IDF's counts
+//! (each term's document frequency, the number of items) cover every indexed
+//! item of history, loaded or not, so that a bounded index weighs terms as an
+//! unbounded one does. A story is loaded whole or not at all, so that its
+//! members are all at hand when it is weighed (`story_refuses`).
 
 use std::cell::Cell;
 use std::collections::HashSet;
 
 use super::postings::Postings;
 use super::records::{At, Records};
+use super::window::LoadedDays;
 use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, veto};
 
 /// Slots of a query's memo of squared IDFs by document frequency.
 const IDF_MEMO: usize = 128;
+
+/// Older items (see [`StoryIndex::needs_evicting`]) kept loaded however few the window's are.
+const MIN_OLDER: usize = 4096;
 
 /// An indexed item; its terms and facts are in the index's [`Records`].
 #[derive(Debug, Clone, Copy)]
@@ -94,13 +105,22 @@ pub(crate) struct Match {
     pub(crate) shared_terms: usize,
 }
 
-/// Every stored item's signature, by term and day, for finding candidates.
+/// Loaded items' signatures, by term and day, for finding candidates.
 /// Items are keyed by their database row id; stories by theirs.
 #[derive(Debug, Default)]
 pub(crate) struct StoryIndex {
     vocab: Map<Box<str>, u32>,
-    /// Per term id: (day, item) sorted; its length is the term's document frequency.
+    /// Per term id: the loaded items' (day, item), sorted.
     postings: Vec<Postings>,
+    /// Per term id: its document frequency over every counted item, loaded or not.
+    df: Vec<u32>,
+    /// Items counted in `df`: the N of IDF.
+    counted: usize,
+    /// The days whose items are all loaded.
+    days: LoadedDays,
+    /// Loaded items dated before the first loaded day: members of stories
+    /// reaching into it, and older days loaded for backdated items.
+    older: usize,
     /// Per term id: whether it is a number.
     numeric: Vec<bool>,
     items: Map<i64, Entry>,
@@ -111,8 +131,41 @@ pub(crate) struct StoryIndex {
 }
 
 impl StoryIndex {
+    /// An index that is to hold the items of `first_day` on; older days are loaded on demand.
+    pub(crate) fn from_day(first_day: i32) -> StoryIndex {
+        StoryIndex {
+            days: LoadedDays::from_day(first_day),
+            ..StoryIndex::default()
+        }
+    }
+
+    /// Items loaded.
     pub(crate) fn len(&self) -> usize {
         self.items.len()
+    }
+
+    /// Items counted for IDF: every indexed item of history.
+    pub(crate) fn counted(&self) -> usize {
+        self.counted
+    }
+
+    pub(crate) fn contains(&self, item: i64) -> bool {
+        self.items.contains_key(&item)
+    }
+
+    /// Whether a story is loaded (then it is loaded whole).
+    pub(crate) fn has_story(&self, story: i64) -> bool {
+        self.stories.contains_key(&story)
+    }
+
+    /// The ranges of days `first..=last` whose items are not all loaded.
+    pub(crate) fn missing_days(&self, first: i32, last: i32) -> Vec<(i32, i32)> {
+        self.days.missing(first, last)
+    }
+
+    /// The items of `first..=last` were loaded (with their stories).
+    pub(crate) fn days_loaded(&mut self, first: i32, last: i32) {
+        self.days.add(first, last);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -131,15 +184,37 @@ impl StoryIndex {
         let id = self.postings.len() as u32;
         self.vocab.insert(term.into(), id);
         self.postings.push(Postings::default());
+        self.df.push(0);
         self.numeric.push(term.starts_with('#'));
         id
     }
 
     fn df(&self, term: u32) -> usize {
-        self.postings[term as usize].len()
+        self.df[term as usize] as usize
     }
 
-    /// Adds (or replaces) an item.
+    /// A signature's term ids, sorted and unique.
+    fn term_ids(&mut self, sig: &Signature) -> Vec<u32> {
+        let mut terms: Vec<u32> = sig.terms.iter().map(|t| self.term_id(t)).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        terms
+    }
+
+    /// Counts (`up`) or uncounts an item's terms for IDF.
+    fn count(&mut self, terms: &[u32], up: bool) {
+        for &t in terms {
+            let df = &mut self.df[t as usize];
+            *df = if up { *df + 1 } else { df.saturating_sub(1) };
+        }
+        self.counted = if up {
+            self.counted + 1
+        } else {
+            self.counted.saturating_sub(1)
+        };
+    }
+
+    /// Adds (or replaces) an item: counted and loaded.
     pub(crate) fn insert(
         &mut self,
         item: i64,
@@ -149,14 +224,50 @@ impl StoryIndex {
         sig: &Signature,
     ) {
         self.remove(item);
+        let terms = self.term_ids(sig);
+        self.count(&terms, true);
+        self.place(item, source, story, day, &terms, sig);
+    }
+
+    /// Counts a stored item for IDF without loading it (a day outside the window).
+    pub(crate) fn count_unloaded(&mut self, sig: &Signature) {
+        let terms = self.term_ids(sig);
+        self.count(&terms, true);
+    }
+
+    /// Uncounts a stored item that is not loaded (deleted).
+    pub(crate) fn uncount_unloaded(&mut self, sig: &Signature) {
+        let terms = self.term_ids(sig);
+        self.count(&terms, false);
+    }
+
+    /// Loads an item already counted (`count_unloaded`); nothing if it is loaded.
+    pub(crate) fn load(&mut self, item: i64, source: &str, story: i64, day: i32, sig: &Signature) {
+        if self.contains(item) {
+            return;
+        }
+        let terms = self.term_ids(sig);
+        self.place(item, source, story, day, &terms, sig);
+    }
+
+    /// Puts a counted item into the postings, records and stories.
+    fn place(
+        &mut self,
+        item: i64,
+        source: &str,
+        story: i64,
+        day: i32,
+        terms: &[u32],
+        sig: &Signature,
+    ) {
+        if day < self.days.first() {
+            self.older += 1;
+        }
         let source = self.source_id(source);
-        let mut terms: Vec<u32> = sig.terms.iter().map(|t| self.term_id(t)).collect();
-        terms.sort_unstable();
-        terms.dedup();
-        for &t in &terms {
+        for &t in terms {
             self.postings[t as usize].insert((day, item));
         }
-        let at = self.records.push(&terms, &sig.facts);
+        let at = self.records.push(terms, &sig.facts);
         self.items.insert(
             item,
             Entry {
@@ -174,14 +285,22 @@ impl StoryIndex {
         }
     }
 
-    /// Forgets an item (deleted, or about to be re-inserted).
+    /// Forgets a loaded item (deleted, or about to be re-inserted): unloaded and uncounted.
     pub(crate) fn remove(&mut self, item: i64) {
-        let Some(e) = self.items.remove(&item) else {
-            return;
-        };
+        if let Some(terms) = self.unplace(item) {
+            self.count(&terms, false);
+        }
+    }
+
+    /// Unloads an item, still counted; its term ids, if it was loaded.
+    fn unplace(&mut self, item: i64) -> Option<Vec<u32>> {
+        let e = self.items.remove(&item)?;
+        if e.day < self.days.first() {
+            self.older -= 1;
+        }
         let mut terms = Vec::new();
         self.records.terms_into(e.at, &mut terms);
-        for t in terms {
+        for &t in &terms {
             self.postings[t as usize].remove((e.day, item));
         }
         self.records.release(e.at);
@@ -196,12 +315,42 @@ impl StoryIndex {
         {
             self.stories.remove(&e.story);
         }
+        Some(terms)
+    }
+
+    /// Whether it is time to [`evict_before`](Self::evict_before) `day`:
+    /// the first day moved on, or older items loaded on demand outnumber
+    /// those of the window (and [`MIN_OLDER`]). Older days stay loaded until
+    /// then, so that a partner whose new items are all dated long ago (a
+    /// wrong clock, an archive) does not make every poll load them again.
+    pub(crate) fn needs_evicting(&self, day: i32) -> bool {
+        day > self.days.first() || self.older > (self.items.len() - self.older).max(MIN_OLDER)
+    }
+
+    /// Unloads the stories whose every member is dated before `day` (they
+    /// stay counted for IDF); a story with a member from `day` on stays
+    /// whole. Returns the items unloaded.
+    pub(crate) fn evict_before(&mut self, day: i32) -> usize {
+        let doomed: Vec<i64> = self
+            .stories
+            .values()
+            .filter(|m| m.as_slice().iter().all(|i| self.items[i].day < day))
+            .flat_map(|m| m.as_slice().iter().copied())
+            .collect();
+        for &item in &doomed {
+            self.unplace(item);
+        }
+        self.days.drop_before(day);
+        let first = self.days.first();
+        self.older = self.items.values().filter(|e| e.day < first).count();
+        doomed.len()
     }
 
     /// Gives back what growing one item at a time over-allocated: after a bulk load.
     pub(crate) fn shrink_to_fit(&mut self) {
         self.postings.iter_mut().for_each(Postings::shrink_to_fit);
         self.postings.shrink_to_fit();
+        self.df.shrink_to_fit();
         self.numeric.shrink_to_fit();
         self.items.shrink_to_fit();
         self.records.shrink_to_fit();
@@ -274,7 +423,8 @@ impl StoryIndex {
         if !rules.enabled || self.is_empty() {
             return None;
         }
-        let n = self.items.len();
+        // IDF over every counted item, loaded or not: the same weights as an unbounded index.
+        let n = self.counted;
         let own_source = self.sources.get(source).copied();
         let window = rules.window_days as i32;
         let ids: Vec<Option<u32>> = sig
@@ -352,7 +502,7 @@ impl StoryIndex {
         for &(t, w) in &by_weight[..probe] {
             let word = u32::from(!self.numeric[t as usize]);
             let list = &self.postings[t as usize];
-            if !is_specific(list.len(), n) || scanned >= PROBE_BUDGET {
+            if !is_specific(self.df(t), n) || scanned >= PROBE_BUDGET {
                 unprobed += w * w;
                 continue;
             }
@@ -735,6 +885,32 @@ mod tests {
         ix.insert(3, "a", 12, 2, &Signature::of("X Y Z", ""));
         assert_eq!(ix.len(), 1);
         assert_eq!(ix.story_of(3), Some(12));
+    }
+
+    #[test]
+    fn older_items_stay_loaded_until_they_outnumber_the_window() {
+        let mut ix = StoryIndex::from_day(100);
+        let sig = Signature::of("Meldung aus Cottbus", "Text");
+        for i in 0..10 {
+            ix.insert(i, "a", i, 100 + (i as i32 % 3), &sig);
+        }
+        // Loaded for backdated items: kept while no more than MIN_OLDER.
+        for i in 10..10 + MIN_OLDER as i64 {
+            ix.insert(i, "a", i, 50, &sig);
+        }
+        assert!(!ix.needs_evicting(100));
+        // A story with a member in the window stays whole, however old its others.
+        ix.insert(100_000, "b", 7, 40, &sig);
+        assert!(ix.needs_evicting(100));
+        assert_eq!(ix.evict_before(100), MIN_OLDER);
+        assert_eq!((ix.len(), ix.counted()), (11, MIN_OLDER + 11));
+        assert!(ix.contains(100_000) && ix.contains(7));
+        assert!(!ix.needs_evicting(100));
+        // The day moves on: the stories of day 100 go; story 7 (day 101) stays whole.
+        assert!(ix.needs_evicting(101));
+        assert_eq!(ix.evict_before(101), 4);
+        assert!(!ix.contains(0) && ix.contains(7) && ix.contains(100_000));
+        assert_eq!(ix.counted(), MIN_OLDER + 11, "still counted for IDF");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! - this file: the rules, the [`Signature`] and the decisions made with it;
 //! - `analysis`: text → signature (with `tokens`, `fold` and `lexicon`);
 //! - `index`: the candidate index and the most similar story an item may join;
-//! - `postings`: one term's items by day, inside the index.
+//! - `postings`: one term's items by day, inside the index;
+//! - `window`: which days a bounded index holds.
 //!
 //! # Method
 //!
@@ -69,6 +70,7 @@ mod lexicon;
 mod postings;
 mod records;
 mod tokens;
+mod window;
 
 use std::collections::HashSet;
 
@@ -674,6 +676,15 @@ impl<'a> Matching<'a> {
     ) {
         self.index
             .insert(item, source, story, story_day(published), sig);
+    }
+
+    /// The index, for the store to load what matching needs before it is used.
+    pub(crate) fn index_mut(&mut self) -> &mut StoryIndex {
+        self.index
+    }
+
+    pub(crate) fn rules(&self) -> &Rules {
+        self.rules
     }
 
     /// The index, to forget the items the batch's retention deletes.

@@ -45,7 +45,9 @@ impl Default for Postings {
 const SHORT_POSTINGS: usize = 256;
 
 impl Postings {
-    pub(super) fn len(&self) -> usize {
+    /// The items held (the index counts document frequencies itself, over history).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         match self {
             Postings::Short(v) => v.len(),
             Postings::Long(b) => b.len(),
