@@ -114,6 +114,13 @@ struct Waiting {
     done: mpsc::SyncSender<Result<IngestReport>>,
 }
 
+/// A poll in the writer's queue ([`Store::enqueue_ingest`]); its report
+/// comes from [`Store::store_queued`].
+#[derive(Debug)]
+pub struct QueuedIngest {
+    result: mpsc::Receiver<Result<IngestReport>>,
+}
+
 /// A content hash's first 64 bits, enough to recognise an unchanged item.
 fn hash_key(content_hash: &str) -> u64 {
     content_hash
@@ -508,13 +515,32 @@ impl Store {
     /// the polls waiting beside it (group commit). Returns once the
     /// transaction that holds it is durably committed.
     pub fn ingest_prepared(&self, ready: PreparedIngest) -> Result<IngestReport> {
+        self.store_queued(self.enqueue_ingest(ready))
+    }
+
+    /// Puts a prepared poll in the writer's queue without waiting: cheap (a
+    /// lock and a push), fit for an async task. The poll is stored by the
+    /// next thread that takes the connection ([`store_queued`](Self::store_queued)
+    /// for it or for any other queued poll). Queueing apart from waiting
+    /// lets a group hold every poll ready for the writer, not only as many
+    /// as there are threads blocked on it (the daemon's blocking pool has
+    /// four): fewer, larger transactions, and fewer fsyncs.
+    pub fn enqueue_ingest(&self, ready: PreparedIngest) -> QueuedIngest {
         let (done, result) = mpsc::sync_channel(1);
-        let group = &self.inner.group;
-        group
+        self.inner
+            .group
             .waiting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push_back(Waiting { ready, done });
+        QueuedIngest { result }
+    }
+
+    /// Waits for a queued poll to be stored, storing it (and the polls
+    /// queued with it) if no other thread already did.
+    pub fn store_queued(&self, queued: QueuedIngest) -> Result<IngestReport> {
+        let QueuedIngest { result } = queued;
+        let group = &self.inner.group;
         loop {
             let mut c = self.inner.conn.lock().unwrap_or_else(|p| p.into_inner());
             // Stored by the poll that held the connection before us?
@@ -785,6 +811,42 @@ mod tests {
             .ingest(report("zeitung", "lr.example/d", "Vier", day))
             .unwrap();
         assert_eq!(next.new, 1);
+    }
+
+    #[test]
+    fn polls_queued_apart_from_waiting_are_stored_by_whoever_writes_next() {
+        let store = store_with(&["verein", "zeitung", "amt"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        let queued: Vec<QueuedIngest> = [
+            report("verein", "lr.example/a", "Eins", day),
+            // Not registered: fails on its own, inside the shared transaction.
+            report("unbekannt", "lr.example/b", "Zwei", day),
+            report("zeitung", "lr.example/c", "Drei", day),
+            report("amt", "lr.example/d", "Vier", day),
+        ]
+        .into_iter()
+        .map(|r| store.enqueue_ingest(store.prepare_ingest(r)))
+        .collect();
+        assert_eq!(items_of(&store, "verein"), 0, "queueing stores nothing");
+        let mut queued = queued.into_iter();
+        let first = queued.next().unwrap();
+        // One call stores every poll queued so far, the failing one left out.
+        assert_eq!(store.store_queued(first).unwrap().new, 1);
+        assert_eq!(
+            (
+                items_of(&store, "verein"),
+                items_of(&store, "zeitung"),
+                items_of(&store, "amt")
+            ),
+            (1, 1, 1)
+        );
+        // The others hear their own outcome, and nothing is stored twice.
+        let rest: Vec<_> = queued.map(|q| store.store_queued(q)).collect();
+        assert!(rest[0].is_err(), "the unregistered source's poll fails");
+        assert_eq!(rest[1].as_ref().unwrap().new, 1);
+        assert_eq!(rest[2].as_ref().unwrap().new, 1);
+        assert_eq!(items_of(&store, "zeitung"), 1);
+        assert_eq!(items_of(&store, "unbekannt"), 0);
     }
 
     #[test]
