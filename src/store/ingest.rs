@@ -236,11 +236,7 @@ fn ingest_one(
         let story_for =
             story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
         let story = story_for.id();
-        let mut uid = stable_uuid(&["item", source_id, &identity]);
-        if items::uid_taken(tx, &uid)? {
-            // Only when a stored item's identity changed under it; keep both, distinctly.
-            uid = stable_uuid(&["item", source_id, &identity, &at.to_string(), hash]);
-        }
+        let uid = stable_uuid(&["item", source_id, &identity]);
         let written = Written {
             prepared: p,
             published,
@@ -249,7 +245,14 @@ fn ingest_one(
             content_hash: hash,
             signature: sig.as_ref().map(Signature::encode),
         };
-        let new_row = items::insert(tx, source_id, &uid, story, &written)?;
+        let new_row = match items::insert_unless_taken(tx, source_id, &uid, story, &written)? {
+            Some(row) => row,
+            None => {
+                // Only when a stored item's identity changed under it; keep both, distinctly.
+                let uid = stable_uuid(&["item", source_id, &identity, &at.to_string(), hash]);
+                items::insert(tx, source_id, &uid, story, &written)?
+            }
+        };
         if let (Some(m), Some(sig)) = (matching, &sig) {
             m.stored_new(new_row, source_id, story, from_ts(published), sig);
         }
@@ -811,6 +814,38 @@ mod tests {
             .ingest(report("zeitung", "lr.example/d", "Vier", day))
             .unwrap();
         assert_eq!(next.new, 1);
+    }
+
+    #[test]
+    fn a_new_item_whose_uid_is_taken_is_stored_under_another() {
+        let store = store_with(&["verein"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        store
+            .ingest(report("verein", "lr.example/a", "Eins", day))
+            .unwrap();
+        // The stored item's guid changed under it: its uid (from the old guid) stays.
+        store
+            .with(|c| Ok(c.execute("UPDATE items SET guid = 'anders'", [])?))
+            .unwrap();
+        // Same guid as the first item had, another link: new, and its uid is taken.
+        let again = store
+            .ingest(report("verein", "lr.example/b", "Eins", day))
+            .unwrap();
+        assert_eq!(again.new, 1);
+        let uids: Vec<String> = store
+            .with(|c| {
+                let mut stmt = c.prepare("SELECT uid FROM items ORDER BY id")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert_eq!(uids.len(), 2);
+        assert_ne!(uids[0], uids[1]);
+        assert_eq!(
+            uids[0],
+            stable_uuid(&["item", "verein", "guid:verein:Eins"]),
+            "the first item keeps its uid"
+        );
     }
 
     #[test]
