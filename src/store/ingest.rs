@@ -61,6 +61,8 @@ impl IngestReport {
 #[derive(Debug, Clone)]
 struct Precomputed {
     content_hash: String,
+    /// The item's `dedup::fingerprint`.
+    fingerprint: String,
     /// The story signature; `None` when matching is off or the item was in
     /// its source's previous document unchanged (the writer computes it if
     /// the item turns out new or changed after all).
@@ -354,7 +356,8 @@ fn ingest_in(
     let PreparedIngest { req, pre } = ready;
     let mut matching = index.map(|index| Matching::new(index, rules));
     let unreliable = guids_unreliable_in(tx, &req.source_id)?;
-    let batch = dedup::prepare(items, unreliable);
+    let fingerprints = pre.iter().map(|p| p.fingerprint.clone()).collect();
+    let batch = dedup::prepare_fingerprinted(items, fingerprints, unreliable);
     let at = to_ts(req.record.at);
     let mut report = IngestReport {
         repeats: batch.repeats,
@@ -483,9 +486,10 @@ impl Store {
         self.ingest_prepared(self.prepare_ingest(req))
     }
 
-    /// The part of an ingest that needs no database: content hashes, and the
-    /// story signatures of items not in the source's last document
-    /// unchanged. Runs on the caller's thread, never waits for the writer.
+    /// The part of an ingest that needs no database: content hashes, dedup
+    /// fingerprints, and the story signatures of items not in the source's
+    /// last document unchanged. Runs on the caller's thread, never waits
+    /// for the writer.
     pub fn prepare_ingest(&self, req: IngestRequest) -> PreparedIngest {
         let group = &self.inner.group;
         let matching = group.matching.load(Ordering::Relaxed);
@@ -508,6 +512,7 @@ impl Store {
             .zip(known)
             .map(|((item, content_hash), known)| Precomputed {
                 content_hash,
+                fingerprint: dedup::fingerprint(item),
                 signature: (matching && !known).then(|| signature_of(item)),
             })
             .collect();
