@@ -556,8 +556,9 @@ fn process_cpu() -> f64 {
 /// The daemon's shape: documents parsed, normalised and prepared for the
 /// writer (`Store::prepare_ingest`) on as many threads as its parse pool has
 /// (half the cores, 2 to 4), with as many documents in between as it allows
-/// (`concurrency` 16), and stored from as many threads as its blocking pool
-/// has (4), so that polls waiting for the writer share a transaction.
+/// (`concurrency` 16), queued for the writer as soon as they are prepared
+/// (`Store::enqueue_ingest`) and stored from as many threads as its blocking
+/// pool has (4), so that the polls queued share a transaction.
 fn pipelined(
     store: &Store,
     docs: &[(String, url::Url, String)],
@@ -578,8 +579,9 @@ fn pipelined(
                     let Some((id, url, xml)) = docs.get(n) else {
                         break;
                     };
+                    // Queued at once, as the daemon's pipeline does; the storers wait.
                     let prepared = common::prepare_document(id, url, xml.as_bytes(), at)
-                        .map(|request| store.prepare_ingest(request));
+                        .map(|request| store.enqueue_ingest(store.prepare_ingest(request)));
                     if tx.send(prepared).is_err() {
                         break;
                     }
@@ -595,7 +597,7 @@ fn pipelined(
                         let Ok(ready) = rx.lock().expect("channel lock").recv() else {
                             return Ok(new);
                         };
-                        new += store.ingest_prepared(ready?)?.new;
+                        new += store.store_queued(ready?)?.new;
                     }
                 })
             })

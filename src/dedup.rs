@@ -67,8 +67,22 @@ pub fn fingerprint(item: &Item) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-/// Applies the in-document rules to one poll's items.
+/// Applies the in-document rules to one poll's items (the store uses
+/// [`prepare_fingerprinted`]).
+#[cfg(test)]
 pub fn prepare(items: Vec<Item>, guids_unreliable: bool) -> Batch {
+    let fingerprints = items.iter().map(fingerprint).collect();
+    prepare_fingerprinted(items, fingerprints, guids_unreliable)
+}
+
+/// [`prepare`] with each item's [`fingerprint`] computed already (in the
+/// items' order): the store computes them before taking the writer.
+pub fn prepare_fingerprinted(
+    items: Vec<Item>,
+    fingerprints: Vec<String>,
+    guids_unreliable: bool,
+) -> Batch {
+    debug_assert_eq!(items.len(), fingerprints.len());
     let mut links_per_guid: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
     let mut link_count: HashMap<&str, usize> = HashMap::new();
     for it in &items {
@@ -100,7 +114,7 @@ pub fn prepare(items: Vec<Item>, guids_unreliable: bool) -> Batch {
         ..Batch::default()
     };
     let mut seen = HashSet::new();
-    for (position, item) in items.into_iter().enumerate() {
+    for (position, (item, fingerprint)) in items.into_iter().zip(fingerprints).enumerate() {
         let usable_guid = item
             .guid
             .clone()
@@ -111,7 +125,6 @@ pub fn prepare(items: Vec<Item>, guids_unreliable: bool) -> Batch {
             .is_some_and(|l| shared_links.contains(l));
         // A link shared by several items still identifies them if their guids tell them apart.
         let usable_link = item.link_key.clone().filter(|_| !link_shared);
-        let fingerprint = fingerprint(&item);
         let prepared = Prepared {
             item,
             usable_guid,

@@ -339,9 +339,25 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     let html = within_budget(html);
     let html = html.as_ref();
     SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
-    let clean = SANITIZER.with(|s| s.clean(html).to_string());
+    // Serialised straight into one buffer of about the input's size: the
+    // `Display` form (`to_string`) grows its own from empty, then copies it.
+    let mut out = Vec::with_capacity(html.len() + html.len() / 8);
+    SANITIZER
+        .with(|s| s.clean(html).write_to(&mut out))
+        .expect("writing to memory");
+    let clean = String::from_utf8(out).expect("html5ever writes UTF-8");
     // html5ever keeps control characters and noncharacters; XML may not.
-    crate::text::xml_safe(clean.trim()).into_owned()
+    // Almost always neither they nor outer whitespace are there: no copy then.
+    let trimmed = clean.trim();
+    if trimmed.len() == clean.len()
+        && matches!(
+            crate::text::xml_safe(trimmed),
+            std::borrow::Cow::Borrowed(_)
+        )
+    {
+        return clean;
+    }
+    crate::text::xml_safe(trimmed).into_owned()
 }
 
 fn truncate_bytes(s: &str, max: usize) -> &str {

@@ -386,11 +386,12 @@ async fn store_read(
             return Err(error);
         }
     };
+    // Queued before a blocking thread is asked for: every poll ready for
+    // the writer joins the next group, however few blocking threads there are.
     let store = app.store.clone();
+    let queued = store.enqueue_ingest(request);
     let stored = tokio::task::spawn_blocking(move || {
-        store
-            .ingest_prepared(request)
-            .map(|report| (report, skipped))
+        store.store_queued(queued).map(|report| (report, skipped))
     })
     .await;
     match stored {

@@ -155,6 +155,10 @@ const HTML_ELEMENTS: &[&str] = &[
 /// reference or an end tag (or `<br>`) and every tag is an HTML element
 /// (feedparser's rule): "Vector<T> in Rust & C++" stays text.
 pub(crate) fn plain_text_looks_like_html(text: &str) -> bool {
+    // Neither an entity nor a tag without these; most titles and names have neither.
+    if !text.contains(['<', '&']) {
+        return false;
+    }
     let evidence = ENTITY.is_match(text)
         || TAG
             .captures_iter(text)

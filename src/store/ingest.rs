@@ -62,6 +62,8 @@ impl IngestReport {
 #[derive(Debug, Clone)]
 struct Precomputed {
     content_hash: String,
+    /// The item's `dedup::fingerprint`.
+    fingerprint: String,
     /// The story signature; `None` when matching is off or the item was in
     /// its source's previous document unchanged (the writer computes it if
     /// the item turns out new or changed after all).
@@ -113,6 +115,13 @@ impl Default for Group {
 struct Waiting {
     ready: PreparedIngest,
     done: mpsc::SyncSender<Result<IngestReport>>,
+}
+
+/// A poll in the writer's queue ([`Store::enqueue_ingest`]); its report
+/// comes from [`Store::store_queued`].
+#[derive(Debug)]
+pub struct QueuedIngest {
+    result: mpsc::Receiver<Result<IngestReport>>,
 }
 
 /// A content hash's first 64 bits, enough to recognise an unchanged item.
@@ -245,11 +254,7 @@ fn ingest_one(
             // whole, before the item is stored (it is counted when indexed).
             story_index::load_story(tx, m.index_mut(), story)?;
         }
-        let mut uid = stable_uuid(&["item", source_id, &identity]);
-        if items::uid_taken(tx, &uid)? {
-            // Only when a stored item's identity changed under it; keep both, distinctly.
-            uid = stable_uuid(&["item", source_id, &identity, &at.to_string(), hash]);
-        }
+        let uid = stable_uuid(&["item", source_id, &identity]);
         let written = Written {
             prepared: p,
             published,
@@ -258,7 +263,14 @@ fn ingest_one(
             content_hash: hash,
             signature: sig.as_ref().map(Signature::encode),
         };
-        let new_row = items::insert(tx, source_id, &uid, story, &written)?;
+        let new_row = match items::insert_unless_taken(tx, source_id, &uid, story, &written)? {
+            Some(row) => row,
+            None => {
+                // Only when a stored item's identity changed under it; keep both, distinctly.
+                let uid = stable_uuid(&["item", source_id, &identity, &at.to_string(), hash]);
+                items::insert(tx, source_id, &uid, story, &written)?
+            }
+        };
         if let (Some(m), Some(sig)) = (matching, &sig) {
             m.stored_new(new_row, source_id, story, from_ts(published), sig);
         }
@@ -367,7 +379,8 @@ fn ingest_in(
     let PreparedIngest { req, pre } = ready;
     let mut matching = index.map(|index| Matching::new(index, rules));
     let unreliable = guids_unreliable_in(tx, &req.source_id)?;
-    let batch = dedup::prepare(items, unreliable);
+    let fingerprints = pre.iter().map(|p| p.fingerprint.clone()).collect();
+    let batch = dedup::prepare_fingerprinted(items, fingerprints, unreliable);
     let at = to_ts(req.record.at);
     let mut report = IngestReport {
         repeats: batch.repeats,
@@ -496,9 +509,10 @@ impl Store {
         self.ingest_prepared(self.prepare_ingest(req))
     }
 
-    /// The part of an ingest that needs no database: content hashes, and the
-    /// story signatures of items not in the source's last document
-    /// unchanged. Runs on the caller's thread, never waits for the writer.
+    /// The part of an ingest that needs no database: content hashes, dedup
+    /// fingerprints, and the story signatures of items not in the source's
+    /// last document unchanged. Runs on the caller's thread, never waits
+    /// for the writer.
     pub fn prepare_ingest(&self, req: IngestRequest) -> PreparedIngest {
         let group = &self.inner.group;
         let matching = group.matching.load(Ordering::Relaxed);
@@ -521,6 +535,7 @@ impl Store {
             .zip(known)
             .map(|((item, content_hash), known)| Precomputed {
                 content_hash,
+                fingerprint: dedup::fingerprint(item),
                 signature: (matching && !known).then(|| signature_of(item)),
             })
             .collect();
@@ -531,13 +546,32 @@ impl Store {
     /// the polls waiting beside it (group commit). Returns once the
     /// transaction that holds it is durably committed.
     pub fn ingest_prepared(&self, ready: PreparedIngest) -> Result<IngestReport> {
+        self.store_queued(self.enqueue_ingest(ready))
+    }
+
+    /// Puts a prepared poll in the writer's queue without waiting: cheap (a
+    /// lock and a push), fit for an async task. The poll is stored by the
+    /// next thread that takes the connection ([`store_queued`](Self::store_queued)
+    /// for it or for any other queued poll). Queueing apart from waiting
+    /// lets a group hold every poll ready for the writer, not only as many
+    /// as there are threads blocked on it (the daemon's blocking pool has
+    /// four): fewer, larger transactions, and fewer fsyncs.
+    pub fn enqueue_ingest(&self, ready: PreparedIngest) -> QueuedIngest {
         let (done, result) = mpsc::sync_channel(1);
-        let group = &self.inner.group;
-        group
+        self.inner
+            .group
             .waiting
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push_back(Waiting { ready, done });
+        QueuedIngest { result }
+    }
+
+    /// Waits for a queued poll to be stored, storing it (and the polls
+    /// queued with it) if no other thread already did.
+    pub fn store_queued(&self, queued: QueuedIngest) -> Result<IngestReport> {
+        let QueuedIngest { result } = queued;
+        let group = &self.inner.group;
         loop {
             let mut c = self.inner.conn.lock().unwrap_or_else(|p| p.into_inner());
             // Stored by the poll that held the connection before us?
@@ -808,6 +842,74 @@ mod tests {
             .ingest(report("zeitung", "lr.example/d", "Vier", day))
             .unwrap();
         assert_eq!(next.new, 1);
+    }
+
+    #[test]
+    fn a_new_item_whose_uid_is_taken_is_stored_under_another() {
+        let store = store_with(&["verein"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        store
+            .ingest(report("verein", "lr.example/a", "Eins", day))
+            .unwrap();
+        // The stored item's guid changed under it: its uid (from the old guid) stays.
+        store
+            .with(|c| Ok(c.execute("UPDATE items SET guid = 'anders'", [])?))
+            .unwrap();
+        // Same guid as the first item had, another link: new, and its uid is taken.
+        let again = store
+            .ingest(report("verein", "lr.example/b", "Eins", day))
+            .unwrap();
+        assert_eq!(again.new, 1);
+        let uids: Vec<String> = store
+            .with(|c| {
+                let mut stmt = c.prepare("SELECT uid FROM items ORDER BY id")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        assert_eq!(uids.len(), 2);
+        assert_ne!(uids[0], uids[1]);
+        assert_eq!(
+            uids[0],
+            stable_uuid(&["item", "verein", "guid:verein:Eins"]),
+            "the first item keeps its uid"
+        );
+    }
+
+    #[test]
+    fn polls_queued_apart_from_waiting_are_stored_by_whoever_writes_next() {
+        let store = store_with(&["verein", "zeitung", "amt"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        let queued: Vec<QueuedIngest> = [
+            report("verein", "lr.example/a", "Eins", day),
+            // Not registered: fails on its own, inside the shared transaction.
+            report("unbekannt", "lr.example/b", "Zwei", day),
+            report("zeitung", "lr.example/c", "Drei", day),
+            report("amt", "lr.example/d", "Vier", day),
+        ]
+        .into_iter()
+        .map(|r| store.enqueue_ingest(store.prepare_ingest(r)))
+        .collect();
+        assert_eq!(items_of(&store, "verein"), 0, "queueing stores nothing");
+        let mut queued = queued.into_iter();
+        let first = queued.next().unwrap();
+        // One call stores every poll queued so far, the failing one left out.
+        assert_eq!(store.store_queued(first).unwrap().new, 1);
+        assert_eq!(
+            (
+                items_of(&store, "verein"),
+                items_of(&store, "zeitung"),
+                items_of(&store, "amt")
+            ),
+            (1, 1, 1)
+        );
+        // The others hear their own outcome, and nothing is stored twice.
+        let rest: Vec<_> = queued.map(|q| store.store_queued(q)).collect();
+        assert!(rest[0].is_err(), "the unregistered source's poll fails");
+        assert_eq!(rest[1].as_ref().unwrap().new, 1);
+        assert_eq!(rest[2].as_ref().unwrap().new, 1);
+        assert_eq!(items_of(&store, "zeitung"), 1);
+        assert_eq!(items_of(&store, "unbekannt"), 0);
     }
 
     #[test]

@@ -123,6 +123,11 @@ pub(super) struct Written<'a> {
     pub signature: Option<String>,
 }
 
+const INSERT: &str = "INSERT INTO items (source_id, uid, guid, link, link_key, fingerprint, title, summary_html, content_html, text, \
+                        authors, categories, published, date_from_partner, updated, first_seen, last_seen, content_hash, story_id, story_sig, \
+                        hidden, tags, media) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
+
 /// Inserts a new item into `story` with its verdict; returns its row id.
 pub(super) fn insert(
     tx: &Transaction,
@@ -131,14 +136,37 @@ pub(super) fn insert(
     story: i64,
     w: &Written,
 ) -> rusqlite::Result<i64> {
+    insert_with(tx, INSERT, source_id, uid, story, w)?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// [`insert`], or `None` when another item holds `uid` already: the
+/// unique index answers that while inserting, instead of a lookup first.
+pub(super) fn insert_unless_taken(
+    tx: &Transaction,
+    source_id: &str,
+    uid: &str,
+    story: i64,
+    w: &Written,
+) -> rusqlite::Result<Option<i64>> {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("{INSERT} ON CONFLICT (uid) DO NOTHING"));
+    let inserted = insert_with(tx, &SQL, source_id, uid, story, w)?;
+    Ok((inserted > 0).then(|| tx.last_insert_rowid()))
+}
+
+/// Runs one of the INSERTs above with the item's values and, when a row
+/// was inserted, its tags; returns the rows inserted.
+fn insert_with(
+    tx: &Transaction,
+    sql: &str,
+    source_id: &str,
+    uid: &str,
+    story: i64,
+    w: &Written,
+) -> rusqlite::Result<usize> {
     let item = &w.prepared.item;
-    tx.prepare_cached(
-        "INSERT INTO items (source_id, uid, guid, link, link_key, fingerprint, title, summary_html, content_html, text, \
-                            authors, categories, published, date_from_partner, updated, first_seen, last_seen, content_hash, story_id, story_sig, \
-                            hidden, tags, media) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-    )?
-    .execute(params![
+    let inserted = tx.prepare_cached(sql)?.execute(params![
         source_id,
         uid,
         item.guid,
@@ -162,10 +190,11 @@ pub(super) fn insert(
         json(&item.tags),
         media_json(&item.media)
     ])?;
-    let row = tx.last_insert_rowid();
-    // The verdict goes into the INSERT: a separate UPDATE rewrote every new row.
-    add_tags(tx, row, &item.tags)?;
-    Ok(row)
+    if inserted > 0 {
+        // The verdict goes into the INSERT: a separate UPDATE rewrote every new row.
+        add_tags(tx, tx.last_insert_rowid(), &item.tags)?;
+    }
+    Ok(inserted)
 }
 
 /// Rewrites a stored item whose content changed; its story and uid stay.
@@ -233,11 +262,6 @@ pub(super) fn touch(tx: &Transaction, row: i64, at: i64) -> rusqlite::Result<()>
     tx.prepare_cached("UPDATE items SET last_seen = ?2 WHERE id = ?1")?
         .execute(params![row, at])?;
     Ok(())
-}
-
-pub(super) fn uid_taken(tx: &Transaction, uid: &str) -> rusqlite::Result<bool> {
-    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM items WHERE uid = ?1)")?
-        .query_row([uid], |r| r.get(0))
 }
 
 /// A source's items beyond its retention limits (published before `cutoff`,

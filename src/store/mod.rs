@@ -27,7 +27,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
 pub use explain::{ExplainedCandidate, Explanation};
-pub use ingest::{IngestReport, IngestRequest, PreparedIngest};
+pub use ingest::{IngestReport, IngestRequest, PreparedIngest, QueuedIngest};
 pub use items::ItemView;
 pub use polls::{Activity, PollPoint, PollResult, RECENT_POLLS, WEEKS};
 pub use sources::{PollRecord, SourceState};
