@@ -116,7 +116,7 @@ impl Store {
                     .terms
                     .iter()
                     .filter(|t| theirs.has_term(t))
-                    .cloned()
+                    .map(str::to_string)
                     .collect();
                 candidates.push(ExplainedCandidate {
                     source,
@@ -135,7 +135,7 @@ impl Store {
                 story_uid,
                 members,
                 facts: sig.facts.clone(),
-                terms: sig.terms,
+                terms: sig.terms.to_vec(),
                 candidates,
             }))
         })
