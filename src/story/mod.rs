@@ -158,7 +158,12 @@ impl Terms {
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
-        (0..self.len()).map(|i| self.get(i))
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let t = &self.text[start..end as usize];
+            start = end as usize;
+            t
+        })
     }
 
     /// Whether `term` is among them (they are sorted).
@@ -322,14 +327,10 @@ fn is_plain_number(n: &str) -> bool {
 /// Longest prefix a term shares with the one before it, as front coding writes it (one character).
 const MAX_SHARED: usize = 35;
 
-/// Bytes of `t` it shares with `prev` at its start, up to [`MAX_SHARED`], on a character boundary.
-fn shared_prefix(prev: &str, t: &str) -> usize {
-    let mut k = prev
-        .bytes()
-        .zip(t.bytes())
-        .take_while(|(a, b)| a == b)
-        .count()
-        .min(MAX_SHARED);
+/// Of the `common` bytes `t` shares with the term before at its start, how
+/// many front coding writes as shared: up to [`MAX_SHARED`], on a character boundary.
+fn prefix_within(t: &str, common: usize) -> usize {
+    let mut k = common.min(MAX_SHARED);
     while !t.is_char_boundary(k) {
         k -= 1;
     }
@@ -340,32 +341,42 @@ fn shared_prefix(prev: &str, t: &str) -> usize {
 /// shorter: each term as the number of bytes it shares with the one before
 /// (one character, 0–9 then a–z) and the rest. Long texts' terms share
 /// many beginnings ("#12", "#125", "bahnhof", "bahnhofsvorplatz").
+/// Written front-coded in one pass, which also finds out whether that
+/// was shorter and the terms sorted; else written again plainly.
 fn push_terms(out: &mut String, terms: &Terms) {
-    let pairs = || terms.iter().zip(terms.iter().skip(1));
-    let mut saved = 0isize;
-    for (a, b) in pairs() {
-        saved += shared_prefix(a, b) as isize - 1;
+    let start = out.len();
+    out.push('~');
+    let (mut prev, mut saved, mut sorted) = ("", 0isize, true);
+    for (i, t) in terms.iter().enumerate() {
+        // How far `t` agrees with the term before, and whether it sorts after it.
+        let common = prev
+            .bytes()
+            .zip(t.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let k = prefix_within(t, common);
+        if i > 0 {
+            out.push(' ');
+            saved += k as isize - 1;
+            sorted &= match (prev.as_bytes().get(common), t.as_bytes().get(common)) {
+                (None, Some(_)) => true,
+                (Some(a), Some(b)) => a < b,
+                _ => false,
+            };
+        }
+        out.push(char::from_digit(k as u32, 36).expect("at most 35"));
+        out.push_str(&t[k..]);
+        prev = t;
     }
     // The first term's prefix and the marker cost two bytes more.
-    if saved <= 2 || pairs().any(|(a, b)| a >= b) {
+    if saved <= 2 || !sorted {
+        out.truncate(start);
         for (i, t) in terms.iter().enumerate() {
             if i > 0 {
                 out.push(' ');
             }
             out.push_str(t);
         }
-        return;
-    }
-    out.push('~');
-    let mut prev = "";
-    for (i, t) in terms.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let k = shared_prefix(prev, t);
-        out.push(char::from_digit(k as u32, 36).expect("at most 35"));
-        out.push_str(&t[k..]);
-        prev = t;
     }
 }
 
