@@ -9,7 +9,7 @@ use super::records::{At, Records};
 use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, veto};
 
 /// Slots of a query's memo of squared IDFs by document frequency.
-const IDF_MEMO: usize = 512;
+const IDF_MEMO: usize = 128;
 
 /// An indexed item; its terms and facts are in the index's [`Records`].
 #[derive(Debug, Clone, Copy)]
