@@ -11,6 +11,11 @@
 //! does not.
 //!
 //! `cargo bench --bench story_cost -- [SOURCES] [ITEMS_PER_SOURCE]`
+//!
+//! To profile one part (callgrind, perf): `STORY_COST_SCENARIO=N` runs
+//! scenario N only (0 news-like, 1 long texts, 2 28-word vocabulary), and
+//! `STORY_COST_RUNS=on` (or `off`) only that ingest; a skipped ingest counts
+//! as zero in the figures.
 
 mod common;
 
@@ -215,6 +220,15 @@ fn run(polls: &[(String, Vec<Item>)], rules: Rules) -> (Took, usize) {
     (took, stories)
 }
 
+/// A skipped ingest (`STORY_COST_RUNS`).
+const SKIPPED: (Took, usize) = (
+    Took {
+        wall: Duration::ZERO,
+        cpu: Some(Duration::ZERO),
+    },
+    0,
+);
+
 fn main() {
     let mut args = std::env::args()
         .skip(1)
@@ -238,7 +252,15 @@ fn main() {
             1,
         ),
     ];
-    for (name, words, vocab, hours_apart) in scenarios {
+    let only: Option<usize> = std::env::var("STORY_COST_SCENARIO")
+        .ok()
+        .map(|v| v.parse().expect("a scenario number"));
+    let runs = std::env::var("STORY_COST_RUNS").unwrap_or_default();
+    let ingest = |which: &str| runs.is_empty() || runs == which;
+    for (k, (name, words, vocab, hours_apart)) in scenarios.into_iter().enumerate() {
+        if only.is_some_and(|o| o != k) {
+            continue;
+        }
         let polls = polls(sources, per_source, words, vocab, hours_apart);
         let n = sources * per_source;
         let chars: usize = polls
@@ -254,14 +276,22 @@ fn main() {
                 }
             }
         });
-        let (off, stories_off) = run(
-            &polls,
-            Rules {
-                enabled: false,
-                ..Rules::default()
-            },
-        );
-        let (on, stories_on) = run(&polls, Rules::default());
+        let (off, stories_off) = if ingest("off") {
+            run(
+                &polls,
+                Rules {
+                    enabled: false,
+                    ..Rules::default()
+                },
+            )
+        } else {
+            SKIPPED
+        };
+        let (on, stories_on) = if ingest("on") {
+            run(&polls, Rules::default())
+        } else {
+            SKIPPED
+        };
         let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
         let cpu = |t: Took| t.cpu.map(per);
         let cpu_note = |us: Option<f64>| match us {

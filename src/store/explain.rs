@@ -122,7 +122,7 @@ impl Store {
                     .terms
                     .iter()
                     .filter(|t| theirs.has_term(t))
-                    .cloned()
+                    .map(str::to_string)
                     .collect();
                 candidates.push(ExplainedCandidate {
                     source,
@@ -141,7 +141,7 @@ impl Store {
                 story_uid,
                 members,
                 facts: sig.facts.clone(),
-                terms: sig.terms,
+                terms: sig.terms.to_vec(),
                 candidates,
             }))
         })

@@ -17,7 +17,13 @@ use super::lexicon::{
     NOT_NAMES, UNCOMPARED_UNITS,
 };
 use super::tokens::{Raw, Sep, raw_tokens};
-use super::{Facts, Signature};
+use super::{Facts, Signature, Terms};
+
+/// Term `id`'s text in an analysis's term buffer.
+fn span_of<'a>(text: &'a str, spans: &[(u32, u32)], id: u32) -> &'a str {
+    let (from, to) = spans[id as usize];
+    &text[from as usize..to as usize]
+}
 
 /// Words of the text analysed: news is written as an inverted pyramid, so the
 /// facts that make two reports one news stand in the title and the lead (about
@@ -40,7 +46,6 @@ thread_local! {
 pub(super) fn signature(title: &str, text: &str) -> Signature {
     let text = strip_boilerplate(text);
     let mut a = ANALYSIS.with_borrow_mut(std::mem::take);
-    a.terms.reserve(32);
     a.in_title = true;
     a.run(title, usize::MAX);
     a.boundary();
@@ -332,9 +337,13 @@ struct Word {
 #[derive(Default)]
 struct Analysis {
     in_title: bool,
-    /// Distinct terms, in the order first met; a word refers to its by index.
-    terms: Vec<String>,
-    /// Indexes into `terms`, by the term's text: each distinct term is one String.
+    /// Distinct terms, in the order first met, one after the other in one
+    /// buffer (kept between items, so that a term costs no allocation); a
+    /// word refers to its term by index.
+    term_text: String,
+    /// Where each term lies in `term_text`.
+    term_spans: Vec<(u32, u32)>,
+    /// Indexes into `term_spans`, by the term's text.
     term_ids: HashTable<u32>,
     /// Words already stemmed in this item, as (span in `arena`, capitalised,
     /// term): a word met again is neither looked up nor stemmed again.
@@ -366,7 +375,8 @@ impl Analysis {
     /// Empties the analysis for the next item, keeping its memory.
     fn clear(&mut self) {
         self.in_title = false;
-        self.terms.clear();
+        self.term_text.clear();
+        self.term_spans.clear();
         self.term_ids.clear();
         self.stems.clear();
         self.words.clear();
@@ -378,30 +388,40 @@ impl Analysis {
         self.day = None;
     }
 
+    /// The text of term `id`.
+    fn term_str(&self, id: u32) -> &str {
+        span_of(&self.term_text, &self.term_spans, id)
+    }
+
     /// The index of a term, added when it is new.
     fn term(&mut self, t: &str) -> u32 {
         let Analysis {
-            terms,
+            term_text,
+            term_spans,
             term_ids,
             hasher,
             ..
         } = self;
         let hash = hasher.hash_one(t);
-        if let Some(&id) = term_ids.find(hash, |&id| terms[id as usize] == t) {
+        if let Some(&id) = term_ids.find(hash, |&id| span_of(term_text, term_spans, id) == t) {
             return id;
         }
-        let id = terms.len() as u32;
-        terms.push(t.to_string());
-        term_ids.insert_unique(hash, id, |&id| hasher.hash_one(&terms[id as usize]));
+        let id = term_spans.len() as u32;
+        let start = term_text.len() as u32;
+        term_text.push_str(t);
+        term_spans.push((start, term_text.len() as u32));
+        term_ids.insert_unique(hash, id, |&id| {
+            hasher.hash_one(span_of(term_text, term_spans, id))
+        });
         id
     }
 
-    /// The terms, sorted (they are unique already), moved out. Sorted by
+    /// The terms, sorted (they are unique already). Sorted by
     /// their first eight bytes first, so that most comparisons are one
     /// integer comparison instead of a string comparison; the order is the
     /// strings' order all the same (a shorter string's missing bytes count
     /// as zero, and equal prefixes are compared whole).
-    fn sorted_terms(&mut self) -> Vec<String> {
+    fn sorted_terms(&mut self) -> Terms {
         let prefix = |t: &str| {
             let mut key = [0u8; 8];
             let n = t.len().min(8);
@@ -410,20 +430,14 @@ impl Analysis {
         };
         let mut order = std::mem::take(&mut self.order);
         order.clear();
-        order.extend(
-            self.terms
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (prefix(t), i as u32)),
-        );
-        let terms = &self.terms;
+        order.extend((0..self.term_spans.len() as u32).map(|i| (prefix(self.term_str(i)), i)));
         order.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0)
-                .then_with(|| terms[a.1 as usize].cmp(&terms[b.1 as usize]))
+                .then_with(|| self.term_str(a.1).cmp(self.term_str(b.1)))
         });
-        let mut sorted = Vec::with_capacity(order.len());
+        let mut sorted = Terms::with_capacity(self.term_text.len(), order.len());
         for &(_, i) in &order {
-            sorted.push(std::mem::take(&mut self.terms[i as usize]));
+            sorted.push(self.term_str(i));
         }
         self.order = order;
         sorted
@@ -456,7 +470,8 @@ impl Analysis {
                     let id = self.term_from_buf();
                     self.quantities.push(("ergebnis".into(), n.to_string()));
                     if self.in_title {
-                        self.title_numbers.push(self.terms[id as usize].clone());
+                        let t = self.term_str(id).to_string();
+                        self.title_numbers.push(t);
                     }
                 }
                 Raw::Symbol(w) => self.word(w, true, Sep::Punct),
@@ -476,7 +491,8 @@ impl Analysis {
                             let id = self.term_from_buf();
                             if self.in_title {
                                 // A line or road in the headline ("RE 2", "B 169") is what the news is about.
-                                self.title_numbers.push(self.terms[id as usize].clone());
+                                let t = self.term_str(id).to_string();
+                                self.title_numbers.push(t);
                             }
                             continue;
                         }
@@ -523,14 +539,15 @@ impl Analysis {
         self.term_buf.push('#');
         push_canonical_number(raw, &mut self.term_buf);
         let id = self.term_from_buf();
-        let n = &self.terms[id as usize][1..];
+        let n = &span_of(&self.term_text, &self.term_spans, id)[1..];
         if dot {
             self.day = n.parse::<u8>().ok().filter(|d| (1..=31).contains(d));
         }
         let counted = !is_year(n) && !dot;
         self.pending = counted.then(|| (n.to_string(), 0));
         if self.in_title && counted {
-            self.title_numbers.push(self.terms[id as usize].clone());
+            let t = self.term_str(id).to_string();
+            self.title_numbers.push(t);
         }
         id
     }
@@ -657,7 +674,7 @@ impl Analysis {
             {
                 continue;
             }
-            let stem = &self.terms[term as usize];
+            let stem = self.term_str(term);
             let list = if w.title {
                 &mut out
             } else if NAME_ROLE_NOUNS.contains(&self.folded(prev)) {
@@ -665,8 +682,8 @@ impl Analysis {
             } else {
                 &mut lead
             };
-            if !stem.starts_with('#') && !list.contains(stem) {
-                list.push(stem.clone());
+            if !stem.starts_with('#') && !list.iter().any(|s| s == stem) {
+                list.push(stem.to_string());
             }
         }
         // A headline that opens with one word and a colon names what it is
@@ -695,14 +712,14 @@ impl Analysis {
     /// names, not a place the gazetteer knows.
     fn name_stem(&self, w: &Word) -> Option<String> {
         let folded = self.folded(w);
-        let stem = &self.terms[w.term? as usize];
+        let stem = self.term_str(w.term?);
         (folded.len() >= 3
             && !stem.starts_with('#')
             && !NOT_NAMES.contains(&folded)
             && !NOT_NAME_SUFFIXES.iter().any(|s| folded.ends_with(s))
             && gazetteer::lookup(folded).is_none()
             && gazetteer::lookup_derived(folded).is_none())
-        .then(|| stem.clone())
+        .then(|| stem.to_string())
     }
 
     /// Takes in a folded word (at `span` in the arena); returns the term it
@@ -765,7 +782,7 @@ impl Analysis {
         let Some((n, _)) = self.pending.take() else {
             return;
         };
-        let stem = self.terms[term as usize].as_str();
+        let stem = self.term_str(term);
         if UNCOMPARED_UNITS.contains(&stem) {
             return;
         }
@@ -787,7 +804,7 @@ mod tests {
     use super::super::Signature;
 
     fn terms(title: &str, text: &str) -> Vec<String> {
-        Signature::of(title, text).terms
+        Signature::of(title, text).terms.to_vec()
     }
 
     fn has(title: &str, text: &str, wanted: &[&str]) {

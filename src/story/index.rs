@@ -430,7 +430,7 @@ impl StoryIndex {
         let ids: Vec<Option<u32>> = sig
             .terms
             .iter()
-            .map(|t| self.vocab.get(t.as_str()).copied())
+            .map(|t| self.vocab.get(t).copied())
             .collect();
         // Squared IDF by document frequency, computed once per query and
         // frequency met (a slot per frequency modulo IDF_MEMO, the last one

@@ -114,9 +114,90 @@ impl Default for Rules {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Signature {
     /// Content terms, sorted and unique; numbers start with `#`.
-    pub terms: Vec<String>,
+    pub terms: Terms,
     /// The facts that tell two look-alike reports apart.
     pub facts: Facts,
+}
+
+/// An item's terms, sorted and unique, in one buffer: a signature is made
+/// for every stored item, and a String per term (a hundred or more for a
+/// long text) was most of the analysis's allocations, which cost several
+/// times more inside an ingest, beside SQLite's and the index's memory, than
+/// alone (BENCHMARKS.md, "Issue 13: matching cost, fourth session").
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Terms {
+    text: String,
+    /// Where each term ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Terms {
+    pub(crate) fn with_capacity(bytes: usize, terms: usize) -> Terms {
+        Terms {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(terms),
+        }
+    }
+
+    /// Appends a term (after the ones before it in sort order).
+    pub(crate) fn push(&mut self, term: &str) {
+        self.text.push_str(term);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`th term.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + Clone + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let t = &self.text[start..end as usize];
+            start = end as usize;
+            t
+        })
+    }
+
+    /// Whether `term` is among them (they are sorted).
+    pub fn contains(&self, term: &str) -> bool {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.get(mid).cmp(term) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+impl std::fmt::Debug for Terms {
+    /// As a list of strings, as the terms were printed when they were one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for Terms {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.len() == N && self.iter().zip(other).all(|(a, b)| a == *b)
+    }
 }
 
 /// The discriminating facts of an item: what it says happened where, when
@@ -156,16 +237,14 @@ impl Signature {
 
     /// Whether a term is among the item's terms.
     pub(crate) fn has_term(&self, term: &str) -> bool {
-        self.terms
-            .binary_search_by(|t| t.as_str().cmp(term))
-            .is_ok()
+        self.terms.contains(term)
     }
 
     /// One line for the database: `s4|terms|dates|quantities|places|key places|key name|title numbers`.
     /// Terms are front-coded where that is shorter (`push_terms`), sums
     /// counted in millions or billions written once (`Facts::encode_into`).
     pub(crate) fn encode(&self) -> String {
-        let terms: usize = self.terms.iter().map(|t| t.len() + 1).sum();
+        let terms = self.terms.text.len() + self.terms.len();
         let mut out = String::with_capacity(SIGNATURE_VERSION.len() + terms + 16);
         out.push_str(SIGNATURE_VERSION);
         out.push('|');
@@ -250,14 +329,10 @@ fn is_plain_number(n: &str) -> bool {
 /// Longest prefix a term shares with the one before it, as front coding writes it (one character).
 const MAX_SHARED: usize = 35;
 
-/// Bytes of `t` it shares with `prev` at its start, up to [`MAX_SHARED`], on a character boundary.
-fn shared_prefix(prev: &str, t: &str) -> usize {
-    let mut k = prev
-        .bytes()
-        .zip(t.bytes())
-        .take_while(|(a, b)| a == b)
-        .count()
-        .min(MAX_SHARED);
+/// Of the `common` bytes `t` shares with the term before at its start, how
+/// many front coding writes as shared: up to [`MAX_SHARED`], on a character boundary.
+fn prefix_within(t: &str, common: usize) -> usize {
+    let mut k = common.min(MAX_SHARED);
     while !t.is_char_boundary(k) {
         k -= 1;
     }
@@ -268,46 +343,64 @@ fn shared_prefix(prev: &str, t: &str) -> usize {
 /// shorter: each term as the number of bytes it shares with the one before
 /// (one character, 0–9 then a–z) and the rest. Long texts' terms share
 /// many beginnings ("#12", "#125", "bahnhof", "bahnhofsvorplatz").
-fn push_terms(out: &mut String, terms: &[String]) {
-    let mut saved = 0isize;
-    for pair in terms.windows(2) {
-        saved += shared_prefix(&pair[0], &pair[1]) as isize - 1;
-    }
-    // The first term's prefix and the marker cost two bytes more.
-    if saved <= 2 || terms.windows(2).any(|p| p[0] >= p[1]) {
-        push_joined(out, terms);
-        return;
-    }
+/// Written front-coded in one pass, which also finds out whether that
+/// was shorter and the terms sorted; else written again plainly.
+fn push_terms(out: &mut String, terms: &Terms) {
+    let start = out.len();
     out.push('~');
-    let mut prev = "";
+    let (mut prev, mut saved, mut sorted) = ("", 0isize, true);
     for (i, t) in terms.iter().enumerate() {
+        // How far `t` agrees with the term before, and whether it sorts after it.
+        let common = prev
+            .bytes()
+            .zip(t.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let k = prefix_within(t, common);
         if i > 0 {
             out.push(' ');
+            saved += k as isize - 1;
+            sorted &= match (prev.as_bytes().get(common), t.as_bytes().get(common)) {
+                (None, Some(_)) => true,
+                (Some(a), Some(b)) => a < b,
+                _ => false,
+            };
         }
-        let k = shared_prefix(prev, t);
         out.push(char::from_digit(k as u32, 36).expect("at most 35"));
         out.push_str(&t[k..]);
         prev = t;
     }
+    // The first term's prefix and the marker cost two bytes more.
+    if saved <= 2 || !sorted {
+        out.truncate(start);
+        for (i, t) in terms.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(t);
+        }
+    }
 }
 
 /// The terms written by [`push_terms`]; `None` for garbage.
-fn read_terms(field: &str) -> Option<Vec<String>> {
+fn read_terms(field: &str) -> Option<Terms> {
+    let mut terms = Terms::with_capacity(field.len() * 2, 0);
     let Some(coded) = field.strip_prefix('~') else {
-        return Some(words(field).map(str::to_string).collect());
+        words(field).for_each(|w| terms.push(w));
+        return Some(terms);
     };
-    let mut terms: Vec<String> = Vec::new();
+    let mut t = String::new();
     for w in words(coded) {
         let first = w.chars().next()?;
         let k = first.to_digit(36)? as usize;
-        let prev = terms.last().map(String::as_str).unwrap_or("");
-        if !first.is_ascii_lowercase() && !first.is_ascii_digit() || !prev.is_char_boundary(k) {
+        // `t` is the term before (empty for the first).
+        if !first.is_ascii_lowercase() && !first.is_ascii_digit() || !t.is_char_boundary(k) {
             return None;
         }
-        let mut t = String::with_capacity(k + w.len() - 1);
-        t.push_str(prev.get(..k)?);
+        t.get(..k)?;
+        t.truncate(k);
         t.push_str(&w[1..]);
-        terms.push(t);
+        terms.push(&t);
     }
     Some(terms)
 }

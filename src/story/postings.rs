@@ -4,11 +4,11 @@
 use super::PROBE_BUDGET;
 
 /// One term's items by day. Most terms are rare: a sorted Vec is compact and
-/// fast. A long list moves to a B-tree, so that inserting an item dated in
-/// the middle (a partner's backlog) costs O(log n), not a shift of the list.
-/// A term in more than [`PROBE_BUDGET`] items is never looked up (it cannot
-/// be specific in a store of fewer than PROBE_BUDGET² ≈ 16 million items),
-/// so only its count is kept.
+/// fast. A long list moves to sorted chunks ([`Chunks`]), so that inserting
+/// an item dated in the middle (a partner's backlog) shifts one chunk, not
+/// the whole list. A term in more than [`PROBE_BUDGET`] items is never
+/// looked up (it cannot be specific in a store of fewer than PROBE_BUDGET² ≈
+/// 16 million items), so only its count is kept.
 ///
 /// A posting (day, item) is packed into 8 bytes, ordered by day then item:
 /// the index holds every stored item's terms, and 16-byte tuples were most
@@ -16,7 +16,7 @@ use super::PROBE_BUDGET;
 #[derive(Debug)]
 pub(super) enum Postings {
     Short(Vec<u64>),
-    Long(std::collections::BTreeSet<u64>),
+    Long(Chunks),
     Count(usize),
 }
 
@@ -50,7 +50,7 @@ impl Postings {
     fn len(&self) -> usize {
         match self {
             Postings::Short(v) => v.len(),
-            Postings::Long(b) => b.len(),
+            Postings::Long(c) => c.len,
             Postings::Count(n) => *n,
         }
     }
@@ -65,14 +65,12 @@ impl Postings {
                 }
             }
             Postings::Short(v) => {
-                let mut b: std::collections::BTreeSet<_> = v.drain(..).collect();
-                b.insert(p);
-                *self = Postings::Long(b);
+                let mut c = Chunks::from_sorted(std::mem::take(v));
+                c.insert(p);
+                *self = Postings::Long(c);
             }
-            Postings::Long(b) if b.len() < PROBE_BUDGET => {
-                b.insert(p);
-            }
-            Postings::Long(b) => *self = Postings::Count(b.len() + usize::from(!b.contains(&p))),
+            Postings::Long(c) if c.len < PROBE_BUDGET => c.insert(p),
+            Postings::Long(c) => *self = Postings::Count(c.len + usize::from(!c.contains(p))),
             Postings::Count(n) => *n += 1,
         }
     }
@@ -85,9 +83,7 @@ impl Postings {
                     v.remove(at);
                 }
             }
-            Postings::Long(b) => {
-                b.remove(&p);
-            }
+            Postings::Long(c) => c.remove(p),
             Postings::Count(n) => *n = n.saturating_sub(1),
         }
     }
@@ -97,25 +93,124 @@ impl Postings {
         let first = day_start(from);
         // The first posting past the window; none past the last day there is.
         let after = to.checked_add(1).map(day_start);
+        let before_end = |x: &&u64| after.is_none_or(|a| **x < a);
         match self {
             Postings::Short(v) => {
                 let start = v.partition_point(|x| *x < first);
                 v[start..]
                     .iter()
-                    .take_while(|x| after.is_none_or(|a| **x < a))
+                    .take_while(before_end)
                     .for_each(|x| f(unpack_item(*x)));
             }
-            Postings::Long(b) => match after {
-                Some(a) => b.range(first..a).for_each(|x| f(unpack_item(*x))),
-                None => b.range(first..).for_each(|x| f(unpack_item(*x))),
-            },
+            Postings::Long(c) => {
+                // The first chunk that may hold `first`, then on in order.
+                let at = c
+                    .chunks
+                    .partition_point(|k| k.last().is_some_and(|l| *l < first));
+                let mut rest = c.chunks[at.min(c.chunks.len())..].iter();
+                if let Some(k) = rest.next() {
+                    let start = k.partition_point(|x| *x < first);
+                    k[start..]
+                        .iter()
+                        .chain(rest.flatten())
+                        .take_while(before_end)
+                        .for_each(|x| f(unpack_item(*x)));
+                }
+            }
             Postings::Count(_) => {}
         }
     }
 
     pub(super) fn shrink_to_fit(&mut self) {
-        if let Postings::Short(v) = self {
-            v.shrink_to_fit();
+        match self {
+            Postings::Short(v) => v.shrink_to_fit(),
+            Postings::Long(c) => c.chunks.iter_mut().for_each(Vec::shrink_to_fit),
+            Postings::Count(_) => {}
+        }
+    }
+}
+
+/// Postings of a long list: sorted chunks of at most [`CHUNK`], each
+/// non-empty, every posting of a chunk below every posting of the next.
+/// Items mostly arrive in day order, so an insert is mostly a push onto the
+/// last chunk; a window is found by one binary search over the chunks' last
+/// postings and read as slices. (A `BTreeSet` took a node walk per insert
+/// and 11 keys per node: the index's inserts spent more there than on
+/// anything else for long texts, BENCHMARKS.md "fourth session".)
+#[derive(Debug, Default)]
+pub(super) struct Chunks {
+    chunks: Vec<Vec<u64>>,
+    len: usize,
+}
+
+/// Postings per chunk at most: 4 KiB, a shift of at most that much per insert in the middle.
+const CHUNK: usize = 512;
+
+impl Chunks {
+    fn from_sorted(v: Vec<u64>) -> Chunks {
+        let len = v.len();
+        let chunks = if v.is_empty() { Vec::new() } else { vec![v] };
+        Chunks { chunks, len }
+    }
+
+    /// The chunk where `p` belongs: the first whose last posting is not below it, else the last.
+    fn chunk_for(&self, p: u64) -> usize {
+        self.chunks
+            .partition_point(|k| k.last().is_some_and(|l| *l < p))
+            .min(self.chunks.len().saturating_sub(1))
+    }
+
+    fn contains(&self, p: u64) -> bool {
+        self.chunks
+            .get(self.chunk_for(p))
+            .is_some_and(|k| k.binary_search(&p).is_ok())
+    }
+
+    fn insert(&mut self, p: u64) {
+        match self.chunks.last_mut() {
+            // The usual case: the newest posting of all.
+            Some(last) if last.last().is_some_and(|l| *l < p) => {
+                if last.len() < CHUNK {
+                    last.push(p);
+                } else {
+                    let mut next = Vec::with_capacity(CHUNK);
+                    next.push(p);
+                    self.chunks.push(next);
+                }
+                self.len += 1;
+                return;
+            }
+            None => {
+                self.chunks.push(vec![p]);
+                self.len += 1;
+                return;
+            }
+            Some(_) => {}
+        }
+        let at = self.chunk_for(p);
+        let k = &mut self.chunks[at];
+        let Err(i) = k.binary_search(&p) else {
+            return;
+        };
+        k.insert(i, p);
+        self.len += 1;
+        if k.len() > CHUNK {
+            let tail = k.split_off(k.len() / 2);
+            self.chunks.insert(at + 1, tail);
+        }
+    }
+
+    fn remove(&mut self, p: u64) {
+        let at = self.chunk_for(p);
+        let Some(k) = self.chunks.get_mut(at) else {
+            return;
+        };
+        if let Ok(i) = k.binary_search(&p) {
+            k.remove(i);
+            self.len -= 1;
+            if k.is_empty() {
+                self.chunks.remove(at);
+            }
         }
     }
 }
@@ -160,6 +255,61 @@ mod tests {
         let mut s = Vec::new();
         short.in_window(0, 4, |i| s.push(i));
         assert_eq!((short.len(), s), (2, vec![2]));
+    }
+
+    #[test]
+    fn long_postings_agree_with_a_sorted_set_whatever_the_order_of_inserts() {
+        // Appends, a backlog in the middle (chunks split), repeats and removals
+        // (chunks emptied), checked against a BTreeSet after every step.
+        let mut p = Postings::default();
+        let mut model = std::collections::BTreeSet::new();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for step in 0..3_900i64 {
+            let (day, item) = match step % 4 {
+                // Newest last, as a poll brings them.
+                0 | 1 => (500 + (step / 10) as i32, 10_000 + step),
+                // A backlog dated anywhere before.
+                2 => (rnd(600) as i32, rnd(9_000) as i64),
+                // Again an item already there, or one removed.
+                _ => match model.iter().nth(rnd(model.len() as u64 + 1) as usize) {
+                    Some(&(d, i)) if step % 8 == 3 => (d, i),
+                    Some(&(d, i)) => {
+                        p.remove((d, i));
+                        model.remove(&(d, i));
+                        continue;
+                    }
+                    None => continue,
+                },
+            };
+            p.insert((day, item));
+            model.insert((day, item));
+            if step % 97 == 0 || step > 3_880 {
+                assert_eq!(p.len(), model.len(), "step {step}");
+                let (from, to) = (rnd(700) as i32, rnd(700) as i32);
+                let mut seen = Vec::new();
+                p.in_window(from, to, |i| seen.push(i));
+                let want: Vec<i64> = model
+                    .iter()
+                    .filter(|(d, _)| (from..=to).contains(d))
+                    .map(|(_, i)| *i)
+                    .collect();
+                assert_eq!(seen, want, "step {step}, days {from}..={to}");
+            }
+        }
+        assert!(matches!(p, Postings::Long(_)), "grew long");
+        let Postings::Long(c) = &p else {
+            unreachable!()
+        };
+        assert!(c.chunks.len() > 2 && c.chunks.iter().all(|k| !k.is_empty() && k.len() <= CHUNK));
+        let mut all = Vec::new();
+        p.in_window(i32::MIN, i32::MAX, |i| all.push(i));
+        assert_eq!(all.len(), model.len());
     }
 
     #[test]
