@@ -121,6 +121,11 @@ pub(crate) struct StoryIndex {
     /// Loaded items dated before the first loaded day: members of stories
     /// reaching into it, and older days loaded for backdated items.
     older: usize,
+    /// Older items tolerated beyond the window's count before they are
+    /// unloaded: doubled at each unload the count forced on the same day,
+    /// so a partner whose every item is dated long ago costs each older
+    /// item O(log n) loads in a day, not one per poll.
+    older_allowance: usize,
     /// Per term id: whether it is a number.
     numeric: Vec<bool>,
     items: Map<i64, Entry>,
@@ -324,13 +329,22 @@ impl StoryIndex {
     /// then, so that a partner whose new items are all dated long ago (a
     /// wrong clock, an archive) does not make every poll load them again.
     pub(crate) fn needs_evicting(&self, day: i32) -> bool {
-        day > self.days.first() || self.older > (self.items.len() - self.older).max(MIN_OLDER)
+        day > self.days.first()
+            || self.older
+                > (self.items.len() - self.older)
+                    .max(MIN_OLDER)
+                    .max(self.older_allowance)
     }
 
     /// Unloads the stories whose every member is dated before `day` (they
     /// stay counted for IDF); a story with a member from `day` on stays
     /// whole. Returns the items unloaded.
     pub(crate) fn evict_before(&mut self, day: i32) -> usize {
+        self.older_allowance = if day > self.days.first() {
+            0
+        } else {
+            self.older.saturating_mul(2)
+        };
         let doomed: Vec<i64> = self
             .stories
             .values()
@@ -906,11 +920,24 @@ mod tests {
         assert_eq!((ix.len(), ix.counted()), (11, MIN_OLDER + 11));
         assert!(ix.contains(100_000) && ix.contains(7));
         assert!(!ix.needs_evicting(100));
+        // Loaded again the same day (a partner dating every item long ago):
+        // the next unload waits for twice as many, so reloads stay rare.
+        let mut reloaded = 0;
+        while !ix.needs_evicting(100) {
+            ix.insert(10 + reloaded, "a", 10 + reloaded, 50, &sig);
+            reloaded += 1;
+        }
+        // The older items then were MIN_OLDER and item 100,000; one more than twice that unloads.
+        assert_eq!(reloaded as usize, 2 * (MIN_OLDER + 1));
+        assert_eq!(ix.evict_before(100), reloaded as usize);
+        let counted = ix.counted();
         // The day moves on: the stories of day 100 go; story 7 (day 101) stays whole.
         assert!(ix.needs_evicting(101));
         assert_eq!(ix.evict_before(101), 4);
         assert!(!ix.contains(0) && ix.contains(7) && ix.contains(100_000));
-        assert_eq!(ix.counted(), MIN_OLDER + 11, "still counted for IDF");
+        assert_eq!(ix.counted(), counted, "still counted for IDF");
+        // A new day forgets the allowance the last day's unloads earned.
+        assert_eq!(ix.older_allowance, 0);
     }
 
     #[test]
