@@ -692,14 +692,15 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::{DateTime, TimeZone, Utc};
     use url::Url;
 
     use super::*;
     use crate::model::{Registration, SourceKind};
 
-    fn store_with(sources: &[&str], rules: story::Rules) -> Store {
+    /// An in-memory store with `sources` registered as feeds and `rules` for matching.
+    pub(in crate::store) fn store_with(sources: &[&str], rules: story::Rules) -> Store {
         let store = Store::open_in_memory().unwrap();
         let urls: Vec<Url> = sources
             .iter()
@@ -731,22 +732,24 @@ mod tests {
             link: Some(format!("https://{link_key}")),
             link_key: Some(link_key.to_string()),
             title: title.to_string(),
-            summary_html: None,
-            content_html: None,
-            text: String::new(),
             published: Some(published),
-            updated: None,
-            authors: vec![],
-            categories: vec![],
-            hidden: None,
-            tags: vec![],
-            media: vec![],
+            ..Item::default()
         };
+        one_item_poll(source, item, published, None)
+    }
+
+    /// A successful poll of `source` at `at` whose document holds `item`.
+    pub(in crate::store) fn one_item_poll(
+        source: &str,
+        item: Item,
+        at: DateTime<Utc>,
+        keep_days: Option<u32>,
+    ) -> IngestRequest {
         IngestRequest {
             source_id: source.to_string(),
             items: vec![item],
             record: PollRecord {
-                at: published,
+                at,
                 status: Some(200),
                 error: None,
                 duration_ms: 1,
@@ -757,7 +760,7 @@ mod tests {
             },
             feed_title: None,
             home_url: None,
-            keep_days: None,
+            keep_days,
             keep_items: None,
             pages: Vec::new(),
         }

@@ -351,33 +351,17 @@ mod tests {
     use std::sync::atomic::{AtomicI64, Ordering};
 
     use chrono::{DateTime, Duration, TimeZone, Utc};
-    use url::Url;
 
     use super::*;
-    use crate::model::{Item, Registration, SourceKind};
-    use crate::store::{IngestRequest, PollRecord, to_ts};
+    use crate::model::Item;
+    use crate::store::ingest::tests::{one_item_poll, store_with};
+    use crate::store::to_ts;
 
     const SOURCES: [&str; 6] = ["s0", "s1", "s2", "s3", "s4", "s5"];
 
     /// A store whose index follows `clock` (seconds since the epoch).
     fn store(clock: &Arc<AtomicI64>) -> Store {
-        let store = Store::open_in_memory().unwrap();
-        let urls: Vec<Url> = SOURCES
-            .iter()
-            .map(|s| Url::parse(&format!("https://{s}.example/feed")).unwrap())
-            .collect();
-        let registrations: Vec<Registration> = SOURCES
-            .iter()
-            .zip(&urls)
-            .map(|(id, url)| Registration {
-                id,
-                name: id,
-                kind: SourceKind::Feed,
-                url,
-            })
-            .collect();
-        store.sync_sources(&registrations).unwrap();
-        store.set_story_rules(Rules::default());
+        let store = store_with(&SOURCES, Rules::default());
         let clock = Arc::clone(clock);
         store.set_story_clock(move || from_ts(clock.load(Ordering::Relaxed)));
         store
@@ -391,45 +375,15 @@ mod tests {
         day0() + Duration::days(day)
     }
 
-    /// One poll of `source` at `at` whose document holds one item.
-    fn poll(source: &str, item: Item, at: DateTime<Utc>, keep_days: Option<u32>) -> IngestRequest {
-        IngestRequest {
-            source_id: source.to_string(),
-            items: vec![item],
-            record: PollRecord {
-                at,
-                status: Some(200),
-                error: None,
-                duration_ms: 1,
-                not_before: None,
-                validators: None,
-                moved_to: None,
-                warning: None,
-            },
-            feed_title: None,
-            home_url: None,
-            keep_days,
-            keep_items: None,
-            pages: Vec::new(),
-        }
-    }
-
     fn item(guid: &str, link_key: &str, title: &str, text: &str, published: DateTime<Utc>) -> Item {
         Item {
             guid: Some(guid.to_string()),
             link: Some(format!("https://{link_key}")),
             link_key: Some(link_key.to_string()),
             title: title.to_string(),
-            summary_html: None,
-            content_html: None,
             text: text.to_string(),
             published: Some(published),
-            updated: None,
-            authors: vec![],
-            categories: vec![],
-            hidden: None,
-            tags: vec![],
-            media: vec![],
+            ..Item::default()
         }
     }
 
@@ -498,7 +452,9 @@ mod tests {
                     &words[3..].join(" "),
                     at_day(day),
                 );
-                store.ingest(poll(source, it, at_day(day), None)).unwrap();
+                store
+                    .ingest(one_item_poll(source, it, at_day(day), None))
+                    .unwrap();
             }
         }
         store
@@ -582,7 +538,9 @@ mod tests {
             let store = history(200, 2, &clock);
             // The first report on day 50, arriving on time then.
             let a = item("a", "a.example/1", STORY_A[0], STORY_A[1], at_day(50));
-            store.ingest(poll("s4", a, at_day(200), None)).unwrap();
+            store
+                .ingest(one_item_poll("s4", a, at_day(200), None))
+                .unwrap();
             if !bounded {
                 // A clock before every item: every day is loaded, as before the bound.
                 clock.store(to_ts(at_day(-30)), Ordering::Relaxed);
@@ -593,7 +551,9 @@ mod tests {
             put_back(&store, index);
             // Another partner's report of day 51, delivered 150 days late.
             let b = item("b", "b.example/1", STORY_B[0], STORY_B[1], at_day(51));
-            store.ingest(poll("s5", b, at_day(201), None)).unwrap();
+            store
+                .ingest(one_item_poll("s5", b, at_day(201), None))
+                .unwrap();
             let explained = store.explain("b.example/1").unwrap().unwrap();
             let stories: Vec<i64> = store
                 .with(|c| {
@@ -730,7 +690,7 @@ mod tests {
                 clock.store(to_ts(at), Ordering::Relaxed);
             }
             store
-                .ingest(poll(d.source, d.item.clone(), at, d.keep_days))
+                .ingest(one_item_poll(d.source, d.item.clone(), at, d.keep_days))
                 .unwrap();
         }
         let stories: Vec<(String, i64)> = store
