@@ -240,10 +240,10 @@ impl Fetcher {
     }
 
     /// `get` for a poll's document: also takes a document slot into `hold`,
-    /// which the poll keeps until the document is stored, so that at most
-    /// `concurrency` documents are between request and storage. With
-    /// `alone` (the poll sends no other request: a feed), the connection is
-    /// closed after the answer instead of kept idle.
+    /// which the poll keeps until the document is stored, so that at most a
+    /// small multiple of `concurrency` documents are between request and
+    /// storage (`gates`). With `alone` (the poll sends no other request: a
+    /// feed), the connection is closed after the answer instead of kept idle.
     pub(crate) async fn get_document(
         &self,
         url: &Url,
