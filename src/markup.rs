@@ -455,8 +455,37 @@ impl Tree {
     }
 }
 
-/// Checks `html` against `budget` in one pass over its bytes.
+impl MarkupBudget {
+    /// Most `<` a document may hold and be within this budget whatever its
+    /// markup, by the scan's own model below: each `<` counts at most one
+    /// element of its own plus two re-creations of every active formatting
+    /// element (before its text and before the tag), and there are no more
+    /// of those than tags, so `t` tags count at most `t(2t + 1)` elements;
+    /// and the open elements are at most one per tag (a formatting element
+    /// is re-opened only once closed) plus an implied `<tbody>` per `<tr>`,
+    /// so at most `2t` deep.
+    fn always_within(self) -> usize {
+        let mut t = 0;
+        while 2 * (t + 1) <= self.max_depth && (t + 1) * (2 * (t + 1) + 1) <= self.max_elements {
+            t += 1;
+        }
+        t
+    }
+}
+
+/// Checks `html` against `budget` in one pass over its bytes; a document
+/// with few enough tags is within it without the scan (most items' HTML:
+/// the scan ran twice per item, on the partner's HTML and the sanitised).
 pub fn check(html: &str, budget: MarkupBudget) -> Result<(), OverBudget> {
+    let most = budget.always_within();
+    if html.len() <= most || html.bytes().filter(|&c| c == b'<').count() <= most {
+        return Ok(());
+    }
+    scan(html, budget)
+}
+
+/// [`check`]'s scan.
+fn scan(html: &str, budget: MarkupBudget) -> Result<(), OverBudget> {
     let b = html.as_bytes();
     let mut tree = Tree::default();
     let mut i = 0;
@@ -595,6 +624,60 @@ mod tests {
         max_depth: 8,
         max_elements: 50,
     };
+
+    #[test]
+    fn documents_with_few_tags_are_within_the_budget_by_the_scan_too() {
+        assert_eq!(MarkupBudget::FRAGMENT.always_within(), 99);
+        assert_eq!(MarkupBudget::PAGE.always_within(), 223);
+        // Every sequence of four pieces (with text or not between them, the
+        // text re-creating formatting): the scan never refuses what the
+        // shortcut lets through, for budgets tight in depth or in count.
+        let pieces = [
+            "<b>",
+            "<i id=1>",
+            "<a>",
+            "<p>",
+            "<tr>",
+            "<table>",
+            "<td>",
+            "</p>",
+            "</b>",
+            "<div>",
+            "<li>",
+            "<br>",
+            "<!--<b>-->",
+            "<script><b></script>",
+        ];
+        for budget in [
+            SMALL,
+            MarkupBudget {
+                max_depth: 2,
+                max_elements: 1000,
+            },
+            MarkupBudget {
+                max_depth: 100,
+                max_elements: 6,
+            },
+        ] {
+            let t = budget.always_within();
+            assert!(t >= 1, "{budget:?}");
+            let mut seq = vec![0usize; t];
+            loop {
+                for between in ["", "x"] {
+                    let html: String = seq
+                        .iter()
+                        .map(|&p| format!("{}{between}", pieces[p]))
+                        .collect();
+                    assert_eq!(scan(&html, budget), Ok(()), "{html} {budget:?}");
+                }
+                let Some(k) = seq.iter().rposition(|&p| p + 1 < pieces.len()) else {
+                    break;
+                };
+                seq[k] += 1;
+                seq[k + 1..].iter_mut().for_each(|p| *p = 0);
+            }
+        }
+    }
 
     #[test]
     fn nesting_beyond_the_budget_is_found_in_linear_time() {
