@@ -478,10 +478,15 @@ impl MarkupBudget {
 /// the scan ran twice per item, on the partner's HTML and the sanitised).
 pub fn check(html: &str, budget: MarkupBudget) -> Result<(), OverBudget> {
     let most = budget.always_within();
-    if html.len() <= most || html.bytes().filter(|&c| c == b'<').count() <= most {
-        return Ok(());
+    // Counted a block at a time (branch-free, vectorised), stopping early.
+    let mut tags = 0;
+    for block in html.as_bytes().chunks(64) {
+        tags += block.iter().fold(0, |n, &c| n + usize::from(c == b'<'));
+        if tags > most {
+            return scan(html, budget);
+        }
     }
-    scan(html, budget)
+    Ok(())
 }
 
 /// [`check`]'s scan.

@@ -8,34 +8,55 @@ use regex::Regex;
 /// Runs of whitespace, control characters, zero-width spaces and the
 /// characters XML cannot carry become one space.
 pub fn collapse_whitespace(s: &str) -> String {
+    // Decided from the bytes where possible, and words separated by single
+    // spaces (most of any text) copied as one span: per-character
+    // splitting and a copy per word cost a fifth of normalising an item
+    // (BENCHMARKS.md).
+    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    // Words are copied whole between separators. ASCII is decided from the
-    // byte (a separator is exactly a byte up to the space, or DEL), so only
-    // non-ASCII characters pay for the Unicode tables: per-character
-    // splitting cost a fifth of normalising an item (BENCHMARKS.md).
-    let bytes = s.as_bytes();
-    let mut word_start = 0;
+    // Where the words not copied yet begin.
+    let mut span = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let (separator, len) = if b.is_ascii() {
-            (b <= b' ' || b == 0x7f, 1)
-        } else if (0xC3..=0xD9).contains(&b) {
-            // U+00C0 to U+067F: letters, never whitespace, controls or
-            // characters XML forbids (the German and other Latin letters).
-            (false, 2)
-        } else {
+    while i < b.len() {
+        let (separator, len) = separator_at(s, i);
+        if !separator {
+            i += len;
+            continue;
+        }
+        let run = i;
+        i += len;
+        while i < b.len() {
+            let (separator, len) = separator_at(s, i);
+            if !separator {
+                break;
+            }
+            i += len;
+        }
+        if i - run == 1 && b[run] == b' ' && run > span && i < b.len() {
+            // One space between two words: already as the result has it.
+            continue;
+        }
+        push_word(&mut out, &s[span..run]);
+        span = i;
+    }
+    push_word(&mut out, &s[span..]);
+    out
+}
+
+/// Whether the character at byte `i` of `s` is a separator, and its length.
+#[inline]
+fn separator_at(s: &str, i: usize) -> (bool, usize) {
+    match s.as_bytes()[i] {
+        // ASCII: a separator is exactly a byte up to the space, or DEL.
+        b if b.is_ascii() => (b <= b' ' || b == 0x7f, 1),
+        // U+00C0 to U+067F: letters, never whitespace, controls or
+        // characters XML forbids (the German and other Latin letters).
+        0xC3..=0xD9 => (false, 2),
+        _ => {
             let c = s[i..].chars().next().expect("i is a char boundary");
             (is_separator(c), c.len_utf8())
-        };
-        if separator {
-            push_word(&mut out, &s[word_start..i]);
-            word_start = i + len;
         }
-        i += len;
     }
-    push_word(&mut out, &s[word_start..]);
-    out
 }
 
 /// What [`collapse_whitespace`] turns into a word break.
@@ -350,10 +371,28 @@ mod tests {
                 format!(" {c}{c}x\u{e4}{c} "),
                 // Across the 32-byte blocks `all_xml_chars` tests at once.
                 format!("{:31}{c}{c}", ""),
+                format!("ab cd{c}ef  g\u{e4} {c} h\n i {c}"),
             ] {
                 assert_eq!(collapse_whitespace(&s), collapsed(&s), "U+{cp:04X}");
                 assert_eq!(all_xml_chars(&s), s.chars().all(is_xml_char), "U+{cp:04X}");
             }
+        }
+        for s in [
+            "",
+            " ",
+            "  ",
+            "a",
+            " a",
+            "a ",
+            " a b ",
+            "a  b",
+            "a b c",
+            "a\tb c",
+            "a \u{a0}b",
+            "ein Wort  zwei\n\ndrei vier ",
+            "\u{200b}x y\u{200b}",
+        ] {
+            assert_eq!(collapse_whitespace(s), collapsed(s), "{s:?}");
         }
     }
 }
