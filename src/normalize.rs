@@ -336,6 +336,35 @@ fn within_budget(html: &str) -> std::borrow::Cow<'_, str> {
 
 /// Safe HTML for republishing; relative URLs made absolute against `base`.
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
+    let clean = match text_without_markup(html) {
+        Some(escaped) => escaped,
+        None => sanitized_by_ammonia(html, base),
+    };
+    finish_sanitized(clean)
+}
+
+/// What ammonia writes for `html` when it holds no markup: text with no
+/// `<` (no tag, comment or doctype), no `&` (no character reference) and
+/// none of the characters the HTML parser rewrites (CR, NUL, BOM) parses
+/// to a single text node, which the serialiser writes with `>` and U+00A0
+/// escaped. Plain-text descriptions and summaries skip the parse and the
+/// tree (half of normalising an item). `None` for anything else.
+/// Test: `text_without_markup_is_escaped_as_ammonia_writes_it`.
+fn text_without_markup(html: &str) -> Option<String> {
+    if memchr::memchr3(b'<', b'&', b'\r', html.as_bytes()).is_some()
+        || memchr::memchr(0, html.as_bytes()).is_some()
+        || html.contains('\u{feff}')
+    {
+        return None;
+    }
+    if memchr::memchr2(b'>', 0xC2, html.as_bytes()).is_none() {
+        return Some(html.to_string());
+    }
+    Some(html.replace('>', "&gt;").replace('\u{a0}', "&nbsp;"))
+}
+
+/// [`sanitize_html`] by ammonia's parse, clean and serialisation.
+fn sanitized_by_ammonia(html: &str, base: Option<&Url>) -> String {
     let html = within_budget(html);
     let html = html.as_ref();
     SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
@@ -345,7 +374,11 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     SANITIZER
         .with(|s| s.clean(html).write_to(&mut out))
         .expect("writing to memory");
-    let clean = String::from_utf8(out).expect("html5ever writes UTF-8");
+    String::from_utf8(out).expect("html5ever writes UTF-8")
+}
+
+/// Sanitised HTML as stored: trimmed, and only characters XML may carry.
+fn finish_sanitized(clean: String) -> String {
     // html5ever keeps control characters and noncharacters; XML may not.
     // Almost always neither they nor outer whitespace are there: no copy then.
     let trimmed = clean.trim();
@@ -998,6 +1031,53 @@ mod tests {
         assert_eq!(item.authors, vec!["Jörg".to_string()]);
         // Already composed text is returned as it is.
         assert_eq!(nfc("Cottbus/Chóśebuz".into()), "Cottbus/Chóśebuz");
+    }
+
+    #[test]
+    fn text_without_markup_is_escaped_as_ammonia_writes_it() {
+        let base = Url::parse("https://example.org/a/").unwrap();
+        let check = |s: &str| {
+            if let Some(fast) = text_without_markup(s) {
+                assert_eq!(fast, sanitized_by_ammonia(s, Some(&base)), "{s:?}");
+                true
+            } else {
+                false
+            }
+        };
+        // Every character of the Basic Multilingual Plane and a sample of
+        // the others, alone, between words and beside the escaped ones.
+        let chars = (0u32..0x10000)
+            .chain((0x10000..=0x10FFFF).step_by(0x3FF))
+            .chain([0x1F600, 0x10FFFF])
+            .filter_map(char::from_u32);
+        let mut fast = 0;
+        for c in chars {
+            for s in [format!("{c}"), format!("a {c}b > \u{a0}c{c}\n")] {
+                fast += usize::from(check(&s));
+            }
+        }
+        assert!(fast > 100_000, "{fast}");
+        for s in [
+            "",
+            "  ",
+            "Stadt > Land: 3 > 2",
+            "\u{a0}\u{a0}",
+            "https://example.org/x?a=1 \"quoted\" 'single'",
+            "Zeile\n\nZeile\tTab\u{b}\u{c}",
+            "\u{1}\u{7f}\u{85}\u{fffe}\u{ffff}",
+        ] {
+            assert!(check(s), "{s:?}");
+        }
+        for s in [
+            "a < b",
+            "a &amp; b",
+            "a\r\nb",
+            "a\0b",
+            "\u{feff}a",
+            "<p>x</p>",
+        ] {
+            assert!(text_without_markup(s).is_none(), "{s:?}");
+        }
     }
 
     #[test]
