@@ -33,7 +33,7 @@ pub(super) fn found(
     updated: i64,
 ) -> rusqlite::Result<Option<i64>> {
     // The rows inserted say whether it was founded, as for items: `RETURNING`
-    // buffers its rows in a temporary table and cost a third more per story.
+    // buffers its rows in a temporary table and cost 2.6 times as much (BENCHMARKS.md).
     let inserted = tx
         .prepare_cached(
             "INSERT INTO stories (uid, published, updated) VALUES (?1, ?2, ?3) \
