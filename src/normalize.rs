@@ -1049,6 +1049,8 @@ mod tests {
         let chars = (0u32..0x10000)
             .chain((0x10000..=0x10FFFF).step_by(0x3FF))
             .chain([0x1F600, 0x10FFFF])
+            // The noncharacters of every plane.
+            .chain((1..=16).flat_map(|plane| [plane << 16 | 0xFFFE, plane << 16 | 0xFFFF]))
             .filter_map(char::from_u32);
         let mut fast = 0;
         for c in chars {
