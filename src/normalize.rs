@@ -348,7 +348,8 @@ pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
 /// none of the characters the HTML parser rewrites (CR, NUL, BOM) parses
 /// to a single text node, which the serialiser writes with `>` and U+00A0
 /// escaped. Plain-text descriptions and summaries skip the parse and the
-/// tree (half of normalising an item). `None` for anything else.
+/// tree (half of sanitising HTML, a third of normalising an item). `None`
+/// for anything else.
 /// Test: `text_without_markup_is_escaped_as_ammonia_writes_it`.
 fn text_without_markup(html: &str) -> Option<String> {
     if memchr::memchr3(b'<', b'&', b'\r', html.as_bytes()).is_some()

@@ -10,7 +10,7 @@ use regex::Regex;
 pub fn collapse_whitespace(s: &str) -> String {
     // Decided from the bytes where possible, and words separated by single
     // spaces (most of any text) copied as one span: per-character
-    // splitting and a copy per word cost a fifth of normalising an item
+    // splitting and a copy per word cost a seventh of normalising an item
     // (BENCHMARKS.md).
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
