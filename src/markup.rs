@@ -455,8 +455,44 @@ impl Tree {
     }
 }
 
-/// Checks `html` against `budget` in one pass over its bytes.
+impl MarkupBudget {
+    /// Most `<` a document may hold and be within this budget whatever its
+    /// markup, by the scan's own model below: each `<` counts at most one
+    /// element of its own plus two re-creations of every active formatting
+    /// element (before its text and before the tag), and there are no more
+    /// of those than tags, so `t` tags count at most `t(2t + 1)` elements;
+    /// and the open elements are at most one per tag (a formatting element
+    /// is re-opened only once closed) plus an implied `<tbody>` per `<tr>`,
+    /// so at most `2t` deep.
+    fn always_within(self) -> usize {
+        // t(2t + 1) <= e  <=>  t <= (sqrt(8e + 1) - 1) / 4
+        let by_count = (self
+            .max_elements
+            .saturating_mul(8)
+            .saturating_add(1)
+            .isqrt()
+            - 1)
+            / 4;
+        (self.max_depth / 2).min(by_count)
+    }
+}
+
+/// Checks `html` against `budget` in one pass over its bytes; a document
+/// with few enough tags is within it without the scan (most items' HTML:
+/// the scan ran twice per item, on the partner's HTML and the sanitised).
 pub fn check(html: &str, budget: MarkupBudget) -> Result<(), OverBudget> {
+    let most = budget.always_within();
+    if memchr::memchr_iter(b'<', html.as_bytes())
+        .nth(most)
+        .is_none()
+    {
+        return Ok(());
+    }
+    scan(html, budget)
+}
+
+/// [`check`]'s scan.
+fn scan(html: &str, budget: MarkupBudget) -> Result<(), OverBudget> {
     let b = html.as_bytes();
     let mut tree = Tree::default();
     let mut i = 0;
@@ -595,6 +631,71 @@ mod tests {
         max_depth: 8,
         max_elements: 50,
     };
+
+    #[test]
+    fn documents_with_few_tags_are_within_the_budget_by_the_scan_too() {
+        assert_eq!(MarkupBudget::FRAGMENT.always_within(), 99);
+        assert_eq!(MarkupBudget::PAGE.always_within(), 223);
+        for max_depth in 0..40 {
+            for max_elements in 0..400 {
+                let budget = MarkupBudget {
+                    max_depth,
+                    max_elements,
+                };
+                let t = budget.always_within();
+                let fits = |t: usize| 2 * t <= max_depth && t * (2 * t + 1) <= max_elements;
+                assert!(fits(t) && !fits(t + 1), "{budget:?}: {t}");
+            }
+        }
+        // Every sequence of four pieces (with text or not between them, the
+        // text re-creating formatting): the scan never refuses what the
+        // shortcut lets through, for budgets tight in depth or in count.
+        let pieces = [
+            "<b>",
+            "<i id=1>",
+            "<a>",
+            "<p>",
+            "<tr>",
+            "<table>",
+            "<td>",
+            "</p>",
+            "</b>",
+            "<div>",
+            "<li>",
+            "<br>",
+            "<!--<b>-->",
+            "<script><b></script>",
+        ];
+        for budget in [
+            SMALL,
+            MarkupBudget {
+                max_depth: 2,
+                max_elements: 1000,
+            },
+            MarkupBudget {
+                max_depth: 100,
+                max_elements: 6,
+            },
+        ] {
+            let t = budget.always_within();
+            assert!(t >= 1, "{budget:?}");
+            let mut seq = vec![0usize; t];
+            loop {
+                for between in ["", "x"] {
+                    let html: String = seq
+                        .iter()
+                        .map(|&p| format!("{}{between}", pieces[p]))
+                        .collect();
+                    assert_eq!(scan(&html, budget), Ok(()), "{html} {budget:?}");
+                }
+                let Some(k) = seq.iter().rposition(|&p| p + 1 < pieces.len()) else {
+                    break;
+                };
+                seq[k] += 1;
+                seq[k + 1..].iter_mut().for_each(|p| *p = 0);
+            }
+        }
+    }
 
     #[test]
     fn nesting_beyond_the_budget_is_found_in_linear_time() {

@@ -131,19 +131,24 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
     let mut rss_root_needs_channel = false;
     let mut pending_empty_check: Option<(BytesStart<'static>, usize)> = None;
     let err = |e: quick_xml::Error, pos: u64| format!("{e} (at byte {pos})");
+    // The event's namespace, in one buffer for the whole document: names,
+    // attributes and namespaces are borrowed where they are only compared
+    // or written back, not copied per event (this pass runs on every feed).
+    let mut ns_buf = String::new();
     loop {
         let before = reader.buffer_position();
         let read = reader.read_resolved_event();
-        let (ns, event) = match read {
-            Ok((ns, event)) => (
-                match ns {
-                    ResolveResult::Bound(n) => n.as_ref().to_string(),
-                    _ => String::new(),
-                },
-                event,
-            ),
+        let event = match read {
+            Ok((ns, event)) => {
+                ns_buf.clear();
+                if let ResolveResult::Bound(n) = ns {
+                    ns_buf.push_str(n.as_ref());
+                }
+                event
+            }
             Err(e) => return Err(err(e, reader.error_position())),
         };
+        let ns = ns_buf.as_str();
         // A text construct held back to see whether it is empty.
         if let Some((start, depth)) = pending_empty_check.take() {
             match &event {
@@ -159,7 +164,8 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
             Event::Eof => break,
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                let local = e.local_name().as_ref().to_string();
+                let local_name = e.local_name();
+                let local: &str = local_name.as_ref();
                 let parent_is_rss_root = stack.len() == 1 && rss_root_needs_channel;
                 if stack.is_empty() {
                     atom_root = local == "feed";
@@ -182,7 +188,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                 let mut out = rewrite_attributes(e, stack.is_empty() && local == "rss");
                 // Atom 0.3 names.
                 if atom03 && atomish {
-                    let renamed = match local.as_str() {
+                    let renamed = match local {
                         "modified" => Some("updated"),
                         "issued" => Some("published"),
                         "created" if !entry.as_ref().is_some_and(|s| s.has_published) => {
@@ -200,7 +206,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                 let depth = stack.len();
                 let direct_child = entry.as_ref().is_some_and(|s| depth == s.depth + 1);
                 let mut base64 = false;
-                if atomish && TEXT_CONSTRUCTS.contains(&local.as_str()) {
+                if atomish && TEXT_CONSTRUCTS.contains(&local) {
                     let (fixed, is_base64) = fix_text_type(&out, local == "content");
                     out = fixed;
                     base64 = is_base64;
@@ -209,7 +215,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                 let mut target = None;
                 if let Some(state) = entry.as_mut().filter(|_| direct_child) {
                     let rssish = ns.is_empty() || ns == RSS10 || ns == RSS090;
-                    match (ns.as_str(), local.as_str()) {
+                    match (ns, local) {
                         (_, "title") if rssish || atomish => state.has_title = true,
                         (_, "link") if rssish && !atomish => {
                             state.has_link |= rss_link_href(e).is_none_or(|(_, alt)| alt)
@@ -314,17 +320,17 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
                 }
                 if target == Some(CaptureTarget::Base64) {
                     write(&mut writer, Event::Start(out))?;
-                } else if atomish && TEXT_CONSTRUCTS.contains(&local.as_str()) {
+                } else if atomish && TEXT_CONSTRUCTS.contains(&local) {
                     pending_empty_check = Some((out.into_owned(), stack.len()));
                 } else {
                     write(&mut writer, Event::Start(out))?;
                 }
             }
             Event::End(ref e) => {
-                let name = e.name().as_ref().to_string();
+                let name = e.name().0;
                 // Find what this end tag closes; a stray one (lenient) is dropped.
                 let Some(open_at) = stack.iter().rposition(|o| {
-                    !o.synthetic && (o.written == name || name_read_as(&name, &o.written))
+                    !o.synthetic && (o.written == name || name_read_as(name, &o.written))
                 }) else {
                     if lenient {
                         continue;
@@ -429,32 +435,31 @@ fn attribute(e: &BytesStart, name: &str) -> Option<String> {
 
 /// Copies `e`, mapping obsolete namespace URIs to the ones feed-rs knows and
 /// (on the `<rss>` root) any version feed-rs refuses to "2.0".
-fn rewrite_attributes(e: &BytesStart, rss_root: bool) -> BytesStart<'static> {
-    let name = e.name().as_ref().to_string();
-    let mut out = BytesStart::new(name);
+fn rewrite_attributes<'a>(e: &'a BytesStart, rss_root: bool) -> BytesStart<'a> {
+    let mut out = BytesStart::new(e.name().0);
     let mut has_version = false;
     for attr in e.attributes().with_checks(false).flatten() {
-        let key = attr.key.as_ref().to_string();
-        let raw = attr.value.to_string();
+        let key = attr.key.0;
+        let raw: &str = &attr.value;
         let value = if key == "xmlns" || key.starts_with("xmlns:") {
             match raw.trim() {
-                ATOM03 => ATOM.to_string(),
-                RSS090 => RSS10.to_string(),
+                ATOM03 => ATOM,
+                RSS090 => RSS10,
                 // Userland's namespaced RSS 0.9x/2.0 is plain RSS.
-                u if u.starts_with("http://backend.userland.com/rss") => RSS10.to_string(),
+                u if u.starts_with("http://backend.userland.com/rss") => RSS10,
                 _ => raw,
             }
         } else if rss_root && key == "version" {
             has_version = true;
             match raw.trim() {
-                "0.91" | "0.92" | "2.0" => raw.trim().to_string(),
-                _ => "2.0".to_string(),
+                "0.91" | "0.92" | "2.0" => raw.trim(),
+                _ => "2.0",
             }
         } else {
             raw
         };
         // The value is still escaped as read; write it back unchanged.
-        out.push_attribute(raw_attribute(&key, &value));
+        out.push_attribute(raw_attribute(key, value));
     }
     if rss_root && !has_version {
         out.push_attribute(("version", "2.0"));
