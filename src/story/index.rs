@@ -8,13 +8,13 @@
 //! unbounded one does. A story is loaded whole or not at all, so that its
 //! members are all at hand when it is weighed (`story_refuses`).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
 
 use super::postings::Postings;
 use super::records::{At, Records};
 use super::window::{DayRanges, LoadedDays};
-use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, veto};
+use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Terms, Veto, idf, is_specific, veto};
 
 /// Slots of a query's memo of squared IDFs by document frequency.
 const IDF_MEMO: usize = 128;
@@ -141,6 +141,18 @@ pub(crate) struct StoryIndex {
     records: Records,
     stories: Map<i64, Members>,
     sources: Map<Box<str>, u32>,
+    /// The last terms [`search`](Self::search) looked up, with their ids.
+    looked_up: RefCell<LookedUp>,
+}
+
+/// The term ids a search looked up, kept for the insert of the same
+/// signature that follows it (an item is matched, then stored): one
+/// vocabulary lookup per term instead of two. Ids never change (the
+/// vocabulary only grows); a term unknown then is looked up again.
+#[derive(Debug, Default)]
+struct LookedUp {
+    terms: Terms,
+    ids: Vec<Option<u32>>,
 }
 
 /// Items of one day counted for IDF, and loaded.
@@ -232,7 +244,17 @@ impl StoryIndex {
 
     /// A signature's term ids, sorted and unique.
     fn term_ids(&mut self, sig: &Signature) -> Vec<u32> {
-        let mut terms: Vec<u32> = sig.terms.iter().map(|t| self.term_id(t)).collect();
+        let cached = std::mem::take(self.looked_up.get_mut());
+        let mut terms: Vec<u32> = if cached.terms == sig.terms {
+            sig.terms
+                .iter()
+                .zip(&cached.ids)
+                .map(|(t, id)| id.unwrap_or_else(|| self.term_id(t)))
+                .collect()
+        } else {
+            sig.terms.iter().map(|t| self.term_id(t)).collect()
+        };
+        *self.looked_up.get_mut() = cached;
         terms.sort_unstable();
         terms.dedup();
         terms
@@ -510,6 +532,11 @@ impl StoryIndex {
             .iter()
             .map(|t| self.vocab.get(t).copied())
             .collect();
+        {
+            let mut kept = self.looked_up.borrow_mut();
+            kept.terms.clone_from(&sig.terms);
+            kept.ids.clone_from(&ids);
+        }
         // Squared IDF by document frequency, computed once per query and
         // frequency met (a slot per frequency modulo IDF_MEMO, the last one
         // kept): every candidate's norm weighs all its terms, and most share
@@ -1055,6 +1082,39 @@ mod tests {
         // Unloaded by the clock, still counted: to be read again.
         ix.evict_before(101);
         assert!(!ix.holds_all_of(41, 41) && ix.holds_all_of(42, 99));
+    }
+
+    #[test]
+    fn an_insert_after_a_search_uses_its_lookups_and_the_terms_known_since() {
+        let mut ix = StoryIndex::default();
+        background(&mut ix, 1000);
+        let (a, b) = (
+            Signature::of(A_TITLE, A_TEXT),
+            Signature::of(B_TITLE, B_TEXT),
+        );
+        let rules = Rules::default();
+        // B is looked up while the terms it shares with A are unknown; A is stored, then B.
+        assert_eq!(
+            ix.best_story("zeitung", 121, &b, &rules, &HashSet::new()),
+            None
+        );
+        ix.insert(1, "verein", 10, 120, &a);
+        ix.insert(2, "zeitung", 20, 121, &b);
+        for (item, sig) in [(1, &a), (2, &b)] {
+            let mut stored = Vec::new();
+            ix.records.terms_into(ix.items[&item].at, &mut stored);
+            let mut want: Vec<u32> = sig.terms.iter().map(|t| ix.vocab[t]).collect();
+            want.sort_unstable();
+            assert_eq!(stored, want, "item {item}");
+            assert!(stored.iter().all(|t| ix.df(*t) >= 1));
+        }
+        // B, looked up again, finds the story of A through the terms they share.
+        ix.remove(2);
+        assert_eq!(
+            ix.best_story("zeitung", 121, &b, &rules, &HashSet::new())
+                .map(|m| m.story),
+            Some(10)
+        );
     }
 
     #[test]
