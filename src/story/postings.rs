@@ -233,6 +233,10 @@ impl Chunks {
             _ => {}
         }
         if let Err(i) = self.pending.binary_search(&p) {
+            // Room for all at once: a list with none waiting keeps no buffer.
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(PENDING);
+            }
             self.pending.insert(i, p);
             if self.pending.len() >= PENDING {
                 self.flush();
@@ -246,7 +250,7 @@ impl Chunks {
         if self.pending.is_empty() {
             return;
         }
-        let mut pending = std::mem::take(&mut self.pending);
+        let pending = std::mem::take(&mut self.pending);
         let old = std::mem::take(&mut self.chunks);
         let count = old.len();
         let mut chunks = Vec::with_capacity(count + 2);
@@ -303,8 +307,6 @@ impl Chunks {
             place(Vec::new(), rest, &mut chunks, &mut self.len);
         }
         self.chunks = chunks;
-        pending.clear();
-        self.pending = pending;
     }
 
     fn remove(&mut self, p: u64) {
