@@ -159,7 +159,7 @@ fn load(c: &mut Connection, first_day: i32) -> Result<StoryIndex> {
                     let source: String = r.get(1)?;
                     index.insert(id, &source, story, story_day(from_ts(r.get(3)?)), &sig);
                 }
-                Some(sig) => index.count_unloaded(&sig),
+                Some(sig) => index.count_unloaded(&sig, story_day(from_ts(r.get(3)?))),
                 None => stale.push((id, loaded)),
             }
         }
@@ -198,7 +198,7 @@ fn load(c: &mut Connection, first_day: i32) -> Result<StoryIndex> {
                 if *loaded {
                     index.insert(*id, &source, story, story_day(from_ts(published)), &sig);
                 } else {
-                    index.count_unloaded(&sig);
+                    index.count_unloaded(&sig, story_day(from_ts(published)));
                 }
             }
         }
@@ -265,7 +265,13 @@ fn load_rows(
 pub(super) fn reach(c: &Connection, index: &mut StoryIndex, day: i32, window: u32) -> Result<()> {
     let window = i32::try_from(window).unwrap_or(i32::MAX);
     let (first, last) = (day.saturating_sub(window), day.saturating_add(window));
+    index.reached(first, last);
     for (from, to) in index.missing_days(first, last) {
+        if index.holds_all_of(from, to) {
+            // Nothing stored there that is not loaded (a fresh store's backdated items).
+            index.days_loaded(from, to);
+            continue;
+        }
         load_rows(
             c,
             index,
@@ -309,12 +315,14 @@ pub(super) fn forget(c: &Connection, index: &mut StoryIndex, item: i64) -> Resul
         index.remove(item);
         return Ok(());
     }
-    let sig: Option<Option<String>> = c
-        .prepare_cached("SELECT story_sig FROM items WHERE id = ?1 AND hidden IS NULL")?
-        .query_row([item], |r| r.get(0))
+    let row: Option<(Option<String>, i64)> = c
+        .prepare_cached("SELECT story_sig, published FROM items WHERE id = ?1 AND hidden IS NULL")?
+        .query_row([item], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    if let Some(sig) = sig.flatten().as_deref().and_then(Signature::decode) {
-        index.uncount_unloaded(&sig);
+    if let Some((Some(sig), published)) = row
+        && let Some(sig) = Signature::decode(&sig)
+    {
+        index.uncount_unloaded(&sig, story_day(from_ts(published)));
     }
     Ok(())
 }

@@ -8,13 +8,13 @@
 //! unbounded one does. A story is loaded whole or not at all, so that its
 //! members are all at hand when it is weighed (`story_refuses`).
 
-use std::cell::Cell;
-use std::collections::HashSet;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashSet};
 
 use super::postings::Postings;
 use super::records::{At, Records};
-use super::window::LoadedDays;
-use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Veto, idf, is_specific, veto};
+use super::window::{DayRanges, LoadedDays};
+use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Terms, Veto, idf, is_specific, veto};
 
 /// Slots of a query's memo of squared IDFs by document frequency.
 const IDF_MEMO: usize = 128;
@@ -118,6 +118,14 @@ pub(crate) struct StoryIndex {
     counted: usize,
     /// The days whose items are all loaded.
     days: LoadedDays,
+    /// Per day: the items counted, and those loaded. A day whose counted
+    /// items are all loaded needs no query (a fresh store, a day of
+    /// history with nothing stored): every shown stored item is counted.
+    per_day: BTreeMap<i32, DayCount>,
+    /// Days before the first loaded day that new items reached since the
+    /// last unload: what the polls of the moment match against, kept by an
+    /// unload the count of older items forces.
+    reached: DayRanges,
     /// Loaded items dated before the first loaded day: members of stories
     /// reaching into it, and older days loaded for backdated items.
     older: usize,
@@ -133,6 +141,25 @@ pub(crate) struct StoryIndex {
     records: Records,
     stories: Map<i64, Members>,
     sources: Map<Box<str>, u32>,
+    /// The last terms [`search`](Self::search) looked up, with their ids.
+    looked_up: RefCell<LookedUp>,
+}
+
+/// The term ids a search looked up, kept for the insert of the same
+/// signature that follows it (an item is matched, then stored): one
+/// vocabulary lookup per term instead of two. Ids never change (the
+/// vocabulary only grows); a term unknown then is looked up again.
+#[derive(Debug, Default)]
+struct LookedUp {
+    terms: Terms,
+    ids: Vec<Option<u32>>,
+}
+
+/// Items of one day counted for IDF, and loaded.
+#[derive(Debug, Default, Clone, Copy)]
+struct DayCount {
+    counted: u32,
+    loaded: u32,
 }
 
 impl StoryIndex {
@@ -173,6 +200,23 @@ impl StoryIndex {
         self.days.add(first, last);
     }
 
+    /// Whether every counted item dated `first..=last` is loaded already
+    /// (then so are their stories, loaded whole): nothing to read.
+    pub(crate) fn holds_all_of(&self, first: i32, last: i32) -> bool {
+        first > last
+            || self
+                .per_day
+                .range(first..=last)
+                .all(|(_, d)| d.counted == d.loaded)
+    }
+
+    /// A new item reached `first..=last`: those of its days before the first
+    /// loaded day stay loaded at the next unload the count forces.
+    pub(crate) fn reached(&mut self, first: i32, last: i32) {
+        self.reached
+            .add(first, last.min(self.days.first().saturating_sub(1)));
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -200,14 +244,30 @@ impl StoryIndex {
 
     /// A signature's term ids, sorted and unique.
     fn term_ids(&mut self, sig: &Signature) -> Vec<u32> {
-        let mut terms: Vec<u32> = sig.terms.iter().map(|t| self.term_id(t)).collect();
+        let cached = std::mem::take(self.looked_up.get_mut());
+        let mut terms: Vec<u32> = if cached.terms == sig.terms {
+            sig.terms
+                .iter()
+                .zip(&cached.ids)
+                .map(|(t, id)| id.unwrap_or_else(|| self.term_id(t)))
+                .collect()
+        } else {
+            sig.terms.iter().map(|t| self.term_id(t)).collect()
+        };
+        *self.looked_up.get_mut() = cached;
         terms.sort_unstable();
         terms.dedup();
         terms
     }
 
-    /// Counts (`up`) or uncounts an item's terms for IDF.
-    fn count(&mut self, terms: &[u32], up: bool) {
+    /// Counts (`up`) or uncounts an item of `day` and its terms for IDF.
+    fn count(&mut self, terms: &[u32], day: i32, up: bool) {
+        let d = self.per_day.entry(day).or_default();
+        d.counted = if up {
+            d.counted + 1
+        } else {
+            d.counted.saturating_sub(1)
+        };
         for &t in terms {
             let df = &mut self.df[t as usize];
             *df = if up { *df + 1 } else { df.saturating_sub(1) };
@@ -230,20 +290,20 @@ impl StoryIndex {
     ) {
         self.remove(item);
         let terms = self.term_ids(sig);
-        self.count(&terms, true);
+        self.count(&terms, day, true);
         self.place(item, source, story, day, &terms, sig);
     }
 
-    /// Counts a stored item for IDF without loading it (a day outside the window).
-    pub(crate) fn count_unloaded(&mut self, sig: &Signature) {
+    /// Counts a stored item of `day` for IDF without loading it (a day outside the window).
+    pub(crate) fn count_unloaded(&mut self, sig: &Signature, day: i32) {
         let terms = self.term_ids(sig);
-        self.count(&terms, true);
+        self.count(&terms, day, true);
     }
 
-    /// Uncounts a stored item that is not loaded (deleted).
-    pub(crate) fn uncount_unloaded(&mut self, sig: &Signature) {
+    /// Uncounts a stored item of `day` that is not loaded (deleted).
+    pub(crate) fn uncount_unloaded(&mut self, sig: &Signature, day: i32) {
         let terms = self.term_ids(sig);
-        self.count(&terms, false);
+        self.count(&terms, day, false);
     }
 
     /// Loads an item already counted (`count_unloaded`); nothing if it is loaded.
@@ -268,6 +328,7 @@ impl StoryIndex {
         if day < self.days.first() {
             self.older += 1;
         }
+        self.per_day.entry(day).or_default().loaded += 1;
         let source = self.source_id(source);
         for &t in terms {
             self.postings[t as usize].insert((day, item));
@@ -292,16 +353,19 @@ impl StoryIndex {
 
     /// Forgets a loaded item (deleted, or about to be re-inserted): unloaded and uncounted.
     pub(crate) fn remove(&mut self, item: i64) {
-        if let Some(terms) = self.unplace(item) {
-            self.count(&terms, false);
+        if let Some((terms, day)) = self.unplace(item) {
+            self.count(&terms, day, false);
         }
     }
 
-    /// Unloads an item, still counted; its term ids, if it was loaded.
-    fn unplace(&mut self, item: i64) -> Option<Vec<u32>> {
+    /// Unloads an item, still counted; its term ids and day, if it was loaded.
+    fn unplace(&mut self, item: i64) -> Option<(Vec<u32>, i32)> {
         let e = self.items.remove(&item)?;
         if e.day < self.days.first() {
             self.older -= 1;
+        }
+        if let Some(d) = self.per_day.get_mut(&e.day) {
+            d.loaded = d.loaded.saturating_sub(1);
         }
         let mut terms = Vec::new();
         self.records.terms_into(e.at, &mut terms);
@@ -320,7 +384,7 @@ impl StoryIndex {
         {
             self.stories.remove(&e.story);
         }
-        Some(terms)
+        Some((terms, e.day))
     }
 
     /// Whether it is time to [`evict_before`](Self::evict_before) `day`:
@@ -338,23 +402,45 @@ impl StoryIndex {
 
     /// Unloads the stories whose every member is dated before `day` (they
     /// stay counted for IDF); a story with a member from `day` on stays
-    /// whole. Returns the items unloaded.
+    /// whole. When the first day stays (an unload the count of older items
+    /// forced), a story with a member on an older day that new items
+    /// reached since the last unload stays whole too: the polls of the
+    /// moment reach those days again (a partner dating every item long
+    /// ago), and unloading them would only have the next poll read them
+    /// back from SQLite. Returns the items unloaded.
     pub(crate) fn evict_before(&mut self, day: i32) -> usize {
-        self.older_allowance = if day > self.days.first() {
+        let moved = day > self.days.first();
+        self.older_allowance = if moved {
             0
         } else {
             self.older.saturating_mul(2)
         };
+        let mut kept = std::mem::take(&mut self.reached);
+        if moved {
+            kept = DayRanges::default();
+        } else {
+            // A clock set back: the days from `day` on stay, as they are loaded.
+            kept.add(day, self.days.first().saturating_sub(1));
+        }
         let doomed: Vec<i64> = self
             .stories
             .values()
-            .filter(|m| m.as_slice().iter().all(|i| self.items[i].day < day))
+            .filter(|m| {
+                m.as_slice().iter().all(|i| {
+                    let d = self.items[i].day;
+                    d < day && !kept.contains(d)
+                })
+            })
             .flat_map(|m| m.as_slice().iter().copied())
             .collect();
         for &item in &doomed {
             self.unplace(item);
         }
-        self.days.drop_before(day);
+        if moved {
+            self.days.drop_before(day);
+        } else {
+            self.days.keep_older(&kept);
+        }
         let first = self.days.first();
         self.older = self.items.values().filter(|e| e.day < first).count();
         doomed.len()
@@ -446,6 +532,11 @@ impl StoryIndex {
             .iter()
             .map(|t| self.vocab.get(t).copied())
             .collect();
+        {
+            let mut kept = self.looked_up.borrow_mut();
+            kept.terms.clone_from(&sig.terms);
+            kept.ids.clone_from(&ids);
+        }
         // Squared IDF by document frequency, computed once per query and
         // frequency met (a slot per frequency modulo IDF_MEMO, the last one
         // kept): every candidate's norm weighs all its terms, and most share
@@ -938,6 +1029,92 @@ mod tests {
         assert_eq!(ix.counted(), counted, "still counted for IDF");
         // A new day forgets the allowance the last day's unloads earned.
         assert_eq!(ix.older_allowance, 0);
+    }
+
+    #[test]
+    fn an_unload_the_count_forces_keeps_the_older_days_new_items_reached() {
+        let mut ix = StoryIndex::from_day(100);
+        let sig = Signature::of("Meldung aus Cottbus", "Text");
+        // Older days 10..=19 and 50..=59 loaded; new items reached 50..=59 since.
+        for i in 0..2 * MIN_OLDER as i64 {
+            let day = if i % 2 == 0 { 10 } else { 50 } + (i as i32 % 10);
+            ix.insert(i, "a", i, day, &sig);
+        }
+        ix.days_loaded(10, 19);
+        ix.days_loaded(50, 59);
+        ix.reached(46, 63);
+        // A story of an unreached day with a member on a reached one stays whole.
+        ix.insert(100_000, "b", 0, 55, &sig);
+        assert!(ix.needs_evicting(100));
+        assert_eq!(ix.evict_before(100), MIN_OLDER - 1);
+        assert!(ix.contains(0) && ix.contains(100_000) && !ix.contains(2));
+        assert!(
+            (0..2 * MIN_OLDER as i64)
+                .filter(|i| i % 2 == 1)
+                .all(|i| ix.contains(i))
+        );
+        assert_eq!(ix.missing_days(8, 60), vec![(8, 49), (60, 60)]);
+        // What the next unload keeps is what was reached after this one: nothing here.
+        assert_eq!(ix.counted(), 2 * MIN_OLDER + 1);
+        assert_eq!(ix.evict_before(100), MIN_OLDER + 2);
+        assert_eq!(ix.len(), 0);
+        assert_eq!(ix.missing_days(50, 60), vec![(50, 60)]);
+    }
+
+    #[test]
+    fn days_whose_counted_items_are_all_loaded_need_no_reading() {
+        let mut ix = StoryIndex::from_day(100);
+        let sig = Signature::of("Meldung aus Cottbus", "Text");
+        // Nothing stored: every day is held whole, loaded or not.
+        assert!(ix.holds_all_of(0, 99));
+        ix.count_unloaded(&sig, 40);
+        assert!(!ix.holds_all_of(38, 42) && ix.holds_all_of(41, 99));
+        ix.load(7, "a", 7, 40, &sig);
+        assert!(ix.holds_all_of(38, 42));
+        // New items are counted and loaded at once; a deleted one is neither.
+        ix.insert(8, "a", 8, 41, &sig);
+        assert!(ix.holds_all_of(0, 99));
+        ix.count_unloaded(&sig, 41);
+        assert!(!ix.holds_all_of(41, 41));
+        ix.uncount_unloaded(&sig, 41);
+        ix.remove(7);
+        assert!(ix.holds_all_of(0, 99));
+        // Unloaded by the clock, still counted: to be read again.
+        ix.evict_before(101);
+        assert!(!ix.holds_all_of(41, 41) && ix.holds_all_of(42, 99));
+    }
+
+    #[test]
+    fn an_insert_after_a_search_uses_its_lookups_and_the_terms_known_since() {
+        let mut ix = StoryIndex::default();
+        background(&mut ix, 1000);
+        let (a, b) = (
+            Signature::of(A_TITLE, A_TEXT),
+            Signature::of(B_TITLE, B_TEXT),
+        );
+        let rules = Rules::default();
+        // B is looked up while the terms it shares with A are unknown; A is stored, then B.
+        assert_eq!(
+            ix.best_story("zeitung", 121, &b, &rules, &HashSet::new()),
+            None
+        );
+        ix.insert(1, "verein", 10, 120, &a);
+        ix.insert(2, "zeitung", 20, 121, &b);
+        for (item, sig) in [(1, &a), (2, &b)] {
+            let mut stored = Vec::new();
+            ix.records.terms_into(ix.items[&item].at, &mut stored);
+            let mut want: Vec<u32> = sig.terms.iter().map(|t| ix.vocab[t]).collect();
+            want.sort_unstable();
+            assert_eq!(stored, want, "item {item}");
+            assert!(stored.iter().all(|t| ix.df(*t) >= 1));
+        }
+        // B, looked up again, finds the story of A through the terms they share.
+        ix.remove(2);
+        assert_eq!(
+            ix.best_story("zeitung", 121, &b, &rules, &HashSet::new())
+                .map(|m| m.story),
+            Some(10)
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Postings {
     fn len(&self) -> usize {
         match self {
             Postings::Short(v) => v.len(),
-            Postings::Long(c) => c.len,
+            Postings::Long(c) => c.len + c.pending.iter().filter(|p| !c.contains(**p)).count(),
             Postings::Count(n) => *n,
         }
     }
@@ -69,8 +69,17 @@ impl Postings {
                 c.insert(p);
                 *self = Postings::Long(c);
             }
-            Postings::Long(c) if c.len < PROBE_BUDGET => c.insert(p),
-            Postings::Long(c) => *self = Postings::Count(c.len + usize::from(!c.contains(p))),
+            Postings::Long(c) => {
+                if c.len + c.pending.len() >= PROBE_BUDGET {
+                    // Exact counts before the list may turn into a count.
+                    c.flush();
+                }
+                if c.len < PROBE_BUDGET {
+                    c.insert(p);
+                } else {
+                    *self = Postings::Count(c.len + usize::from(!c.contains(p)));
+                }
+            }
             Postings::Count(n) => *n += 1,
         }
     }
@@ -103,6 +112,9 @@ impl Postings {
                     .for_each(|x| f(unpack_item(*x)));
             }
             Postings::Long(c) => {
+                // The pending postings of the window, merged in order.
+                let from = c.pending.partition_point(|x| *x < first);
+                let mut pending = c.pending[from..].iter().take_while(before_end).peekable();
                 // The first chunk that may hold `first`, then on in order.
                 let at = c
                     .chunks
@@ -114,8 +126,16 @@ impl Postings {
                         .iter()
                         .chain(rest.flatten())
                         .take_while(before_end)
-                        .for_each(|x| f(unpack_item(*x)));
+                        .for_each(|x| {
+                            while let Some(q) = pending.next_if(|q| **q < *x) {
+                                f(unpack_item(*q));
+                            }
+                            // One inserted twice: once.
+                            pending.next_if(|q| **q == *x);
+                            f(unpack_item(*x));
+                        });
                 }
+                pending.for_each(|q| f(unpack_item(*q)));
             }
             Postings::Count(_) => {}
         }
@@ -124,7 +144,11 @@ impl Postings {
     pub(super) fn shrink_to_fit(&mut self) {
         match self {
             Postings::Short(v) => v.shrink_to_fit(),
-            Postings::Long(c) => c.chunks.iter_mut().for_each(Vec::shrink_to_fit),
+            Postings::Long(c) => {
+                c.flush();
+                c.pending.shrink_to_fit();
+                c.chunks.iter_mut().for_each(Vec::shrink_to_fit);
+            }
             Postings::Count(_) => {}
         }
     }
@@ -137,20 +161,40 @@ impl Postings {
 /// postings and read as slices. (A `BTreeSet` took a node walk per insert
 /// and 11 keys per node: the index's inserts spent more there than on
 /// anything else for long texts, BENCHMARKS.md "fourth session".)
+///
+/// Postings dated before the newest (a backlog, a partner whose items all
+/// lie in the past, an older day loaded on demand) wait in a short sorted
+/// buffer and are merged into their chunks [`PENDING`] at a time: one pass
+/// over each chunk they fall in, rather than a binary search and a shift of
+/// half a chunk each (`Chunks::insert` and memmove were a sixth of the
+/// long-text ingest whose items lie in the past, BENCHMARKS.md "fifth
+/// session").
 #[derive(Debug, Default)]
 pub(super) struct Chunks {
     chunks: Vec<Vec<u64>>,
+    /// Postings in `chunks`.
     len: usize,
+    /// Postings not merged yet: sorted, fewer than [`PENDING`]; one may
+    /// repeat a posting of `chunks` (inserted twice: the index never does),
+    /// and counts once.
+    pending: Vec<u64>,
 }
 
 /// Postings per chunk at most: 4 KiB, a shift of at most that much per insert in the middle.
 const CHUNK: usize = 512;
 
+/// Postings that wait before they are merged into their chunks.
+const PENDING: usize = 64;
+
 impl Chunks {
     fn from_sorted(v: Vec<u64>) -> Chunks {
         let len = v.len();
         let chunks = if v.is_empty() { Vec::new() } else { vec![v] };
-        Chunks { chunks, len }
+        Chunks {
+            chunks,
+            len,
+            pending: Vec::new(),
+        }
     }
 
     /// The chunk where `p` belongs: the first whose last posting is not below it, else the last.
@@ -167,9 +211,10 @@ impl Chunks {
     }
 
     fn insert(&mut self, p: u64) {
+        let newest = self.pending.last().is_none_or(|q| *q < p);
         match self.chunks.last_mut() {
             // The usual case: the newest posting of all.
-            Some(last) if last.last().is_some_and(|l| *l < p) => {
+            Some(last) if newest && last.last().is_some_and(|l| *l < p) => {
                 if last.len() < CHUNK {
                     last.push(p);
                 } else {
@@ -180,27 +225,94 @@ impl Chunks {
                 self.len += 1;
                 return;
             }
-            None => {
+            None if self.pending.is_empty() => {
                 self.chunks.push(vec![p]);
                 self.len += 1;
                 return;
             }
-            Some(_) => {}
+            _ => {}
         }
-        let at = self.chunk_for(p);
-        let k = &mut self.chunks[at];
-        let Err(i) = k.binary_search(&p) else {
-            return;
-        };
-        k.insert(i, p);
-        self.len += 1;
-        if k.len() > CHUNK {
-            let tail = k.split_off(k.len() / 2);
-            self.chunks.insert(at + 1, tail);
+        if let Err(i) = self.pending.binary_search(&p) {
+            // Room for all at once: a list with none waiting keeps no buffer.
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(PENDING);
+            }
+            self.pending.insert(i, p);
+            if self.pending.len() >= PENDING {
+                self.flush();
+            }
         }
     }
 
+    /// Merges the pending postings into their chunks, each chunk they fall
+    /// in rewritten once (and split when it grows past [`CHUNK`]).
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let old = std::mem::take(&mut self.chunks);
+        let count = old.len();
+        let mut chunks = Vec::with_capacity(count + 2);
+        let mut rest = &pending[..];
+        let place = |k: Vec<u64>, mine: &[u64], chunks: &mut Vec<Vec<u64>>, len: &mut usize| {
+            if mine.is_empty() {
+                chunks.push(k);
+                return;
+            }
+            let mut merged = Vec::with_capacity(k.len() + mine.len());
+            let (mut i, mut j) = (0, 0);
+            while i < k.len() && j < mine.len() {
+                match k[i].cmp(&mine[j]) {
+                    std::cmp::Ordering::Less => {
+                        merged.push(k[i]);
+                        i += 1;
+                    }
+                    std::cmp::Ordering::Greater => {
+                        merged.push(mine[j]);
+                        j += 1;
+                    }
+                    std::cmp::Ordering::Equal => {
+                        // Already there (inserted twice): kept once.
+                        merged.push(k[i]);
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+            merged.extend_from_slice(&k[i..]);
+            merged.extend_from_slice(&mine[j..]);
+            *len += merged.len() - k.len();
+            if merged.len() <= CHUNK {
+                chunks.push(merged);
+            } else {
+                // Even pieces of at most half a chunk, so that the next inserts have room.
+                let pieces = merged.len().div_ceil(CHUNK / 2);
+                let size = merged.len().div_ceil(pieces);
+                chunks.extend(merged.chunks(size).map(<[u64]>::to_vec));
+            }
+        };
+        for (at, k) in old.into_iter().enumerate() {
+            // Where `chunk_for` puts a posting: the first chunk whose last is not below it, else the last.
+            let n = if at + 1 == count {
+                rest.len()
+            } else {
+                rest.partition_point(|x| k.last().is_some_and(|l| x <= l))
+            };
+            let (mine, later) = rest.split_at(n);
+            rest = later;
+            place(k, mine, &mut chunks, &mut self.len);
+        }
+        if count == 0 {
+            place(Vec::new(), rest, &mut chunks, &mut self.len);
+        }
+        self.chunks = chunks;
+    }
+
     fn remove(&mut self, p: u64) {
+        if let Ok(i) = self.pending.binary_search(&p) {
+            self.pending.remove(i);
+        }
         let at = self.chunk_for(p);
         let Some(k) = self.chunks.get_mut(at) else {
             return;
@@ -310,6 +422,46 @@ mod tests {
         let mut all = Vec::new();
         p.in_window(i32::MIN, i32::MAX, |i| all.push(i));
         assert_eq!(all.len(), model.len());
+    }
+
+    #[test]
+    fn postings_of_past_days_wait_and_merge_in_order() {
+        // Source after source, each with items on the same 100 past days:
+        // every insert after the first source's lands in the middle.
+        let mut p = Postings::default();
+        let mut model = std::collections::BTreeSet::new();
+        for source in 0..30i64 {
+            for day in 0..100 {
+                let item = source * 1000 + i64::from(day);
+                p.insert((day, item));
+                model.insert((day, item));
+                if item % 37 == 0 {
+                    let want: Vec<i64> = model
+                        .iter()
+                        .filter(|(d, _)| (day - 3..=day + 3).contains(d))
+                        .map(|(_, i)| *i)
+                        .collect();
+                    let mut seen = Vec::new();
+                    p.in_window(day - 3, day + 3, |i| seen.push(i));
+                    assert_eq!(seen, want, "item {item}");
+                }
+            }
+            if source % 7 == 3 {
+                // Removed while some wait, some are merged.
+                let gone = (50, source * 1000 + 50);
+                p.remove(gone);
+                model.remove(&gone);
+            }
+        }
+        assert_eq!(p.len(), model.len());
+        let Postings::Long(c) = &p else {
+            panic!("grew long")
+        };
+        assert!(c.pending.len() < PENDING);
+        assert!(c.chunks.iter().all(|k| !k.is_empty() && k.len() <= CHUNK));
+        let mut all = Vec::new();
+        p.in_window(i32::MIN, i32::MAX, |i| all.push(i));
+        assert_eq!(all, model.iter().map(|(_, i)| *i).collect::<Vec<_>>());
     }
 
     #[test]
