@@ -256,6 +256,7 @@ async fn refresh(
         validators: None,
         moved_to: None,
         warning: None,
+        resolution: None,
     };
     // Storing and recording are boxed: storing's state is most of a poll's,
     // and the polls waiting for a slot should not each hold room for
@@ -293,11 +294,7 @@ async fn record_unread(
             if let PollError::Read(r) = &e {
                 if r.invalidates_discovery() && state.resolved_kind == Some(ResolvedKind::Feed) {
                     tracing::info!(source = %id, "the discovered feed is gone; discovering again on the next poll");
-                    let sid = id.to_string();
-                    let _ = app
-                        .store
-                        .call(move |s| s.set_resolution(&sid, None, None, None))
-                        .await;
+                    record.resolution = Some(None);
                 }
                 record.not_before = r.retry_after();
             }
@@ -340,18 +337,9 @@ async fn store_read(
     let status = doc.meta.status;
     record.status = Some(status);
 
-    // 3. Remember what discovery found.
+    // 3. What discovery found is remembered with the items (`ingest_request`).
     if let Some(resolution) = &doc.resolution {
-        if let Err(e) = remember_resolution(app, &id, resolution).await {
-            // Recorded (or kept in memory) like any failure, so the source backs off.
-            let error = PollError::Storing {
-                error: describe_store_error(&e),
-                status,
-            };
-            record.error = Some(error.to_string());
-            app.record(&id, record).await;
-            return Err(error);
-        }
+        tracing::info!(source = %id, kind = resolution.kind.as_str(), "{}", resolution.how);
     }
     record.moved_to = doc.meta.moved_permanently_to.as_ref().map(Url::to_string);
 
@@ -481,25 +469,6 @@ async fn page_cache(
     Ok(app.store.call(move |s| s.pages(&id, &urls)).await?)
 }
 
-async fn remember_resolution(
-    app: &App,
-    source_id: &str,
-    resolution: &Resolution,
-) -> Result<(), StoreError> {
-    tracing::info!(source = %source_id, kind = resolution.kind.as_str(), "{}", resolution.how);
-    let (sid, r) = (source_id.to_string(), resolution.clone());
-    app.store
-        .call(move |s| {
-            s.set_resolution(
-                &sid,
-                Some(r.kind),
-                Some(&r.how),
-                r.fetch_url.as_ref().map(Url::as_str),
-            )
-        })
-        .await
-}
-
 /// Normalised items with the rules' verdicts: the one place the two stages meet.
 fn prepare_items(
     config: &Config,
@@ -543,6 +512,7 @@ fn ingest_request(
         validators: Some(doc.meta.validators.clone()),
         moved_to: doc.meta.moved_permanently_to.as_ref().map(Url::to_string),
         warning: Some(warning(&doc.extracted.problems)),
+        resolution: doc.resolution.map(Some),
     };
     let request = IngestRequest {
         source_id: source_id.to_string(),

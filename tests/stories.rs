@@ -389,6 +389,7 @@ fn request(source: &str, items: Vec<Item>) -> IngestRequest {
             validators: None,
             moved_to: None,
             warning: None,
+            resolution: None,
         },
         feed_title: None,
         home_url: None,

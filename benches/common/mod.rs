@@ -203,6 +203,7 @@ pub fn ingest_request(source_id: &str, items: Vec<Item>, at: DateTime<Utc>) -> I
             validators: None,
             moved_to: None,
             warning: None,
+            resolution: None,
         },
         feed_title: None,
         home_url: None,

@@ -757,6 +757,7 @@ pub(super) mod tests {
                 validators: None,
                 moved_to: None,
                 warning: None,
+                resolution: None,
             },
             feed_title: None,
             home_url: None,

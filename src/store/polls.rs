@@ -179,6 +179,7 @@ mod tests {
                 validators: None,
                 moved_to: None,
                 warning: None,
+                resolution: None,
             };
             store.record_poll("x", &rec).unwrap();
         }

@@ -7,7 +7,9 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::ingest::IngestReport;
 use super::{Result, Store, StoreError, from_ts, to_ts};
-use crate::model::{PollHistory, Registration, ResolvedKind, SourceKind, Validators};
+use url::Url;
+
+use crate::model::{PollHistory, Registration, Resolution, ResolvedKind, SourceKind, Validators};
 
 /// Everything stored about one source.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +75,11 @@ pub struct PollRecord {
     /// it (`Some(None)`: nothing). `None` (a 304, a failure) keeps the
     /// previous document's warning.
     pub warning: Option<Option<String>>,
+    /// `Some` when discovery decided what the source is (`Some(None)`: its
+    /// discovered feed is gone, discover again). Written in the poll's own
+    /// transaction: a separate one cost every newly discovered source an
+    /// extra commit and fsync (BENCHMARKS.md).
+    pub resolution: Option<Option<Resolution>>,
 }
 
 const COLUMNS: &str = "s.id, s.active, s.name, s.kind, s.config_url, s.fetch_url, s.feed_title, s.home_url, s.etag, s.last_modified, \
@@ -184,31 +191,6 @@ impl Store {
         })
     }
 
-    /// Remembers what a source of kind "auto" turned out to be, and where its feed is.
-    pub(crate) fn set_resolution(
-        &self,
-        source_id: &str,
-        resolved_kind: Option<ResolvedKind>,
-        discovery: Option<&str>,
-        fetch_url: Option<&str>,
-    ) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE sources SET resolved_kind = ?2, discovery = ?3, fetch_url = ?4, \
-                    etag = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN etag END, \
-                    last_modified = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN last_modified END \
-                 WHERE id = ?1",
-                params![
-                    source_id,
-                    resolved_kind.map(ResolvedKind::as_str),
-                    discovery,
-                    fetch_url
-                ],
-            )?;
-            Ok(())
-        })
-    }
-
     /// A poll that ended without new content: 304, or an error.
     ///
     /// Committed without waiting for the disk (`synchronous = NORMAL` for
@@ -233,6 +215,11 @@ impl Store {
 }
 
 pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRecord) -> Result<()> {
+    // Before the validators: a new feed URL drops the old URL's validators,
+    // and this poll's are the new URL's.
+    if let Some(resolution) = &rec.resolution {
+        remember_resolution_in(tx, id, resolution.as_ref())?;
+    }
     let failed = rec.error.is_some();
     tx.prepare_cached(
         "UPDATE sources SET \
@@ -264,6 +251,26 @@ pub(super) fn record_poll_in(tx: &rusqlite::Transaction, id: &str, rec: &PollRec
             .execute(params![id, url])?;
     }
     super::polls::record_in(tx, id, rec)?;
+    Ok(())
+}
+
+/// Remembers what a source of kind "auto" turned out to be, and where its
+/// feed is (`None`: not known, discover again).
+fn remember_resolution_in(
+    tx: &rusqlite::Transaction,
+    id: &str,
+    resolution: Option<&Resolution>,
+) -> Result<()> {
+    let kind = resolution.map(|r| r.kind.as_str());
+    let how = resolution.map(|r| r.how.as_str());
+    let fetch_url = resolution.and_then(|r| r.fetch_url.as_ref().map(Url::as_str));
+    tx.prepare_cached(
+        "UPDATE sources SET resolved_kind = ?2, discovery = ?3, fetch_url = ?4, \
+            etag = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN etag END, \
+            last_modified = CASE WHEN COALESCE(fetch_url, '') = COALESCE(?4, '') THEN last_modified END \
+         WHERE id = ?1",
+    )?
+    .execute(params![id, kind, how, fetch_url])?;
     Ok(())
 }
 
@@ -302,4 +309,90 @@ pub(super) fn record_ingest_in(
         at
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with_source() -> Store {
+        let store = Store::open_in_memory().unwrap();
+        let url = Url::parse("http://x.example/").unwrap();
+        store
+            .sync_sources(&[Registration {
+                id: "x",
+                name: "X",
+                kind: SourceKind::Auto,
+                url: &url,
+            }])
+            .unwrap();
+        store
+    }
+
+    fn poll(validators: Option<&str>, resolution: Option<Option<Resolution>>) -> PollRecord {
+        PollRecord {
+            at: "2026-03-02T10:00:00Z".parse().unwrap(),
+            status: Some(200),
+            error: None,
+            duration_ms: 5,
+            not_before: None,
+            validators: validators.map(|etag| Validators {
+                etag: Some(etag.to_string()),
+                last_modified: None,
+            }),
+            moved_to: None,
+            warning: None,
+            resolution,
+        }
+    }
+
+    #[test]
+    fn a_resolution_is_remembered_with_its_poll_and_a_new_feed_url_keeps_only_its_own_validators() {
+        let store = store_with_source();
+        store
+            .record_poll("x", &poll(Some("\"home\""), None))
+            .unwrap();
+        let found = Resolution {
+            kind: ResolvedKind::Feed,
+            fetch_url: Some(Url::parse("http://x.example/feed.xml").unwrap()),
+            how: "feed found at the common path".into(),
+        };
+        store
+            .record_poll("x", &poll(Some("\"feed\""), Some(Some(found))))
+            .unwrap();
+        let s = store.source_state("x").unwrap().unwrap();
+        assert_eq!(s.resolved_kind, Some(ResolvedKind::Feed));
+        assert_eq!(s.fetch_url.as_deref(), Some("http://x.example/feed.xml"));
+        assert_eq!(
+            s.discovery.as_deref(),
+            Some("feed found at the common path")
+        );
+        assert_eq!(
+            s.validators.etag.as_deref(),
+            Some("\"feed\""),
+            "the feed's own validator"
+        );
+
+        // Gone: discover again, and the feed URL's validator goes with it.
+        store.record_poll("x", &poll(None, Some(None))).unwrap();
+        let s = store.source_state("x").unwrap().unwrap();
+        assert_eq!(s.resolved_kind, None);
+        assert_eq!(s.fetch_url, None);
+        assert_eq!(s.validators.etag, None);
+
+        // A poll without a resolution leaves what was found.
+        store
+            .record_poll("x", &poll(Some("\"again\""), None))
+            .unwrap();
+        assert_eq!(
+            store
+                .source_state("x")
+                .unwrap()
+                .unwrap()
+                .validators
+                .etag
+                .as_deref(),
+            Some("\"again\"")
+        );
+    }
 }
