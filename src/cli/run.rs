@@ -102,11 +102,14 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// glibc gives every thread that allocates under contention its own arena
 /// (up to 8 per core) and keeps what each one grew to; the blocking threads
 /// that parse and store made a cycle over 1,000 sources peak ~10 MB higher
-/// with the default than with two arenas (BENCHMARKS.md).
+/// with the default than with two arenas (BENCHMARKS.md). An operator's
+/// `MALLOC_ARENA_MAX` (glibc's own setting) wins.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called before any other thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called before any other thread starts.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
     }
 }
