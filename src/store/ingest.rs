@@ -204,12 +204,12 @@ fn story_for_new_item(
         return Ok(StoryFor::Joined(joining.story()));
     }
     let uid = stable_uuid(&["story", source_id, identity]);
-    if let Some(id) = stories::found(tx, &uid, published, updated)? {
+    if let Some(id) = stories::found(tx, source_id, &uid, published, updated)? {
         // Its only member is this item, whose dates it already carries.
         return Ok(StoryFor::Founded(id));
     }
     // The story outlived its item (expired and seen again): it joins it again.
-    Ok(StoryFor::Joined(stories::id_of(tx, &uid)?))
+    Ok(StoryFor::Joined(stories::id_of(tx, source_id, &uid)?))
 }
 
 fn ingest_one(
