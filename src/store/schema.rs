@@ -384,22 +384,20 @@ mod tests {
             .is_err());
         // A story founded before keeps its uid: founding it again finds it.
         {
+            use super::super::stories::{any_without_founder, found, id_of};
             let tx = c.transaction().unwrap();
-            assert_eq!(
-                super::super::stories::found(&tx, "b", "urn:s2", 1, 1).unwrap(),
-                None
-            );
-            assert_eq!(super::super::stories::id_of(&tx, "b", "urn:s2").unwrap(), 2);
-            let new = super::super::stories::found(&tx, "b", "urn:s3", 1, 1).unwrap();
+            let legacy = any_without_founder(&tx).unwrap();
+            assert!(legacy);
+            assert_eq!(found(&tx, "b", "urn:s2", 1, 1, legacy).unwrap(), None);
+            assert_eq!(id_of(&tx, "b", "urn:s2").unwrap(), 2);
+            let new = found(&tx, "b", "urn:s3", 1, 1, legacy).unwrap();
             assert!(new.is_some());
-            assert_eq!(
-                super::super::stories::found(&tx, "b", "urn:s3", 1, 1).unwrap(),
-                None
-            );
-            assert_eq!(
-                super::super::stories::id_of(&tx, "b", "urn:s3").unwrap(),
-                new.unwrap()
-            );
+            assert_eq!(found(&tx, "b", "urn:s3", 1, 1, legacy).unwrap(), None);
+            assert_eq!(id_of(&tx, "b", "urn:s3").unwrap(), new.unwrap());
+            // Once none is left, none is looked for.
+            tx.execute("UPDATE stories SET founder = 'a' WHERE founder IS NULL", [])
+                .unwrap();
+            assert!(!any_without_founder(&tx).unwrap());
             tx.commit().unwrap();
         }
         let mut fresh = Connection::open_in_memory().unwrap();
@@ -432,6 +430,10 @@ mod tests {
                 "items_source_uid",
             ),
             // A story founded (`stories::found`), before migration 9 or since.
+            (
+                "SELECT EXISTS (SELECT 1 FROM stories WHERE founder IS NULL)",
+                "stories_founder_uid",
+            ),
             (
                 "SELECT id FROM stories WHERE founder IS NULL AND uid = ?1",
                 "stories_founder_uid",
