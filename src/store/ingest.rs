@@ -189,13 +189,14 @@ pub(super) fn signature_from(
 /// by its link and in the index), else the one it founds.
 fn story_for_new_item(
     tx: &Transaction,
-    source_id: &str,
+    source: Source,
     p: &Prepared,
     published: i64,
     updated: i64,
     identity: &str,
     matching: Option<(&Matching, &Signature)>,
 ) -> rusqlite::Result<StoryFor> {
+    let source_id = source.id;
     let by_link = match &p.item.link_key {
         Some(link_key) => stories::by_link(tx, link_key, source_id)?,
         None => None,
@@ -204,23 +205,40 @@ fn story_for_new_item(
         return Ok(StoryFor::Joined(joining.story()));
     }
     let uid = stable_uuid(&["story", source_id, identity]);
-    if let Some(id) = stories::found(tx, &uid, published, updated)? {
+    if let Some(id) = stories::found(
+        tx,
+        source_id,
+        &uid,
+        published,
+        updated,
+        source.stories_without_founder,
+    )? {
         // Its only member is this item, whose dates it already carries.
         return Ok(StoryFor::Founded(id));
     }
     // The story outlived its item (expired and seen again): it joins it again.
-    Ok(StoryFor::Joined(stories::id_of(tx, &uid)?))
+    Ok(StoryFor::Joined(stories::id_of(tx, source_id, &uid)?))
+}
+
+/// The source a poll's items are stored for.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    id: &'a str,
+    /// Whether the database holds stories founded before migration 9
+    /// (`stories::any_without_founder`), asked once per poll.
+    stories_without_founder: bool,
 }
 
 fn ingest_one(
     tx: &Transaction,
-    source_id: &str,
+    source: Source,
     p: &Prepared,
     pre: &mut Precomputed,
     guids: &HashSet<String>,
     at: i64,
     matching: Option<&mut Matching>,
 ) -> Result<(Outcome, i64)> {
+    let source_id = source.id;
     let mut lookup = Lookup { tx, source_id };
     let existing = dedup::find_existing(p, guids, &mut lookup)?;
     let item = &p.item;
@@ -246,8 +264,7 @@ fn ingest_one(
             )?;
         }
         let with_sig = matching.as_deref().zip(sig.as_ref());
-        let story_for =
-            story_for_new_item(tx, source_id, p, published, updated, &identity, with_sig)?;
+        let story_for = story_for_new_item(tx, source, p, published, updated, &identity, with_sig)?;
         let story = story_for.id();
         if let (StoryFor::Joined(story), Some(m)) = (story_for, matching.as_deref_mut()) {
             // Joined by its link, perhaps a story of days not loaded: loaded
@@ -388,10 +405,14 @@ fn ingest_in(
         ..Default::default()
     };
     let mut in_document = HashSet::with_capacity(batch.items.len());
+    let source = Source {
+        id: &req.source_id,
+        stories_without_founder: stories::any_without_founder(tx)?,
+    };
     for p in &batch.items {
         let (outcome, row) = ingest_one(
             tx,
-            &req.source_id,
+            source,
             p,
             &mut pre[p.position],
             &batch.guids_in_document,

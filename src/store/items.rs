@@ -73,6 +73,13 @@ pub(super) struct Lookup<'a> {
     pub source_id: &'a str,
 }
 
+/// Dedup's lookup by link: `items_link_key` (every source's copies of the
+/// link, rarely more than a few), not the source's other indexes (`+`
+/// keeps `source_id` from choosing one); ordered by id here, not in a
+/// temporary B-tree. Its own index per source cost a B-tree write per item.
+pub(super) const BY_LINK: &str =
+    "SELECT id, guid, link_key FROM items WHERE link_key = ?2 AND +source_id = ?1";
+
 impl Lookup<'_> {
     fn query(&self, sql: &str, value: &str) -> rusqlite::Result<Vec<Candidate>> {
         let mut stmt = self.tx.prepare_cached(sql)?;
@@ -96,7 +103,9 @@ impl Existing for Lookup<'_> {
         )
     }
     fn by_link(&mut self, link_key: &str) -> rusqlite::Result<Vec<Candidate>> {
-        self.query("SELECT id, guid, link_key FROM items WHERE source_id = ?1 AND link_key = ?2 ORDER BY id", link_key)
+        let mut found = self.query(BY_LINK, link_key)?;
+        found.sort_unstable_by_key(|c| c.row);
+        Ok(found)
     }
     fn by_fingerprint(&mut self, fp: &str) -> rusqlite::Result<Vec<Candidate>> {
         self.query("SELECT id, guid, link_key FROM items WHERE source_id = ?1 AND fingerprint = ?2 ORDER BY id", fp)
@@ -142,6 +151,8 @@ pub(super) fn insert(
 
 /// [`insert`], or `None` when another item holds `uid` already: the
 /// unique index answers that while inserting, instead of a lookup first.
+/// It is unique per source (schema migration 9), which is unique: a uid
+/// hashes its source id (`stable_uuid`).
 pub(super) fn insert_unless_taken(
     tx: &Transaction,
     source_id: &str,
@@ -150,7 +161,7 @@ pub(super) fn insert_unless_taken(
     w: &Written,
 ) -> rusqlite::Result<Option<i64>> {
     static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("{INSERT} ON CONFLICT (uid) DO NOTHING"));
+        std::sync::LazyLock::new(|| format!("{INSERT} ON CONFLICT (source_id, uid) DO NOTHING"));
     let inserted = insert_with(tx, &SQL, source_id, uid, story, w)?;
     Ok((inserted > 0).then(|| tx.last_insert_rowid()))
 }

@@ -124,9 +124,10 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // A poll of 100 new items dirties ~250 pages (random-keyed indexes):
-        // the default 1,000-page WAL checkpointed every few polls, copying
-        // the same index pages again each time. 4,000 pages (16 MiB on disk)
+        // A poll of 100 new items dirtied ~250 pages (random-keyed indexes,
+        // fewer since schema migration 9 keys the uids per source): the
+        // default 1,000-page WAL checkpointed every few polls, copying the
+        // same index pages again each time. 4,000 pages (16 MiB on disk)
         // checkpoint a quarter as often. 4 MiB of page cache keeps the
         // upper pages of every index (a poll's inserts read their leaves
         // back from the OS's cache); 8 MiB were a tenth of the daemon's peak

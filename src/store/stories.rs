@@ -24,28 +24,56 @@ impl StoryView {
     }
 }
 
-/// Founds the story `uid`, dated by its first item; `None` when a story of
-/// that uid exists already.
+/// Founds the story `uid` for `founder` (the source of its first item, whose
+/// id the uid hashes), dated by its first item; `None` when a story of that
+/// uid exists already. Unique per founder (schema migration 9), so that a
+/// poll's new stories sit side by side in the index; a story founded before
+/// has no founder, and while the database holds such stories
+/// (`any_without_founder`) its uid is looked up among those first.
 pub(super) fn found(
     tx: &Transaction,
+    founder: &str,
     uid: &str,
     published: i64,
     updated: i64,
+    stories_without_founder: bool,
 ) -> rusqlite::Result<Option<i64>> {
+    if stories_without_founder && without_founder(tx, uid)?.is_some() {
+        return Ok(None);
+    }
     // The rows inserted say whether it was founded, as for items: `RETURNING`
     // buffers its rows in a temporary table and cost 2.6 times as much (BENCHMARKS.md).
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO stories (uid, published, updated) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (uid) DO NOTHING",
+            "INSERT INTO stories (founder, uid, published, updated) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (founder, uid) DO NOTHING",
         )?
-        .execute(params![uid, published, updated])?;
+        .execute(params![founder, uid, published, updated])?;
     Ok((inserted > 0).then(|| tx.last_insert_rowid()))
 }
 
-pub(super) fn id_of(tx: &Transaction, uid: &str) -> rusqlite::Result<i64> {
-    tx.prepare_cached("SELECT id FROM stories WHERE uid = ?1")?
+/// Whether any story was founded before stories kept their founder: asked
+/// once per poll, not per new story (the look-up per story cost as much as
+/// founding it; in one statement with the INSERT, eight times as much).
+pub(super) fn any_without_founder(tx: &Transaction) -> rusqlite::Result<bool> {
+    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE founder IS NULL)")?
+        .query_row([], |r| r.get(0))
+}
+
+/// A story founded before stories kept their founder, by uid.
+fn without_founder(tx: &Transaction, uid: &str) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached("SELECT id FROM stories WHERE founder IS NULL AND uid = ?1")?
         .query_row([uid], |r| r.get(0))
+        .optional()
+}
+
+/// The story [`found`] found taken.
+pub(super) fn id_of(tx: &Transaction, founder: &str, uid: &str) -> rusqlite::Result<i64> {
+    if let Some(id) = without_founder(tx, uid)? {
+        return Ok(id);
+    }
+    tx.prepare_cached("SELECT id FROM stories WHERE founder = ?1 AND uid = ?2")?
+        .query_row([founder, uid], |r| r.get(0))
 }
 
 /// The story of the earliest item of another source with canonical link
