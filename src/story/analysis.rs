@@ -363,7 +363,98 @@ struct Analysis {
     /// A term being written (a stem, a number).
     term_buf: String,
     /// The terms' sort keys (`sorted_terms`).
-    order: Vec<(u64, u32)>,
+    order: Vec<(u128, u32)>,
+    /// Words of earlier items and what they were: kept with the analysis
+    /// (its hasher's keys), not emptied between items.
+    known: KnownWords,
+}
+
+/// What a word seen before was, when it was a stop word or made a stem.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Stop,
+    Stem,
+}
+
+/// Bytes of a word, and of its stem, that [`KnownWords`] keeps.
+const KNOWN_LEN: usize = 22;
+
+/// Slots of [`KnownWords`]: 2,048 of 56 bytes, 112 KiB per analysing thread.
+const KNOWN_SLOTS: usize = 2048;
+
+/// A word of an earlier item: hash, word, capitalised, stop word or stem, stem.
+#[derive(Clone, Copy)]
+struct KnownSlot {
+    hash: u64,
+    word_len: u8,
+    stem_len: u8,
+    noun: bool,
+    known: Option<Known>,
+    word: [u8; KNOWN_LEN],
+    stem: [u8; KNOWN_LEN],
+}
+
+/// The folded words of earlier items, each with what the lexicon and the
+/// stemmer made of it, in a fixed table (a slot per hash, the last word
+/// kept): news vocabulary is Zipf-distributed, so most words of an item
+/// were met in recent ones, and a lookup here replaces one or two lexicon
+/// lookups and CISTEM (a third of the analysis, BENCHMARKS.md, "Issue 13:
+/// matching cost, sixth session"). Both are functions of the folded word and
+/// its capitalisation alone, so the terms are the same either way.
+#[derive(Default)]
+struct KnownWords {
+    slots: Vec<KnownSlot>,
+}
+
+impl KnownWords {
+    /// What `word` (capitalised: `noun`, hashed to `hash`) was; a stem is
+    /// written into `stem`.
+    fn get(&self, hash: u64, word: &str, noun: bool, stem: &mut String) -> Option<Known> {
+        let slot = self.slots.get(hash as usize % KNOWN_SLOTS)?;
+        if slot.hash != hash
+            || slot.noun != noun
+            || slot.word.get(..usize::from(slot.word_len))? != word.as_bytes()
+        {
+            return None;
+        }
+        let known = slot.known?;
+        if known == Known::Stem {
+            stem.clear();
+            // Stems are cut from folded words at character boundaries: valid UTF-8.
+            stem.push_str(std::str::from_utf8(&slot.stem[..usize::from(slot.stem_len)]).ok()?);
+        }
+        Some(known)
+    }
+
+    /// Remembers what `word` was (a stem when `known` is `Stem`); words or
+    /// stems longer than a slot holds are not kept.
+    fn put(&mut self, hash: u64, word: &str, noun: bool, known: Known, stem: &str) {
+        if word.len() > KNOWN_LEN || stem.len() > KNOWN_LEN {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![
+                KnownSlot {
+                    hash: 0,
+                    word_len: 0,
+                    stem_len: 0,
+                    noun: false,
+                    known: None,
+                    word: [0; KNOWN_LEN],
+                    stem: [0; KNOWN_LEN],
+                };
+                KNOWN_SLOTS
+            ];
+        }
+        let slot = &mut self.slots[hash as usize % KNOWN_SLOTS];
+        slot.hash = hash;
+        slot.noun = noun;
+        slot.known = Some(known);
+        slot.word_len = word.len() as u8;
+        slot.word[..word.len()].copy_from_slice(word.as_bytes());
+        slot.stem_len = stem.len() as u8;
+        slot.stem[..stem.len()].copy_from_slice(stem.as_bytes());
+    }
 }
 
 impl Analysis {
@@ -417,16 +508,17 @@ impl Analysis {
     }
 
     /// The terms, sorted (they are unique already). Sorted by
-    /// their first eight bytes first, so that most comparisons are one
-    /// integer comparison instead of a string comparison; the order is the
-    /// strings' order all the same (a shorter string's missing bytes count
-    /// as zero, and equal prefixes are compared whole).
+    /// their first sixteen bytes first, so that most comparisons are one
+    /// integer comparison instead of a string comparison (eight bytes left
+    /// many ties: compounds share their first word, "strukturwandel…"); the
+    /// order is the strings' order all the same (a shorter string's missing
+    /// bytes count as zero, and equal prefixes are compared whole).
     fn sorted_terms(&mut self) -> Terms {
         let prefix = |t: &str| {
-            let mut key = [0u8; 8];
-            let n = t.len().min(8);
+            let mut key = [0u8; 16];
+            let n = t.len().min(16);
             key[..n].copy_from_slice(&t.as_bytes()[..n]);
-            u64::from_be_bytes(key)
+            u128::from_be_bytes(key)
         };
         let mut order = std::mem::take(&mut self.order);
         order.clear();
@@ -735,6 +827,19 @@ impl Analysis {
             self.stemmed(term);
             return Some(term);
         }
+        // Seen in an earlier item: a stop word, or the stem it made.
+        match self.known.get(key, folded, noun, &mut self.term_buf) {
+            Some(Known::Stop) => {
+                self.day = None;
+                self.stop_word();
+                return None;
+            }
+            Some(Known::Stem) => {
+                self.day = None;
+                return Some(self.new_stem(key, span, noun));
+            }
+            None => {}
+        }
         let mut w = folded;
         let mut lex = LEXICON.get(w).copied();
         if let Some(Lex::Synonym(to)) = lex {
@@ -753,16 +858,30 @@ impl Analysis {
             return Some(self.term(MONTH_TERMS[usize::from(m) - 1]));
         }
         if w.len() < 2 || matches!(lex, Some(Lex::Stop)) {
-            // "sechs neue Ladesäulen": up to two stop words between a number and its noun.
-            if let Some((_, gap)) = &mut self.pending {
-                *gap += 1;
-                if *gap > 2 {
-                    self.pending = None;
-                }
-            }
+            self.known.put(key, folded, noun, Known::Stop, "");
+            self.stop_word();
             return None;
         }
         cistem_into(w, noun, &mut self.term_buf);
+        self.known
+            .put(key, folded, noun, Known::Stem, &self.term_buf);
+        Some(self.new_stem(key, span, noun))
+    }
+
+    /// A stop word came: "sechs neue Ladesäulen": up to two stop words
+    /// between a number and its noun.
+    fn stop_word(&mut self) {
+        if let Some((_, gap)) = &mut self.pending {
+            *gap += 1;
+            if *gap > 2 {
+                self.pending = None;
+            }
+        }
+    }
+
+    /// The stem in `term_buf` of the word at `span` (hashed with its
+    /// capitalisation to `key`), met first in this item: its term.
+    fn new_stem(&mut self, key: u64, span: (u32, u32), noun: bool) -> u32 {
         let term = self.term_from_buf();
         let Analysis {
             stems,
@@ -774,7 +893,7 @@ impl Analysis {
             hasher.hash_one((&arena[from as usize..to as usize], n))
         });
         self.stemmed(term);
-        Some(term)
+        term
     }
 
     /// A stem came: the number waiting for the word it counts counts it.
