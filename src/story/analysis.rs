@@ -70,7 +70,7 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
     dates.sort_unstable();
     dates.dedup();
     let mut quantities = std::mem::take(&mut a.quantities);
-    quantities.sort_unstable();
+    sort_pairs(&mut quantities);
     quantities.dedup();
     let mut title_numbers = std::mem::take(&mut a.title_numbers);
     title_numbers.sort_unstable();
@@ -93,6 +93,39 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
             title_numbers,
         },
     }
+}
+
+/// The first eight bytes of a string as a number that sorts as the strings
+/// do, as far as those bytes tell (analysed text holds no NUL).
+fn prefix_key(s: &str) -> u64 {
+    let mut key = [0u8; 8];
+    let n = s.len().min(8);
+    key[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_be_bytes(key)
+}
+
+/// Sorts pairs of strings (quantities: unit, number) as `sort_unstable`
+/// would, comparing the strings' first eight bytes as integers first: a
+/// text with dozens of sums made their string comparisons a noticeable part
+/// of the analysis.
+fn sort_pairs(v: &mut Vec<(String, String)>) {
+    if v.len() < 2 {
+        return;
+    }
+    let mut order: Vec<(u64, u64, u32)> = v
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b))| (prefix_key(a), prefix_key(b), i as u32))
+        .collect();
+    order.sort_unstable_by(|x, y| {
+        let (a, b) = (&v[x.2 as usize], &v[y.2 as usize]);
+        x.0.cmp(&y.0)
+            .then_with(|| a.0.cmp(&b.0))
+            .then(x.1.cmp(&y.1))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    let mut taken: Vec<Option<(String, String)>> = v.drain(..).map(Some).collect();
+    v.extend(order.iter().filter_map(|&(.., i)| taken[i as usize].take()));
 }
 
 /// Bytes of folded words a thread's analysis keeps between items, at most.
@@ -129,7 +162,7 @@ pub(super) fn euro_zeros(unit: &str) -> Option<usize> {
 /// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
 /// without floating-point rounding.
 pub(super) fn scaled(n: &str, zeros: usize) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(n.len() + zeros);
     push_scaled(n, zeros, &mut out);
     out
 }
@@ -144,11 +177,22 @@ pub(super) fn push_scaled(n: &str, zeros: usize, out: &mut String) {
             out.push('0');
         } else {
             out.push_str(trimmed);
-            out.extend(std::iter::repeat_n('0', zeros));
+            push_zeros(out, zeros);
         }
         return;
     }
     out.push_str(&scaled_decimal(n, zeros));
+}
+
+/// `n` zeros appended to `out`, a run at a time (sums are scaled for
+/// every stored item).
+fn push_zeros(out: &mut String, mut n: usize) {
+    const ZEROS: &str = "0000000000000000";
+    while n > 0 {
+        let k = n.min(ZEROS.len());
+        out.push_str(&ZEROS[..k]);
+        n -= k;
+    }
 }
 
 /// [`scaled`] of a number with a decimal part.
@@ -363,7 +407,7 @@ struct Analysis {
     /// A term being written (a stem, a number).
     term_buf: String,
     /// The terms' sort keys (`sorted_terms`).
-    order: Vec<(u128, u32)>,
+    order: Vec<(u64, u32)>,
     /// Words of earlier items and what they were: kept with the analysis
     /// (its hasher's keys), not emptied between items.
     known: KnownWords,
@@ -508,21 +552,14 @@ impl Analysis {
     }
 
     /// The terms, sorted (they are unique already). Sorted by
-    /// their first sixteen bytes first, so that most comparisons are one
-    /// integer comparison instead of a string comparison (eight bytes left
-    /// many ties: compounds share their first word, "strukturwandel…"); the
-    /// order is the strings' order all the same (a shorter string's missing
-    /// bytes count as zero, and equal prefixes are compared whole).
+    /// their first eight bytes first, so that most comparisons are one
+    /// integer comparison instead of a string comparison; the order is the
+    /// strings' order all the same (a shorter string's missing bytes count
+    /// as zero, and equal prefixes are compared whole).
     fn sorted_terms(&mut self) -> Terms {
-        let prefix = |t: &str| {
-            let mut key = [0u8; 16];
-            let n = t.len().min(16);
-            key[..n].copy_from_slice(&t.as_bytes()[..n]);
-            u128::from_be_bytes(key)
-        };
         let mut order = std::mem::take(&mut self.order);
         order.clear();
-        order.extend((0..self.term_spans.len() as u32).map(|i| (prefix(self.term_str(i)), i)));
+        order.extend((0..self.term_spans.len() as u32).map(|i| (prefix_key(self.term_str(i)), i)));
         order.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0)
                 .then_with(|| self.term_str(a.1).cmp(self.term_str(b.1)))
@@ -931,6 +968,44 @@ mod tests {
         for w in wanted {
             assert!(t.contains(&w.to_string()), "{w} missing in {t:?}");
         }
+    }
+
+    #[test]
+    fn pairs_sort_by_prefix_keys_as_a_plain_sort_does() {
+        let words = [
+            "",
+            "a",
+            "geld",
+            "geldern",
+            "millio",
+            "milliard",
+            "strukturwandel",
+            "strukturwandel1",
+            "strukturwandel12",
+            "#12",
+            "#125",
+            "12",
+            "1.5",
+            "ergebnis",
+            "3:1",
+            "ä",
+        ];
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (i, a) in words.iter().enumerate() {
+            for (j, b) in words.iter().enumerate() {
+                if (i * 7 + j * 3) % 5 != 0 {
+                    pairs.push((a.to_string(), b.to_string()));
+                }
+            }
+        }
+        // Scrambled, with duplicates.
+        pairs.extend(pairs.clone().into_iter().step_by(3));
+        pairs.reverse();
+        pairs.rotate_left(17);
+        let mut want = pairs.clone();
+        want.sort_unstable();
+        super::sort_pairs(&mut pairs);
+        assert_eq!(pairs, want);
     }
 
     #[test]

@@ -612,9 +612,23 @@ impl StoryIndex {
         // looked up; the tail is where the long posting lists of common words
         // are. The tail is kept to half the threshold, so that the weight a
         // candidate shares among the looked-up terms bounds its cosine tightly.
-        let mut by_weight: Vec<(u32, f64)> = own.iter().map(|&t| (t, weight(Some(t)))).collect();
-        // Unstable is enough: term ids are unique, so no two entries tie.
-        by_weight.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Heaviest first is rarest first: IDF falls strictly with the
+        // document frequency (by far more than a rounding step), so the
+        // terms are sorted by (frequency, id) as one integer each, which
+        // gives the order of (weight descending, id) without comparing
+        // floating-point numbers. Unstable is enough: ids are unique.
+        let mut order: Vec<u64> = own
+            .iter()
+            .map(|&t| (self.df(t) as u64) << 32 | u64::from(t))
+            .collect();
+        order.sort_unstable();
+        let by_weight: Vec<(u32, f64)> = order
+            .iter()
+            .map(|&k| {
+                let t = k as u32;
+                (t, weight(Some(t)))
+            })
+            .collect();
         let (mut tail, mut probe) = (0.0, by_weight.len());
         while probe > 0 {
             let w2 = by_weight[probe - 1].1.powi(2);
@@ -1188,5 +1202,88 @@ mod tests {
         assert_eq!(ix.records.facts(ix.items[&1].at), sig.facts);
         assert!(!ix.records.has_facts(ix.items[&2].at));
         assert_eq!(ix.records.facts(ix.items[&2].at), Facts::default());
+    }
+
+    /// The search skips candidates by bounds (the shared weight before a
+    /// record is decoded, the shared terms' norm before the candidate's
+    /// norm is weighed); `explain`'s trace weighs every candidate in full.
+    /// Both must pick the same story for every item, on texts near the
+    /// threshold: retellings with words dropped, longer reports around a
+    /// short one, long compounds, sums.
+    #[test]
+    fn the_searchs_bounds_pick_what_weighing_every_candidate_picks() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let stems = [
+            "Speicher",
+            "Bahnhof",
+            "Kraftwerk",
+            "Fachkräftekonferenz",
+            "Wasserstoffzentrum",
+            "Radweg",
+            "Schule",
+            "Gemeinde",
+            "Förderbescheid",
+            "Strukturwandelprojekt",
+        ];
+        let text = |words: usize, next: &mut dyn FnMut(u64) -> u64| {
+            let mut t = Vec::new();
+            for _ in 0..words {
+                let w = match next(12) {
+                    0 => format!("{} Millionen Euro", next(40)),
+                    1 => format!("am {}. März", 1 + next(28)),
+                    2 | 3 => "der".to_string(),
+                    _ => {
+                        let i = next(300) as usize;
+                        format!("{}{}", stems[i % stems.len()], i / 3)
+                    }
+                };
+                t.push(w);
+            }
+            t
+        };
+        let (mut ix, rules) = (StoryIndex::default(), Rules::default());
+        let (mut found, mut compared) = (0, 0);
+        let mut stored: Vec<Vec<String>> = Vec::new();
+        for item in 0..600i64 {
+            let words = if item % 3 == 0 && !stored.is_empty() {
+                // A retelling of an earlier item: some of its words dropped, some new.
+                let orig = &stored[next(stored.len() as u64) as usize];
+                let keep = 2 + next(5);
+                let mut w: Vec<String> = orig.iter().filter(|_| next(keep) != 0).cloned().collect();
+                w.extend(text(4, &mut next));
+                w
+            } else if item % 3 == 1 && !stored.is_empty() {
+                // A longer report around an earlier one: all of its words and
+                // more, so that the similarity falls near the threshold.
+                let mut w = stored[next(stored.len() as u64) as usize].clone();
+                let more = 10 + next(140) as usize;
+                w.extend(text(more, &mut next));
+                w
+            } else {
+                let words = 8 + next(25) as usize;
+                text(words, &mut next)
+            };
+            let sig = Signature::of(&words[..3].join(" "), &words[3..].join(" "));
+            let (source, day) = (format!("s{}", item % 7), 100 + (item / 40) as i32);
+            let best = ix.best_story(&source, day, &sig, &rules, &HashSet::new());
+            let (full, trace) = ix.candidates(&source, day, &sig, &rules);
+            assert_eq!(best, full, "item {item}: {trace:?}");
+            found += usize::from(best.is_some());
+            compared += trace.len();
+            let story = best.map_or(10_000 + item, |m| m.story);
+            ix.insert(item, &source, story, day, &sig);
+            stored.push(words);
+        }
+        // Enough matches and weighed candidates that a wrong bound would show.
+        assert!(
+            found >= 50 && compared >= 1000,
+            "{found} found, {compared} weighed"
+        );
     }
 }
