@@ -440,11 +440,12 @@ struct KnownSlot {
 
 /// The folded words of earlier items, each with what the lexicon and the
 /// stemmer made of it, in a fixed table (a slot per hash, the last word
-/// kept): news vocabulary is Zipf-distributed, so most words of an item
+/// kept): news vocabulary is Zipf-distributed, so many words of an item
 /// were met in recent ones, and a lookup here replaces one or two lexicon
-/// lookups and CISTEM (a third of the analysis, BENCHMARKS.md, "Issue 13:
-/// matching cost, sixth session"). Both are functions of the folded word and
-/// its capitalisation alone, so the terms are the same either way.
+/// lookups and CISTEM (the stemmer alone was a seventh of the analysis of
+/// long texts; half of its calls go, BENCHMARKS.md, "Issue 13: matching
+/// cost, sixth session"). Both are functions of the folded word and its
+/// capitalisation alone, so the terms are the same either way.
 #[derive(Default)]
 struct KnownWords {
     slots: Vec<KnownSlot>,
