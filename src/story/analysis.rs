@@ -70,7 +70,7 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
     dates.sort_unstable();
     dates.dedup();
     let mut quantities = std::mem::take(&mut a.quantities);
-    quantities.sort_unstable();
+    sort_pairs(&mut quantities);
     quantities.dedup();
     let mut title_numbers = std::mem::take(&mut a.title_numbers);
     title_numbers.sort_unstable();
@@ -93,6 +93,39 @@ pub(super) fn signature(title: &str, text: &str) -> Signature {
             title_numbers,
         },
     }
+}
+
+/// The first eight bytes of a string as a number that sorts as the strings
+/// do, as far as those bytes tell (analysed text holds no NUL).
+fn prefix_key(s: &str) -> u64 {
+    let mut key = [0u8; 8];
+    let n = s.len().min(8);
+    key[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_be_bytes(key)
+}
+
+/// Sorts pairs of strings (quantities: unit, number) as `sort_unstable`
+/// would, comparing the strings' first eight bytes as integers first: a
+/// text with dozens of sums made their string comparisons a noticeable part
+/// of the analysis.
+fn sort_pairs(v: &mut Vec<(String, String)>) {
+    if v.len() < 2 {
+        return;
+    }
+    let mut order: Vec<(u64, u64, u32)> = v
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b))| (prefix_key(a), prefix_key(b), i as u32))
+        .collect();
+    order.sort_unstable_by(|x, y| {
+        let (a, b) = (&v[x.2 as usize], &v[y.2 as usize]);
+        x.0.cmp(&y.0)
+            .then_with(|| a.0.cmp(&b.0))
+            .then(x.1.cmp(&y.1))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    let mut taken: Vec<Option<(String, String)>> = v.drain(..).map(Some).collect();
+    v.extend(order.iter().filter_map(|&(.., i)| taken[i as usize].take()));
 }
 
 /// Bytes of folded words a thread's analysis keeps between items, at most.
@@ -129,7 +162,7 @@ pub(super) fn euro_zeros(unit: &str) -> Option<usize> {
 /// Scales a canonical decimal number by 10^`zeros` ("7.8", 6 → "7800000")
 /// without floating-point rounding.
 pub(super) fn scaled(n: &str, zeros: usize) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(n.len() + zeros);
     push_scaled(n, zeros, &mut out);
     out
 }
@@ -144,11 +177,22 @@ pub(super) fn push_scaled(n: &str, zeros: usize, out: &mut String) {
             out.push('0');
         } else {
             out.push_str(trimmed);
-            out.extend(std::iter::repeat_n('0', zeros));
+            push_zeros(out, zeros);
         }
         return;
     }
     out.push_str(&scaled_decimal(n, zeros));
+}
+
+/// `n` zeros appended to `out`, a run at a time (sums are scaled for
+/// every stored item).
+fn push_zeros(out: &mut String, mut n: usize) {
+    const ZEROS: &str = "0000000000000000";
+    while n > 0 {
+        let k = n.min(ZEROS.len());
+        out.push_str(&ZEROS[..k]);
+        n -= k;
+    }
 }
 
 /// [`scaled`] of a number with a decimal part.
@@ -364,6 +408,98 @@ struct Analysis {
     term_buf: String,
     /// The terms' sort keys (`sorted_terms`).
     order: Vec<(u64, u32)>,
+    /// Words of earlier items and what they were: kept with the analysis
+    /// (its hasher's keys), not emptied between items.
+    known: KnownWords,
+}
+
+/// What a word seen before was, when it was a stop word or made a stem.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Known {
+    Stop,
+    Stem,
+}
+
+/// Bytes of a word, and of its stem, that [`KnownWords`] keeps.
+const KNOWN_LEN: usize = 22;
+
+/// Slots of [`KnownWords`]: 2,048 of 56 bytes, 112 KiB per analysing thread.
+const KNOWN_SLOTS: usize = 2048;
+
+/// A word of an earlier item: hash, word, capitalised, stop word or stem, stem.
+#[derive(Clone, Copy)]
+struct KnownSlot {
+    hash: u64,
+    word_len: u8,
+    stem_len: u8,
+    noun: bool,
+    known: Option<Known>,
+    word: [u8; KNOWN_LEN],
+    stem: [u8; KNOWN_LEN],
+}
+
+/// The folded words of earlier items, each with what the lexicon and the
+/// stemmer made of it, in a fixed table (a slot per hash, the last word
+/// kept): news vocabulary is Zipf-distributed, so many words of an item
+/// were met in recent ones, and a lookup here replaces one or two lexicon
+/// lookups and CISTEM (the stemmer alone was a seventh of the analysis of
+/// long texts; half of its calls go, BENCHMARKS.md, "Issue 13: matching
+/// cost, sixth session"). Both are functions of the folded word and its
+/// capitalisation alone, so the terms are the same either way.
+#[derive(Default)]
+struct KnownWords {
+    slots: Vec<KnownSlot>,
+}
+
+impl KnownWords {
+    /// What `word` (capitalised: `noun`, hashed to `hash`) was; a stem is
+    /// written into `stem`.
+    fn get(&self, hash: u64, word: &str, noun: bool, stem: &mut String) -> Option<Known> {
+        let slot = self.slots.get(hash as usize % KNOWN_SLOTS)?;
+        if slot.hash != hash
+            || slot.noun != noun
+            || slot.word.get(..usize::from(slot.word_len))? != word.as_bytes()
+        {
+            return None;
+        }
+        let known = slot.known?;
+        if known == Known::Stem {
+            stem.clear();
+            // Stems are cut from folded words at character boundaries: valid UTF-8.
+            stem.push_str(std::str::from_utf8(&slot.stem[..usize::from(slot.stem_len)]).ok()?);
+        }
+        Some(known)
+    }
+
+    /// Remembers what `word` was (a stem when `known` is `Stem`); words or
+    /// stems longer than a slot holds are not kept.
+    fn put(&mut self, hash: u64, word: &str, noun: bool, known: Known, stem: &str) {
+        if word.len() > KNOWN_LEN || stem.len() > KNOWN_LEN {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![
+                KnownSlot {
+                    hash: 0,
+                    word_len: 0,
+                    stem_len: 0,
+                    noun: false,
+                    known: None,
+                    word: [0; KNOWN_LEN],
+                    stem: [0; KNOWN_LEN],
+                };
+                KNOWN_SLOTS
+            ];
+        }
+        let slot = &mut self.slots[hash as usize % KNOWN_SLOTS];
+        slot.hash = hash;
+        slot.noun = noun;
+        slot.known = Some(known);
+        slot.word_len = word.len() as u8;
+        slot.word[..word.len()].copy_from_slice(word.as_bytes());
+        slot.stem_len = stem.len() as u8;
+        slot.stem[..stem.len()].copy_from_slice(stem.as_bytes());
+    }
 }
 
 impl Analysis {
@@ -422,15 +558,9 @@ impl Analysis {
     /// strings' order all the same (a shorter string's missing bytes count
     /// as zero, and equal prefixes are compared whole).
     fn sorted_terms(&mut self) -> Terms {
-        let prefix = |t: &str| {
-            let mut key = [0u8; 8];
-            let n = t.len().min(8);
-            key[..n].copy_from_slice(&t.as_bytes()[..n]);
-            u64::from_be_bytes(key)
-        };
         let mut order = std::mem::take(&mut self.order);
         order.clear();
-        order.extend((0..self.term_spans.len() as u32).map(|i| (prefix(self.term_str(i)), i)));
+        order.extend((0..self.term_spans.len() as u32).map(|i| (prefix_key(self.term_str(i)), i)));
         order.sort_unstable_by(|a, b| {
             a.0.cmp(&b.0)
                 .then_with(|| self.term_str(a.1).cmp(self.term_str(b.1)))
@@ -735,6 +865,19 @@ impl Analysis {
             self.stemmed(term);
             return Some(term);
         }
+        // Seen in an earlier item: a stop word, or the stem it made.
+        match self.known.get(key, folded, noun, &mut self.term_buf) {
+            Some(Known::Stop) => {
+                self.day = None;
+                self.stop_word();
+                return None;
+            }
+            Some(Known::Stem) => {
+                self.day = None;
+                return Some(self.new_stem(key, span, noun));
+            }
+            None => {}
+        }
         let mut w = folded;
         let mut lex = LEXICON.get(w).copied();
         if let Some(Lex::Synonym(to)) = lex {
@@ -753,16 +896,30 @@ impl Analysis {
             return Some(self.term(MONTH_TERMS[usize::from(m) - 1]));
         }
         if w.len() < 2 || matches!(lex, Some(Lex::Stop)) {
-            // "sechs neue Ladesäulen": up to two stop words between a number and its noun.
-            if let Some((_, gap)) = &mut self.pending {
-                *gap += 1;
-                if *gap > 2 {
-                    self.pending = None;
-                }
-            }
+            self.known.put(key, folded, noun, Known::Stop, "");
+            self.stop_word();
             return None;
         }
         cistem_into(w, noun, &mut self.term_buf);
+        self.known
+            .put(key, folded, noun, Known::Stem, &self.term_buf);
+        Some(self.new_stem(key, span, noun))
+    }
+
+    /// A stop word came: "sechs neue Ladesäulen": up to two stop words
+    /// between a number and its noun.
+    fn stop_word(&mut self) {
+        if let Some((_, gap)) = &mut self.pending {
+            *gap += 1;
+            if *gap > 2 {
+                self.pending = None;
+            }
+        }
+    }
+
+    /// The stem in `term_buf` of the word at `span` (hashed with its
+    /// capitalisation to `key`), met first in this item: its term.
+    fn new_stem(&mut self, key: u64, span: (u32, u32), noun: bool) -> u32 {
         let term = self.term_from_buf();
         let Analysis {
             stems,
@@ -774,7 +931,7 @@ impl Analysis {
             hasher.hash_one((&arena[from as usize..to as usize], n))
         });
         self.stemmed(term);
-        Some(term)
+        term
     }
 
     /// A stem came: the number waiting for the word it counts counts it.
@@ -812,6 +969,44 @@ mod tests {
         for w in wanted {
             assert!(t.contains(&w.to_string()), "{w} missing in {t:?}");
         }
+    }
+
+    #[test]
+    fn pairs_sort_by_prefix_keys_as_a_plain_sort_does() {
+        let words = [
+            "",
+            "a",
+            "geld",
+            "geldern",
+            "millio",
+            "milliard",
+            "strukturwandel",
+            "strukturwandel1",
+            "strukturwandel12",
+            "#12",
+            "#125",
+            "12",
+            "1.5",
+            "ergebnis",
+            "3:1",
+            "ä",
+        ];
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (i, a) in words.iter().enumerate() {
+            for (j, b) in words.iter().enumerate() {
+                if (i * 7 + j * 3) % 5 != 0 {
+                    pairs.push((a.to_string(), b.to_string()));
+                }
+            }
+        }
+        // Scrambled, with duplicates.
+        pairs.extend(pairs.clone().into_iter().step_by(3));
+        pairs.reverse();
+        pairs.rotate_left(17);
+        let mut want = pairs.clone();
+        want.sort_unstable();
+        super::sort_pairs(&mut pairs);
+        assert_eq!(pairs, want);
     }
 
     #[test]

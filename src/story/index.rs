@@ -8,16 +8,16 @@
 //! unbounded one does. A story is loaded whole or not at all, so that its
 //! members are all at hand when it is weighed (`story_refuses`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 
 use super::postings::Postings;
 use super::records::{At, Records};
 use super::window::{DayRanges, LoadedDays};
-use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Terms, Veto, idf, is_specific, veto};
+use super::{Facts, Map, PROBE_BUDGET, Rules, Signature, Terms, Veto, idf, specific_max, veto};
 
 /// Slots of a query's memo of squared IDFs by document frequency.
-const IDF_MEMO: usize = 128;
+const IDF_MEMO: usize = 1024;
 
 /// Older items (see [`StoryIndex::needs_evicting`]) kept loaded however few the window's are.
 const MIN_OLDER: usize = 4096;
@@ -143,6 +143,24 @@ pub(crate) struct StoryIndex {
     sources: Map<Box<str>, u32>,
     /// The last terms [`search`](Self::search) looked up, with their ids.
     looked_up: RefCell<LookedUp>,
+    /// The searches' memo of squared IDFs.
+    idf_memo: RefCell<IdfMemo>,
+    /// A candidate's facts, decoded (`Records::facts_into`): kept between
+    /// searches, so that their strings are allocated once.
+    facts: RefCell<Facts>,
+    /// A search's candidates (item → shared terms, shared words, shared
+    /// weight), kept between searches: allocated and grown once, not for
+    /// every new item.
+    candidates: RefCell<Map<i64, (u32, u32, f64)>>,
+}
+
+/// Squared IDFs by document frequency, [`IDF_MEMO`] slots of (query, df,
+/// weight²): valid for the query that computed them only, as N moves with
+/// every insert.
+#[derive(Debug, Default)]
+struct IdfMemo {
+    query: u64,
+    slots: Box<[(u64, usize, f64)]>,
 }
 
 /// The term ids a search looked up, kept for the insert of the same
@@ -467,7 +485,11 @@ impl StoryIndex {
     fn veto(&self, e: &Entry, sig: &Signature) -> Option<Veto> {
         let mut terms = Vec::new();
         self.records.terms_into(e.at, &mut terms);
-        self.veto_with(&self.records.facts(e.at), &terms, sig)
+        let mut facts = self.facts.take();
+        self.records.facts_into(e.at, &mut facts);
+        let veto = self.veto_with(&facts, &terms, sig);
+        self.facts.replace(facts);
+        veto
     }
 
     /// [`veto`](Self::veto) with the entry's facts and sorted term ids already decoded.
@@ -540,40 +562,48 @@ impl StoryIndex {
         // Squared IDF by document frequency, computed once per query and
         // frequency met (a slot per frequency modulo IDF_MEMO, the last one
         // kept): every candidate's norm weighs all its terms, and most share
-        // their frequencies with other candidates' terms.
-        let memo: [Cell<(usize, f64)>; IDF_MEMO] =
-            std::array::from_fn(|_| Cell::new((usize::MAX, 0.0)));
+        // their frequencies with other candidates' terms. The slots live in
+        // the index and are stamped with the query they were computed for,
+        // so that a query neither sets them up nor sees another's N.
+        let mut memo = self.idf_memo.borrow_mut();
+        if memo.slots.is_empty() {
+            memo.slots = vec![(0, 0, 0.0); IDF_MEMO].into_boxed_slice();
+        }
+        memo.query += 1;
+        let memo = RefCell::new(memo);
         let weight2 = |t: Option<u32>| {
             let df = t.map(|t| self.df(t)).unwrap_or(0);
-            let slot = &memo[df % IDF_MEMO];
-            match slot.get() {
-                (seen, w2) if seen == df => w2,
-                _ => {
-                    let w2 = idf(df, n).powi(2);
-                    slot.set((df, w2));
-                    w2
-                }
+            let mut memo = memo.borrow_mut();
+            let query = memo.query;
+            let slot = &mut memo.slots[df % IDF_MEMO];
+            if slot.0 == query && slot.1 == df {
+                return slot.2;
             }
+            let w2 = idf(df, n).powi(2);
+            *slot = (query, df, w2);
+            w2
         };
         let weight = |t: Option<u32>| weight2(t).sqrt();
         let own_norm: f64 = ids.iter().map(|&t| weight2(t)).sum::<f64>().sqrt();
-        let mut own: Vec<u32> = ids.iter().flatten().copied().collect();
-        own.sort_unstable();
-        // The item's long compound words ("Fachkräftekonferenz"): names of
-        // events and projects, which corroborate a weaker match (see below).
-        let compounds: Vec<u32> = sig
+        // The item's known terms by id, each with whether it is a long
+        // compound word ("Fachkräftekonferenz"): names of events and
+        // projects, which corroborate a weaker match (see below).
+        let mut own_marked: Vec<(u32, bool)> = sig
             .terms
             .iter()
             .zip(&ids)
-            .filter(|(t, _)| t.len() >= COMPOUND_LEN && !t.starts_with('#'))
-            .filter_map(|(_, id)| *id)
+            .filter_map(|(t, id)| Some((id.as_ref().copied()?, is_compound(t))))
             .collect();
+        // Unstable is enough: a term has one id, so ids are unique.
+        own_marked.sort_unstable_by_key(|&(t, _)| t);
+        let specific = specific_max(n);
+        let own: Vec<u32> = own_marked.iter().map(|&(t, _)| t).collect();
         // Per term of `own`, for every candidate alike: its squared weight
         // and whether it is a specific compound (each a frequency looked up).
         let own_w2: Vec<f64> = own.iter().map(|&t| weight2(Some(t))).collect();
-        let own_compound: Vec<bool> = own
+        let own_compound: Vec<bool> = own_marked
             .iter()
-            .map(|t| compounds.contains(t) && is_specific(self.df(*t), n))
+            .map(|&(t, compound)| compound && self.df(t) <= specific)
             .collect();
 
         // Prefix filtering (Bayardo et al. 2007): an item sharing only terms of
@@ -582,9 +612,23 @@ impl StoryIndex {
         // looked up; the tail is where the long posting lists of common words
         // are. The tail is kept to half the threshold, so that the weight a
         // candidate shares among the looked-up terms bounds its cosine tightly.
-        let mut by_weight: Vec<(u32, f64)> = own.iter().map(|&t| (t, weight(Some(t)))).collect();
-        // Unstable is enough: term ids are unique, so no two entries tie.
-        by_weight.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Heaviest first is rarest first: IDF falls strictly with the
+        // document frequency (by far more than a rounding step), so the
+        // terms are sorted by (frequency, id) as one integer each, which
+        // gives the order of (weight descending, id) without comparing
+        // floating-point numbers. Unstable is enough: ids are unique.
+        let mut order: Vec<u64> = own
+            .iter()
+            .map(|&t| (self.df(t) as u64) << 32 | u64::from(t))
+            .collect();
+        order.sort_unstable();
+        let by_weight: Vec<(u32, f64)> = order
+            .iter()
+            .map(|&k| {
+                let t = k as u32;
+                (t, weight(Some(t)))
+            })
+            .collect();
         let (mut tail, mut probe) = (0.0, by_weight.len());
         while probe > 0 {
             let w2 = by_weight[probe - 1].1.powi(2);
@@ -602,12 +646,12 @@ impl StoryIndex {
         // texts), further lookups would only find more of the same.
         let mut unprobed = tail;
         let mut scanned = 0;
-        let mut candidates: Map<i64, (u32, u32, f64)> =
-            Map::with_capacity_and_hasher(64, Default::default());
+        let mut candidates = self.candidates.take();
+        candidates.clear();
         for &(t, w) in &by_weight[..probe] {
             let word = u32::from(!self.numeric[t as usize]);
             let list = &self.postings[t as usize];
-            if !is_specific(self.df(t), n) || scanned >= PROBE_BUDGET {
+            if self.df(t) > specific || scanned >= PROBE_BUDGET {
                 unprobed += w * w;
                 continue;
             }
@@ -680,6 +724,19 @@ impl StoryIndex {
             if too_few && !tracing {
                 continue;
             }
+            // The candidate's norm is at least that of the terms it shares
+            // (`dot`, the same weights), so its similarity is at most
+            // √dot / own norm: below what any admission needs, its norm is
+            // not weighed (a hair of margin for the sums' rounding).
+            let most = dot.sqrt() / own_norm * (1.0 + 1e-9);
+            let needed = if compound {
+                required.min(rules.min_similarity * CORROBORATED)
+            } else {
+                required
+            };
+            if most < needed && !tracing {
+                continue;
+            }
             let other_norm: f64 = terms.iter().map(|&t| weight2(Some(t))).sum::<f64>().sqrt();
             let similarity = dot / (own_norm * other_norm);
             if too_few {
@@ -692,13 +749,17 @@ impl StoryIndex {
                 note(similarity, shared, Verdict::BelowSimilarity);
                 continue;
             }
-            let facts = self.records.facts(e.at);
-            if below && !corroborated(&facts, e.day, &sig.facts, day) {
-                note(similarity, shared, Verdict::BelowSimilarity);
-                continue;
-            }
-            if let Some(v) = self.veto_with(&facts, &terms, sig) {
-                note(similarity, shared, Verdict::Vetoed(v));
+            // Into the index's scratch facts, whose strings are reused.
+            let mut facts = self.facts.take();
+            self.records.facts_into(e.at, &mut facts);
+            let verdict = if below && !corroborated(&facts, e.day, &sig.facts, day) {
+                Some(Verdict::BelowSimilarity)
+            } else {
+                self.veto_with(&facts, &terms, sig).map(Verdict::Vetoed)
+            };
+            self.facts.replace(facts);
+            if let Some(verdict) = verdict {
+                note(similarity, shared, verdict);
                 continue;
             }
             let better = best.as_ref().is_none_or(|b| {
@@ -708,7 +769,7 @@ impl StoryIndex {
             if !better && !tracing {
                 continue;
             }
-            match self.story_refuses(e.story, own_source, day, sig, window) {
+            match self.story_refuses(e.story, own_source, day, sig, window, item) {
                 Some(why) => note(similarity, shared, Verdict::StoryRefuses(why)),
                 None => {
                     note(similarity, shared, Verdict::Admits);
@@ -723,12 +784,18 @@ impl StoryIndex {
                 }
             }
         }
+        // One search that met more (a list longer than the budget) does not
+        // keep its memory.
+        if candidates.capacity() <= 2 * PROBE_BUDGET {
+            self.candidates.replace(candidates);
+        }
         best
     }
 
     /// Why a story does not admit a new item: it has an item of the same
     /// source, would span more than the window, or a member contradicts the
-    /// new item; `None` when it admits it.
+    /// new item; `None` when it admits it. `checked` is a member whose
+    /// facts were just found not to contradict (its record is not decoded again).
     fn story_refuses(
         &self,
         story: i64,
@@ -736,6 +803,7 @@ impl StoryIndex {
         day: i32,
         sig: &Signature,
         window: i32,
+        checked: i64,
     ) -> Option<String> {
         let Some(members) = self.stories.get(&story) else {
             return Some("the story is gone".into());
@@ -746,7 +814,9 @@ impl StoryIndex {
             if Some(e.source) == source {
                 return Some(format!("member {m} is of the same source"));
             }
-            if let Some(v) = self.veto(e, sig) {
+            if *m != checked
+                && let Some(v) = self.veto(e, sig)
+            {
                 return Some(format!("member {m}: {v}"));
             }
             lo = lo.min(e.day);
@@ -758,6 +828,11 @@ impl StoryIndex {
 
 /// Least length of a term that counts as a compound name (folded, stemmed).
 const COMPOUND_LEN: usize = 12;
+
+/// Whether a term is long enough to be a compound name, and a word.
+fn is_compound(term: &str) -> bool {
+    term.len() >= COMPOUND_LEN && !term.starts_with('#')
+}
 
 /// The share of `min_similarity` a corroborated pair needs.
 const CORROBORATED: f64 = 0.3;
@@ -1127,5 +1202,88 @@ mod tests {
         assert_eq!(ix.records.facts(ix.items[&1].at), sig.facts);
         assert!(!ix.records.has_facts(ix.items[&2].at));
         assert_eq!(ix.records.facts(ix.items[&2].at), Facts::default());
+    }
+
+    /// The search skips candidates by bounds (the shared weight before a
+    /// record is decoded, the shared terms' norm before the candidate's
+    /// norm is weighed); `explain`'s trace weighs every candidate in full.
+    /// Both must pick the same story for every item, on texts near the
+    /// threshold: retellings with words dropped, longer reports around a
+    /// short one, long compounds, sums.
+    #[test]
+    fn the_searchs_bounds_pick_what_weighing_every_candidate_picks() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let stems = [
+            "Speicher",
+            "Bahnhof",
+            "Kraftwerk",
+            "Fachkräftekonferenz",
+            "Wasserstoffzentrum",
+            "Radweg",
+            "Schule",
+            "Gemeinde",
+            "Förderbescheid",
+            "Strukturwandelprojekt",
+        ];
+        let text = |words: usize, next: &mut dyn FnMut(u64) -> u64| {
+            let mut t = Vec::new();
+            for _ in 0..words {
+                let w = match next(12) {
+                    0 => format!("{} Millionen Euro", next(40)),
+                    1 => format!("am {}. März", 1 + next(28)),
+                    2 | 3 => "der".to_string(),
+                    _ => {
+                        let i = next(300) as usize;
+                        format!("{}{}", stems[i % stems.len()], i / 3)
+                    }
+                };
+                t.push(w);
+            }
+            t
+        };
+        let (mut ix, rules) = (StoryIndex::default(), Rules::default());
+        let (mut found, mut compared) = (0, 0);
+        let mut stored: Vec<Vec<String>> = Vec::new();
+        for item in 0..600i64 {
+            let words = if item % 3 == 0 && !stored.is_empty() {
+                // A retelling of an earlier item: some of its words dropped, some new.
+                let orig = &stored[next(stored.len() as u64) as usize];
+                let keep = 2 + next(5);
+                let mut w: Vec<String> = orig.iter().filter(|_| next(keep) != 0).cloned().collect();
+                w.extend(text(4, &mut next));
+                w
+            } else if item % 3 == 1 && !stored.is_empty() {
+                // A longer report around an earlier one: all of its words and
+                // more, so that the similarity falls near the threshold.
+                let mut w = stored[next(stored.len() as u64) as usize].clone();
+                let more = 10 + next(140) as usize;
+                w.extend(text(more, &mut next));
+                w
+            } else {
+                let words = 8 + next(25) as usize;
+                text(words, &mut next)
+            };
+            let sig = Signature::of(&words[..3].join(" "), &words[3..].join(" "));
+            let (source, day) = (format!("s{}", item % 7), 100 + (item / 40) as i32);
+            let best = ix.best_story(&source, day, &sig, &rules, &HashSet::new());
+            let (full, trace) = ix.candidates(&source, day, &sig, &rules);
+            assert_eq!(best, full, "item {item}: {trace:?}");
+            found += usize::from(best.is_some());
+            compared += trace.len();
+            let story = best.map_or(10_000 + item, |m| m.story);
+            ix.insert(item, &source, story, day, &sig);
+            stored.push(words);
+        }
+        // Enough matches and weighed candidates that a wrong bound would show.
+        assert!(
+            found >= 50 && compared >= 1000,
+            "{found} found, {compared} weighed"
+        );
     }
 }

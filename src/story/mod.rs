@@ -412,6 +412,10 @@ fn read_terms(field: &str) -> Option<Terms> {
 fn derived_sums(quantities: &[(String, String)]) -> Option<Vec<usize>> {
     let mut at = Vec::new();
     let mut euro = String::new();
+    // The euro amounts among the quantities (sorted: one run of "geld").
+    let geld_from = quantities.partition_point(|(u, _)| u.as_str() < "geld");
+    let geld_to = quantities.partition_point(|(u, _)| u.as_str() <= "geld");
+    let geld = quantities.get(geld_from..geld_to).unwrap_or_default();
     for (unit, n) in quantities {
         let Some(zeros) = analysis::euro_zeros(unit) else {
             continue;
@@ -421,10 +425,10 @@ fn derived_sums(quantities: &[(String, String)]) -> Option<Vec<usize>> {
         }
         euro.clear();
         analysis::push_scaled(n, zeros, &mut euro);
-        let found = quantities
-            .binary_search_by(|(u, v)| (u.as_str(), v.as_str()).cmp(&("geld", euro.as_str())))
+        let found = geld
+            .binary_search_by(|(_, v)| v.as_str().cmp(euro.as_str()))
             .ok()?;
-        at.push(found);
+        at.push(geld_from + found);
     }
     if at.is_empty() || !quantities.windows(2).all(|w| w[0] < w[1]) {
         return None;
@@ -692,13 +696,15 @@ pub(crate) fn idf(df: usize, n: usize) -> f64 {
     ((1.0 + n as f64) / (1.0 + df as f64)).ln() + 1.0
 }
 
-/// A term is specific when few items carry it: at most a tenth of a small
-/// store, at most √N items of a large one (N items cover on the order of √N
-/// subjects, as vocabularies grow with √N by Heaps' law, so a word in more
-/// items than that recurs across subjects), and at least three, so that a
-/// story of four reports keeps its specific terms in a small store.
-pub(crate) fn is_specific(df: usize, n: usize) -> bool {
-    df <= (n / 10).min(n.isqrt()).max(3)
+/// The most items a specific term is carried by, of N: a term is specific
+/// when few items carry it: at most a tenth of a small store, at most √N
+/// items of a large one (N items cover on the order of √N subjects, as
+/// vocabularies grow with √N by Heaps' law, so a word in more items than
+/// that recurs across subjects), and at least three, so that a story of
+/// four reports keeps its specific terms in a small store. Computed once
+/// per search (a square root), not per term.
+pub(crate) fn specific_max(n: usize) -> usize {
+    (n / 10).min(n.isqrt()).max(3)
 }
 
 // ---------------------------------------------------------------------------

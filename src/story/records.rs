@@ -101,6 +101,22 @@ impl Cursor<'_> {
     }
 }
 
+/// Sets `s` to `to`, keeping its memory.
+fn set(s: &mut String, to: &str) {
+    s.clear();
+    s.push_str(to);
+}
+
+/// Sets the `n`th string of `list` to `to` (appended when the list is that
+/// short), and counts it.
+fn put_at(list: &mut Vec<String>, n: &mut usize, to: &str) {
+    match list.get_mut(*n) {
+        Some(s) => set(s, to),
+        None => list.push(to.to_string()),
+    }
+    *n += 1;
+}
+
 /// Which fact a symbol read from a record belongs to.
 #[derive(Clone, Copy)]
 enum Field {
@@ -184,27 +200,53 @@ impl Records {
     }
 
     /// The record's facts, whole.
+    #[cfg(test)]
     pub(super) fn facts(&self, at: At) -> Facts {
+        let mut f = Facts::default();
+        self.facts_into(at, &mut f);
+        f
+    }
+
+    /// [`facts`](Self::facts) into `f`, whose strings are reused: a search
+    /// decodes a candidate's facts for every candidate that gets far
+    /// enough, and a String per symbol (a long text states dozens of sums)
+    /// was most of that.
+    pub(super) fn facts_into(&self, at: At, f: &mut Facts) {
         let mut c = self.cursor(at);
         c.skip_terms();
-        let mut f = Facts::default();
-        let sym = |id: u32| self.symbols[id as usize].to_string();
-        let mut unit = None;
+        f.dates.clear();
+        f.key_name_strong = false;
+        let (mut quantities, mut places, mut key_places, mut title_numbers) = (0, 0, 0, 0);
+        let mut key_name = false;
+        let sym = |id: u32| &*self.symbols[id as usize];
         c.facts(|field, id| match field {
             Field::Date(d, m) => f.dates.push((d, m)),
-            Field::Unit => unit = Some(sym(id)),
-            Field::Quantity => f
-                .quantities
-                .push((unit.take().unwrap_or_default(), sym(id))),
-            Field::Place => f.places.push(sym(id)),
-            Field::KeyPlace => f.key_places.push(sym(id)),
+            Field::Unit => {
+                if quantities == f.quantities.len() {
+                    f.quantities.push(Default::default());
+                }
+                set(&mut f.quantities[quantities].0, sym(id));
+            }
+            Field::Quantity => {
+                set(&mut f.quantities[quantities].1, sym(id));
+                quantities += 1;
+            }
+            Field::Place => put_at(&mut f.places, &mut places, sym(id)),
+            Field::KeyPlace => put_at(&mut f.key_places, &mut key_places, sym(id)),
             Field::KeyName(strong) => {
-                f.key_name = Some(sym(id));
+                set(f.key_name.get_or_insert_default(), sym(id));
+                key_name = true;
                 f.key_name_strong = strong;
             }
-            Field::TitleNumber => f.title_numbers.push(sym(id)),
+            Field::TitleNumber => put_at(&mut f.title_numbers, &mut title_numbers, sym(id)),
         });
-        f
+        f.quantities.truncate(quantities);
+        f.places.truncate(places);
+        f.key_places.truncate(key_places);
+        f.title_numbers.truncate(title_numbers);
+        if !key_name {
+            f.key_name = None;
+        }
     }
 
     /// Whether the record holds any facts.
@@ -286,5 +328,33 @@ mod tests {
         assert_eq!(out, [5]);
         assert_eq!(r.facts(ats[2]), sig.facts);
         assert_eq!(r.facts(ats[1]), Facts::default());
+    }
+
+    #[test]
+    fn facts_decoded_into_a_used_buffer_are_those_of_the_record_alone() {
+        let many = Signature::of(
+            "Neuwerda: 6.412 Unterschriften am 15. Oktober",
+            "Die Gemeinde Neuwerda am Cottbuser Ostsee: 7,8 Mio. € für sechs Ladesäulen, 3 Busse.",
+        )
+        .facts;
+        let few = Signature::of("Zwei Busse in Cottbus", "Am 3. Mai, 120 Millionen Euro.").facts;
+        assert!(
+            many.quantities.len() > few.quantities.len(),
+            "{many:?} {few:?}"
+        );
+        assert!(many.key_name.is_some() && few.key_name.is_none(), "{few:?}");
+        let mut r = Records::default();
+        let ats = [
+            r.push(&[1], &many),
+            r.push(&[2], &few),
+            r.push(&[3], &Facts::default()),
+        ];
+        let mut f = Facts::default();
+        for (at, want) in ats.iter().zip([&many, &few, &Facts::default(), &many]) {
+            r.facts_into(*at, &mut f);
+            assert_eq!(&f, want);
+        }
+        r.facts_into(ats[0], &mut f);
+        assert_eq!(f, many);
     }
 }

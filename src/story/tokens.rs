@@ -24,6 +24,27 @@ pub(super) enum Raw<'a> {
     Score(&'a str),
 }
 
+/// [`WORD_BYTES`]: an ASCII letter or digit, which continues a word.
+const ASCII_WORD: u8 = 1;
+/// [`WORD_BYTES`]: any other ASCII byte, which ends it.
+const ASCII_OTHER: u8 = 0;
+
+/// What each byte is to a word: [`ASCII_WORD`], [`ASCII_OTHER`], or 2 for
+/// a byte of a multi-byte character (decoded and judged whole).
+static WORD_BYTES: [u8; 256] = {
+    let mut t = [2u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = if (b as u8).is_ascii_alphanumeric() {
+            ASCII_WORD
+        } else {
+            ASCII_OTHER
+        };
+        b += 1;
+    }
+    t
+};
+
 fn is_space(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{a0}' | '\u{202f}' | '\u{2009}')
 }
@@ -71,13 +92,15 @@ impl<'a> Iterator for RawTokens<'a> {
                 let bytes = s.as_bytes();
                 let mut end = i;
                 while end < bytes.len() {
-                    // ASCII byte by byte; other characters decoded.
-                    if bytes[end].is_ascii() {
-                        if !bytes[end].is_ascii_alphanumeric() {
-                            break;
+                    // ASCII byte by byte (one table lookup: words are most
+                    // of a text's bytes); other characters decoded.
+                    match WORD_BYTES[usize::from(bytes[end])] {
+                        ASCII_WORD => {
+                            end += 1;
+                            continue;
                         }
-                        end += 1;
-                        continue;
+                        ASCII_OTHER => break,
+                        _ => {}
                     }
                     let d = s[end..].chars().next().expect("a character starts here");
                     // A combining mark (text stored before NFC, or NFC-less
