@@ -14,10 +14,12 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Item;
 
-/// An item with what this document lets us trust about it.
+/// An item with what this document lets us trust about it. It borrows
+/// the item: the store keeps a group's items for as long as the group may
+/// be stored again, and copying them cost the writer ~2 % of a cycle.
 #[derive(Debug, Clone)]
-pub struct Prepared {
-    pub item: Item,
+pub struct Prepared<'a> {
+    pub item: &'a Item,
     /// The guid, if it identifies this item in this document.
     pub usable_guid: Option<String>,
     /// The link key, if it identifies this item in this document.
@@ -29,7 +31,7 @@ pub struct Prepared {
     pub position: usize,
 }
 
-impl Prepared {
+impl Prepared<'_> {
     /// The string an item's permanent id is derived from.
     pub fn identity(&self) -> String {
         if let Some(g) = &self.usable_guid {
@@ -44,8 +46,8 @@ impl Prepared {
 
 /// What one document says about the trustworthiness of ids.
 #[derive(Debug, Default)]
-pub struct Batch {
-    pub items: Vec<Prepared>,
+pub struct Batch<'a> {
+    pub items: Vec<Prepared<'a>>,
     /// Every guid present in the document (used to tell a changed guid from a reused link).
     pub guids_in_document: HashSet<String>,
     /// Two different items shared a guid: the source's guids are not ids.
@@ -70,7 +72,7 @@ pub fn fingerprint(item: &Item) -> String {
 /// Applies the in-document rules to one poll's items (the store uses
 /// [`prepare_fingerprinted`]).
 #[cfg(test)]
-pub fn prepare(items: Vec<Item>, guids_unreliable: bool) -> Batch {
+pub fn prepare(items: &[Item], guids_unreliable: bool) -> Batch<'_> {
     let fingerprints = items.iter().map(fingerprint).collect();
     prepare_fingerprinted(items, fingerprints, guids_unreliable)
 }
@@ -78,14 +80,14 @@ pub fn prepare(items: Vec<Item>, guids_unreliable: bool) -> Batch {
 /// [`prepare`] with each item's [`fingerprint`] computed already (in the
 /// items' order): the store computes them before taking the writer.
 pub fn prepare_fingerprinted(
-    items: Vec<Item>,
+    items: &[Item],
     fingerprints: Vec<String>,
     guids_unreliable: bool,
-) -> Batch {
+) -> Batch<'_> {
     debug_assert_eq!(items.len(), fingerprints.len());
     let mut links_per_guid: HashMap<&str, HashSet<Option<&str>>> = HashMap::new();
     let mut link_count: HashMap<&str, usize> = HashMap::new();
-    for it in &items {
+    for it in items {
         if let Some(g) = it.guid.as_deref() {
             links_per_guid
                 .entry(g)
@@ -114,7 +116,7 @@ pub fn prepare_fingerprinted(
         ..Batch::default()
     };
     let mut seen = HashSet::new();
-    for (position, (item, fingerprint)) in items.into_iter().zip(fingerprints).enumerate() {
+    for (position, (item, fingerprint)) in items.iter().zip(fingerprints).enumerate() {
         let usable_guid = item
             .guid
             .clone()
@@ -262,14 +264,12 @@ mod tests {
 
     #[test]
     fn shared_guid_with_different_links_falls_back_to_links() {
-        let b = prepare(
-            vec![
-                item(Some("beitrag-27"), Some("x/a"), "A"),
-                item(Some("beitrag-27"), Some("x/b"), "B"),
-                item(Some("beitrag-28"), Some("x/c"), "C"),
-            ],
-            false,
-        );
+        let items = [
+            item(Some("beitrag-27"), Some("x/a"), "A"),
+            item(Some("beitrag-27"), Some("x/b"), "B"),
+            item(Some("beitrag-28"), Some("x/c"), "C"),
+        ];
+        let b = prepare(&items, false);
         assert!(b.guid_collision);
         assert_eq!(b.items.len(), 2 + 1);
         assert_eq!(b.items[0].identity(), "link:x/a");
@@ -279,26 +279,22 @@ mod tests {
 
     #[test]
     fn shared_link_does_not_merge_items_with_distinct_guids() {
-        let b = prepare(
-            vec![
-                item(Some("1"), Some("x/news"), "A"),
-                item(Some("2"), Some("x/news"), "B"),
-            ],
-            false,
-        );
+        let items = [
+            item(Some("1"), Some("x/news"), "A"),
+            item(Some("2"), Some("x/news"), "B"),
+        ];
+        let b = prepare(&items, false);
         assert_eq!(b.items.len(), 2);
         assert!(b.items.iter().all(|p| p.usable_link.is_none()));
     }
 
     #[test]
     fn repeated_item_in_one_document_is_dropped() {
-        let b = prepare(
-            vec![
-                item(Some("1"), Some("x/a"), "A"),
-                item(Some("1"), Some("x/a"), "A"),
-            ],
-            false,
-        );
+        let items = [
+            item(Some("1"), Some("x/a"), "A"),
+            item(Some("1"), Some("x/a"), "A"),
+        ];
+        let b = prepare(&items, false);
         assert_eq!((b.items.len(), b.repeats), (1, 1));
     }
 
@@ -308,14 +304,12 @@ mod tests {
         mem.0
             .push((1, Some("g1".into()), Some("x/a".into()), "fa".into()));
         mem.0.push((2, None, Some("x/b".into()), "fb".into()));
-        let batch = prepare(
-            vec![
-                item(Some("g1"), Some("x/a-renamed"), "A"),
-                item(Some("g-new"), Some("x/b"), "B"),
-                item(None, None, "C"),
-            ],
-            false,
-        );
+        let items = [
+            item(Some("g1"), Some("x/a-renamed"), "A"),
+            item(Some("g-new"), Some("x/b"), "B"),
+            item(None, None, "C"),
+        ];
+        let batch = prepare(&items, false);
         let g = &batch.guids_in_document;
         assert_eq!(
             find_existing(&batch.items[0], g, &mut mem),
@@ -338,13 +332,11 @@ mod tests {
         let mut mem = Mem::default();
         mem.0
             .push((1, Some("g1".into()), Some("x/a".into()), "f".into()));
-        let batch = prepare(
-            vec![
-                item(Some("g1"), Some("x/z"), "Old"),
-                item(Some("g2"), Some("x/a"), "New"),
-            ],
-            false,
-        );
+        let items = [
+            item(Some("g1"), Some("x/z"), "Old"),
+            item(Some("g2"), Some("x/a"), "New"),
+        ];
+        let batch = prepare(&items, false);
         // g1 is still in the document, so x/a now belongs to a different item.
         assert_eq!(
             find_existing(&batch.items[1], &batch.guids_in_document, &mut mem),

@@ -385,11 +385,9 @@ fn expire(
 
 /// One poll's items, inside the group's transaction; `index` (when matching
 /// is on) takes in every change as it is written.
-/// `items` are the request's (taken, or a copy while the group may be redone).
 fn ingest_in(
     tx: &Transaction,
     ready: &mut PreparedIngest,
-    items: Vec<Item>,
     index: Option<&mut StoryIndex>,
     rules: &story::Rules,
 ) -> Result<(IngestReport, bool)> {
@@ -397,7 +395,7 @@ fn ingest_in(
     let mut matching = index.map(|index| Matching::new(index, rules));
     let unreliable = guids_unreliable_in(tx, &req.source_id)?;
     let fingerprints = pre.iter().map(|p| p.fingerprint.clone()).collect();
-    let batch = dedup::prepare_fingerprinted(items, fingerprints, unreliable);
+    let batch = dedup::prepare_fingerprinted(&req.items, fingerprints, unreliable);
     let at = to_ts(req.record.at);
     let mut report = IngestReport {
         repeats: batch.repeats,
@@ -503,17 +501,10 @@ fn try_group(
     let tx = c
         .transaction()
         .map_err(|e| GroupFailed::Transaction(e.into()))?;
-    let lone = group.len() == 1;
     let mut reports = Vec::with_capacity(group.len());
     let mut stale = false;
     for (at, ready) in group.iter_mut().enumerate() {
-        // A lone poll is never stored again: its items move; a group's are copied.
-        let items = if lone {
-            std::mem::take(&mut ready.req.items)
-        } else {
-            ready.req.items.clone()
-        };
-        let (report, poll_stale) = ingest_in(&tx, ready, items, index.as_deref_mut(), rules)
+        let (report, poll_stale) = ingest_in(&tx, ready, index.as_deref_mut(), rules)
             .map_err(|e| GroupFailed::Poll(at, e))?;
         stale |= poll_stale;
         reports.push(report);

@@ -122,7 +122,7 @@ fn media_json(v: &[Media]) -> String {
 
 /// What one ingest writes into an item's row, new or updated.
 pub(super) struct Written<'a> {
-    pub prepared: &'a Prepared,
+    pub prepared: &'a Prepared<'a>,
     pub published: i64,
     pub updated: i64,
     /// When this poll saw the item.
