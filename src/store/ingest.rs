@@ -67,7 +67,24 @@ struct Precomputed {
     /// The story signature; `None` when matching is off or the item was in
     /// its source's previous document unchanged (the writer computes it if
     /// the item turns out new or changed after all).
-    signature: Option<Signature>,
+    signature: Option<Signed>,
+}
+
+/// A story signature with its encoding for the item's row: both are
+/// computed ahead, the encoding too (it cost the writer 5 % of its
+/// instructions per new item, BENCHMARKS.md).
+#[derive(Debug, Clone)]
+struct Signed {
+    signature: Signature,
+    encoded: String,
+}
+
+impl Signed {
+    fn of(item: &Item) -> Signed {
+        let signature = signature_of(item);
+        let encoded = signature.encode();
+        Signed { signature, encoded }
+    }
 }
 
 /// An [`IngestRequest`] with its items' hashes and signatures computed,
@@ -244,7 +261,7 @@ fn ingest_one(
     let item = &p.item;
     let hash = pre.content_hash.as_str();
     // Computed ahead unless the item looked unchanged; the same value either way.
-    let mut signature = || pre.signature.take().unwrap_or_else(|| signature_of(item));
+    let mut signature = || pre.signature.take().unwrap_or_else(|| Signed::of(item));
     let Some(row) = existing else {
         let published = item.published.map(to_ts).unwrap_or(at);
         let updated = item.updated.map(to_ts).unwrap_or(published).max(published);
@@ -263,7 +280,7 @@ fn ingest_one(
                 window,
             )?;
         }
-        let with_sig = matching.as_deref().zip(sig.as_ref());
+        let with_sig = matching.as_deref().zip(sig.as_ref().map(|s| &s.signature));
         let story_for = story_for_new_item(tx, source, p, published, updated, &identity, with_sig)?;
         let story = story_for.id();
         if let (StoryFor::Joined(story), Some(m)) = (story_for, matching.as_deref_mut()) {
@@ -278,7 +295,7 @@ fn ingest_one(
             updated,
             seen_at: at,
             content_hash: hash,
-            signature: sig.as_ref().map(Signature::encode),
+            signature: sig.as_ref().map(|s| s.encoded.as_str()),
         };
         let new_row = match items::insert_unless_taken(tx, source_id, &uid, story, &written)? {
             Some(row) => row,
@@ -289,7 +306,13 @@ fn ingest_one(
             }
         };
         if let (Some(m), Some(sig)) = (matching, &sig) {
-            m.stored_new(new_row, source_id, story, from_ts(published), sig);
+            m.stored_new(
+                new_row,
+                source_id,
+                story,
+                from_ts(published),
+                &sig.signature,
+            );
         }
         if let StoryFor::Joined(story) = story_for {
             stories::refresh(tx, story)?;
@@ -334,11 +357,17 @@ fn ingest_one(
         updated,
         seen_at: at,
         content_hash: hash,
-        signature: sig.as_ref().map(Signature::encode),
+        signature: sig.as_ref().map(|s| s.encoded.as_str()),
     };
     items::update(tx, row, &written)?;
     if let (Some(m), Some(sig), None) = (matching, &sig, &item.hidden) {
-        m.stored_edit(row, source_id, old.story, from_ts(published), sig);
+        m.stored_edit(
+            row,
+            source_id,
+            old.story,
+            from_ts(published),
+            &sig.signature,
+        );
     }
     stories::refresh(tx, old.story)?;
     Ok((Outcome::Updated, row))
@@ -548,7 +577,7 @@ impl Store {
             .map(|((item, content_hash), known)| Precomputed {
                 content_hash,
                 fingerprint: dedup::fingerprint(item),
-                signature: (matching && !known).then(|| signature_of(item)),
+                signature: (matching && !known).then(|| Signed::of(item)),
             })
             .collect();
         PreparedIngest { req, pre }
@@ -858,6 +887,37 @@ pub(super) mod tests {
             .ingest(report("zeitung", "lr.example/d", "Vier", day))
             .unwrap();
         assert_eq!(next.new, 1);
+    }
+
+    #[test]
+    fn a_signature_the_writer_computes_is_stored_as_one_computed_ahead() {
+        let store = store_with(&["verein"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        let poll = || report("verein", "lr.example/a", "Neue Spreebrücke in Cottbus", day);
+        let expected = signature_of(&poll().items[0]).encode();
+        let signatures = || -> Vec<String> {
+            store
+                .with(|c| {
+                    let mut stmt = c.prepare("SELECT story_sig FROM items ORDER BY id")?;
+                    let rows = stmt.query_map([], |r| r.get(0))?;
+                    Ok(rows.collect::<rusqlite::Result<_>>()?)
+                })
+                .unwrap()
+        };
+        assert!(
+            store.prepare_ingest(poll()).pre[0].signature.is_some(),
+            "a new item's signature is computed ahead"
+        );
+        assert_eq!(store.ingest(poll()).unwrap().new, 1);
+        assert_eq!(signatures(), std::slice::from_ref(&expected));
+        // Gone from the store but still in the source's last document: it
+        // looks unchanged, so only the writer finds it new and signs it.
+        store
+            .with(|c| Ok(c.execute("DELETE FROM items", [])?))
+            .unwrap();
+        assert!(store.prepare_ingest(poll()).pre[0].signature.is_none());
+        assert_eq!(store.ingest(poll()).unwrap().new, 1);
+        assert_eq!(signatures(), [expected]);
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub(super) struct Written<'a> {
     pub seen_at: i64,
     pub content_hash: &'a str,
     /// The encoded story signature; `None` while story matching is off.
-    pub signature: Option<String>,
+    pub signature: Option<&'a str>,
 }
 
 const INSERT: &str = "INSERT INTO items (source_id, uid, guid, link, link_key, fingerprint, title, summary_html, content_html, text, \
