@@ -188,10 +188,11 @@ async fn sample_partners_merge_every_story_pair_they_can_and_nothing_else() {
         "stories, samples: worst precision {:.3}, worst recall {:.3}",
         worst.0, worst.1
     );
-    // The floor (0.925 measured in the worst orders, 1.0 forward):
-    // what is left is a teaser-only report of a conference that shares only
-    // the event's name and the town with the others.
-    assert!(worst.1 >= 0.9, "recall {:.3}", worst.1);
+    // The floor is 0.9. Every order merges every pair since a rare
+    // event name with the same place and date needs no second specific term
+    // (before, a teaser-only report of a conference joined the others only
+    // when it came first: 0.925 in the other orders). No order may lose one.
+    assert!(worst.1 >= 1.0, "recall {:.3}", worst.1);
 }
 
 /// `/status` and `/status.json`, as the server answers them, count the

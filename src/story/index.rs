@@ -151,7 +151,7 @@ pub(crate) struct StoryIndex {
     /// A search's candidates (item → shared terms, shared words, shared
     /// weight), kept between searches: allocated and grown once, not for
     /// every new item.
-    candidates: RefCell<Map<i64, (u32, u32, f64)>>,
+    candidates: RefCell<Map<i64, (u32, u32, f64, bool)>>,
 }
 
 /// Squared IDFs by document frequency, [`IDF_MEMO`] slots of (query, df,
@@ -650,6 +650,7 @@ impl StoryIndex {
         candidates.clear();
         for &(t, w) in &by_weight[..probe] {
             let word = u32::from(!self.numeric[t as usize]);
+            let compound = own.binary_search(&t).is_ok_and(|at| own_compound[at]);
             let list = &self.postings[t as usize];
             if self.df(t) > specific || scanned >= PROBE_BUDGET {
                 unprobed += w * w;
@@ -661,6 +662,7 @@ impl StoryIndex {
                 c.0 += 1;
                 c.1 += word;
                 c.2 += w * w;
+                c.3 |= compound;
             });
         }
 
@@ -668,11 +670,19 @@ impl StoryIndex {
         let mut terms = Vec::new();
         // Numbers confirm a match but do not make one: at least one of the
         // shared specific terms is a word (a name, a place, a thing).
-        for (&item, &(count, words, mass)) in &candidates {
+        for (&item, &(count, words, mass, shares_compound)) in &candidates {
             let bound = (mass + unprobed).sqrt() / own_norm;
+            // One specific term is enough only when it is a rare compound
+            // (an event's or project's name) and the facts corroborate the
+            // pair below: what decides is then the place and the date, not
+            // how many of the rarer words the two happen to share — which
+            // depends on what else the store holds when the item arrives.
+            let lone_compound = count == 1 && shares_compound;
             // Most candidates fail here, before their entry is looked up: no
             // pair needs less than min_similarity (`required_similarity`).
-            if trace.is_none() && (count < 2 || words < 1 || bound < rules.min_similarity) {
+            if trace.is_none()
+                && ((count < 2 && !lone_compound) || words < 1 || bound < rules.min_similarity)
+            {
                 continue;
             }
             let e = &self.items[&item];
@@ -717,7 +727,8 @@ impl StoryIndex {
                     }
                 }
             }
-            let too_few = shared < rules.min_shared_terms || count < 2 || words < 1;
+            let too_few =
+                shared < rules.min_shared_terms || (count < 2 && !lone_compound) || words < 1;
             // The candidate's norm weighs every term it has (a frequency
             // looked up for each): not for a candidate refused anyway,
             // unless `explain` shows its similarity.
@@ -744,7 +755,7 @@ impl StoryIndex {
                 continue;
             }
             // The entry's facts are decoded once, for the few candidates that get this far.
-            let below = similarity < required;
+            let below = similarity < required || lone_compound;
             if below && !(compound && similarity >= rules.min_similarity * CORROBORATED) {
                 note(similarity, shared, Verdict::BelowSimilarity);
                 continue;
@@ -752,8 +763,14 @@ impl StoryIndex {
             // Into the index's scratch facts, whose strings are reused.
             let mut facts = self.facts.take();
             self.records.facts_into(e.at, &mut facts);
-            let verdict = if below && !corroborated(&facts, e.day, &sig.facts, day) {
-                Some(Verdict::BelowSimilarity)
+            let verdict = if below && !corroborated(&facts, e.day, &sig.facts, day, !lone_compound)
+            {
+                // A lone specific compound stands only with the facts behind it.
+                Some(if lone_compound {
+                    Verdict::TooFewSharedTerms
+                } else {
+                    Verdict::BelowSimilarity
+                })
             } else {
                 self.veto_with(&facts, &terms, sig).map(Verdict::Vetoed)
             };
@@ -844,8 +861,10 @@ const CORROBORATED: f64 = 0.3;
 /// be about the same gazetteer place (or the same named place), and agree on
 /// a date (both name it, or one names the day the other was published) or
 /// on a stated quantity. Together with a shared rare compound word, this
-/// lets a pair below the similarity threshold join.
-fn corroborated(a: &Facts, a_day: i32, b: &Facts, b_day: i32) -> bool {
+/// lets a pair below the similarity threshold join. A pair that shares no
+/// other specific term must agree on the date (`quantity_will_do` false):
+/// a count like "zwei Unternehmen" is too common to stand in for it.
+fn corroborated(a: &Facts, a_day: i32, b: &Facts, b_day: i32, quantity_will_do: bool) -> bool {
     let same_place = a.key_places.iter().any(|p| b.key_places.contains(p))
         || (a.key_name.is_some() && a.key_name == b.key_name);
     if !same_place {
@@ -860,7 +879,7 @@ fn corroborated(a: &Facts, a_day: i32, b: &Facts, b_day: i32) -> bool {
     let dates = a.dates.iter().any(|d| b.dates.contains(d))
         || day_of(b_day).is_some_and(|d| a.dates.contains(&d))
         || day_of(a_day).is_some_and(|d| b.dates.contains(&d));
-    let quantity = a.quantities.iter().any(|q| b.quantities.contains(q));
+    let quantity = quantity_will_do && a.quantities.iter().any(|q| b.quantities.contains(q));
     dates || quantity
 }
 
@@ -1045,6 +1064,111 @@ mod tests {
                 &HashSet::new()
             )
             .is_some()
+        );
+    }
+
+    /// Reports of one event from different angles share its name, a rare
+    /// long compound, and words the region's other news use too. With the
+    /// same place and the date agreeing, that one specific term is enough,
+    /// and only then: not with another date, another place, or a count in
+    /// place of the date.
+    #[test]
+    fn a_lone_event_name_joins_with_the_place_and_the_date_behind_it() {
+        use chrono::Datelike;
+        let day = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 6, d)
+                .unwrap()
+                .num_days_from_ce()
+        };
+        let rules = Rules::default();
+        let podcast = Signature::of(
+            "Folge 37: Live von der Fachkräftekonferenz",
+            "Am 10. Juni waren wir auf der Fachkräftekonferenz in Cottbus und haben mit Beschäftigten und Unternehmen über Pendeln und Wohnungssuche gesprochen.",
+        );
+        let store = |podcast: &Signature| {
+            let mut ix = StoryIndex::default();
+            // The region's other news: Cottbus, employees, companies and
+            // two microphones are background.
+            for i in 0..40 {
+                let sig = Signature::of(
+                    &format!("Meldung {i} aus Cottbus"),
+                    &format!(
+                        "Beschäftigte und Unternehmen mit 2 Mikrofonen, Thema{i} Sache{i} Lausitz"
+                    ),
+                );
+                ix.insert(
+                    1000 + i,
+                    &format!("bg{}", i % 5),
+                    1000 + i,
+                    day(1) + (i as i32 % 9),
+                    &sig,
+                );
+            }
+            ix.insert(1, "podcast", 10, day(10), podcast);
+            ix
+        };
+        let hochschule = |text: &str| {
+            Signature::of(
+                "Fachkräftekonferenz: Hochschule wirbt für duale Studiengänge",
+                text,
+            )
+        };
+        let report = hochschule(
+            "Auf der Fachkräftekonferenz in Cottbus stellte die Transferstelle Beschäftigten und Unternehmen duale Studienangebote vor.",
+        );
+        let ix = store(&podcast);
+        // The pair shares one specific term, the event's name; the rest is background.
+        let specific = specific_max(ix.counted);
+        let shared: Vec<&str> = report
+            .terms
+            .iter()
+            .filter(|t| podcast.has_term(t))
+            .collect();
+        let specific_shared: Vec<&&str> = shared
+            .iter()
+            .filter(|t| ix.df(ix.vocab[**t]) <= specific)
+            .collect();
+        assert!(shared.len() >= rules.min_shared_terms, "{shared:?}");
+        assert_eq!(specific_shared, [&"fachkraftekonferenz"], "{shared:?}");
+
+        let joined = ix.best_story("hochschule", day(10), &report, &rules, &HashSet::new());
+        assert_eq!(
+            joined.map(|m| m.story),
+            Some(10),
+            "published on the day the podcast names"
+        );
+        assert_eq!(
+            ix.best_story("hochschule", day(12), &report, &rules, &HashSet::new()),
+            None,
+            "published two days later: no date in common"
+        );
+        let elsewhere = hochschule(
+            "Auf der Fachkräftekonferenz in Hoyerswerda stellte die Transferstelle Beschäftigten und Unternehmen duale Studienangebote vor.",
+        );
+        assert_eq!(
+            ix.best_story("hochschule", day(10), &elsewhere, &rules, &HashSet::new()),
+            None,
+            "another town"
+        );
+        // A count in common does not stand in for the date.
+        let undated = Signature::of(
+            "Folge 37: Live von der Fachkräftekonferenz",
+            "Wir waren mit 2 Mikrofonen auf der Fachkräftekonferenz in Cottbus und haben mit Beschäftigten und Unternehmen über Pendeln und Wohnungssuche gesprochen.",
+        );
+        let counted = hochschule(
+            "Mit 2 Mikrofonen: auf der Fachkräftekonferenz in Cottbus stellte die Transferstelle Beschäftigten und Unternehmen duale Studienangebote vor.",
+        );
+        assert!(
+            undated
+                .facts
+                .quantities
+                .iter()
+                .any(|q| counted.facts.quantities.contains(q))
+        );
+        assert_eq!(
+            store(&undated).best_story("hochschule", day(12), &counted, &rules, &HashSet::new()),
+            None,
+            "a shared count without the date"
         );
     }
 

@@ -46,6 +46,16 @@
 //!   Durations and years are not compared: reports of one news often count
 //!   them differently.
 //!
+//! Reports of one event from different angles (a podcast recorded at a
+//! conference, a stand's review of it) share few words. A pair that shares a
+//! specific long compound (an event's or project's name) needs only 0.3 ×
+//! `min_similarity` when the facts corroborate it: the same place, and the
+//! same date (one names the day the other was published) or a stated
+//! quantity; when that compound is the only specific term the two share, only
+//! the date will do. How many other terms count as specific depends on what
+//! the store holds when an item arrives, so without this the same reports
+//! merged in one polling order and not in another.
+//!
 //! and, against the whole story: the story has no item of the new item's
 //! source, its items and the new one lie within `window_days` calendar days
 //! (default 4: a Thursday press release reported the next Monday, yet
