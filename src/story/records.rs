@@ -4,8 +4,8 @@
 //! blocks each, with their headers); packed, the same is a few MB
 //! (BENCHMARKS.md, "Issue 18: memory").
 //!
-//! A record: the number of terms, the sorted term ids as differences from
-//! the previous one, then the facts (a zero byte when the item has none),
+//! A record: the number of terms, their length in bytes, the sorted term
+//! ids as differences from the previous one, then the facts (a zero byte when the item has none),
 //! every number a LEB128 varint. Strings of the facts (places, names, units,
 //! numbers) are interned once in a symbol table of their own, apart from the
 //! index's terms so that they never count as terms. Records of removed items
@@ -33,6 +33,19 @@ fn put(out: &mut Vec<u8>, mut n: u64) {
         n >>= 7;
     }
     out.push(n as u8);
+}
+
+/// An item's key places, key name and dates as [`Records`] symbols
+/// ([`Records::place_and_dates`]).
+pub(super) struct PlaceAndDates {
+    key_places: Vec<u32>,
+    key_name: Option<u32>,
+    dates: Vec<(u8, u8)>,
+}
+
+/// The bytes [`put`] writes for `n`.
+fn varint_len(n: u64) -> usize {
+    (64 - (n | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Reads a record from where it starts.
@@ -65,11 +78,11 @@ impl Cursor<'_> {
         self.bytes[self.pos - 1]
     }
 
-    /// Reads past the terms.
+    /// Reads past the terms: their count, then their length in bytes.
     fn skip_terms(&mut self) {
-        for _ in 0..self.count() {
-            self.next();
-        }
+        self.count();
+        let bytes = self.count();
+        self.pos += bytes;
     }
 
     /// Reads past the facts; `symbol` is called with every symbol id read.
@@ -151,11 +164,18 @@ impl Records {
     pub(super) fn push(&mut self, terms: &[u32], facts: &Facts) -> At {
         let at = self.bytes.len() as At;
         let mut out = std::mem::take(&mut self.bytes);
+        // The terms' length in bytes lets a reader of the facts skip them
+        // at once: a search reads the facts of many candidates it never
+        // weighs (a lone rare compound's place and date).
         put(&mut out, terms.len() as u64);
-        let mut last = 0;
-        for &t in terms {
-            put(&mut out, u64::from(t - last));
-            last = t;
+        let deltas = || {
+            terms.iter().scan(0, |last, &t| {
+                Some(u64::from(t - std::mem::replace(last, t)))
+            })
+        };
+        put(&mut out, deltas().map(varint_len).sum::<usize>() as u64);
+        for delta in deltas() {
+            put(&mut out, delta);
         }
         if *facts == Facts::default() {
             out.push(0);
@@ -193,7 +213,9 @@ impl Records {
         out.clear();
         let mut c = self.cursor(at);
         let mut last = 0u32;
-        for _ in 0..c.count() {
+        let count = c.count();
+        c.count(); // their length in bytes
+        for _ in 0..count {
             last += c.next() as u32;
             out.push(last);
         }
@@ -247,6 +269,69 @@ impl Records {
         if !key_name {
             f.key_name = None;
         }
+    }
+
+    /// An item's place and dates as this arena's symbols, for
+    /// [`agrees_on_place_and_date`](Self::agrees_on_place_and_date): its key
+    /// places and key name that some record holds (one no record holds
+    /// cannot be shared), and the dates it names.
+    pub(super) fn place_and_dates(&self, f: &Facts) -> PlaceAndDates {
+        PlaceAndDates {
+            key_places: f
+                .key_places
+                .iter()
+                .filter_map(|p| self.symbol_ids.get(p.as_str()).copied())
+                .collect(),
+            key_name: f
+                .key_name
+                .as_deref()
+                .and_then(|n| self.symbol_ids.get(n).copied()),
+            dates: f.dates.clone(),
+        }
+    }
+
+    /// Whether the record at `at` names a key place (or the key name) of
+    /// `item` and a date that agrees with it: one both name, or `item_day`
+    /// (the item's publication day) named by the record; `dated` when the
+    /// item names the record's own publication day already. The part of
+    /// `index::corroborated` without quantities that reads the record's
+    /// symbols as ids, with no string built: a search asks it of every
+    /// candidate that shares only a rare compound, most of them by chance.
+    pub(super) fn agrees_on_place_and_date(
+        &self,
+        at: At,
+        item: &PlaceAndDates,
+        item_day: Option<(u8, u8)>,
+        dated: bool,
+    ) -> bool {
+        // The layout of `Cursor::facts`, read by hand so that a record
+        // whose dates disagree (most) is left after its dates.
+        let mut c = self.cursor(at);
+        c.skip_terms();
+        if c.byte() == 0 {
+            return false;
+        }
+        let mut date = dated;
+        for _ in 0..c.count() {
+            let (d, m) = (c.byte(), c.byte());
+            date |= item.dates.contains(&(d, m)) || item_day == Some((d, m));
+        }
+        if !date {
+            return false;
+        }
+        for _ in 0..c.count() {
+            c.next(); // unit
+            c.next(); // value
+        }
+        for _ in 0..c.count() {
+            c.next(); // place
+        }
+        let mut place = false;
+        for _ in 0..c.count() {
+            place |= item.key_places.contains(&(c.next() as u32));
+        }
+        let name = c.next();
+        place || (name > 0 && item.key_name == Some((name - 1) as u32))
     }
 
     /// Whether the record holds any facts.
