@@ -51,8 +51,9 @@
 //! specific long compound (an event's or project's name) needs only 0.3 ×
 //! `min_similarity` when the facts corroborate it: the same place, and the
 //! same date (one names the day the other was published) or a stated
-//! quantity; when that compound is the only specific term the two share, only
-//! the date will do. How many other terms count as specific depends on what
+//! quantity; when that compound is the only specific term the two share, the
+//! place must be one of the region's gazetteer (not a headline's name) and
+//! only the date will do. How many other terms count as specific depends on what
 //! the store holds when an item arrives, so without this the same reports
 //! merged in one polling order and not in another.
 //!

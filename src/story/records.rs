@@ -35,11 +35,10 @@ fn put(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-/// An item's key places, key name and dates as [`Records`] symbols
+/// An item's key places and dates as [`Records`] symbols
 /// ([`Records::place_and_dates`]).
 pub(super) struct PlaceAndDates {
     key_places: Vec<u32>,
-    key_name: Option<u32>,
     dates: Vec<(u8, u8)>,
 }
 
@@ -271,9 +270,9 @@ impl Records {
         }
     }
 
-    /// An item's place and dates as this arena's symbols, for
+    /// An item's places and dates as this arena's symbols, for
     /// [`agrees_on_place_and_date`](Self::agrees_on_place_and_date): its key
-    /// places and key name that some record holds (one no record holds
+    /// (gazetteer) places that some record holds (one no record holds
     /// cannot be shared), and the dates it names.
     pub(super) fn place_and_dates(&self, f: &Facts) -> PlaceAndDates {
         PlaceAndDates {
@@ -282,19 +281,15 @@ impl Records {
                 .iter()
                 .filter_map(|p| self.symbol_ids.get(p.as_str()).copied())
                 .collect(),
-            key_name: f
-                .key_name
-                .as_deref()
-                .and_then(|n| self.symbol_ids.get(n).copied()),
             dates: f.dates.clone(),
         }
     }
 
-    /// Whether the record at `at` names a key place (or the key name) of
-    /// `item` and a date that agrees with it: one both name, or `item_day`
+    /// Whether the record at `at` names a key place of `item` and a date
+    /// that agrees with it: one both name, or `item_day`
     /// (the item's publication day) named by the record; `dated` when the
     /// item names the record's own publication day already. The part of
-    /// `index::corroborated` without quantities that reads the record's
+    /// `index::corroborated` for a lone compound that reads the record's
     /// symbols as ids, with no string built: a search asks it of every
     /// candidate that shares only a rare compound, most of them by chance.
     pub(super) fn agrees_on_place_and_date(
@@ -330,8 +325,7 @@ impl Records {
         for _ in 0..c.count() {
             place |= item.key_places.contains(&(c.next() as u32));
         }
-        let name = c.next();
-        place || (name > 0 && item.key_name == Some((name - 1) as u32))
+        place
     }
 
     /// Whether the record holds any facts.
