@@ -357,19 +357,15 @@ pub fn stable_uuid(parts: &[&str]) -> String {
     // Written straight into one string: two of these per new item are made
     // on the writer, and `format!` alone was a quarter of their
     // instructions (callgrind, SHA-256 in software; natively more).
-    let mut x = [0u8; 32];
-    hex::encode_to_slice(b, &mut x).expect("32 hex digits for 16 bytes");
-    let x = std::str::from_utf8(&x).expect("hex digits are ASCII");
+    let mut hex = [0u8; 32];
+    hex::encode_to_slice(b, &mut hex).expect("32 hex digits for 16 bytes");
     let mut id = String::with_capacity("urn:uuid:".len() + 36);
     id.push_str("urn:uuid:");
-    for (n, (from, to)) in [(0, 8), (8, 12), (12, 16), (16, 20), (20, 32)]
-        .into_iter()
-        .enumerate()
-    {
-        if n > 0 {
+    for (at, &digit) in hex.iter().enumerate() {
+        if matches!(at, 8 | 12 | 16 | 20) {
             id.push('-');
         }
-        id.push_str(&x[from..to]);
+        id.push(char::from(digit));
     }
     id
 }
