@@ -149,7 +149,7 @@ pub(crate) struct StoryIndex {
     /// searches, so that their strings are allocated once.
     facts: RefCell<Facts>,
     /// A search's candidates (item → shared terms, shared words, shared
-    /// weight), kept between searches: allocated and grown once, not for
+    /// weight, whether a shared term is a specific compound), kept between searches: allocated and grown once, not for
     /// every new item.
     candidates: RefCell<Map<i64, (u32, u32, f64, bool)>>,
 }
@@ -1095,19 +1095,22 @@ mod tests {
         );
     }
 
+    /// The story day of `d` June 2026.
+    fn june(d: u32) -> i32 {
+        use chrono::Datelike;
+        chrono::NaiveDate::from_ymd_opt(2026, 6, d)
+            .unwrap()
+            .num_days_from_ce()
+    }
+
     /// Reports of one event from different angles share its name, a rare
     /// long compound, and words the region's other news use too. With the
-    /// same place and the date agreeing, that one specific term is enough,
-    /// and only then: not with another date, another place, or a count in
-    /// place of the date.
+    /// same gazetteer place and the date agreeing, that one specific term is
+    /// enough, and only then: not with another date, another place, a count
+    /// in place of the date, or a headline's name in place of the place.
     #[test]
     fn a_lone_event_name_joins_with_the_place_and_the_date_behind_it() {
-        use chrono::Datelike;
-        let day = |d: u32| {
-            chrono::NaiveDate::from_ymd_opt(2026, 6, d)
-                .unwrap()
-                .num_days_from_ce()
-        };
+        let day = june;
         let rules = Rules::default();
         let podcast = Signature::of(
             "Folge 37: Live von der Fachkräftekonferenz",
@@ -1230,12 +1233,6 @@ mod tests {
     /// these texts and every pair of days around the dates they name.
     #[test]
     fn the_early_place_and_date_check_agrees_with_corroborated() {
-        use chrono::Datelike;
-        let june = |d: u32| {
-            chrono::NaiveDate::from_ymd_opt(2026, 6, d)
-                .unwrap()
-                .num_days_from_ce()
-        };
         let texts = [
             (
                 "Fachkräftekonferenz in Cottbus",

@@ -5,8 +5,8 @@
 //! (BENCHMARKS.md, "Issue 18: memory").
 //!
 //! A record: the number of terms, their length in bytes, the sorted term
-//! ids as differences from the previous one, then the facts (a zero byte when the item has none),
-//! every number a LEB128 varint. Strings of the facts (places, names, units,
+//! ids as differences from the previous one, then the facts (a zero byte
+//! when the item has none), every number a LEB128 varint. Strings of the facts (places, names, units,
 //! numbers) are interned once in a symbol table of their own, apart from the
 //! index's terms so that they never count as terms. Records of removed items
 //! stay in the arena as garbage until it is half of it, then the live ones
