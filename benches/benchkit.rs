@@ -555,7 +555,7 @@ fn process_cpu() -> f64 {
 
 /// The daemon's shape: documents parsed, normalised and prepared for the
 /// writer (`Store::prepare_ingest`) on as many threads as its parse pool has
-/// (half the cores, 2 to 4), with as many documents in between as it allows
+/// (half the cores, 2 to 4) at its lower priority, with as many documents in between as it allows
 /// (`concurrency` 16), queued for the writer as soon as they are prepared
 /// (`Store::enqueue_ingest`) and stored from as many threads as its blocking
 /// pool has (4), so that the polls queued share a transaction.
@@ -574,6 +574,8 @@ fn pipelined(
         for _ in 0..workers {
             let (tx, next) = (tx.clone(), &next);
             scope.spawn(move || {
+                // As the daemon's parse threads: below the writer.
+                revierfeed::pipeline::lower_priority_for_parsing();
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some((id, url, xml)) = docs.get(n) else {

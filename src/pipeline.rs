@@ -24,6 +24,10 @@ use crate::read::{Document, Read, ReadError, Reader, Remembered};
 use crate::store::{IngestReport, IngestRequest, PollRecord, SourceState, StoreError};
 use crate::text::truncate_chars;
 
+/// The parse threads' priority, for a benchmark that parses on threads of
+/// its own the way the daemon does (`benches/benchkit.rs`).
+pub use crate::read::pool::lower_priority_for_parsing;
+
 /// How one poll ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PollOutcome {

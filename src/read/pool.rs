@@ -16,6 +16,10 @@
 //!
 //! Hand-written (a channel and a few threads): rayon would do it, but this
 //! needs only "run, or skip if nobody waits", and no work stealing.
+//!
+//! The threads run at a lower scheduling priority than the rest of the
+//! daemon ([`PARSE_NICENESS`]): parsing is bulk work, while the one writer
+//! every poll ends in and the HTTP server answering readers are not.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -36,6 +40,36 @@ fn threads() -> usize {
 
 static POOL: LazyLock<Pool> = LazyLock::new(|| Pool::new(threads()));
 
+/// How many steps of `nice` the parse threads run below the thread that
+/// starts them. With more runnable threads than cores, Linux shares the
+/// cores equally: on 2 cores the single writer got two thirds of one while
+/// two parse threads filled its queue and then waited for it, and a core
+/// stood idle a fifth of the time (`benchkit ingest`, BENCHMARKS.md,
+/// session 26). At 10 a parse thread sharing a core with the writer or a
+/// server thread gets about a tenth of it; alone on a core it runs at full
+/// speed, so parsing is never slower when nothing else wants the CPU.
+pub const PARSE_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's priority by [`PARSE_NICENESS`] (Linux only,
+/// where `setpriority` with a thread id applies to that thread alone; a
+/// no-op elsewhere, and when the kernel refuses, since it only costs
+/// speed). Every parse thread calls it first; `benchkit` calls it on the
+/// threads it parses on, to measure the daemon's shape.
+pub fn lower_priority_for_parsing() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on this thread's own id; no memory is shared.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        // -1 is both an error and a valid niceness; errno tells them apart.
+        *libc::__errno_location() = 0;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        if now == -1 && *libc::__errno_location() != 0 {
+            return;
+        }
+        libc::setpriority(libc::PRIO_PROCESS, tid, (now + PARSE_NICENESS).min(19));
+    }
+}
+
 impl Pool {
     fn new(threads: usize) -> Pool {
         let (tx, rx) = channel::<Job>();
@@ -44,7 +78,10 @@ impl Pool {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("revierfeed-parse-{i}"))
-                .spawn(move || worker(&rx))
+                .spawn(move || {
+                    lower_priority_for_parsing();
+                    worker(&rx)
+                })
                 .expect("starting a parse thread");
         }
         Pool {
@@ -125,6 +162,24 @@ mod tests {
 
     /// A pool of the tests' own, so other tests' parsing cannot free or take its threads.
     static TEST_POOL: LazyLock<Pool> = LazyLock::new(|| Pool::new(2));
+
+    /// This thread's niceness, as the kernel reports it.
+    #[cfg(target_os = "linux")]
+    fn niceness() -> i32 {
+        // SAFETY: a read-only system call on this thread's own id.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parse_threads_run_below_the_threads_that_start_them() {
+        let caller = niceness();
+        let on_pool = run_on(&TEST_POOL, niceness).await.unwrap();
+        assert_eq!(on_pool, (caller + PARSE_NICENESS).min(19));
+        assert!(on_pool > caller || caller == 19, "{on_pool} vs {caller}");
+        // The caller's own priority is untouched: it applies to the pool's threads alone.
+        assert_eq!(niceness(), caller);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_jobs_answer_at_once_and_queued_ones_never_run() {
