@@ -302,6 +302,16 @@ pub struct Resolution {
     pub how: String,
 }
 
+impl Resolution {
+    /// Whether discovery found what the configuration does not say: a
+    /// feed at another URL, or a page to read as HTML. A configured URL
+    /// that simply is a feed is no news; logged at INFO it made a new
+    /// config's first cycle one line per source.
+    pub fn is_news(&self) -> bool {
+        self.fetch_url.is_some() || self.kind != ResolvedKind::Feed
+    }
+}
+
 /// A configured source as the store registers it.
 #[derive(Debug, Clone, Copy)]
 pub struct Registration<'a> {
@@ -373,6 +383,18 @@ pub fn stable_uuid(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_resolution_other_than_the_configured_feed_is_news() {
+        let at = |kind, fetch_url: Option<&str>| Resolution {
+            kind,
+            fetch_url: fetch_url.map(|u| Url::parse(u).unwrap()),
+            how: String::new(),
+        };
+        assert!(!at(ResolvedKind::Feed, None).is_news());
+        assert!(at(ResolvedKind::Feed, Some("https://lr.example/feed")).is_news());
+        assert!(at(ResolvedKind::Html, None).is_news());
+    }
 
     #[test]
     fn stable_uuid_is_deterministic_and_well_formed() {

@@ -342,8 +342,14 @@ async fn store_read(
     record.status = Some(status);
 
     // 3. What discovery found is remembered with the items (`ingest_request`).
-    if let Some(resolution) = &doc.resolution {
-        tracing::info!(source = %id, kind = resolution.kind.as_str(), "{}", resolution.how);
+    match &doc.resolution {
+        Some(resolution) if resolution.is_news() => {
+            tracing::info!(source = %id, kind = resolution.kind.as_str(), "{}", resolution.how)
+        }
+        Some(resolution) => {
+            tracing::debug!(source = %id, kind = resolution.kind.as_str(), "{}", resolution.how)
+        }
+        None => {}
     }
     record.moved_to = doc.meta.moved_permanently_to.as_ref().map(Url::to_string);
 
