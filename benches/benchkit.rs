@@ -522,6 +522,12 @@ fn ingest(dir: &Path, feeds: usize, items: usize, runs: usize) -> anyhow::Result
         "  overlapped as in the daemon:   wall {o:.3} s ({:>6.0} items/s)  cpu {oc:.3} s, all threads",
         per_s(o)
     );
+    // The overlap as a machine's drift moves it least: how many of one
+    // thread's CPU-seconds the overlapped run did per second of wall.
+    println!(
+        "  overlapped speed-up over one thread: {:.2} (one-thread cpu / overlapped wall, {threads} cores)",
+        pc / o
+    );
     let ft = median(feed_rs_threads_secs);
     println!(
         "feed-rs parse alone, {threads} threads: wall {ft:.3} s ({:>6.0} items/s)",
