@@ -561,10 +561,11 @@ fn process_cpu() -> f64 {
 
 /// The daemon's shape: documents parsed, normalised and prepared for the
 /// writer (`Store::prepare_ingest`) on as many threads as its parse pool has
-/// (half the cores, 2 to 4) at its lower priority, with as many documents in between as it allows
-/// (`concurrency` 16), queued for the writer as soon as they are prepared
-/// (`Store::enqueue_ingest`) and stored from as many threads as its blocking
-/// pool has (4), so that the polls queued share a transaction.
+/// (half the cores, 2 to 4) at its lower priority, with as many documents
+/// in between as it allows (`concurrency` 16), queued for the writer as
+/// soon as they are prepared (`Store::enqueue_ingest`) and stored from as
+/// many threads as its blocking pool has (4), so that the polls queued share
+/// a transaction.
 fn pipelined(
     store: &Store,
     docs: &[(String, url::Url, String)],
