@@ -125,6 +125,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The daemon's allocator settings, so that the ingest figure measures its shape.
+    revierfeed::allocator::tune();
     // `cargo bench` appends `--bench`; the commands here take no such flag.
     let args = std::env::args().filter(|a| a != "--bench");
     match Cli::parse_from(args).command {

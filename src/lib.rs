@@ -11,6 +11,7 @@
 //!                                 └──────────── pipeline (one source, top to bottom) ─────────────┘
 //! ```
 //!
+//! - [`allocator`]: glibc malloc's arenas, thresholds and trimming.
 //! - [`model`]: the types every stage shares (items, source kinds, validators, ids).
 //! - [`text`]: plain-text helpers for partner text.
 //! - [`config`]: config.toml, validated, with file:line:col errors.
@@ -32,6 +33,7 @@
 //! - [`daemon`]: the scheduler tasks, renderer, reloads and shutdown.
 //! - [`cli`]: one file per command.
 
+pub mod allocator;
 pub mod markup;
 pub mod model;
 pub mod text;

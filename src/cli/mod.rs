@@ -163,6 +163,8 @@ pub enum Error {
 
 /// Parses the arguments, sets up logging and runs the command.
 pub fn main() -> ExitCode {
+    // Before anything allocates: the settings hold for every block.
+    crate::allocator::tune();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,

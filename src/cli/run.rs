@@ -77,7 +77,6 @@ async fn shutdown_signal() {
 
 /// The tokio runtime every async command runs on.
 pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    limit_malloc_arenas();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     // The async threads only poll partners and move bytes (parsing and SQLite
     // run on the blocking threads; readers are served on `serve`'s own event
@@ -97,19 +96,4 @@ pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         // peaked at 141 MB; 16 threads: 94 MB; 4: 83 MB (BENCHMARKS.md).
         .max_blocking_threads(4)
         .build()?)
-}
-
-/// glibc gives every thread that allocates under contention its own arena
-/// (up to 8 per core) and keeps what each one grew to; the blocking threads
-/// that parse and store made a cycle over 1,000 sources peak ~10 MB higher
-/// with the default than with two arenas (BENCHMARKS.md). An operator's
-/// `MALLOC_ARENA_MAX` (glibc's own setting) wins.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets an allocator parameter; called before any other thread starts.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-        }
-    }
 }

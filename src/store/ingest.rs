@@ -640,6 +640,9 @@ impl Store {
             let (group_reqs, senders): (Vec<_>, Vec<_>) =
                 taken.into_iter().map(|w| (w.ready, w.done)).unzip();
             let stored = self.store_locked(&mut c, group_reqs);
+            // The group's documents and rows were just freed: the arenas
+            // give their free pages back (at most twice a second).
+            crate::allocator::give_back_free_memory();
             let mut last = group
                 .last_document
                 .lock()

@@ -1,0 +1,173 @@
+//! The glibc malloc settings every command runs with: how many arenas the
+//! threads share, and when freed memory goes back to the system.
+//!
+//! Hand-written (`mallopt` and `malloc_trim` calls): other allocators were
+//! measured and dropped for memory (mimalloc 0.1.52, BENCHMARKS.md session
+//! 27: 143 MB peak against glibc's 61 MB in the 110,000-item cycle; 67 MB
+//! even with its purging tuned to the tightest).
+//!
+//! The three settings work together. More arenas than two: in a poll cycle
+//! the parse threads, the writer and the blocking threads all allocate at
+//! once, and with two arenas every thread but `main` shared one lock (perf:
+//! `futex` 6 % of the cycle's samples, most of it malloc and free waiting
+//! on an arena); poll cycle 1 took 12–19 % longer than with eight. But each
+//! arena keeps what it grew to, and glibc raises its mmap threshold (and
+//! with it the trim threshold, to twice that) whenever a large block is
+//! freed, so after a few megabyte-sized feed bodies every arena held on to
+//! megabytes: eight arenas alone peaked 3–6 MB higher. Fixed thresholds
+//! turn that adjustment off (mallopt(3)): blocks of 128 KiB and more are
+//! mapped and unmapped on their own, and an arena's free top beyond 128 KiB
+//! goes back to the system. What is free below an arena's top goes back
+//! when the writer calls [`give_back_free_memory`] after a stored group.
+//! Together: eight arenas at the memory of two.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Arenas per core. glibc's own default is eight per core on 64-bit; four
+/// covers every thread that allocates in a cycle on 2 cores (the parse
+/// threads, the writer, up to four blocking threads, the async and serving
+/// threads), and more arenas only hold more memory.
+pub const ARENAS_PER_CORE: usize = 4;
+
+/// Blocks at least this large are mapped on their own, and an arena's
+/// free top beyond it is given back: glibc's initial value for both, fixed.
+pub const MMAP_AND_TRIM_THRESHOLD: usize = 128 * 1024;
+
+/// How many arenas glibc may create on a machine with `cores` cores.
+pub fn arena_limit(cores: usize) -> usize {
+    ARENAS_PER_CORE * cores.max(1)
+}
+
+/// Applies the settings, unless the operator set glibc's own (the
+/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_`
+/// variables, or `GLIBC_TUNABLES`), which then win. Call it before any
+/// other thread starts: the daemon at start, `benchkit` before it measures,
+/// so that both run the same allocator. A no-op outside glibc.
+pub fn tune() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let set = |name: &str| std::env::var_os(name).is_some();
+        if set("GLIBC_TUNABLES") {
+            return;
+        }
+        if !set("MALLOC_ARENA_MAX") {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // SAFETY: mallopt only sets an allocator parameter.
+            unsafe { libc::mallopt(libc::M_ARENA_MAX, arena_limit(cores) as libc::c_int) };
+        }
+        if !set("MALLOC_MMAP_THRESHOLD_") && !set("MALLOC_TRIM_THRESHOLD_") {
+            fix_thresholds();
+        }
+    }
+}
+
+/// Both thresholds at [`MMAP_AND_TRIM_THRESHOLD`], which also stops glibc
+/// from moving them.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fix_thresholds() {
+    let threshold = MMAP_AND_TRIM_THRESHOLD as libc::c_int;
+    // SAFETY: mallopt only sets allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, threshold);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, threshold);
+    }
+}
+
+/// The shortest time between two trims by [`give_back_free_memory`].
+/// Trimming after every stored group (143 in poll cycle 1 over 1,000
+/// feeds, ~1.1 ms each) kept the cycle's peak at 59 MB but gave back most
+/// of the arenas' speed-up, pages returned being faulted in again; once a
+/// second peaked at 62.6–64.2 MB, every 500 ms at 60.5–62.5 MB with poll
+/// cycle 1 15 % faster than with two arenas (BENCHMARKS.md, session 27).
+pub const TRIM_INTERVAL: Duration = Duration::from_millis(500);
+
+/// When the last trim was; `None` before the first.
+static LAST_TRIM: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Returns the free pages inside every arena to the system
+/// (`malloc_trim`): the fixed trim threshold only gives back an arena's
+/// top, not what is free below it. At most once per [`TRIM_INTERVAL`],
+/// however often it is called; the writer calls it after every group of
+/// polls it stores, when a poll's documents have just been freed. A no-op
+/// outside glibc.
+pub fn give_back_free_memory() {
+    if !trim_due(&LAST_TRIM, Instant::now()) {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of glibc's arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Whether a trim is due at `now`, and if so, records it: the first call,
+/// and any [`TRIM_INTERVAL`] or more after the last due one. A caller that
+/// finds another thread deciding skips its turn rather than wait.
+fn trim_due(last: &Mutex<Option<Instant>>, now: Instant) -> bool {
+    let Ok(mut last) = last.try_lock() else {
+        return false;
+    };
+    if last.is_some_and(|at| now.saturating_duration_since(at) < TRIM_INTERVAL) {
+        return false;
+    }
+    *last = Some(now);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_are_at_least_an_interval_apart() {
+        let last = Mutex::new(None);
+        let start = Instant::now();
+        assert!(trim_due(&last, start));
+        assert!(!trim_due(&last, start));
+        assert!(!trim_due(&last, start + TRIM_INTERVAL / 2));
+        assert!(trim_due(&last, start + TRIM_INTERVAL));
+        assert!(!trim_due(&last, start + TRIM_INTERVAL * 3 / 2));
+        assert!(trim_due(&last, start + TRIM_INTERVAL * 5));
+        // A clock read before the last trim (another thread's) is not due.
+        assert!(!trim_due(&last, start));
+    }
+
+    #[test]
+    fn every_core_gets_its_arenas_and_no_machine_gets_none() {
+        assert_eq!(arena_limit(2), 8);
+        assert_eq!(arena_limit(16), 64);
+        assert_eq!(arena_limit(0), ARENAS_PER_CORE);
+    }
+
+    /// glibc's own behaviour without [`fix_thresholds`]: after a large mapped block is
+    /// freed, the next one of that size comes from an arena and stays
+    /// there. Tuned, every one is mapped and unmapped on its own. Whether a
+    /// block is mapped is the `IS_MMAPPED` bit (2) of the size word before
+    /// it, a layout glibc has kept since 1996.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn freed_large_blocks_do_not_raise_the_mapping_threshold() {
+        fn mapped(size: usize) -> bool {
+            // SAFETY: a block of `size` bytes is allocated, its header word
+            // read (glibc puts it right before every block), and freed.
+            unsafe {
+                let block = libc::malloc(size) as *mut usize;
+                assert!(!block.is_null());
+                let header = *block.sub(1);
+                libc::free(block.cast());
+                header & 2 != 0
+            }
+        }
+        fix_thresholds();
+        let large = 3 * MMAP_AND_TRIM_THRESHOLD;
+        for _ in 0..4 {
+            assert!(
+                mapped(large),
+                "a freed {large}-byte block raised the threshold"
+            );
+        }
+        assert!(!mapped(MMAP_AND_TRIM_THRESHOLD / 4));
+    }
+}
