@@ -338,3 +338,35 @@ fn feed_table_is_required_to_serve_but_not_to_read_partners() {
     assert_eq!(builtin.fetch, FetchSettings::default());
     assert!(builtin.sources.is_empty());
 }
+
+#[test]
+fn sources_are_found_by_id_after_the_list_changed() {
+    let text = (0..5).fold(MINIMAL.to_string(), |t, n| {
+        format!(
+            "{t}[[source]]\nid = \"s{n}\"\nname = \"S {n}\"\nurl = \"http://127.0.0.1/{n}.xml\"\n"
+        )
+    });
+    let mut c = parse(&text).unwrap();
+    let name = |c: &Config, id: &str| c.source(id).map(|s| s.name.clone());
+    for n in 0..5 {
+        assert_eq!(
+            name(&c, &format!("s{n}")).as_deref(),
+            Some(format!("S {n}").as_str())
+        );
+    }
+    assert_eq!(name(&c, "s9"), None);
+    // Kept, removed, moved and added as `fetch --once` and `probe` do.
+    c.sources.retain(|s| s.id != "s1");
+    c.sources.reverse();
+    let mut added = c.sources[0].clone();
+    added.id = "s9".into();
+    added.name = "S 9".into();
+    c.sources.push(added);
+    assert_eq!(name(&c, "s1"), None);
+    for n in [0, 2, 3, 4, 9] {
+        assert_eq!(
+            name(&c, &format!("s{n}")).as_deref(),
+            Some(format!("S {n}").as_str())
+        );
+    }
+}

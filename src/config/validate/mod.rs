@@ -107,6 +107,7 @@ impl Validator<'_> {
             .filter_map(|(i, a)| self.alert(a, i))
             .collect();
         Config {
+            positions: super::SourcePositions::of(&sources),
             path: self.locator.file.to_path_buf(),
             feed,
             server,
