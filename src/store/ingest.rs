@@ -640,9 +640,6 @@ impl Store {
             let (group_reqs, senders): (Vec<_>, Vec<_>) =
                 taken.into_iter().map(|w| (w.ready, w.done)).unzip();
             let stored = self.store_locked(&mut c, group_reqs);
-            // The group's documents and rows were just freed: the arenas
-            // give their free pages back (at most twice a second).
-            crate::allocator::give_back_free_memory();
             let mut last = group
                 .last_document
                 .lock()
@@ -654,6 +651,12 @@ impl Store {
                 // A poll that stopped waiting (its thread gone) needs no answer.
                 let _ = done.send(report);
             }
+            drop(last);
+            drop(c);
+            // The group's documents and rows were just freed: the arenas
+            // give their free pages back (at most twice a second), with the
+            // connection free for the next group and every poll answered.
+            crate::allocator::give_back_free_memory();
         }
     }
 
