@@ -20,6 +20,7 @@
 //! - [`read`]: one source over the network, whatever it is (feed, discovery, listing and article pages).
 //! - [`extract`]: feeds (feed-rs), HTML news pages and German dates into raw items.
 //! - [`normalize`]: canonical links, clean text, sanitised HTML, field caps.
+//! - `simple_markup`: the sanitiser's fast path for HTML that parses as written.
 //! - [`filter`]: operator rules that keep, drop or tag items.
 //! - [`dedup`]: item identity within a source.
 //! - [`story`]: cross-source story matching (analysis, candidate index).
@@ -46,6 +47,7 @@ pub(crate) mod read;
 
 pub mod extract;
 pub mod normalize;
+pub(crate) mod simple_markup;
 
 pub(crate) mod dedup;
 pub(crate) mod filter;

@@ -338,7 +338,8 @@ fn within_budget(html: &str) -> std::borrow::Cow<'_, str> {
 pub fn sanitize_html(html: &str, base: Option<&Url>) -> String {
     let clean = match text_without_markup(html) {
         Some(escaped) => escaped,
-        None => sanitized_by_ammonia(html, base),
+        None => crate::simple_markup::sanitized(html, base)
+            .unwrap_or_else(|| sanitized_by_ammonia(html, base)),
     };
     finish_sanitized(clean)
 }
@@ -365,7 +366,7 @@ fn text_without_markup(html: &str) -> Option<String> {
 }
 
 /// [`sanitize_html`] by ammonia's parse, clean and serialisation.
-fn sanitized_by_ammonia(html: &str, base: Option<&Url>) -> String {
+pub(crate) fn sanitized_by_ammonia(html: &str, base: Option<&Url>) -> String {
     let html = within_budget(html);
     let html = html.as_ref();
     SANITIZE_BASE.with(|b| *b.borrow_mut() = base.cloned());
