@@ -369,29 +369,37 @@ fn reference(s: &str) -> Option<(char, &str)> {
 }
 
 /// Text or an attribute value escaped as html5ever's serialiser does:
-/// `&`, `<`, `>` and U+00A0 always, `"` in attribute values.
+/// `&`, `<`, `>` and U+00A0 always, `"` in attribute values. Runs between
+/// them are found with memchr, as html5ever finds them.
 fn push_escaped(out: &mut String, text: &str, attribute: bool) {
     let bytes = text.as_bytes();
-    let mut written = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let replacement = match bytes[i] {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' if attribute => "&quot;",
-            0xc2 if bytes.get(i + 1) == Some(&0xa0) => "&nbsp;",
+    let quote = if attribute { b'"' } else { b'&' };
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let stop = memchr::memchr3(b'&', b'<', b'>', rest).unwrap_or(rest.len());
+        let stop = memchr::memchr2(quote, 0xc2, &rest[..stop]).unwrap_or(stop);
+        out.push_str(&text[at..at + stop]);
+        at += stop;
+        let Some(&special) = bytes.get(at) else {
+            break;
+        };
+        let (replacement, width) = match special {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            _ if bytes.get(at + 1) == Some(&0xa0) => ("&nbsp;", 2),
+            // Another character whose UTF-8 starts with 0xC2: kept.
             _ => {
-                i += 1;
+                out.push_str(&text[at..at + 2]);
+                at += 2;
                 continue;
             }
         };
-        out.push_str(&text[written..i]);
         out.push_str(replacement);
-        i += if bytes[i] == 0xc2 { 2 } else { 1 };
-        written = i;
+        at += width;
     }
-    out.push_str(&text[written..]);
 }
 
 #[cfg(test)]
@@ -493,7 +501,7 @@ mod tests {
         }
     }
 
-    const TEXT: [&str; 34] = [
+    const TEXT: [&str; 35] = [
         "Text",
         " ",
         "\n",
@@ -528,6 +536,7 @@ mod tests {
         "&#xFFFF;",
         "\u{1f600}",
         "&apos;",
+        "\u{a7} 5 \u{a9} 2026 \u{b0}C",
     ];
 
     const OPEN: [&str; 44] = [
