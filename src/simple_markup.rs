@@ -80,6 +80,9 @@ const LINK_REL: &str = "noopener noreferrer nofollow";
 /// Deeper than this is left to ammonia (and `markup::check`'s budget).
 const MAX_DEPTH: usize = 64;
 
+/// More distinct attributes on one tag than this are left to ammonia.
+const MAX_ATTRIBUTES: usize = 32;
+
 /// Named references decoded here: those partners' German text uses. Every
 /// other name goes to ammonia (its table has 2,231, some without `;`).
 const NAMED: [(&str, char); 25] = [
@@ -228,6 +231,10 @@ fn start_tag<'a>(
         // The tokenizer keeps an attribute's first occurrence only.
         if seen.contains(&attr) {
             continue;
+        }
+        // The check above is quadratic: a tag of thousands of attributes is ammonia's.
+        if seen.len() == MAX_ATTRIBUTES {
+            return None;
         }
         seen.push(attr);
         if !allowed(name, attr) {
@@ -479,6 +486,10 @@ mod tests {
         for html in refused {
             assert_eq!(sanitized(html, Some(&b)), None, "accepted: {html}");
         }
+        let crowded: String = (0..40).map(|i| format!(" data-a{i}=\"v\"")).collect();
+        assert_eq!(sanitized(&format!("<p{crowded}>x</p>"), Some(&b)), None);
+        let few: String = (0..8).map(|i| format!(" data-a{i}=\"v\"")).collect();
+        assert!(checked(&format!("<p{few}>x</p>"), Some(&b)).is_some());
         // Without a base, a relative URL is ammonia's (it drops it, reordering attributes).
         assert_eq!(sanitized(r#"<a href="/x" title="t">x</a>"#, None), None);
         assert!(checked(r#"<a href="https://a.example/" title="t">x</a>"#, None).is_some());
