@@ -26,7 +26,7 @@
 use url::Url;
 
 /// How the tree builder treats an accepted element.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Kind {
     /// Closes an open `p` when it starts (so none may be open).
     Block,
@@ -40,18 +40,46 @@ enum Kind {
     Void { closes_p: bool },
 }
 
-/// The accepted elements, a subset of ammonia's default tags.
-fn kind(name: &str) -> Option<Kind> {
-    Some(match name {
-        "p" | "div" | "blockquote" | "ul" | "ol" => Kind::Block,
-        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => Kind::Heading,
-        "li" => Kind::ListItem,
-        "a" | "abbr" | "b" | "cite" | "code" | "em" | "i" | "mark" | "q" | "s" | "small"
-        | "span" | "strong" | "sub" | "sup" | "u" => Kind::Inline,
-        "br" | "img" | "wbr" => Kind::Void { closes_p: false },
-        "hr" => Kind::Void { closes_p: true },
-        _ => return None,
-    })
+/// The accepted elements, a subset of ammonia's default tags, each with
+/// how the tree builder treats it; the open stack holds these names.
+const ELEMENTS: [(&str, Kind); 32] = [
+    ("p", Kind::Block),
+    ("div", Kind::Block),
+    ("blockquote", Kind::Block),
+    ("ul", Kind::Block),
+    ("ol", Kind::Block),
+    ("h1", Kind::Heading),
+    ("h2", Kind::Heading),
+    ("h3", Kind::Heading),
+    ("h4", Kind::Heading),
+    ("h5", Kind::Heading),
+    ("h6", Kind::Heading),
+    ("li", Kind::ListItem),
+    ("a", Kind::Inline),
+    ("abbr", Kind::Inline),
+    ("b", Kind::Inline),
+    ("cite", Kind::Inline),
+    ("code", Kind::Inline),
+    ("em", Kind::Inline),
+    ("i", Kind::Inline),
+    ("mark", Kind::Inline),
+    ("q", Kind::Inline),
+    ("s", Kind::Inline),
+    ("small", Kind::Inline),
+    ("span", Kind::Inline),
+    ("strong", Kind::Inline),
+    ("sub", Kind::Inline),
+    ("sup", Kind::Inline),
+    ("u", Kind::Inline),
+    ("br", Kind::Void { closes_p: false }),
+    ("img", Kind::Void { closes_p: false }),
+    ("wbr", Kind::Void { closes_p: false }),
+    ("hr", Kind::Void { closes_p: true }),
+];
+
+/// An accepted element's static name and kind.
+fn element(name: &str) -> Option<(&'static str, Kind)> {
+    ELEMENTS.into_iter().find(|(n, _)| *n == name)
 }
 
 /// Attributes ammonia keeps on `element` (its default generic and per-tag
@@ -175,12 +203,16 @@ fn start_tag<'a>(
     if name_len == 0 || !tag.as_bytes()[0].is_ascii_lowercase() {
         return None;
     }
-    let name = interned(&tag[..name_len])?;
-    let element = kind(name)?;
+    let (name, kind) = element(&tag[..name_len])?;
     let p_open = open.contains(&"p");
-    let refused = match element {
+    let refused = match kind {
         Kind::Block | Kind::Void { closes_p: true } => p_open,
-        Kind::Heading => p_open || open.iter().any(|o| kind(o) == Some(Kind::Heading)),
+        Kind::Heading => {
+            p_open
+                || open
+                    .iter()
+                    .any(|o| matches!(element(o), Some((_, Kind::Heading))))
+        }
         Kind::ListItem => p_open || !matches!(open.last(), Some(&"ul" | &"ol")),
         Kind::Inline => name == "a" && open.contains(&"a"),
         Kind::Void { closes_p: false } => false,
@@ -255,7 +287,7 @@ fn start_tag<'a>(
         out.push('"');
     }
     out.push('>');
-    match element {
+    match kind {
         Kind::Void { .. } => {}
         // `<p/>` opens a `p` (the slash is ignored): leave that to ammonia.
         _ if self_closing => return None,
@@ -283,45 +315,6 @@ fn url_checked(attribute: &str, value: String, base: Option<&Url>) -> Option<Opt
         }
         Err(_) => Some(None),
     }
-}
-
-/// The static name of an accepted element (the open stack holds these).
-fn interned(name: &str) -> Option<&'static str> {
-    const NAMES: [&str; 32] = [
-        "p",
-        "div",
-        "blockquote",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "li",
-        "a",
-        "abbr",
-        "b",
-        "cite",
-        "code",
-        "em",
-        "i",
-        "mark",
-        "q",
-        "s",
-        "small",
-        "span",
-        "strong",
-        "sub",
-        "sup",
-        "u",
-        "br",
-        "img",
-        "wbr",
-        "hr",
-    ];
-    NAMES.into_iter().find(|n| *n == name)
 }
 
 /// An attribute value with its references decoded; `None` for one this
