@@ -103,19 +103,21 @@ pub fn feed_encoding(bytes: &[u8], content_type: Option<&str>) -> &'static Encod
 
 /// A feed's text after decoding, and what the decoding had to guess.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodedFeed {
-    pub text: String,
+pub struct DecodedFeed<'a> {
+    /// Borrowed from the bytes when they were UTF-8 already (most feeds):
+    /// checked once, not copied.
+    pub text: Cow<'a, str>,
     pub encoding: &'static Encoding,
     /// Set when the bytes did not match what was declared (shown on /status).
     pub warning: Option<String>,
 }
 
 /// Decodes feed bytes (XML or JSON) to UTF-8 text.
-pub fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> DecodedFeed {
+pub fn decode_feed<'a>(bytes: &'a [u8], content_type: Option<&str>) -> DecodedFeed<'a> {
     if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
         let text = encoding.decode_without_bom_handling(&bytes[bom_len..]).0;
         return DecodedFeed {
-            text: text.into_owned(),
+            text,
             encoding,
             warning: None,
         };
@@ -131,25 +133,34 @@ pub fn decode_feed(bytes: &[u8], content_type: Option<&str>) -> DecodedFeed {
     });
     let encoding = declared.unwrap_or_else(|| detect(bytes));
     if encoding == encoding_rs::UTF_8 {
-        if let Err(e) = std::str::from_utf8(bytes) {
-            let fallback = encoding_rs::WINDOWS_1252;
-            let claim = if declared.is_some() {
-                "declared as UTF-8"
-            } else {
-                "undeclared"
-            };
-            return DecodedFeed {
-                text: fallback.decode_without_bom_handling(bytes).0.into_owned(),
-                encoding: fallback,
-                warning: Some(format!(
-                    "invalid UTF-8 at byte {} (the document is {claim}); read as windows-1252",
-                    e.valid_up_to()
-                )),
-            };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                return DecodedFeed {
+                    text: Cow::Borrowed(text),
+                    encoding,
+                    warning: None,
+                };
+            }
+            Err(e) => {
+                let fallback = encoding_rs::WINDOWS_1252;
+                let claim = if declared.is_some() {
+                    "declared as UTF-8"
+                } else {
+                    "undeclared"
+                };
+                return DecodedFeed {
+                    text: fallback.decode_without_bom_handling(bytes).0,
+                    encoding: fallback,
+                    warning: Some(format!(
+                        "invalid UTF-8 at byte {} (the document is {claim}); read as windows-1252",
+                        e.valid_up_to()
+                    )),
+                };
+            }
         }
     }
     DecodedFeed {
-        text: encoding.decode_without_bom_handling(bytes).0.into_owned(),
+        text: encoding.decode_without_bom_handling(bytes).0,
         encoding,
         warning: None,
     }
@@ -224,7 +235,9 @@ mod tests {
         // The HTTP charset beats the declaration (RFC 7303), the BOM beats both.
         let utf8 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Grüße</t>";
         let decoded = decode_feed(utf8.as_bytes(), Some("application/xml; charset=utf-8"));
-        assert_eq!((decoded.text.as_str(), decoded.warning), (utf8, None));
+        assert_eq!((decoded.text.as_ref(), decoded.warning), (utf8, None));
+        // UTF-8 as received is read in place, not copied.
+        assert!(matches!(decoded.text, Cow::Borrowed(_)));
         let bom = [&b"\xEF\xBB\xBF"[..], utf8.as_bytes()].concat();
         assert_eq!(
             decode_feed(&bom, Some("text/xml; charset=iso-8859-1")).text,

@@ -117,8 +117,8 @@ struct Open {
 }
 
 /// Rewrites `text` (well-formed or not: `lenient` closes mismatched end
-/// tags and drops stray ones instead of failing).
-pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
+/// tags and drops stray ones instead of failing) into the bytes feed-rs reads.
+pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = !lenient;
     let mut writer = Writer::new(Vec::with_capacity(text.len() + 256));
@@ -387,7 +387,9 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<String, String> {
     if let Some(open) = stack.last() {
         return Err(format!("the document ends inside <{}>", open.written));
     }
-    String::from_utf8(writer.into_inner()).map_err(|e| e.to_string())
+    // UTF-8 by construction (the input's text, split at markup, and our own
+    // strings); feed-rs reads bytes, so it is not checked a second time here.
+    Ok(writer.into_inner())
 }
 
 fn write(writer: &mut Writer<Vec<u8>>, event: Event<'_>) -> Result<(), String> {

@@ -48,7 +48,7 @@ pub fn parse_feed(
         text = fixed;
     }
     if text.trim_start().starts_with('{') {
-        let feed = run_feed_rs(text, url)?;
+        let feed = run_feed_rs(text.as_bytes(), url)?;
         let mut extracted = convert(feed, url, max_items, problems);
         media::attach_json(text, url, &mut extracted.items);
         return Ok(extracted);
@@ -155,7 +155,7 @@ fn read_xml(text: &str, url: &Url, lenient: bool) -> Result<Feed, ExtractError> 
     run_feed_rs(&upgraded, url)
 }
 
-fn run_feed_rs(text: &str, url: &Url) -> Result<Feed, ExtractError> {
+fn run_feed_rs(bytes: &[u8], url: &Url) -> Result<Feed, ExtractError> {
     // DTDs need no guard here: `dialect` drops the DOCTYPE, and feed-rs (over
     // quick-xml) never loads external entities and leaves entities it does
     // not know (anything but the five predefined ones and character
@@ -171,10 +171,8 @@ fn run_feed_rs(text: &str, url: &Url) -> Result<Feed, ExtractError> {
     // feed-rs (through quick-xml) can panic on some malformed documents, e.g. a
     // second XML declaration mid-document (found by fuzzing); a partner's bytes
     // must never take a poll down, so a panic is a parse error like any other.
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        parser.parse(text.as_bytes())
-    }))
-    .map_err(|_| ExtractError::Malformed("the XML parser gave up on this document".into()))?;
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|_| ExtractError::Malformed("the XML parser gave up on this document".into()))?;
     parsed.map_err(|e| match e {
         feed_rs::parser::ParseFeedError::ParseError(
             feed_rs::parser::ParseErrorKind::NoFeedRoot,
