@@ -359,10 +359,9 @@ fn text_without_markup(html: &str) -> Option<String> {
     {
         return None;
     }
-    if memchr::memchr2(b'>', 0xC2, html.as_bytes()).is_none() {
-        return Some(html.to_string());
-    }
-    Some(html.replace('>', "&gt;").replace('\u{a0}', "&nbsp;"))
+    let mut escaped = String::with_capacity(html.len());
+    crate::simple_markup::push_escaped(&mut escaped, html, false);
+    Some(escaped)
 }
 
 /// [`sanitize_html`] by ammonia's parse, clean and serialisation.

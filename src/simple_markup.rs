@@ -370,8 +370,9 @@ fn reference(s: &str) -> Option<(char, &str)> {
 
 /// Text or an attribute value escaped as html5ever's serialiser does:
 /// `&`, `<`, `>` and U+00A0 always, `"` in attribute values. Runs between
-/// them are found with memchr, as html5ever finds them.
-fn push_escaped(out: &mut String, text: &str, attribute: bool) {
+/// them are found with memchr, as html5ever finds them. Also
+/// `normalize`'s escaping of text without markup.
+pub(crate) fn push_escaped(out: &mut String, text: &str, attribute: bool) {
     let bytes = text.as_bytes();
     let quote = if attribute { b'"' } else { b'&' };
     let mut at = 0;
