@@ -131,33 +131,38 @@ pub fn decode_feed<'a>(bytes: &'a [u8], content_type: Option<&str>) -> DecodedFe
             enc
         }
     });
-    let encoding = declared.unwrap_or_else(|| detect(bytes));
-    if encoding == encoding_rs::UTF_8 {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                return DecodedFeed {
-                    text: Cow::Borrowed(text),
-                    encoding,
-                    warning: None,
-                };
-            }
-            Err(e) => {
-                let fallback = encoding_rs::WINDOWS_1252;
-                let claim = if declared.is_some() {
-                    "declared as UTF-8"
-                } else {
-                    "undeclared"
-                };
-                return DecodedFeed {
-                    text: fallback.decode_without_bom_handling(bytes).0,
-                    encoding: fallback,
-                    warning: Some(format!(
-                        "invalid UTF-8 at byte {} (the document is {claim}); read as windows-1252",
-                        e.valid_up_to()
-                    )),
-                };
-            }
+    // UTF-8 whenever the bytes are, unless they declare another encoding:
+    // checked once, and then read in place.
+    let utf8 = declared
+        .is_none_or(|enc| enc == encoding_rs::UTF_8)
+        .then(|| std::str::from_utf8(bytes));
+    let invalid_utf8 = match utf8 {
+        Some(Ok(text)) => {
+            return DecodedFeed {
+                text: Cow::Borrowed(text),
+                encoding: encoding_rs::UTF_8,
+                warning: None,
+            };
         }
+        Some(Err(e)) => Some(e),
+        None => None,
+    };
+    let encoding = declared.unwrap_or_else(|| guess(bytes));
+    if let (true, Some(e)) = (encoding == encoding_rs::UTF_8, invalid_utf8) {
+        let fallback = encoding_rs::WINDOWS_1252;
+        let claim = if declared.is_some() {
+            "declared as UTF-8"
+        } else {
+            "undeclared"
+        };
+        return DecodedFeed {
+            text: fallback.decode_without_bom_handling(bytes).0,
+            encoding: fallback,
+            warning: Some(format!(
+                "invalid UTF-8 at byte {} (the document is {claim}); read as windows-1252",
+                e.valid_up_to()
+            )),
+        };
     }
     DecodedFeed {
         text: encoding.decode_without_bom_handling(bytes).0,
@@ -166,11 +171,8 @@ pub fn decode_feed<'a>(bytes: &'a [u8], content_type: Option<&str>) -> DecodedFe
     }
 }
 
-/// The encoding of undeclared bytes: UTF-8 when they are, else chardetng's guess.
-fn detect(bytes: &[u8]) -> &'static Encoding {
-    if std::str::from_utf8(bytes).is_ok() {
-        return encoding_rs::UTF_8;
-    }
+/// chardetng's guess for undeclared bytes that are not UTF-8.
+fn guess(bytes: &[u8]) -> &'static Encoding {
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
     detector.guess(None, chardetng::Utf8Detection::Allow)
@@ -266,5 +268,9 @@ mod tests {
         let decoded = decode_feed(&koi8, None);
         assert!(decoded.text.contains("Новости"), "{}", decoded.text);
         assert_eq!(decoded.warning, None);
+        let utf8 = "<t>Grüße aus der Lausitz</t>";
+        let decoded = decode_feed(utf8.as_bytes(), None);
+        assert_eq!(decoded.encoding, encoding_rs::UTF_8);
+        assert!(matches!(decoded.text, Cow::Borrowed(t) if t == utf8));
     }
 }
