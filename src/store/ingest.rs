@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Condvar, Mutex, MutexGuard, mpsc};
 
 use rusqlite::{Connection, Transaction};
 
@@ -117,6 +117,14 @@ pub(super) struct Group {
     /// its signature is not computed ahead. Bounded by the items of one
     /// document per source.
     last_document: Mutex<HashMap<String, HashSet<u64>>>,
+    /// Whether a thread is storing a group (the writer's role), and the
+    /// signal that it has answered its polls and let go of the role. A
+    /// waiting poll sleeps on it, not on the connection's lock: its report
+    /// may come from the group being stored, and waiting for the connection
+    /// would keep it (and the thread it holds) until the next group is
+    /// stored too.
+    writing: Mutex<bool>,
+    written: Condvar,
 }
 
 impl Default for Group {
@@ -125,7 +133,26 @@ impl Default for Group {
             waiting: Mutex::default(),
             matching: AtomicBool::new(story::Rules::default().enabled),
             last_document: Mutex::default(),
+            writing: Mutex::new(false),
+            written: Condvar::new(),
         }
+    }
+}
+
+impl Group {
+    fn writing(&self) -> MutexGuard<'_, bool> {
+        self.writing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The writer's role, held while a group is stored; given back on drop
+/// (also when storing panics, so that the polls left waiting take it over).
+struct WriterRole<'a>(&'a Group);
+
+impl Drop for WriterRole<'_> {
+    fn drop(&mut self) {
+        *self.0.writing() = false;
+        self.0.written.notify_all();
     }
 }
 
@@ -592,7 +619,7 @@ impl Store {
 
     /// Puts a prepared poll in the writer's queue without waiting: cheap (a
     /// lock and a push), fit for an async task. The poll is stored by the
-    /// next thread that takes the connection ([`store_queued`](Self::store_queued)
+    /// next thread that takes the writer's role ([`store_queued`](Self::store_queued)
     /// for it or for any other queued poll). Queueing apart from waiting
     /// lets a group hold every poll ready for the writer, not only as many
     /// as there are threads blocked on it (the daemon's blocking pool has
@@ -614,17 +641,30 @@ impl Store {
         let QueuedIngest { result } = queued;
         let group = &self.inner.group;
         loop {
-            let mut c = self.inner.conn.lock().unwrap_or_else(|p| p.into_inner());
-            // Stored by the poll that held the connection before us?
-            match result.try_recv() {
-                Ok(report) => return report,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    return Err(StoreError::Task(
-                        "the poll storing this one's group failed".into(),
-                    ));
+            // Answered by a group another thread stored, or the writer's role.
+            let role = {
+                let mut writing = group.writing();
+                loop {
+                    match result.try_recv() {
+                        Ok(report) => return report,
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            return Err(StoreError::Task(
+                                "the poll storing this one's group failed".into(),
+                            ));
+                        }
+                        Err(mpsc::TryRecvError::Empty) => {}
+                    }
+                    if !*writing {
+                        *writing = true;
+                        break WriterRole(group);
+                    }
+                    writing = group
+                        .written
+                        .wait(writing)
+                        .unwrap_or_else(|p| p.into_inner());
                 }
-                Err(mpsc::TryRecvError::Empty) => {}
-            }
+            };
+            let mut c = self.inner.conn.lock().unwrap_or_else(|p| p.into_inner());
             let taken: Vec<Waiting> = {
                 let mut waiting = group.waiting.lock().unwrap_or_else(|p| p.into_inner());
                 let mut items = 0;
@@ -653,6 +693,9 @@ impl Store {
             }
             drop(last);
             drop(c);
+            // Every poll of the group answered: the threads waiting for them
+            // go on, and the next group may start.
+            drop(role);
             // The group's documents are freed with the connection free for
             // the next group and every poll answered: most of their memory
             // came from the parse threads' arenas, and freeing it there
@@ -1005,6 +1048,52 @@ pub(super) mod tests {
         assert_eq!(rest[2].as_ref().unwrap().new, 1);
         assert_eq!(items_of(&store, "zeitung"), 1);
         assert_eq!(items_of(&store, "unbekannt"), 0);
+    }
+
+    #[test]
+    fn a_poll_stored_in_another_group_is_answered_while_the_next_group_waits() {
+        let store = store_with(&["verein", "zeitung", "amt"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        let queue = |source: &str, title: &str| {
+            store.enqueue_ingest(store.prepare_ingest(report(
+                source,
+                &format!("lr.example/{source}"),
+                title,
+                day,
+            )))
+        };
+        let (first, second) = (queue("verein", "Eins"), queue("zeitung", "Zwei"));
+        // Stores both polls in one group; the second one's thread is not waiting yet.
+        assert_eq!(store.store_queued(first).unwrap().new, 1);
+        let (held_tx, held) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let (answered_tx, answered) = mpsc::channel();
+        std::thread::scope(|scope| {
+            // Something else holds the connection (a render, /status)...
+            let store_ref = &store;
+            scope.spawn(move || {
+                store_ref
+                    .with(|_| {
+                        held_tx.send(()).unwrap();
+                        let _ = released.recv();
+                        Ok(())
+                    })
+                    .unwrap()
+            });
+            held.recv().unwrap();
+            // ...and a third poll takes the writer's role and waits for it.
+            let third = queue("amt", "Drei");
+            let writer = scope.spawn(|| store.store_queued(third));
+            // The second poll was stored already: its answer needs neither.
+            scope.spawn(move || answered_tx.send(store_ref.store_queued(second)).unwrap());
+            let answer = answered.recv_timeout(std::time::Duration::from_secs(10));
+            // Let go before asserting, so that a failure fails and does not hang.
+            release.send(()).unwrap();
+            let report = answer.expect("answered while the connection is held");
+            assert_eq!(report.unwrap().new, 1);
+            assert_eq!(writer.join().unwrap().unwrap().new, 1);
+        });
+        assert_eq!(items_of(&store, "amt"), 1);
     }
 
     #[test]
