@@ -162,7 +162,13 @@ impl Postings {
 /// and 11 keys per node: the index's inserts spent more there than on
 /// anything else for long texts, BENCHMARKS.md "fourth session".)
 ///
-/// Postings dated before the newest (a backlog, a partner whose items all
+/// The newest posting of an earlier day (a poll's items of yesterday, with
+/// the highest item id yet) is pushed onto the chunk that ends with that day
+/// when there is one, and a flush makes one: it splits a chunk after each day
+/// it merged a posting into (the daemon's inserts cost about as much as
+/// appends then, BENCHMARKS.md "session 32").
+///
+/// Other postings dated before the newest (a backlog, a partner whose items all
 /// lie in the past, an older day loaded on demand) wait in a short sorted
 /// buffer and are merged into their chunks [`PENDING`] at a time: one pass
 /// over each chunk they fall in, rather than a binary search and a shift of
@@ -185,6 +191,32 @@ const CHUNK: usize = 512;
 
 /// Postings that wait before they are merged into their chunks.
 const PENDING: usize = 64;
+
+fn day_of(p: u64) -> u64 {
+    p >> 32
+}
+
+/// Where `merged` (sorted) passes from one day to the next right after one
+/// of the postings in `mine` (sorted): the ends of the segments to split it in.
+fn day_ends_after<'a>(merged: &'a [u64], mine: &'a [u64]) -> impl Iterator<Item = usize> + 'a {
+    merged
+        .windows(2)
+        .enumerate()
+        .filter(move |(_, w)| day_of(w[0]) != day_of(w[1]) && mine.binary_search(&w[0]).is_ok())
+        .map(|(at, _)| at + 1)
+}
+
+/// Appends `sorted` (non-empty) as one chunk, or as even pieces of at most
+/// half a chunk when it is longer than one, so that the next inserts have room.
+fn split_into(sorted: &[u64], chunks: &mut Vec<Vec<u64>>) {
+    if sorted.len() <= CHUNK {
+        chunks.push(sorted.to_vec());
+    } else {
+        let pieces = sorted.len().div_ceil(CHUNK / 2);
+        let size = sorted.len().div_ceil(pieces);
+        chunks.extend(sorted.chunks(size).map(<[u64]>::to_vec));
+    }
+}
 
 impl Chunks {
     fn from_sorted(v: Vec<u64>) -> Chunks {
@@ -232,15 +264,29 @@ impl Chunks {
             }
             _ => {}
         }
-        if let Err(i) = self.pending.binary_search(&p) {
-            // Room for all at once: a list with none waiting keeps no buffer.
-            if self.pending.capacity() == 0 {
-                self.pending.reserve_exact(PENDING);
+        let Err(i) = self.pending.binary_search(&p) else {
+            return;
+        };
+        // The next usual case: the newest posting of an earlier day, which
+        // falls between two chunks when a chunk ends with that day (`flush`
+        // splits chunks so), is pushed onto the chunk before.
+        let next = self.chunk_for(p);
+        if next > 0 && self.chunks[next].first().is_some_and(|f| p < *f) {
+            if self.chunks[next - 1].len() < CHUNK {
+                self.chunks[next - 1].push(p);
+            } else {
+                self.chunks.insert(next, vec![p]);
             }
-            self.pending.insert(i, p);
-            if self.pending.len() >= PENDING {
-                self.flush();
-            }
+            self.len += 1;
+            return;
+        }
+        // Room for all at once: a list with none waiting keeps no buffer.
+        if self.pending.capacity() == 0 {
+            self.pending.reserve_exact(PENDING);
+        }
+        self.pending.insert(i, p);
+        if self.pending.len() >= PENDING {
+            self.flush();
         }
     }
 
@@ -283,13 +329,18 @@ impl Chunks {
             merged.extend_from_slice(&k[i..]);
             merged.extend_from_slice(&mine[j..]);
             *len += merged.len() - k.len();
-            if merged.len() <= CHUNK {
+            // Split after each day a merged posting ended: the later postings
+            // of that day (higher item ids) then fall between two chunks and
+            // are pushed there (`insert`), not merged in again.
+            let mut start = 0;
+            for end in day_ends_after(&merged, mine) {
+                split_into(&merged[start..end], chunks);
+                start = end;
+            }
+            if start == 0 && merged.len() <= CHUNK {
                 chunks.push(merged);
             } else {
-                // Even pieces of at most half a chunk, so that the next inserts have room.
-                let pieces = merged.len().div_ceil(CHUNK / 2);
-                let size = merged.len().div_ceil(pieces);
-                chunks.extend(merged.chunks(size).map(<[u64]>::to_vec));
+                split_into(&merged[start..], chunks);
             }
         };
         for (at, k) in old.into_iter().enumerate() {
@@ -462,6 +513,58 @@ mod tests {
         let mut all = Vec::new();
         p.in_window(i32::MIN, i32::MAX, |i| all.push(i));
         assert_eq!(all, model.iter().map(|(_, i)| *i).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_newest_postings_of_earlier_days_are_pushed_once_their_days_end_a_chunk() {
+        // The daemon's usual order: source after source, each poll's items
+        // newest first over the same few recent days, item ids rising.
+        let mut p = Postings::default();
+        let mut model = std::collections::BTreeSet::new();
+        let mut item = 0i64;
+        let mut poll = |p: &mut Postings, model: &mut std::collections::BTreeSet<(i32, i64)>| {
+            for day in (100..105).rev() {
+                for _ in 0..8 {
+                    item += 1;
+                    p.insert((day, item));
+                    model.insert((day, item));
+                }
+            }
+        };
+        // Enough polls to grow long and to merge what waited once.
+        for _ in 0..10 {
+            poll(&mut p, &mut model);
+        }
+        let Postings::Long(c) = &p else {
+            panic!("grew long")
+        };
+        let merged_so_far = c.len;
+        for _ in 0..40 {
+            poll(&mut p, &mut model);
+            let Postings::Long(c) = &p else {
+                panic!("stays long")
+            };
+            assert!(c.pending.is_empty(), "nothing waits: {:?}", c.pending);
+        }
+        let Postings::Long(c) = &p else {
+            unreachable!()
+        };
+        assert_eq!(
+            c.len,
+            merged_so_far + 40 * 40,
+            "every posting went straight into a chunk"
+        );
+        assert!(c.chunks.iter().all(|k| !k.is_empty() && k.len() <= CHUNK));
+        assert!(
+            c.chunks.windows(2).all(|w| w[0].last() < w[1].first()),
+            "chunks in order"
+        );
+        let mut all = Vec::new();
+        p.in_window(i32::MIN, i32::MAX, |i| all.push(i));
+        assert_eq!(all, model.iter().map(|(_, i)| *i).collect::<Vec<_>>());
+        let mut day = Vec::new();
+        p.in_window(102, 102, |i| day.push(i));
+        assert_eq!(day.len(), 50 * 8);
     }
 
     #[test]
