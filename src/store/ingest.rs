@@ -230,18 +230,21 @@ pub(super) fn signature_from(
 }
 
 /// The story a new item joins (the story module decides, from what is found
-/// by its link and in the index), else the one it founds.
+/// by its link and in the index), else the one it founds. `dedup_lookup`
+/// is the item's own lookup, which may have read every copy of its link.
 fn story_for_new_item(
     tx: &Transaction,
     source: Source,
     p: &Prepared,
-    published: i64,
-    updated: i64,
+    (published, updated): (i64, i64),
     identity: &str,
     matching: Option<(&Matching, &Signature)>,
+    dedup_lookup: &Lookup,
 ) -> rusqlite::Result<StoryFor> {
     let source_id = source.id;
     let by_link = match &p.item.link_key {
+        // Dedup read every copy of the link: none is another source's.
+        Some(link_key) if dedup_lookup.elsewhere(link_key) == Some(false) => None,
         Some(link_key) => stories::by_link(tx, link_key, source_id)?,
         None => None,
     };
@@ -283,7 +286,7 @@ fn ingest_one(
     matching: Option<&mut Matching>,
 ) -> Result<(Outcome, i64)> {
     let source_id = source.id;
-    let mut lookup = Lookup { tx, source_id };
+    let mut lookup = Lookup::new(tx, source_id);
     let existing = dedup::find_existing(p, guids, &mut lookup)?;
     let item = &p.item;
     let hash = pre.content_hash.as_str();
@@ -308,7 +311,15 @@ fn ingest_one(
             )?;
         }
         let with_sig = matching.as_deref().zip(sig.as_ref().map(|s| &s.signature));
-        let story_for = story_for_new_item(tx, source, p, published, updated, &identity, with_sig)?;
+        let story_for = story_for_new_item(
+            tx,
+            source,
+            p,
+            (published, updated),
+            &identity,
+            with_sig,
+            &lookup,
+        )?;
         let story = story_for.id();
         if let (StoryFor::Joined(story), Some(m)) = (story_for, matching.as_deref_mut()) {
             // Joined by its link, perhaps a story of days not loaded: loaded
@@ -902,6 +913,42 @@ pub(super) mod tests {
                 .unwrap();
             assert_ne!(stories_of(&store)[3], stories[0]);
         }
+    }
+
+    #[test]
+    fn a_new_item_looks_for_another_sources_story_by_link_only_when_one_holds_the_link() {
+        let store = store_with(&["verein", "zeitung"], story::Rules::default());
+        let day = Utc.with_ymd_and_hms(2026, 2, 13, 9, 0, 0).unwrap();
+        // How often the story's lookup by link ran (its cached statement's count).
+        let story_lookups = || {
+            store
+                .with(|c| {
+                    let stmt = c.prepare_cached(stories::BY_LINK)?;
+                    Ok(stmt.get_status(rusqlite::StatementStatus::Run))
+                })
+                .unwrap()
+        };
+        let runs = story_lookups();
+        store
+            .ingest(report("verein", "lr.example/meldung/7", "Eins", day))
+            .unwrap();
+        store
+            .ingest(report("verein", "lr.example/meldung/8", "Zwei", day))
+            .unwrap();
+        assert_eq!(story_lookups(), runs, "no other source holds either link");
+        // Another source's copy: looked up, and joined.
+        store
+            .ingest(report("zeitung", "lr.example/meldung/7", "Drei", day))
+            .unwrap();
+        assert_eq!(story_lookups(), runs + 1);
+        let stories = stories_of(&store);
+        assert_eq!(stories[2], stories[0], "{stories:?}");
+        assert_ne!(stories[1], stories[0]);
+        // A link of its own: not looked up.
+        store
+            .ingest(report("zeitung", "lr.example/meldung/9", "Vier", day))
+            .unwrap();
+        assert_eq!(story_lookups(), runs + 1);
     }
 
     fn items_of(store: &Store, source: &str) -> usize {

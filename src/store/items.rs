@@ -69,18 +69,40 @@ pub(super) fn content_hash(item: &Item) -> String {
 
 /// An item's earlier rows in one source, for [`crate::dedup::find_existing`].
 pub(super) struct Lookup<'a> {
-    pub tx: &'a Transaction<'a>,
-    pub source_id: &'a str,
+    tx: &'a Transaction<'a>,
+    source_id: &'a str,
+    /// The link key looked up by link, and whether another source holds it.
+    link_elsewhere: Option<(String, bool)>,
 }
 
 /// Dedup's lookup by link: `items_link_key` (every source's copies of the
 /// link, rarely more than a few), not the source's other indexes (`+`
 /// keeps `source_id` from choosing one); ordered by id here, not in a
 /// temporary B-tree. Its own index per source cost a B-tree write per item.
+/// Every source's copies are read (the table row is read for `source_id`
+/// either way), so that the story's lookup by link is skipped when none is
+/// another source's ([`Lookup::elsewhere`]).
 pub(super) const BY_LINK: &str =
-    "SELECT id, guid, link_key FROM items WHERE link_key = ?2 AND +source_id = ?1";
+    "SELECT id, guid, link_key, source_id FROM items WHERE link_key = ?1";
 
-impl Lookup<'_> {
+impl<'a> Lookup<'a> {
+    pub(super) fn new(tx: &'a Transaction<'a>, source_id: &'a str) -> Self {
+        Lookup {
+            tx,
+            source_id,
+            link_elsewhere: None,
+        }
+    }
+
+    /// Whether another source holds an item with `link_key`, when this
+    /// lookup read it; `None`: not looked up here.
+    pub(super) fn elsewhere(&self, link_key: &str) -> Option<bool> {
+        match &self.link_elsewhere {
+            Some((key, elsewhere)) if key == link_key => Some(*elsewhere),
+            _ => None,
+        }
+    }
+
     fn query(&self, sql: &str, value: &str) -> rusqlite::Result<Vec<Candidate>> {
         let mut stmt = self.tx.prepare_cached(sql)?;
         let rows = stmt.query_map(params![self.source_id, value], |r| {
@@ -103,7 +125,22 @@ impl Existing for Lookup<'_> {
         )
     }
     fn by_link(&mut self, link_key: &str) -> rusqlite::Result<Vec<Candidate>> {
-        let mut found = self.query(BY_LINK, link_key)?;
+        let mut stmt = self.tx.prepare_cached(BY_LINK)?;
+        let mut elsewhere = false;
+        let mut found = Vec::new();
+        let mut rows = stmt.query(params![link_key])?;
+        while let Some(r) = rows.next()? {
+            if r.get_ref(3)?.as_str()? != self.source_id {
+                elsewhere = true;
+                continue;
+            }
+            found.push(Candidate {
+                row: r.get(0)?,
+                guid: r.get(1)?,
+                link_key: r.get(2)?,
+            });
+        }
+        self.link_elsewhere = Some((link_key.to_owned(), elsewhere));
         found.sort_unstable_by_key(|c| c.row);
         Ok(found)
     }

@@ -76,6 +76,11 @@ pub(super) fn id_of(tx: &Transaction, founder: &str, uid: &str) -> rusqlite::Res
         .query_row([founder, uid], |r| r.get(0))
 }
 
+/// [`by_link`]'s query.
+pub(super) const BY_LINK: &str = "SELECT i.story_id FROM items i WHERE i.link_key = ?1 AND i.source_id != ?2 \
+     AND NOT EXISTS (SELECT 1 FROM items o WHERE o.story_id = i.story_id AND o.source_id = ?2) \
+     ORDER BY i.published LIMIT 1";
+
 /// The story of the earliest item of another source with canonical link
 /// `link_key`, among stories that hold no item of `source_id` yet.
 pub(super) fn by_link(
@@ -83,13 +88,9 @@ pub(super) fn by_link(
     link_key: &str,
     source_id: &str,
 ) -> rusqlite::Result<Option<i64>> {
-    tx.prepare_cached(
-        "SELECT i.story_id FROM items i WHERE i.link_key = ?1 AND i.source_id != ?2 \
-         AND NOT EXISTS (SELECT 1 FROM items o WHERE o.story_id = i.story_id AND o.source_id = ?2) \
-         ORDER BY i.published LIMIT 1",
-    )?
-    .query_row(params![link_key, source_id], |r| r.get(0))
-    .optional()
+    tx.prepare_cached(BY_LINK)?
+        .query_row(params![link_key, source_id], |r| r.get(0))
+        .optional()
 }
 
 /// Dates a story by its members: the earliest publication, the latest change.
