@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `benchkit ingest` of several benchkit binaries, alternated round by round:
+# on a machine whose speed drifts between runs, only binaries timed side by
+# side compare. One line per run: feed-rs alone (items/s), the one-thread
+# pipeline's CPU seconds, the overlapped run's items/s and CPU seconds, and
+# the whole process's user and system time.
+#
+# Usage: benches/scripts/ab_ingest.sh ROUNDS BENCHKIT...   (DIR=… FEEDS=… ITEMS=…)
+set -euo pipefail
+ROUNDS=${1:?rounds}
+shift
+DIR=${DIR:-target/bench-ab-ingest}
+FEEDS=${FEEDS:-1000}
+ITEMS=${ITEMS:-100}
+for round in $(seq "$ROUNDS"); do
+    for bin in "$@"; do
+        out=$(/usr/bin/time -f "user %U sys %S" "$bin" ingest "$DIR" --feeds "$FEEDS" --items "$ITEMS" --runs 1 2>&1)
+        feed_rs=$(sed -nE 's/^feed-rs parse alone: .*\( *([0-9]+) items\/s\).*cpu.*/\1/p' <<<"$out")
+        one=$(sed -nE 's/^parse\+normalise.*cpu ([0-9.]+) s.*/\1/p' <<<"$out")
+        overlapped=$(sed -nE 's/.*overlapped as in the daemon: .*\( *([0-9]+) items\/s\)  cpu ([0-9.]+) s.*/\1 items\/s, cpu \2 s/p' <<<"$out")
+        echo "round $round $bin: feed-rs $feed_rs items/s; one thread cpu $one s; overlapped $overlapped; $(grep '^user ' <<<"$out")"
+    done
+done
