@@ -70,7 +70,11 @@ for l in sys.stdin:
 }
 
 machine() {
-    say "== $(date -u +%FT%TZ) $(git -C "$ROOT" rev-parse --short HEAD) on $(nproc) cores," \
+    # The binaries measured, when given: the checkout's HEAD need not be what they were built from.
+    local built
+    built="$(git -C "$ROOT" rev-parse --short HEAD)"
+    [ -n "${REVIERFEED:-}" ] && built="$built (binaries $RF, $BK)"
+    say "== $(date -u +%FT%TZ) $built on $(nproc) cores," \
         "$(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
         "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load $(cut -d' ' -f1-3 /proc/loadavg)"
     say "   nginx $(nginx -v 2>&1 | cut -d/ -f2), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), $(newsboat -v | head -1)"
