@@ -105,15 +105,18 @@ impl<'a> Lookup<'a> {
 
     fn query(&self, sql: &str, value: &str) -> rusqlite::Result<Vec<Candidate>> {
         let mut stmt = self.tx.prepare_cached(sql)?;
-        let rows = stmt.query_map(params![self.source_id, value], |r| {
-            Ok(Candidate {
-                row: r.get(0)?,
-                guid: r.get(1)?,
-                link_key: r.get(2)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![self.source_id, value], candidate)?;
         rows.collect()
     }
+}
+
+/// A candidate from a row that starts `id, guid, link_key`.
+fn candidate(r: &rusqlite::Row) -> rusqlite::Result<Candidate> {
+    Ok(Candidate {
+        row: r.get(0)?,
+        guid: r.get(1)?,
+        link_key: r.get(2)?,
+    })
 }
 
 impl Existing for Lookup<'_> {
@@ -134,11 +137,7 @@ impl Existing for Lookup<'_> {
                 elsewhere = true;
                 continue;
             }
-            found.push(Candidate {
-                row: r.get(0)?,
-                guid: r.get(1)?,
-                link_key: r.get(2)?,
-            });
+            found.push(candidate(r)?);
         }
         self.link_elsewhere = Some((link_key.to_owned(), elsewhere));
         found.sort_unstable_by_key(|c| c.row);
