@@ -710,8 +710,8 @@ impl Analysis {
     /// else the first. Names are matched longest first ("Kraftwerk Schwarze
     /// Pumpe" before "Schwarze Pumpe") and start with a capital letter.
     fn places(&self) -> (Vec<String>, Vec<String>) {
-        // (kind, id, score, first position)
-        let mut found: Vec<(&'static str, &'static str, u32, usize)> = Vec::new();
+        // (place, score, first position)
+        let mut found: Vec<(gazetteer::Place, u32, usize)> = Vec::new();
         let mut i = 0;
         let mut key = String::new();
         while i < self.words.len() {
@@ -745,31 +745,31 @@ impl Analysis {
             match hit {
                 Some((p, len)) => {
                     let score = 1 + 2 * u32::from(first.title);
-                    match found.iter_mut().find(|f| f.1 == p.id && f.0 == p.kind) {
-                        Some(f) => f.2 += score,
-                        None => found.push((p.kind, p.id, score, i)),
+                    match found.iter_mut().find(|f| f.0.key == p.key) {
+                        Some(f) => f.1 += score,
+                        None => found.push((p, score, i)),
                     }
                     i += len;
                 }
                 None => i += 1,
             }
         }
-        let mut all: Vec<String> = found.iter().map(|f| format!("{}:{}", f.0, f.1)).collect();
+        let mut all: Vec<&str> = found.iter().map(|f| f.0.key).collect();
         all.sort_unstable();
         all.dedup();
         let mut keys: Vec<String> = Vec::new();
-        let mut kinds: Vec<&str> = found.iter().map(|f| f.0).collect();
+        let mut kinds: Vec<&str> = found.iter().map(|f| f.0.kind).collect();
         kinds.sort_unstable();
         kinds.dedup();
         for kind in kinds {
             let best = found
                 .iter()
-                .filter(|f| f.0 == kind)
-                .max_by(|a, b| a.2.cmp(&b.2).then(b.3.cmp(&a.3)))
+                .filter(|f| f.0.kind == kind)
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)))
                 .expect("a place of this kind");
-            keys.push(format!("{}:{}", best.0, best.1));
+            keys.push(best.0.key.to_string());
         }
-        (all, keys)
+        (all.into_iter().map(str::to_string).collect(), keys)
     }
 
     /// Proper nouns in a naming slot, title first: a capitalised word right

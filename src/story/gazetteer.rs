@@ -15,11 +15,15 @@ const DATA: &str = include_str!("gazetteer.tsv");
 pub(super) const MAX_WORDS: usize = 5;
 
 /// A place the gazetteer knows: its kind (the role two places are compared
-/// in) and the id of its entry (the first name, folded).
+/// in), the id of its entry (the first name, folded), and both as a
+/// signature writes them, `kind:id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Place {
     pub(super) kind: &'static str,
     pub(super) id: &'static str,
+    /// `kind:id`, made once per entry: every analysed item naming a place
+    /// writes it, and formatting it there was a percent of the analysis.
+    pub(super) key: &'static str,
 }
 
 /// Folded names (words joined by one space) → place.
@@ -47,8 +51,9 @@ static NAMES: LazyLock<Map<String, Place>> = LazyLock::new(|| {
         // places are Copy and signatures refer to them without allocating.
         // Ids carry no spaces: signatures are stored space-separated.
         let id: &'static str = Box::leak(keys[0].replace(' ', "_").into_boxed_str());
+        let key: &'static str = Box::leak(format!("{kind}:{id}").into_boxed_str());
         for k in keys.into_iter().filter(|k| !k.is_empty()) {
-            m.entry(k).or_insert(Place { kind, id });
+            m.entry(k).or_insert(Place { kind, id, key });
         }
     }
     m
@@ -172,6 +177,7 @@ mod tests {
         for k in DERIVED.keys() {
             assert_eq!(lookup_derived(k), Some(DERIVED[k]), "{k}");
         }
+        assert_eq!(cottbus.key, format!("{}:{}", cottbus.kind, cottbus.id));
         assert_eq!(name_words_from(""), 0);
         assert_eq!(name_words_from("cottbusx"), 0);
         // Every entry parses: several hundred names, none longer than MAX_WORDS.
