@@ -289,14 +289,23 @@ fn ingest_one(
     let mut lookup = Lookup::new(tx, source_id);
     let existing = dedup::find_existing(p, guids, &mut lookup)?;
     let item = &p.item;
-    let hash = pre.content_hash.as_str();
-    // Computed ahead unless the item looked unchanged; the same value either way.
-    let mut signature = || pre.signature.take().unwrap_or_else(|| Signed::of(item));
+    // Computed ahead unless the item looked unchanged; the same value either
+    // way. Borrowed, not taken: it stays in the prepared poll and is freed
+    // with it once the writer's role is given back. Freed here, its memory
+    // (from a parse thread's arena) made the writer wait on that arena's lock.
+    let Precomputed {
+        content_hash,
+        signature: ahead,
+        ..
+    } = pre;
+    let hash = content_hash.as_str();
     let Some(row) = existing else {
         let published = item.published.map(to_ts).unwrap_or(at);
         let updated = item.updated.map(to_ts).unwrap_or(published).max(published);
         let identity = p.identity();
-        let sig = matching.as_ref().map(|_| signature());
+        let sig = matching
+            .as_ref()
+            .map(|_| &*ahead.get_or_insert_with(|| Signed::of(item)));
         // A hidden item joins no story by its text and no later item joins it:
         // the operator's rules removed it, so it must not pull others together.
         let mut matching = matching.filter(|_| item.hidden.is_none());
@@ -388,7 +397,9 @@ fn ingest_one(
         .unwrap_or(at)
         .max(published);
     // An edited item keeps its story (its entry id must not move); only its signature follows the text.
-    let sig = matching.as_ref().map(|_| signature());
+    let sig = matching
+        .as_ref()
+        .map(|_| &*ahead.get_or_insert_with(|| Signed::of(item)));
     let written = Written {
         prepared: p,
         published,
