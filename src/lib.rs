@@ -58,6 +58,7 @@ pub mod store;
 pub mod publish;
 pub mod serve;
 pub(crate) mod websub;
+pub mod zero_copy;
 
 pub(crate) mod metrics;
 

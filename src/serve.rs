@@ -282,7 +282,9 @@ impl EventLoop {
                             count.fetch_sub(1, Ordering::Relaxed);
                             continue;
                         };
-                        let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+                        // Large pre-rendered bodies go out with sendfile (`zero_copy`).
+                        let mut io =
+                            tokio_io_timeout::TimeoutStream::new(crate::zero_copy::connection(stream));
                         io.set_write_timeout(Some(limits.write_timeout));
                         let io = TokioIo::new(Box::pin(io));
                         let service = TowerToHyperService::new(router.clone());

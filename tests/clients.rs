@@ -20,6 +20,18 @@ const BIG: usize = 32 << 20;
 
 /// A server over a tiny site (a feed and a 32 MiB file) with `limits`; stops on drop of the token.
 async fn server(limits: ClientLimits) -> (SocketAddr, CancellationToken) {
+    let (addr, stop, _) = server_and_site(limits).await;
+    (addr, stop)
+}
+
+/// [`server`], and the documents it serves by path.
+async fn server_and_site(
+    limits: ClientLimits,
+) -> (
+    SocketAddr,
+    CancellationToken,
+    HashMap<String, Arc<Rendered>>,
+) {
     let mut files = HashMap::new();
     files.insert(
         "/feed.atom".to_string(),
@@ -47,7 +59,7 @@ async fn server(limits: ClientLimits) -> (SocketAddr, CancellationToken) {
     );
     let site = SiteHandle::default();
     site.replace(Site {
-        files,
+        files: files.clone(),
         feeds: Vec::new(),
     });
     let router = serve::router(ServeState::new(
@@ -61,7 +73,7 @@ async fn server(limits: ClientLimits) -> (SocketAddr, CancellationToken) {
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
     tokio::spawn(serve::serve(listener, router, limits, stop.clone()));
-    (addr, stop)
+    (addr, stop, files)
 }
 
 /// 8,000,001 bytes (more than the socket buffers hold, so they go out in
@@ -399,7 +411,7 @@ async fn read_answer(s: &mut TcpStream, chunk: usize) -> (String, Vec<u8>) {
 async fn large_bodies_arrive_intact_on_kept_alive_connections() {
     // A body larger than the socket buffers goes out in parts; the head before
     // each, a slow reader's partial writes and a HEAD between must all line up.
-    let (addr, _stop) = server(ClientLimits::default()).await;
+    let (addr, _stop, files) = server_and_site(ClientLimits::default()).await;
     let expected = pattern();
     let mut s = TcpStream::connect(addr).await.unwrap();
     let get = b"GET /pattern HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -429,6 +441,13 @@ async fn large_bodies_arrive_intact_on_kept_alive_connections() {
     assert!(
         body == expected,
         "the body read slowly differs from the document"
+    );
+    // Both bodies went out from the document's memory file, not copied
+    // from the heap (`zero_copy`); the HEAD between sent none of it.
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        revierfeed::zero_copy::sent_from_file(&files["/pattern"].body),
+        Some(2 * expected.len() as u64)
     );
     // And the connection is still in step for a small answer after it.
     s.write_all(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -320,6 +320,22 @@ step_serve() {
     stop_daemon
 }
 
+# The daemon's large rendered bodies live in memory files (src/zero_copy.rs)
+# sent with sendfile: shared memory that VmRSS counts only where the daemon
+# reads them itself, so their total is reported beside it.
+memory_files() {
+    local n=0 kib=0 fd size
+    for fd in /proc/$DPID/fd/*; do
+        case $(readlink "$fd" 2>/dev/null) in
+        /memfd:revierfeed-body*)
+            size=$(stat -L -c %s "$fd" 2>/dev/null) || continue
+            n=$((n + 1)) kib=$((kib + size / 1024))
+            ;;
+        esac
+    done
+    echo "memory files (rendered bodies outside VmRSS): $n, $kib KiB"
+}
+
 # --- memory: every source due at once, every feed changed, then serving.
 step_memory() {
     big_setup
@@ -343,9 +359,10 @@ step_memory() {
     sleep 1
     say "memory: version $v of every feed; cycle over $polls sources took $((SECONDS - start)) s; peak sampled VmRSS $peak KiB;" \
         "VmHWM $(awk '/VmHWM/ {print $2, $3}' /proc/$DPID/status); items $(metric revierfeed_items_stored)"
+    say "  $(memory_files)"
     wrk -t1 -c64 -d"${WRK_SECS}"s "http://$DAEMON/feed.atom" >/dev/null
     wrk -t1 -c64 -d"${WRK_SECS}"s -H 'Accept-Encoding: gzip' "http://$DAEMON/status" >/dev/null
-    say "  after serving /feed.atom and /status under wrk -c64: VmRSS $(awk '/VmRSS/ {print $2, $3}' /proc/$DPID/status), VmHWM $(awk '/VmHWM/ {print $2, $3}' /proc/$DPID/status)"
+    say "  after serving /feed.atom and /status under wrk -c64: VmRSS $(awk '/VmRSS/ {print $2, $3}' /proc/$DPID/status), VmHWM $(awk '/VmHWM/ {print $2, $3}' /proc/$DPID/status); $(memory_files)"
     stop_daemon
 }
 

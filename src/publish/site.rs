@@ -65,8 +65,8 @@ impl Rendered {
         };
         Rendered {
             content_type,
-            body: Bytes::from(body),
-            gzip: Bytes::from(gzip),
+            body: crate::zero_copy::body(body),
+            gzip: crate::zero_copy::body(gzip),
             etag,
             last_modified,
             headers,
