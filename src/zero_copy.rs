@@ -29,23 +29,39 @@ use bytes::Bytes;
 /// costs less than sendfile's setup and a file descriptor per body.
 pub const MIN_FILE_BODY: usize = 16 * 1024;
 
-/// Most memory files open at once. Each holds a file descriptor; the
-/// in-memory site holds one per large document (the merged feed in three
-/// formats, the tag feeds, the pages), a render briefly holds the old site
-/// and the new, and documents rendered on request take the rest. Past
-/// this, bodies stay on the heap: served by copying, as before.
-pub const MAX_FILES: usize = 128;
+/// Which memory files a body may take. Each file holds a file descriptor,
+/// so they are counted, in two budgets: the documents kept in the site
+/// (the merged and tag feeds, the pages; a render briefly holds the old
+/// site and the new) have their own, so that documents rendered on request
+/// (per-source feeds, archives, status pages, up to the 16 MiB cache) can
+/// never take the files the most-read documents need. Past its budget a
+/// body stays on the heap and is served by copying, as before. Both
+/// together stay well inside the 1,024 descriptors a service gets by
+/// default beside `server.max_connections` (512 at most by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// 128 files.
+    Site,
+    /// 64 files.
+    OnRequest,
+}
 
 /// `data` as the bytes to serve: in a memory file when large enough and
-/// the platform and the file budget allow, else on the heap.
-pub fn body(data: Vec<u8>) -> Bytes {
+/// the platform and `budget` allow, else on the heap.
+pub fn body(data: Vec<u8>, budget: Budget) -> Bytes {
     #[cfg(target_os = "linux")]
     if data.len() >= MIN_FILE_BODY {
-        match linux::MemoryFile::new(&data, &linux::SLOTS) {
+        let slots = match budget {
+            Budget::Site => &linux::SITE_SLOTS,
+            Budget::OnRequest => &linux::ON_REQUEST_SLOTS,
+        };
+        match linux::MemoryFile::new(&data, slots) {
             Ok(file) => return Bytes::from_owner(file),
             Err(e) => tracing::debug!(error = %e, "response body kept on the heap"),
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = budget;
     Bytes::from(data)
 }
 
@@ -93,15 +109,14 @@ mod linux {
     use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
     use tokio::net::TcpStream;
 
-    use super::MAX_FILES;
-
     /// A count of open memory files, bounded.
     pub(super) struct FileSlots {
         open: AtomicUsize,
         max: usize,
     }
 
-    pub(super) static SLOTS: FileSlots = FileSlots::new(MAX_FILES);
+    pub(super) static SITE_SLOTS: FileSlots = FileSlots::new(128);
+    pub(super) static ON_REQUEST_SLOTS: FileSlots = FileSlots::new(64);
 
     impl FileSlots {
         pub(super) const fn new(max: usize) -> FileSlots {
@@ -381,7 +396,7 @@ mod linux {
 
     #[cfg(test)]
     mod tests {
-        use super::super::{MIN_FILE_BODY, body, sent_from_file};
+        use super::super::{Budget, MIN_FILE_BODY, body, sent_from_file};
         use super::*;
         use bytes::Bytes;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -396,7 +411,7 @@ mod linux {
         #[test]
         fn a_large_body_lives_in_a_sealed_memory_file_and_a_small_one_on_the_heap() {
             let data = pattern(MIN_FILE_BODY * 3, 1);
-            let large = body(data.clone());
+            let large = body(data.clone(), Budget::Site);
             assert_eq!(&large[..], &data[..]);
             assert_eq!(sent_from_file(&large), Some(0));
             // A slice inside it is found, at its offset; one reaching past its end is not.
@@ -404,7 +419,7 @@ mod linux {
             assert_eq!(offset, 100);
             let end = large.as_ptr() as usize + large.len();
             assert!(lookup_range(end - 10, 11).is_none());
-            let small = body(pattern(MIN_FILE_BODY - 1, 2));
+            let small = body(pattern(MIN_FILE_BODY - 1, 2), Budget::Site);
             assert_eq!(sent_from_file(&small), None);
 
             // The file refuses writes and resizing.
@@ -439,6 +454,34 @@ mod linux {
             let third = MemoryFile::new(&data, &TWO).expect("a slot was given back");
             assert_eq!(third.as_ref(), &data[..]);
             drop((second, third));
+        }
+
+        #[test]
+        fn documents_rendered_on_request_never_take_the_sites_files() {
+            let data = pattern(MIN_FILE_BODY, 9);
+            let mut on_request = Vec::new();
+            loop {
+                let b = body(data.clone(), Budget::OnRequest);
+                if sent_from_file(&b).is_none() {
+                    break;
+                }
+                on_request.push(b);
+                assert!(
+                    on_request.len() <= 64,
+                    "more on-request files than budgeted"
+                );
+            }
+            let site = body(data.clone(), Budget::Site);
+            assert!(
+                sent_from_file(&site).is_some(),
+                "the site's budget was taken"
+            );
+            drop(on_request);
+            let again = body(data, Budget::OnRequest);
+            assert!(
+                sent_from_file(&again).is_some(),
+                "freed files are not reused"
+            );
         }
 
         /// A connection's two ends; with a small send buffer on the server,
@@ -481,7 +524,7 @@ mod linux {
          {
             let (mut server, mut client) = pair(true).await;
             let data = pattern(300 * 1024 + 7, 4);
-            let served = body(data.clone());
+            let served = body(data.clone(), Budget::Site);
             let headers = b"HTTP/1.1 200 OK\r\ncontent-length: 307207\r\n\r\n".to_vec();
             let reader = tokio::spawn(async move {
                 let mut got = Vec::new();
@@ -512,14 +555,14 @@ mod linux {
         async fn a_body_dropped_while_its_bytes_wait_in_the_socket_still_arrives_intact() {
             let (mut server, mut client) = pair(false).await;
             let data = pattern(64 * 1024, 5);
-            let served = body(data.clone());
+            let served = body(data.clone(), Budget::Site);
             write_all_vectored(&mut server, &[&served]).await;
             assert_eq!(sent_from_file(&served), Some(data.len() as u64));
             // The site moved on: the body's file is unmapped and closed
             // while its bytes wait in the socket, unread, and a new body
             // may take its place.
             drop(served);
-            let _next = body(pattern(64 * 1024, 6));
+            let _next = body(pattern(64 * 1024, 6), Budget::Site);
             server.shutdown().await.unwrap();
             let mut got = Vec::new();
             client.read_to_end(&mut got).await.unwrap();
@@ -541,7 +584,7 @@ mod linux {
             let (mut server, mut client) = pair(true).await;
             server.sendfile = false;
             let data = pattern(100 * 1024, 8);
-            let served = body(data.clone());
+            let served = body(data.clone(), Budget::Site);
             let reader = tokio::spawn(async move {
                 let mut got = Vec::new();
                 client.read_to_end(&mut got).await.unwrap();

@@ -350,12 +350,12 @@ fn status_document(
 ) -> Option<Rendered> {
     let now = Utc::now();
     match path {
-        "/status" => Some(Rendered::new(
+        "/status" => Some(Rendered::on_request(
             html::HTML_TYPE,
             html::status(config, states, problem, activity, stories, now).into_bytes(),
             now,
         )),
-        "/status.json" => Some(Rendered::new(
+        "/status.json" => Some(Rendered::on_request(
             html::STATUS_JSON_TYPE,
             html::status_json(config, states, problem, activity, stories, now),
             now,
@@ -373,7 +373,7 @@ pub(crate) fn render_source_feed(
     format: Format,
 ) -> crate::store::Result<Option<Rendered>> {
     Ok(source_doc(config, store, source_id)?
-        .map(|d| Rendered::new(format.content_type(), format.render(&d), d.updated)))
+        .map(|d| Rendered::on_request(format.content_type(), format.render(&d), d.updated)))
 }
 
 /// One partner's page for people, or `None` when no enabled source has that id.
@@ -386,7 +386,7 @@ fn render_source_page(
         return Ok(None);
     };
     Ok(source_doc(config, store, source_id)?.map(|d| {
-        Rendered::new(
+        Rendered::on_request(
             html::HTML_TYPE,
             pages::source(config, source, &d).into_bytes(),
             d.updated,
@@ -465,9 +465,9 @@ pub(crate) fn render_archive(
     }
     Ok(Some(match doc {
         ArchiveDoc::Feed(format) => {
-            Rendered::new(format.content_type(), format.render(&d), d.updated)
+            Rendered::on_request(format.content_type(), format.render(&d), d.updated)
         }
-        ArchiveDoc::Page => Rendered::new(
+        ArchiveDoc::Page => Rendered::on_request(
             html::HTML_TYPE,
             pages::archive(config, page, complete, &d).into_bytes(),
             d.updated,

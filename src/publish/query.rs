@@ -196,7 +196,7 @@ impl FeedQuery {
             created,
         );
         doc.self_query = format!("?{canonical}");
-        Ok(Ok(Rendered::new(
+        Ok(Ok(Rendered::on_request(
             self.format.content_type(),
             self.format.render(&doc),
             doc.updated,

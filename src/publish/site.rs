@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Format;
+use crate::zero_copy::Budget;
 
 /// Bytes ready to send, in both encodings, with their validators.
 #[derive(Debug, Clone)]
@@ -41,11 +42,33 @@ pub(crate) struct ValidatorHeaders {
 }
 
 impl Rendered {
-    /// Compresses `body` and computes its validators.
+    /// A document kept in the site: compresses `body` and computes its
+    /// validators; a large body goes into a memory file of the site's
+    /// budget (`zero_copy`).
     pub fn new(
         content_type: &'static str,
         body: Vec<u8>,
         last_modified: DateTime<Utc>,
+    ) -> Rendered {
+        Rendered::build(content_type, body, last_modified, Budget::Site)
+    }
+
+    /// A document rendered on request (a per-source feed, an archive, a
+    /// status page, a feed by query): as [`new`](Self::new), with memory
+    /// files of their own budget.
+    pub fn on_request(
+        content_type: &'static str,
+        body: Vec<u8>,
+        last_modified: DateTime<Utc>,
+    ) -> Rendered {
+        Rendered::build(content_type, body, last_modified, Budget::OnRequest)
+    }
+
+    fn build(
+        content_type: &'static str,
+        body: Vec<u8>,
+        last_modified: DateTime<Utc>,
+        budget: Budget,
     ) -> Rendered {
         let digest = Sha256::digest(&body);
         let etag = format!("\"{}\"", hex::encode(&digest[..12]));
@@ -65,8 +88,8 @@ impl Rendered {
         };
         Rendered {
             content_type,
-            body: crate::zero_copy::body(body),
-            gzip: crate::zero_copy::body(gzip),
+            body: crate::zero_copy::body(body, budget),
+            gzip: crate::zero_copy::body(gzip, budget),
             etag,
             last_modified,
             headers,
