@@ -36,8 +36,9 @@ pub const MIN_FILE_BODY: usize = 16 * 1024;
 /// (per-source feeds, archives, status pages, up to the 16 MiB cache) can
 /// never take the files the most-read documents need. Past its budget a
 /// body stays on the heap and is served by copying, as before. Both
-/// together stay well inside the 1,024 descriptors a service gets by
-/// default beside `server.max_connections` (512 at most by default).
+/// together, beside the server's 512 connections
+/// (`serve::ClientLimits::max_connections`), stay well inside the 1,024
+/// descriptors a service gets by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Budget {
     /// 128 files.
