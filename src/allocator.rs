@@ -1,12 +1,16 @@
-//! The glibc malloc settings every command runs with: how many arenas the
-//! threads share, and when freed memory goes back to the system.
+//! The allocators every command runs with: jemalloc for Rust's heap, with
+//! its options compiled in, and the glibc malloc settings for the C code
+//! that still allocates from glibc (SQLite): how many arenas the threads
+//! share, and when freed memory goes back to the system.
 //!
-//! Hand-written (`mallopt` and `malloc_trim` calls): other allocators were
-//! measured and dropped for memory (mimalloc 0.1.52, BENCHMARKS.md session
-//! 27: 143 MB peak against glibc's 61 MB in the 110,000-item cycle; 67 MB
-//! even with its purging tuned to the tightest).
+//! jemalloc (a crate; its options in [`JEMALLOC_OPTIONS`]): the ingest
+//! figure with it was 8 % higher than with glibc's malloc, at the same
+//! peak memory in the 110,000-item cycle (BENCHMARKS.md, session 37).
+//! Without `oversize_threshold` it held 70–77 MB there against glibc's
+//! 60–63 MB (session 36); mimalloc 0.1.52 held 143 MB (session 27).
 //!
-//! The three settings work together. More arenas than two: in a poll cycle
+//! The glibc settings are hand-written (`mallopt` and `malloc_trim` calls),
+//! and work together. More arenas than two: in a poll cycle
 //! the parse threads, the writer and the blocking threads all allocate at
 //! once, and with two arenas every thread but `main` shared one lock (perf:
 //! `futex` 6 % of the cycle's samples, most of it malloc and free waiting
@@ -19,10 +23,47 @@
 //! mapped and unmapped on their own, and an arena's free top beyond 128 KiB
 //! goes back to the system. What is free below an arena's top goes back
 //! when the writer calls [`give_back_free_memory`] after a stored group.
-//! Together: eight arenas at the memory of two.
+//! Together: eight arenas at the memory of two. (Measured when glibc still
+//! served Rust's heap too; SQLite's page caches and statements are what is
+//! left to it.)
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// jemalloc's options, read once before `main` (an operator's
+/// `_RJEM_MALLOC_CONF` is read after them and wins):
+///
+/// - `oversize_threshold:65536`: blocks of 64 KiB and more (feed bodies,
+///   documents being rewritten, growing buffers) come from an arena of
+///   their own whose freed pages go back to the system at once. Every
+///   other arena keeps its freed pages for `dirty_decay_ms` to reuse them;
+///   with the large blocks among them, a cycle's peak was 10–15 MB higher.
+/// - `dirty_decay_ms:1000`, `muzzy_decay_ms:0`: freed pages go back within
+///   about a second, and at once rather than in a second, lazier stage.
+/// - `narenas:4`: the threads that allocate during a cycle (two to four
+///   parse threads, the writer, the async and serving threads) share four
+///   arenas behind their per-thread caches; 2, 4 and 8 peaked alike.
+pub const JEMALLOC_OPTIONS: &std::ffi::CStr =
+    c"narenas:4,dirty_decay_ms:1000,muzzy_decay_ms:0,oversize_threshold:65536";
+
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static RUST_HEAP: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's `malloc_conf` (the crate builds it with the `_rjem_` prefix).
+#[cfg(not(target_env = "msvc"))]
+#[repr(transparent)]
+pub struct MallocConf(*const std::ffi::c_char);
+
+// SAFETY: the pointer is to a 'static string nothing writes.
+#[cfg(not(target_env = "msvc"))]
+unsafe impl Sync for MallocConf {}
+
+#[cfg(not(target_env = "msvc"))]
+// SAFETY: jemalloc reads this symbol as `const char *malloc_conf`; the
+// string is 'static and NUL-terminated, and no other symbol has the name.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static MALLOC_CONF: MallocConf = MallocConf(JEMALLOC_OPTIONS.as_ptr());
 
 /// Arenas per core. glibc's own default is eight per core on 64-bit; four
 /// covers every thread that allocates in a cycle on 2 cores (the parse
@@ -85,8 +126,8 @@ pub const TRIM_INTERVAL: Duration = Duration::from_millis(500);
 /// When the last trim was; `None` before the first.
 static LAST_TRIM: Mutex<Option<Instant>> = Mutex::new(None);
 
-/// Returns the free pages inside every arena to the system
-/// (`malloc_trim`): the fixed trim threshold only gives back an arena's
+/// Returns the free pages inside every glibc arena to the system
+/// (`malloc_trim`; jemalloc's go back by themselves, see [`JEMALLOC_OPTIONS`]): the fixed trim threshold only gives back an arena's
 /// top, not what is free below it. At most once per [`TRIM_INTERVAL`],
 /// however often it is called; the writer calls it after every group of
 /// polls it stores, when a poll's documents have just been freed. A no-op
@@ -119,6 +160,29 @@ fn trim_due(last: &Mutex<Option<Instant>>, now: Instant) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The options compiled in are the ones jemalloc runs with: a wrong
+    /// symbol name would leave its defaults, silently (10–15 MB more at
+    /// the cycle's peak).
+    #[cfg(not(target_env = "msvc"))]
+    #[test]
+    fn jemalloc_runs_with_the_options_compiled_in() {
+        use tikv_jemalloc_ctl::raw;
+        if std::env::var_os("_RJEM_MALLOC_CONF").is_some() {
+            return; // an operator's options win; nothing to compare
+        }
+        // SAFETY: each name is a jemalloc option of exactly that C type.
+        let read = |name: &[u8]| unsafe { raw::read::<usize>(name) }.unwrap();
+        let read_ms = |name: &[u8]| unsafe { raw::read::<isize>(name) }.unwrap();
+        let narenas = unsafe { raw::read::<u32>(b"opt.narenas\0") }.unwrap();
+        let options = format!(
+            "narenas:{narenas},dirty_decay_ms:{},muzzy_decay_ms:{},oversize_threshold:{}",
+            read_ms(b"opt.dirty_decay_ms\0"),
+            read_ms(b"opt.muzzy_decay_ms\0"),
+            read(b"opt.oversize_threshold\0"),
+        );
+        assert_eq!(options, JEMALLOC_OPTIONS.to_str().unwrap());
+    }
 
     #[test]
     fn trims_are_at_least_an_interval_apart() {

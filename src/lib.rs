@@ -11,7 +11,7 @@
 //!                                 └──────────── pipeline (one source, top to bottom) ─────────────┘
 //! ```
 //!
-//! - [`allocator`]: glibc malloc's arenas, thresholds and trimming.
+//! - [`allocator`]: jemalloc as the Rust heap, and glibc malloc's arenas, thresholds and trimming for C code.
 //! - [`model`]: the types every stage shares (items, source kinds, validators, ids).
 //! - [`text`]: plain-text helpers for partner text.
 //! - [`config`]: config.toml, validated, with file:line:col errors.
