@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 ///   documents being rewritten, growing buffers) come from an arena of
 ///   their own whose freed pages go back to the system at once. Every
 ///   other arena keeps its freed pages for `dirty_decay_ms` to reuse them;
-///   with the large blocks among them, a cycle's peak was 10–15 MB higher.
+///   with the large blocks among them, a cycle's peak was 10–17 MB higher.
 /// - `dirty_decay_ms:1000`, `muzzy_decay_ms:0`: freed pages go back within
 ///   about a second, and at once rather than in a second, lazier stage.
 /// - `narenas:4`: the threads that allocate during a cycle (two to four
@@ -128,8 +128,9 @@ pub const TRIM_INTERVAL: Duration = Duration::from_millis(500);
 static LAST_TRIM: Mutex<Option<Instant>> = Mutex::new(None);
 
 /// Returns the free pages inside every glibc arena to the system
-/// (`malloc_trim`; jemalloc's go back by themselves, see [`JEMALLOC_OPTIONS`]): the fixed trim threshold only gives back an arena's
-/// top, not what is free below it. At most once per [`TRIM_INTERVAL`],
+/// (`malloc_trim`; jemalloc's go back by themselves, see
+/// [`JEMALLOC_OPTIONS`]): the fixed trim threshold only gives back an
+/// arena's top, not what is free below it. At most once per [`TRIM_INTERVAL`],
 /// however often it is called; the writer calls it after every group of
 /// polls it stores, when a poll's documents have just been freed. A no-op
 /// outside glibc.
