@@ -54,7 +54,7 @@ static RUST_HEAP: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// jemalloc's `malloc_conf` (the crate builds it with the `_rjem_` prefix).
 #[cfg(not(target_env = "msvc"))]
 #[repr(transparent)]
-pub struct MallocConf(*const std::ffi::c_char);
+struct MallocConf(*const std::ffi::c_char);
 
 // SAFETY: the pointer is to a 'static string nothing writes.
 #[cfg(not(target_env = "msvc"))]
@@ -64,12 +64,14 @@ unsafe impl Sync for MallocConf {}
 // SAFETY: jemalloc reads this symbol as `const char *malloc_conf`; the
 // string is 'static and NUL-terminated, and no other symbol has the name.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-pub static MALLOC_CONF: MallocConf = MallocConf(JEMALLOC_OPTIONS.as_ptr());
+static MALLOC_CONF: MallocConf = MallocConf(JEMALLOC_OPTIONS.as_ptr());
 
-/// Arenas per core. glibc's own default is eight per core on 64-bit; four
-/// covers every thread that allocates in a cycle on 2 cores (the parse
-/// threads, the writer, up to four blocking threads, the async and serving
-/// threads), and more arenas only hold more memory.
+/// glibc arenas per core. glibc's own default is eight per core on 64-bit;
+/// four covered every thread that allocated in a cycle on 2 cores when
+/// glibc served Rust's heap too (the parse threads, the writer, up to four
+/// blocking threads, the async and serving threads), and more arenas only
+/// hold more memory. Now only the threads that run SQLite allocate here;
+/// fewer arenas were not measured.
 pub const ARENAS_PER_CORE: usize = 4;
 
 /// Blocks at least this large are mapped on their own, and an arena's
