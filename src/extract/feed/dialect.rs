@@ -10,6 +10,12 @@
 //!
 //! The DOCTYPE and XML declaration are dropped: the text is already UTF-8
 //! and entity definitions are never expanded.
+//!
+//! Events that need no rewrite stay as the input's own bytes ([`Spliced`]):
+//! most feeds need none but the dropped declaration, and feed-rs then reads
+//! the input itself, without a copy of the document per poll.
+
+use std::borrow::Cow;
 
 use base64::Engine;
 use quick_xml::events::attributes::Attribute;
@@ -118,10 +124,10 @@ struct Open {
 
 /// Rewrites `text` (well-formed or not: `lenient` closes mismatched end
 /// tags and drops stray ones instead of failing) into the bytes feed-rs reads.
-pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
+pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Cow<'_, [u8]>, String> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().check_end_names = !lenient;
-    let mut writer = Writer::new(Vec::with_capacity(text.len() + 256));
+    let mut out = Spliced::new(text);
     let mut stack: Vec<Open> = Vec::new();
     let mut entry: Option<EntryState> = None;
     let mut capture: Option<Capture> = None;
@@ -129,14 +135,14 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
     let mut rdf_root = false;
     let mut atom03 = false;
     let mut rss_root_needs_channel = false;
-    let mut pending_empty_check: Option<(BytesStart<'static>, usize)> = None;
+    let mut pending_empty_check: Option<HeldBack> = None;
     let err = |e: quick_xml::Error, pos: u64| format!("{e} (at byte {pos})");
     // The event's namespace, in one buffer for the whole document: names,
     // attributes and namespaces are borrowed where they are only compared
     // or written back, not copied per event (this pass runs on every feed).
     let mut ns_buf = String::new();
     loop {
-        let before = reader.buffer_position();
+        let before = reader.buffer_position() as usize;
         let read = reader.read_resolved_event();
         let event = match read {
             Ok((ns, event)) => {
@@ -149,18 +155,25 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
             Err(e) => return Err(err(e, reader.error_position())),
         };
         let ns = ns_buf.as_str();
+        let after = reader.buffer_position() as usize;
         // A text construct held back to see whether it is empty.
-        if let Some((start, depth)) = pending_empty_check.take() {
+        if let Some(held) = pending_empty_check.take() {
             match &event {
-                Event::End(_) if stack.len() == depth => {
+                Event::End(_) if stack.len() == held.depth => {
+                    // Dropped, start tag and end tag (nothing lies between).
+                    out.replace(held.at.0, after);
                     stack.pop();
                     continue;
                 }
-                _ => write(&mut writer, Event::Start(start))?,
+                _ => {
+                    if let Some(start) = held.rewritten {
+                        write(out.replace(held.at.0, held.at.1), Event::Start(start))?;
+                    }
+                }
             }
         }
         match event {
-            Event::Decl(_) | Event::DocType(_) => {}
+            Event::Decl(_) | Event::DocType(_) => out.drop_span(before, after),
             Event::Eof => break,
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
@@ -177,7 +190,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                 if parent_is_rss_root {
                     rss_root_needs_channel = false;
                     if local != "channel" {
-                        write(&mut writer, Event::Start(BytesStart::new("channel")))?;
+                        write(out.insert(before), Event::Start(BytesStart::new("channel")))?;
                         stack.push(Open {
                             written: "channel".to_string(),
                             synthetic: true,
@@ -185,7 +198,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                     }
                 }
                 let atomish = ns == ATOM || ns == ATOM03 || (ns.is_empty() && atom_root);
-                let mut out = rewrite_attributes(e, stack.is_empty() && local == "rss");
+                let mut start = rewrite_attributes(e, stack.is_empty() && local == "rss");
                 // Atom 0.3 names.
                 if atom03 && atomish {
                     let renamed = match local {
@@ -200,15 +213,15 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                         _ => None,
                     };
                     if let Some(new) = renamed {
-                        out = rename(&out, new);
+                        start = rename(&start, new);
                     }
                 }
                 let depth = stack.len();
                 let direct_child = entry.as_ref().is_some_and(|s| depth == s.depth + 1);
                 let mut base64 = false;
                 if atomish && TEXT_CONSTRUCTS.contains(&local) {
-                    let (fixed, is_base64) = fix_text_type(&out, local == "content");
-                    out = fixed;
+                    let (fixed, is_base64) = fix_text_type(&start, local == "content");
+                    start = fixed;
                     base64 = is_base64;
                 }
                 // What an entry has, and what it could borrow.
@@ -296,18 +309,21 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                         // `<link href="…"/>` in RSS (Atom habits): the text form RSS
                         // readers know; other relations (enclosures) are dropped.
                         Some((href, true)) => write_element(
-                            &mut writer,
-                            out.name().as_ref(),
+                            out.replace(before, after),
+                            start.name().as_ref(),
                             &[],
                             BytesText::from_escaped(href),
                         )?,
-                        Some((_, false)) => {}
-                        None => write(&mut writer, Event::Empty(out))?,
+                        Some((_, false)) => {
+                            out.replace(before, after);
+                        }
+                        None if same_start(e, &start) => {}
+                        None => write(out.replace(before, after), Event::Empty(start))?,
                     }
                     continue;
                 }
                 stack.push(Open {
-                    written: out.name().as_ref().to_string(),
+                    written: start.name().as_ref().to_string(),
                     synthetic: false,
                 });
                 if let Some(target) = target.filter(|_| capture.is_none()) {
@@ -318,12 +334,18 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                         start: reader.buffer_position() as usize,
                     });
                 }
-                if target == Some(CaptureTarget::Base64) {
-                    write(&mut writer, Event::Start(out))?;
-                } else if atomish && TEXT_CONSTRUCTS.contains(&local) {
-                    pending_empty_check = Some((out.into_owned(), stack.len()));
-                } else {
-                    write(&mut writer, Event::Start(out))?;
+                let unchanged = same_start(e, &start);
+                if atomish
+                    && TEXT_CONSTRUCTS.contains(&local)
+                    && target != Some(CaptureTarget::Base64)
+                {
+                    pending_empty_check = Some(HeldBack {
+                        rewritten: (!unchanged).then(|| start.into_owned()),
+                        at: (before, after),
+                        depth: stack.len(),
+                    });
+                } else if !unchanged {
+                    write(out.replace(before, after), Event::Start(start))?;
                 }
             }
             Event::End(ref e) => {
@@ -333,6 +355,7 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                     !o.synthetic && (o.written == name || name_read_as(name, &o.written))
                 }) else {
                     if lenient {
+                        out.replace(before, after);
                         continue;
                     }
                     return Err(format!("end tag </{}> closes nothing", name));
@@ -340,26 +363,34 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                 while stack.len() > open_at {
                     let depth = stack.len();
                     if let Some(c) = capture.take_if(|c| c.depth == depth) {
-                        let end_of_content = (before as usize).min(text.len());
-                        finish_capture(c, text, end_of_content, &mut entry, &mut writer)?;
+                        let end_of_content = before.min(text.len());
+                        finish_capture(c, text, end_of_content, &mut entry, &mut out, before)?;
                     }
                     if entry.as_ref().is_some_and(|s| s.depth + 1 == depth) {
                         if let Some(state) = entry.take() {
-                            write_borrowed(&state, &mut writer)?;
+                            write_borrowed(&state, &mut out, before)?;
                         }
                     }
                     let open = stack.pop().expect("checked non-empty");
-                    write(&mut writer, Event::End(BytesEnd::new(open.written)))?;
+                    let closes_as_read = stack.len() == open_at && open.written == name;
+                    if stack.len() > open_at {
+                        // Left open in the input (lenient): closed here.
+                        write(out.insert(before), Event::End(BytesEnd::new(open.written)))?;
+                    } else if !closes_as_read {
+                        write(
+                            out.replace(before, after),
+                            Event::End(BytesEnd::new(open.written)),
+                        )?;
+                    }
                 }
             }
             Event::Text(ref t) => {
                 if let Some(c) = capture.as_mut() {
                     c.text.push_str(&t.xml10_content());
                     if c.target == CaptureTarget::Base64 {
-                        continue;
+                        out.replace(before, after);
                     }
                 }
-                write(&mut writer, event)?;
             }
             Event::GeneralRef(ref r) => {
                 if let Some(c) = capture.as_mut() {
@@ -367,21 +398,20 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
                     c.text
                         .push_str(&quick_xml::escape::unescape(&raw).unwrap_or(raw.clone().into()));
                     if c.target == CaptureTarget::Base64 {
-                        continue;
+                        out.replace(before, after);
                     }
                 }
-                write(&mut writer, event)?;
             }
             Event::CData(ref t) => {
                 if let Some(c) = capture.as_mut() {
                     c.text.push_str(&t.xml10_content());
                     if c.target == CaptureTarget::Base64 {
-                        continue;
+                        out.replace(before, after);
                     }
                 }
-                write(&mut writer, event)?;
             }
-            other => write(&mut writer, other)?,
+            // Comments and processing instructions pass through.
+            _ => {}
         }
     }
     if let Some(open) = stack.last() {
@@ -389,7 +419,96 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Vec<u8>, String> {
     }
     // UTF-8 by construction (the input's text, split at markup, and our own
     // strings); feed-rs reads bytes, so it is not checked a second time here.
-    Ok(writer.into_inner())
+    Ok(out.finish())
+}
+
+/// A text construct's start tag, held back until the next event shows
+/// whether the element is empty.
+struct HeldBack {
+    /// The tag as it is to be written; `None` when the input's bytes serve.
+    rewritten: Option<BytesStart<'static>>,
+    /// Where the tag is in the input.
+    at: (usize, usize),
+    depth: usize,
+}
+
+/// The pass's output: the input, with spans replaced, dropped or inserted
+/// at increasing offsets. The bytes between changes are copied from the
+/// input only once a change needs them written after it, so a document
+/// whose only change is at its very start (the declaration) is borrowed.
+struct Spliced<'a> {
+    input: &'a str,
+    /// The input from here on is output too, up to the next change.
+    kept_from: usize,
+    written: Option<Writer<Vec<u8>>>,
+}
+
+impl<'a> Spliced<'a> {
+    fn new(input: &'a str) -> Self {
+        Spliced {
+            input,
+            kept_from: 0,
+            written: None,
+        }
+    }
+
+    /// Ends the input kept so far at `start`, skips it up to `end`, and
+    /// returns the writer for what goes in its place.
+    fn replace(&mut self, start: usize, end: usize) -> &mut Writer<Vec<u8>> {
+        let kept = &self.input.as_bytes()[self.kept_from..start];
+        let writer = self
+            .written
+            .get_or_insert_with(|| Writer::new(Vec::with_capacity(self.input.len() + 256)));
+        writer.get_mut().extend_from_slice(kept);
+        self.kept_from = end;
+        writer
+    }
+
+    /// Returns the writer for what goes in at `at`.
+    fn insert(&mut self, at: usize) -> &mut Writer<Vec<u8>> {
+        self.replace(at, at)
+    }
+
+    /// Drops the span; before anything is written, with the whitespace
+    /// before it (the prolog's), so that nothing needs copying.
+    fn drop_span(&mut self, start: usize, end: usize) {
+        let before = &self.input[self.kept_from..start];
+        if self.written.is_none() && before.trim_ascii().is_empty() {
+            self.kept_from = end;
+        } else {
+            self.replace(start, end);
+        }
+    }
+
+    fn finish(self) -> Cow<'a, [u8]> {
+        let rest = &self.input.as_bytes()[self.kept_from..];
+        match self.written {
+            None => Cow::Borrowed(rest),
+            Some(mut writer) => {
+                writer.get_mut().extend_from_slice(rest);
+                Cow::Owned(writer.into_inner())
+            }
+        }
+    }
+}
+
+/// Whether `rewritten` is `read` unchanged: the same name and the same
+/// attributes, as read, in the same order. An attribute quick-xml cannot
+/// read counts as a change (the rewrite drops it).
+fn same_start(read: &BytesStart, rewritten: &BytesStart) -> bool {
+    if read.name() != rewritten.name() {
+        return false;
+    }
+    let mut theirs = read.attributes();
+    let mut ours = rewritten.attributes();
+    let (theirs, ours) = (theirs.with_checks(false), ours.with_checks(false));
+    loop {
+        match (theirs.next(), ours.next()) {
+            (None, None) => return true,
+            (Some(Ok(a)), Some(Ok(b))) if a.key == b.key && a.value == b.value => {}
+            _ => return false,
+        }
+    }
 }
 
 fn write(writer: &mut Writer<Vec<u8>>, event: Event<'_>) -> Result<(), String> {
@@ -549,7 +668,8 @@ fn finish_capture(
     text: &str,
     end_of_content: usize,
     entry: &mut Option<EntryState>,
-    writer: &mut Writer<Vec<u8>>,
+    out: &mut Spliced,
+    at: usize,
 ) -> Result<(), String> {
     if c.target == CaptureTarget::Base64 {
         let compact: String = c.text.split_whitespace().collect();
@@ -558,7 +678,7 @@ fn finish_capture(
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .unwrap_or(c.text);
-        return write(writer, Event::Text(BytesText::new(&decoded)));
+        return write(out.insert(at), Event::Text(BytesText::new(&decoded)));
     }
     let Some(state) = entry.as_mut() else {
         return Ok(());
@@ -597,8 +717,19 @@ fn finish_capture(
     Ok(())
 }
 
-/// Before an entry closes: the elements feed-rs reads, from what it borrowed.
-fn write_borrowed(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<(), String> {
+/// Before an entry closes (at `at`): the elements feed-rs reads, from what
+/// it borrowed; nothing, and nothing copied, when it borrowed nothing.
+fn write_borrowed(state: &EntryState, out: &mut Spliced, at: usize) -> Result<(), String> {
+    let mut borrowed = Writer::new(Vec::new());
+    write_borrowed_into(state, &mut borrowed)?;
+    let borrowed = borrowed.into_inner();
+    if !borrowed.is_empty() {
+        out.insert(at).get_mut().extend_from_slice(&borrowed);
+    }
+    Ok(())
+}
+
+fn write_borrowed_into(state: &EntryState, writer: &mut Writer<Vec<u8>>) -> Result<(), String> {
     let element = |writer: &mut Writer<Vec<u8>>, name: &str, ns_attr: (&str, &str), value: &str| {
         write_element(writer, name, &[ns_attr], BytesText::new(value))
     };

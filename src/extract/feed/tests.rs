@@ -520,3 +520,49 @@ fn rss_links_written_the_atom_way_are_read() {
         ]
     );
 }
+
+#[test]
+fn a_feed_needing_no_rewrite_is_read_in_place() {
+    let rss = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!DOCTYPE rss>\n<rss version='2.0'>\
+        <channel><title>T &amp; U</title>\n<item><title>Eins</title><link>https://a.example/1</link>\
+        <!-- Kommentar --><description><![CDATA[<p>x</p>]]></description></item></channel></rss>\n";
+    let out = dialect::upgrade(rss, false).unwrap();
+    let std::borrow::Cow::Borrowed(read) = out else {
+        panic!("copied: {}", String::from_utf8_lossy(&out));
+    };
+    assert_eq!(
+        read.trim_ascii_start(),
+        &rss.as_bytes()[rss.find("<rss").unwrap()..]
+    );
+}
+
+#[test]
+fn a_rewrite_changes_its_events_and_copies_the_rest_as_written() {
+    let atom03 = "<?xml version=\"1.0\"?><feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\">\
+        <title type='text/plain'>T</title><entry><title>E</title>\
+        <modified>2026-01-02T00:00:00Z</modified><link rel='alternate'  href='https://a.example/1'/>\
+        </entry></feed>";
+    let out = String::from_utf8(dialect::upgrade(atom03, false).unwrap().into_owned()).unwrap();
+    assert!(
+        out.starts_with("<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\">"),
+        "{out}"
+    );
+    assert!(out.contains("<title type=\"text\">T</title>"), "{out}");
+    assert!(
+        out.contains("<updated>2026-01-02T00:00:00Z</updated>"),
+        "{out}"
+    );
+    // Untouched events keep the partner's bytes: quotes, spacing.
+    assert!(out.contains("<entry><title>E</title>"), "{out}");
+    assert!(
+        out.contains("<link rel='alternate'  href='https://a.example/1'/>"),
+        "{out}"
+    );
+
+    let sloppy = "<rss version=\"2.0\"><channel><item><title>A</title></b><link>https://a.example/1</link></item><item><title>B</title></channel></rss>";
+    let out = String::from_utf8(dialect::upgrade(sloppy, true).unwrap().into_owned()).unwrap();
+    assert_eq!(
+        out,
+        "<rss version=\"2.0\"><channel><item><title>A</title><link>https://a.example/1</link></item><item><title>B</title></item></channel></rss>"
+    );
+}
