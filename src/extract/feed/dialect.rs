@@ -496,6 +496,11 @@ impl<'a> Spliced<'a> {
 /// attributes, as read, in the same order. An attribute quick-xml cannot
 /// read counts as a change (the rewrite drops it).
 fn same_start(read: &BytesStart, rewritten: &BytesStart) -> bool {
+    // The usual case, bytes for bytes: a name alone, or attributes written
+    // as quick-xml writes them.
+    if **read == **rewritten {
+        return true;
+    }
     if read.name() != rewritten.name() {
         return false;
     }
