@@ -372,11 +372,11 @@ pub(crate) fn upgrade(text: &str, lenient: bool) -> Result<Cow<'_, [u8]>, String
                         }
                     }
                     let open = stack.pop().expect("checked non-empty");
-                    let closes_as_read = stack.len() == open_at && open.written == name;
                     if stack.len() > open_at {
                         // Left open in the input (lenient): closed here.
                         write(out.insert(before), Event::End(BytesEnd::new(open.written)))?;
-                    } else if !closes_as_read {
+                    } else if open.written != name {
+                        // The element this end tag closes, renamed (Atom 0.3).
                         write(
                             out.replace(before, after),
                             Event::End(BytesEnd::new(open.written)),
