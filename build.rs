@@ -1,0 +1,73 @@
+//! Build script: links this package's executables with packed relative
+//! relocations (DT_RELR, `-z pack-relative-relocs`) where the linker and the
+//! C library support them.
+//!
+//! Why: as a position-independent executable, the daemon carries ~80,000
+//! relative relocations. In the classic format they are 1.9 MB that the
+//! dynamic loader reads once at start and that then stay resident for the
+//! process's life; packed, they are 30 KB (BENCHMARKS.md, session 40). The
+//! executable stays position-independent, so address randomisation is kept.
+//!
+//! Hand-written: no crate probes a linker flag by linking and running a
+//! program. The probe is needed because the format needs binutils 2.38 (or
+//! lld 15) to write it and glibc 2.36 to load it; a toolchain that has the
+//! first but not the second would link a daemon that cannot start.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PACK_RELATIVE_RELOCS: &str = "-Wl,-z,pack-relative-relocs";
+
+fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
+    println!("cargo::rerun-if-env-changed=CC");
+    // Tests check the executables only where the flag was used.
+    println!("cargo::rustc-check-cfg=cfg(packed_relocations)");
+
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let glibc_linux = var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu";
+    // The probe runs what it links: only possible when building for this machine.
+    let native = var("TARGET") == var("HOST");
+    if !(glibc_linux && native) {
+        return;
+    }
+    let out_dir = PathBuf::from(var("OUT_DIR"));
+    if links_and_runs(&out_dir) {
+        println!("cargo::rustc-link-arg={PACK_RELATIVE_RELOCS}");
+        println!("cargo::rustc-cfg=packed_relocations");
+    } else {
+        println!(
+            "cargo::warning=the linker or C library cannot pack relative relocations; \
+             the daemon is linked without them and holds about 2 MB more"
+        );
+    }
+}
+
+/// Whether a small C program linked with the flag, by the driver rustc
+/// links with, starts: position-independent, with a relative relocation to
+/// pack (a pointer to a global in initialised data).
+fn links_and_runs(out_dir: &Path) -> bool {
+    let source = out_dir.join("relr_probe.c");
+    let program = out_dir.join("relr_probe");
+    let probe = "static int answer = 42;\n\
+                 static int *const pointer = &answer;\n\
+                 int main(void) { return *pointer == 42 ? 0 : 1; }\n";
+    if std::fs::write(&source, probe).is_err() {
+        return false;
+    }
+    // rustc's default linker on Linux is the C compiler driver `cc`.
+    let linker = std::env::var("RUSTC_LINKER")
+        .or_else(|_| std::env::var("CC"))
+        .unwrap_or_else(|_| "cc".to_string());
+    let linked = Command::new(&linker)
+        .args(["-fPIE", "-pie", PACK_RELATIVE_RELOCS, "-o"])
+        .arg(&program)
+        .arg(&source)
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stderr.is_empty());
+    linked
+        && Command::new(&program)
+            .status()
+            .is_ok_and(|status| status.success())
+}
