@@ -34,18 +34,24 @@ use std::time::{Duration, Instant};
 /// jemalloc's options, read once before `main` (an operator's
 /// `_RJEM_MALLOC_CONF` is read after them and wins):
 ///
-/// - `oversize_threshold:65536`: blocks of 64 KiB and more (feed bodies,
-///   documents being rewritten, growing buffers) come from an arena of
+/// - `oversize_threshold:1048576`: blocks of 1 MiB and more (large feed
+///   bodies, the story index's growing vectors) come from an arena of
 ///   their own whose freed pages go back to the system at once. Every
-///   other arena keeps its freed pages for `dirty_decay_ms` to reuse them;
-///   with the large blocks among them, a cycle's peak was 10–17 MB higher.
+///   other arena keeps its freed pages for `dirty_decay_ms` to reuse them:
+///   with no such arena, a cycle's peak was 10–17 MB higher. At 64 KiB the
+///   parse threads' document-sized buffers (feed-rs grows one per feed) were
+///   given back and faulted in again for every feed: 1 MiB cut the ingest
+///   run's page faults from 96,576 to 25,722 and raised its figure by 7 %
+///   (median of 13 alternated pairs), for about 2 MB more at the cycle's
+///   peak, which packed relocations (`build.rs`) pay for (BENCHMARKS.md,
+///   sessions 39–40).
 /// - `dirty_decay_ms:1000`, `muzzy_decay_ms:0`: freed pages go back within
 ///   about a second, and at once rather than in a second, lazier stage.
 /// - `narenas:4`: the threads that allocate during a cycle (two to four
 ///   parse threads, the writer, the async and serving threads) share four
 ///   arenas behind their per-thread caches; 2, 4 and 8 peaked alike.
 pub const JEMALLOC_OPTIONS: &std::ffi::CStr =
-    c"narenas:4,dirty_decay_ms:1000,muzzy_decay_ms:0,oversize_threshold:65536";
+    c"narenas:4,dirty_decay_ms:1000,muzzy_decay_ms:0,oversize_threshold:1048576";
 
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
