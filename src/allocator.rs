@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 ///   given back and faulted in again for every feed: 1 MiB cut the ingest
 ///   run's page faults from 96,576 to 25,722 and raised its figure by 7 %
 ///   (median of 13 alternated pairs), for about 2 MB more at the cycle's
-///   peak, which packed relocations (`build.rs`) pay for (BENCHMARKS.md,
+///   peak, which packed relocations (`src/build.rs`) pay for (BENCHMARKS.md,
 ///   sessions 39–40).
 /// - `dirty_decay_ms:1000`, `muzzy_decay_ms:0`: freed pages go back within
 ///   about a second, and at once rather than in a second, lazier stage.

@@ -3,7 +3,7 @@
 //! sandbox, the generated assets (man pages, completions, the packaged config)
 //! come out of the binary and match every asset `[package.metadata.deb]` names,
 //! the maintainer scripts create the system user, the executable packs its
-//! relocations (`build.rs`). Building the real `.deb` needs
+//! relocations (`src/build.rs`). Building the real `.deb` needs
 //! a release build, so that test runs only with `REVIERFEED_PACKAGE_TEST=1`.
 
 use std::path::{Path, PathBuf};
@@ -252,7 +252,7 @@ fn the_maintainer_scripts_create_the_system_user() {
 }
 
 /// Builds the real package (a release build: minutes) and looks inside.
-/// `build.rs` links the executables with packed relative relocations
+/// `src/build.rs` links the executables with packed relative relocations
 /// (DT_RELR) where the toolchain can: the daemon's ~80,000 relocations are
 /// then about 30 KB instead of 1.9 MB kept resident for its whole life.
 /// Read from the daemon's own ELF section headers (by hand: four fields of
