@@ -19,7 +19,7 @@ use std::process::Command;
 const PACK_RELATIVE_RELOCS: &str = "-Wl,-z,pack-relative-relocs";
 
 fn main() {
-    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=src/build.rs");
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
     println!("cargo::rerun-if-env-changed=CC");
     // Tests check the executables only where the flag was used.

@@ -251,7 +251,6 @@ fn the_maintainer_scripts_create_the_system_user() {
     }
 }
 
-/// Builds the real package (a release build: minutes) and looks inside.
 /// `src/build.rs` links the executables with packed relative relocations
 /// (DT_RELR) where the toolchain can: the daemon's ~80,000 relocations are
 /// then about 30 KB instead of 1.9 MB kept resident for its whole life.
@@ -295,6 +294,7 @@ fn the_daemon_packs_its_relative_relocations() {
     );
 }
 
+/// Builds the real package (a release build: minutes) and looks inside.
 #[test]
 fn the_deb_builds_and_holds_everything() {
     if std::env::var_os("REVIERFEED_PACKAGE_TEST").is_none_or(|v| v != "1") {
