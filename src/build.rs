@@ -11,7 +11,9 @@
 //! Hand-written: no crate probes a linker flag by linking and running a
 //! program. The probe is needed because the format needs binutils 2.38 (or
 //! lld 15) to write it and glibc 2.36 to load it; a toolchain that has the
-//! first but not the second would link a daemon that cannot start.
+//! first but not the second would link a daemon that cannot start, and gold
+//! rejects the flag. The probe links with the build's own `-C link-arg`s
+//! (another linker chosen there is the one asked).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,6 +63,7 @@ fn links_and_runs(out_dir: &Path) -> bool {
         .or_else(|_| std::env::var("CC"))
         .unwrap_or_else(|_| "cc".to_string());
     let linked = Command::new(&linker)
+        .args(link_args_from_rustflags())
         .args(["-fPIE", "-pie", PACK_RELATIVE_RELOCS, "-o"])
         .arg(&program)
         .arg(&source)
@@ -70,4 +73,25 @@ fn links_and_runs(out_dir: &Path) -> bool {
         && Command::new(&program)
             .status()
             .is_ok_and(|status| status.success())
+}
+
+/// The linker arguments the build's own flags pass (`-C link-arg=…`, e.g.
+/// `-fuse-ld=mold`), so that the probe links as the executables will.
+fn link_args_from_rustflags() -> Vec<String> {
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let flags: Vec<&str> = flags.split('\x1f').collect();
+    let mut args = Vec::new();
+    for (i, flag) in flags.iter().enumerate() {
+        let codegen = match flag.strip_prefix("-C") {
+            Some("") => flags.get(i + 1).copied().unwrap_or(""),
+            Some(joined) => joined,
+            None => continue,
+        };
+        if let Some(arg) = codegen.strip_prefix("link-arg=") {
+            args.push(arg.to_string());
+        } else if let Some(list) = codegen.strip_prefix("link-args=") {
+            args.extend(list.split_whitespace().map(str::to_string));
+        }
+    }
+    args
 }
