@@ -23,7 +23,6 @@ const PACK_RELATIVE_RELOCS: &str = "-Wl,-z,pack-relative-relocs";
 fn main() {
     println!("cargo::rerun-if-changed=src/build.rs");
     println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
-    println!("cargo::rerun-if-env-changed=CC");
     // Tests check the executables only where the flag was used.
     println!("cargo::rustc-check-cfg=cfg(packed_relocations)");
 
@@ -58,10 +57,9 @@ fn links_and_runs(out_dir: &Path) -> bool {
     if std::fs::write(&source, probe).is_err() {
         return false;
     }
-    // rustc's default linker on Linux is the C compiler driver `cc`.
-    let linker = std::env::var("RUSTC_LINKER")
-        .or_else(|_| std::env::var("CC"))
-        .unwrap_or_else(|_| "cc".to_string());
+    // A linker configured for the target, else rustc's default on Linux:
+    // the C compiler driver `cc` (rustc does not read `CC`).
+    let linker = std::env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".to_string());
     let linked = Command::new(&linker)
         .args(link_args_from_rustflags())
         .args(["-fPIE", "-pie", PACK_RELATIVE_RELOCS, "-o"])
