@@ -460,6 +460,14 @@ pub fn nfc(s: String) -> String {
 fn is_nfc_quick_yes(s: &str) -> bool {
     use unicode_normalization::{IsNormalized, is_nfc_quick};
     let b = s.as_bytes();
+    // Most text is below U+0300 throughout: no byte from `CC` on (ASCII,
+    // continuation bytes and the leads `C2`–`CB` are all below it), tested
+    // 32 bytes at a time without a branch per byte (vectorised).
+    if b.chunks(32)
+        .all(|block| !block.iter().fold(false, |high, &c| high | (c >= 0xCC)))
+    {
+        return true;
+    }
     // Bytes that always begin a character below U+0300.
     let plain = |c: u8| c < 0x80 || (0xC2..=0xCB).contains(&c);
     let mut i = 0;
