@@ -54,7 +54,7 @@ pub fn collapse_whitespace(s: &str) -> String {
 /// NEL, the no-break space) and every lead from `DA` on (other scripts,
 /// U+200B, U+2028, U+FFFE) send the text the slow way, as does a space at
 /// either end or beside another. Blocks of 32 bytes are tested without a
-/// branch per byte (the compiler vectorises it): the character walk below
+/// branch per byte (the compiler vectorises it): the character walk above
 /// cost 19 instructions per byte of every summary.
 fn is_collapsed(s: &str) -> bool {
     let b = s.as_bytes();
