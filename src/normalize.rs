@@ -461,11 +461,8 @@ fn is_nfc_quick_yes(s: &str) -> bool {
     use unicode_normalization::{IsNormalized, is_nfc_quick};
     let b = s.as_bytes();
     // Most text is below U+0300 throughout: no byte from `CC` on (ASCII,
-    // continuation bytes and the leads `C2`–`CB` are all below it), tested
-    // 32 bytes at a time without a branch per byte (vectorised).
-    if b.chunks(32)
-        .all(|block| !block.iter().fold(false, |high, &c| high | (c >= 0xCC)))
-    {
+    // continuation bytes and the leads `C2`–`CB` are all below it).
+    if !crate::text::any_byte(b, |c| c >= 0xCC) {
         return true;
     }
     // Bytes that always begin a character below U+0300.

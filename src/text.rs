@@ -58,15 +58,28 @@ pub fn collapse_whitespace(s: &str) -> String {
 /// cost 19 instructions per byte of every summary.
 fn is_collapsed(s: &str) -> bool {
     let b = s.as_bytes();
-    let words_only = b.chunks(32).all(|block| {
-        !block.iter().fold(false, |odd, &c| {
-            odd | (c < 0x20) | (c == 0x7f) | (c == 0xC2) | (c >= 0xDA)
-        })
-    });
-    words_only
+    !any_byte(b, |c| (c < 0x20) | (c == 0x7f) | (c == 0xC2) | (c >= 0xDA))
         && b.first() != Some(&b' ')
         && b.last() != Some(&b' ')
         && memchr::memmem::find(b, b"  ").is_none()
+}
+
+/// Bytes a block screen tests at once ([`block_has`]).
+const BLOCK: usize = 32;
+
+/// Whether any byte of `block` is one that `odd` picks, without a branch
+/// per byte: the compiler vectorises the fold. The screen of the fast
+/// paths over plain text (whitespace, XML characters, NFC), which then
+/// look closer only where it finds something.
+#[inline]
+fn block_has(block: &[u8], odd: impl Fn(u8) -> bool) -> bool {
+    block.iter().fold(false, |seen, &c| seen | odd(c))
+}
+
+/// [`block_has`] over all of `b`, [`BLOCK`] bytes at a time.
+#[inline]
+pub(crate) fn any_byte(b: &[u8], odd: impl Fn(u8) -> bool + Copy) -> bool {
+    b.chunks(BLOCK).any(|block| block_has(block, odd))
 }
 
 /// Whether the character at byte `i` of `s` is a separator, and its length.
@@ -281,15 +294,12 @@ fn all_xml_chars(s: &str) -> bool {
     // passed at once (a branch-free test the compiler vectorises); only
     // a block holding such a byte is looked at byte by byte.
     let b = s.as_bytes();
-    for (n, block) in b.chunks(32).enumerate() {
-        if !block
-            .iter()
-            .fold(false, |odd, &c| odd | !(0x20..0xEF).contains(&c))
-        {
+    for (n, block) in b.chunks(BLOCK).enumerate() {
+        if !block_has(block, |c| !(0x20..0xEF).contains(&c)) {
             continue;
         }
         for (k, &c) in block.iter().enumerate() {
-            let i = n * 32 + k;
+            let i = n * BLOCK + k;
             let forbidden = match c {
                 b'\t' | b'\n' | b'\r' => false,
                 ..0x20 => true,
