@@ -45,7 +45,12 @@ for bin in "$@"; do
         name=${stage%%|*}
         symbol=${stage#*|}
         ir=$(grep -F -- "$symbol" <<<"$report" | head -1 | awk '{gsub(",", "", $1); print $1}')
-        printf '  %-38s %10.0f\n' "$name" "$(bc -l <<<"${ir:-0} / $stored")"
+        if [ -z "$ir" ]; then
+            # A renamed or inlined function: said, not counted as no work.
+            printf '  %-38s %10s (no function %s in the profile)\n' "$name" "-" "$symbol"
+            continue
+        fi
+        printf '  %-38s %10.0f\n' "$name" "$(bc -l <<<"$ir / $stored")"
     done
     rm -f "$out"
 done
